@@ -1,0 +1,1 @@
+//! Record batch compression codecs (filled in by the record batch work).

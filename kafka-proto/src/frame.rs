@@ -1,0 +1,228 @@
+//! Length-prefixed framing: every request and response on a Kafka connection
+//! is an int32 size followed by that many bytes (header, then body).
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+use crate::header::{
+    RequestHeader, ResponseHeader, request_header_version, response_header_version,
+};
+use crate::primitives::Reader;
+use crate::{Message, Request};
+
+/// Appends one whole request frame: size, header (of the version the body's
+/// version calls for) and body.
+pub fn encode_request<R: Request>(
+    out: &mut BytesMut,
+    header: &RequestHeader,
+    body: &R,
+) -> Result<(), EncodeError> {
+    let version = header.request_api_version;
+    let hv = request_header_version(R::API_KEY, version, R::is_flexible(version));
+    let size = header.encoded_size(hv) + body.encoded_size(version)?;
+    let size = i32::try_from(size).map_err(|_| EncodeError::TooLong {
+        field: "frame",
+        length: size,
+    })?;
+    out.reserve(4 + size as usize);
+    out.put_i32(size);
+    header.encode(out, hv)?;
+    body.encode(out, version)
+}
+
+/// Appends one whole response frame for a request of type `R` at `version`.
+pub fn encode_response<R: Request>(
+    out: &mut BytesMut,
+    correlation_id: i32,
+    version: i16,
+    body: &R::Response,
+) -> Result<(), EncodeError> {
+    let hv = response_header_version(R::API_KEY, R::Response::is_flexible(version));
+    let header = ResponseHeader {
+        correlation_id,
+        unknown_tagged_fields: Vec::new(),
+    };
+    let size = header.encoded_size(hv) + body.encoded_size(version)?;
+    let size = i32::try_from(size).map_err(|_| EncodeError::TooLong {
+        field: "frame",
+        length: size,
+    })?;
+    out.reserve(4 + size as usize);
+    out.put_i32(size);
+    header.encode(out, hv)?;
+    body.encode(out, version)
+}
+
+/// Reads the correlation id at the start of a response frame body (after the
+/// size prefix) without decoding the rest, so a client can find the request
+/// it answers before it knows the body type.
+pub fn peek_correlation_id(frame: &[u8]) -> Result<i32, DecodeError> {
+    match frame {
+        [a, b, c, d, ..] => Ok(i32::from_be_bytes([*a, *b, *c, *d])),
+        _ => Err(DecodeError::new(
+            0,
+            DecodeErrorKind::UnexpectedEof {
+                needed: 4,
+                available: frame.len(),
+            },
+        )
+        .in_field("correlation_id")),
+    }
+}
+
+/// Decodes a response frame body (after the size prefix) to a request of type
+/// `R` sent at `version`: the header, then the body, which must fill the frame.
+pub fn decode_response<R: Request>(
+    frame: Bytes,
+    version: i16,
+) -> Result<(ResponseHeader, R::Response), DecodeError> {
+    let mut r = Reader::new(frame);
+    let hv = response_header_version(R::API_KEY, R::Response::is_flexible(version));
+    let header = ResponseHeader::decode(&mut r, hv)?;
+    let body = R::Response::decode_from(&mut r, version)?;
+    if !r.is_empty() {
+        return Err(r.error(DecodeErrorKind::TrailingBytes {
+            count: r.remaining(),
+        }));
+    }
+    Ok((header, body))
+}
+
+/// Splits a byte stream into frames. Feed it bytes as they arrive, in any
+/// split (one byte at a time works), and take whole frames out.
+///
+/// A frame whose size prefix is negative or over `max_frame_size` is an error;
+/// the stream cannot be resynchronised after that, so the connection should be
+/// closed.
+#[derive(Debug)]
+pub struct FrameDecoder {
+    buf: BytesMut,
+    max_frame_size: usize,
+    /// Bytes consumed from the stream so far, for error offsets.
+    consumed: usize,
+}
+
+impl FrameDecoder {
+    /// A decoder that accepts frames of up to `max_frame_size` bytes.
+    pub fn new(max_frame_size: usize) -> Self {
+        FrameDecoder {
+            buf: BytesMut::new(),
+            max_frame_size,
+            consumed: 0,
+        }
+    }
+
+    /// Appends received bytes.
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Bytes received but not yet returned as frames.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Space to read into directly (avoids a copy for socket reads): reserve,
+    /// read into the spare capacity of the returned buffer, and the bytes are
+    /// part of the stream.
+    pub fn buffer_mut(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    /// The next whole frame body (without its size prefix), `Ok(None)` when
+    /// more bytes are needed.
+    pub fn next_frame(&mut self) -> Result<Option<Bytes>, DecodeError> {
+        let Some(prefix) = self.buf.get(..4) else {
+            return Ok(None);
+        };
+        let size = i32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+        if size < 0 || size as usize > self.max_frame_size {
+            return Err(DecodeError::new(
+                self.consumed,
+                DecodeErrorKind::FrameTooLarge {
+                    size: i64::from(size),
+                    max: self.max_frame_size,
+                },
+            ));
+        }
+        let size = size as usize;
+        if self.buf.len() < 4 + size {
+            // Reserve for the rest of the frame once we know its size.
+            self.buf.reserve(4 + size - self.buf.len());
+            return Ok(None);
+        }
+        self.buf.advance(4);
+        self.consumed += 4 + size;
+        Ok(Some(self.buf.split_to(size).freeze()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(sizes: &[usize]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, &n) in sizes.iter().enumerate() {
+            out.extend_from_slice(&(n as i32).to_be_bytes());
+            out.extend(std::iter::repeat_n(i as u8, n));
+        }
+        out
+    }
+
+    #[test]
+    fn one_byte_at_a_time() {
+        let stream = frames(&[0, 1, 5, 300]);
+        let mut d = FrameDecoder::new(1024);
+        let mut got = Vec::new();
+        for b in &stream {
+            d.push(std::slice::from_ref(b));
+            while let Some(f) = d.next_frame().unwrap() {
+                got.push(f);
+            }
+        }
+        assert_eq!(
+            got.iter().map(|f| f.len()).collect::<Vec<_>>(),
+            vec![0, 1, 5, 300]
+        );
+        assert!(got[3].iter().all(|&b| b == 3));
+        assert_eq!(d.buffered(), 0);
+    }
+
+    #[test]
+    fn oversized_and_negative_frames_are_errors() {
+        let mut d = FrameDecoder::new(10);
+        d.push(&11i32.to_be_bytes());
+        assert!(matches!(
+            d.next_frame().unwrap_err().kind,
+            DecodeErrorKind::FrameTooLarge { size: 11, max: 10 }
+        ));
+        let mut d = FrameDecoder::new(10);
+        d.push(&(-1i32).to_be_bytes());
+        assert!(d.next_frame().is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_split_yields_the_same_frames(
+            sizes in proptest::collection::vec(0usize..200, 0..8),
+            cuts in proptest::collection::vec(1usize..50, 1..40),
+        ) {
+            let stream = frames(&sizes);
+            let mut d = FrameDecoder::new(1 << 16);
+            let mut got = Vec::new();
+            let mut pos = 0;
+            let mut i = 0;
+            while pos < stream.len() {
+                let n = cuts[i % cuts.len()].min(stream.len() - pos);
+                d.push(&stream[pos..pos + n]);
+                pos += n;
+                i += 1;
+                while let Some(f) = d.next_frame().unwrap() {
+                    got.push(f.len());
+                }
+            }
+            proptest::prop_assert_eq!(got, sizes);
+        }
+    }
+}
