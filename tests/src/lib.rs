@@ -1,6 +1,21 @@
-//! Shared support for the integration tests: locating test vectors and tools.
+//! Shared support for the integration tests: locating test vectors and tools, and starting
+//! real brokers.
+//!
+//! - [`tools`]: where `scripts/setup-test-env.sh` put tansu, the mock cluster, kcat and the
+//!   Python venv; [`require_tools!`] to skip (or, with `KAFKA_TESTS_REQUIRE_BROKERS=1`, fail)
+//!   when they are missing; [`python`] and [`kcat`] runners.
+//! - [`Tansu`]: a fresh tansu broker on a free loopback port, killed on drop.
+//! - [`MockCluster`]: librdkafka's mock cluster with fault injection through stdin commands.
 
 use std::path::PathBuf;
+
+pub mod mock_cluster;
+pub mod tansu;
+pub mod tools;
+
+pub use mock_cluster::MockCluster;
+pub use tansu::Tansu;
+pub use tools::{Tool, kcat, python, tools_dir, venv_python};
 
 /// The directory holding checked-in test vectors (`tests/vectors`).
 pub fn vectors_dir() -> PathBuf {
