@@ -53,8 +53,10 @@ if ((${#missing[@]})); then
         die "Debian packages missing: ${missing[*]}; install them as root: apt-get install -y ${missing[*]}"
     fi
     log "apt-get install ${missing[*]}"
-    "${SUDO[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    # Wait for a dpkg lock held by something else (e.g. an upgrade at boot) instead of failing.
+    "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+        --no-install-recommends "${missing[@]}" >&2
 else
     log "Debian packages present: ${APT_PACKAGES[*]}"
 fi

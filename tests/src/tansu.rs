@@ -22,6 +22,7 @@ pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct Tansu {
     child: Child,
+    watchdog: Option<Child>,
     port: u16,
     log: PathBuf,
 }
@@ -61,7 +62,13 @@ impl Tansu {
                 .stderr(log_file)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-            let mut broker = Tansu { child, port, log };
+            let watchdog = spawn_watchdog(child.id());
+            let mut broker = Tansu {
+                child,
+                watchdog,
+                port,
+                log,
+            };
             match broker.wait_ready() {
                 Ok(()) => return broker,
                 Err(failure) => {
@@ -132,8 +139,27 @@ impl Tansu {
     }
 }
 
+/// A `sh` that kills the broker when its stdin (a pipe from this process) closes: when the test
+/// process dies without running destructors (SIGKILL, abort), no broker is left behind holding
+/// its memory. Best effort: without `sh` the broker is still killed on drop.
+fn spawn_watchdog(pid: u32) -> Option<Child> {
+    Command::new("sh")
+        .args(["-c", &format!("cat >/dev/null; kill -9 {pid} 2>/dev/null")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
 impl Drop for Tansu {
     fn drop(&mut self) {
+        // Stop the watchdog first (SIGKILL, so it never runs its `kill`): once the broker is
+        // reaped below, its pid may be reused by an unrelated process.
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if thread::panicking() {
