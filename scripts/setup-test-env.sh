@@ -12,7 +12,7 @@
 #
 # Idempotent: every step checks whether its result is already there and up to date, so a
 # second run takes about a second. Fails loudly on any error.
-set -euo pipefail
+set -Eeuo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
