@@ -48,6 +48,8 @@ pub mod compression;
 pub mod error;
 pub mod error_code;
 pub mod frame;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod header;
 pub mod messages;
 pub mod primitives;

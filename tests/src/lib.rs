@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+pub mod fuzz_oracles;
 pub mod mock_cluster;
 pub mod tansu;
 pub mod tools;

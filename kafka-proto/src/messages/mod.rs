@@ -59,6 +59,13 @@ macro_rules! apis {
                 }
             }
 
+            /// Appends the body encoded at `version`.
+            pub fn encode(&self, out: &mut bytes::BytesMut, version: i16) -> Result<(), crate::EncodeError> {
+                match self {
+                    $( AnyRequest::$variant(body) => body.encode(out, version), )*
+                }
+            }
+
             /// Decodes a request body of `api_key` at `version`; it must fill `r`.
             pub fn decode(r: &mut Reader, api_key: ApiKey, version: i16) -> Result<Self, DecodeError> {
                 $(
