@@ -48,7 +48,9 @@ table.write_text(
     "use kafka_proto::fuzzing::*;\n"
     "#[allow(unused_imports)]\n"
     "use kafka_proto::messages;\n\n"
+    "/// A fuzz oracle: panics only when a codec invariant breaks.\n"
+    "pub type Oracle = fn(&[u8]);\n\n"
     "/// Every fuzz target's name and the oracle it runs.\n"
-    f"pub const ORACLES: &[(&str, fn(&[u8]))] = &[\n{rows}\n];\n"
+    f"pub const ORACLES: &[(&str, Oracle)] = &[\n{rows}\n];\n"
 )
 print(f"{len(targets)} targets")

@@ -51,6 +51,8 @@ pub mod frame;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod header;
+#[cfg(test)]
+mod interop_tests;
 pub mod messages;
 pub mod primitives;
 pub mod record;

@@ -151,7 +151,7 @@ macro_rules! kafka_struct {
                     $(
                         $crate::__kafka_if_tagged! { [$($tag)?]
                             if ($vers).contains(&v.version)
-                                && self.$field != $crate::__kafka_default!($($def)?)
+                                && self.$field != { let d: $ty = $crate::__kafka_default!($($def)?); d }
                             {
                                 count += 1;
                             }
@@ -161,7 +161,7 @@ macro_rules! kafka_struct {
                     $(
                         $crate::__kafka_if_tagged! { [$($tag)?]
                             if ($vers).contains(&v.version)
-                                && self.$field != $crate::__kafka_default!($($def)?)
+                                && self.$field != { let d: $ty = $crate::__kafka_default!($($def)?); d }
                             {
                                 $crate::primitives::write_tagged(out, $($tag)?, &self.$field, v)
                                     .map_err(|e| e.in_field(stringify!($field)))?;
@@ -188,7 +188,7 @@ macro_rules! kafka_struct {
                     $(
                         $crate::__kafka_if_tagged! { [$($tag)?]
                             if ($vers).contains(&v.version)
-                                && self.$field != $crate::__kafka_default!($($def)?)
+                                && self.$field != { let d: $ty = $crate::__kafka_default!($($def)?); d }
                             {
                                 count += 1;
                                 size += $crate::primitives::tagged_size($($tag)?, &self.$field, v);

@@ -5,11 +5,63 @@ use kafka_proto::fuzzing::*;
 #[allow(unused_imports)]
 use kafka_proto::messages;
 
+/// A fuzz oracle: panics only when a codec invariant breaks.
+pub type Oracle = fn(&[u8]);
+
 /// Every fuzz target's name and the oracle it runs.
-pub const ORACLES: &[(&str, fn(&[u8]))] = &[
+pub const ORACLES: &[(&str, Oracle)] = &[
+    (
+        "response_produce",
+        response::<messages::produce::ProduceRequest>,
+    ),
+    ("response_fetch", response::<messages::fetch::FetchRequest>),
+    (
+        "response_list_offsets",
+        response::<messages::list_offsets::ListOffsetsRequest>,
+    ),
     (
         "response_metadata",
         response::<messages::metadata::MetadataRequest>,
+    ),
+    (
+        "response_api_versions",
+        response::<messages::api_versions::ApiVersionsRequest>,
+    ),
+    (
+        "response_create_topics",
+        response::<messages::create_topics::CreateTopicsRequest>,
+    ),
+    (
+        "response_init_producer_id",
+        response::<messages::init_producer_id::InitProducerIdRequest>,
+    ),
+    (
+        "response_find_coordinator",
+        response::<messages::find_coordinator::FindCoordinatorRequest>,
+    ),
+    (
+        "response_add_partitions_to_txn",
+        response::<messages::add_partitions_to_txn::AddPartitionsToTxnRequest>,
+    ),
+    (
+        "response_add_offsets_to_txn",
+        response::<messages::add_offsets_to_txn::AddOffsetsToTxnRequest>,
+    ),
+    (
+        "response_txn_offset_commit",
+        response::<messages::txn_offset_commit::TxnOffsetCommitRequest>,
+    ),
+    (
+        "response_end_txn",
+        response::<messages::end_txn::EndTxnRequest>,
+    ),
+    (
+        "response_sasl_handshake",
+        response::<messages::sasl_handshake::SaslHandshakeRequest>,
+    ),
+    (
+        "response_sasl_authenticate",
+        response::<messages::sasl_authenticate::SaslAuthenticateRequest>,
     ),
     ("request_frame", request_frame),
     ("frame_decoder", frame_decoder),

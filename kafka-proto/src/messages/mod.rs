@@ -12,7 +12,20 @@ use crate::header::{RequestHeader, request_header_version, response_header_versi
 use crate::primitives::Reader;
 use crate::{ApiKey, Message};
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
+pub mod api_versions;
+pub mod create_topics;
+pub mod end_txn;
+pub mod fetch;
+pub mod find_coordinator;
+pub mod init_producer_id;
+pub mod list_offsets;
 pub mod metadata;
+pub mod produce;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
+pub mod txn_offset_commit;
 
 macro_rules! apis {
     ($( $variant:ident => $module:ident :: $req:ident, $resp:ident; )*) => {
@@ -99,7 +112,20 @@ macro_rules! apis {
 }
 
 apis! {
+    Produce => produce::ProduceRequest, ProduceResponse;
+    Fetch => fetch::FetchRequest, FetchResponse;
+    ListOffsets => list_offsets::ListOffsetsRequest, ListOffsetsResponse;
     Metadata => metadata::MetadataRequest, MetadataResponse;
+    FindCoordinator => find_coordinator::FindCoordinatorRequest, FindCoordinatorResponse;
+    SaslHandshake => sasl_handshake::SaslHandshakeRequest, SaslHandshakeResponse;
+    ApiVersions => api_versions::ApiVersionsRequest, ApiVersionsResponse;
+    CreateTopics => create_topics::CreateTopicsRequest, CreateTopicsResponse;
+    InitProducerId => init_producer_id::InitProducerIdRequest, InitProducerIdResponse;
+    AddPartitionsToTxn => add_partitions_to_txn::AddPartitionsToTxnRequest, AddPartitionsToTxnResponse;
+    AddOffsetsToTxn => add_offsets_to_txn::AddOffsetsToTxnRequest, AddOffsetsToTxnResponse;
+    EndTxn => end_txn::EndTxnRequest, EndTxnResponse;
+    TxnOffsetCommit => txn_offset_commit::TxnOffsetCommitRequest, TxnOffsetCommitResponse;
+    SaslAuthenticate => sasl_authenticate::SaslAuthenticateRequest, SaslAuthenticateResponse;
 }
 
 /// Decodes a whole request frame body (after the size prefix): the header,
