@@ -1,1 +1,0 @@
-//! Record batches (filled in by the record batch work).
