@@ -65,4 +65,9 @@ pub const ORACLES: &[(&str, Oracle)] = &[
     ),
     ("request_frame", request_frame),
     ("frame_decoder", frame_decoder),
+    ("record_batches", record_batches),
+    ("decompress_gzip", decompress_gzip),
+    ("decompress_snappy", decompress_snappy),
+    ("decompress_lz4", decompress_lz4),
+    ("decompress_zstd", decompress_zstd),
 ];
