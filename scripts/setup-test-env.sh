@@ -71,12 +71,12 @@ PY="$VENV/bin/python"
 stamp="$VENV/.kafka-tests-requirements.sha256"
 want_stamp="$(sha256 "$REQUIREMENTS")"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" ]] &&
-    "$PY" -c 'import confluent_kafka, kafka, lz4, snappy, zstandard, crc32c' 2>/dev/null; then
+    "$PY" -c 'import confluent_kafka, kafka, lz4, snappy, zstandard, crc32c, xxhash' 2>/dev/null; then
     log "venv up to date ($("$PY" -c 'import confluent_kafka as c; print("confluent-kafka", c.__version__, "librdkafka", c.libversion()[0])'))"
 else
     log "pip install -r scripts/test-requirements.txt into $VENV"
     "$PY" -m pip install --disable-pip-version-check --progress-bar off -q -r "$REQUIREMENTS"
-    "$PY" -c 'import confluent_kafka, kafka, lz4, snappy, zstandard, crc32c' ||
+    "$PY" -c 'import confluent_kafka, kafka, lz4, snappy, zstandard, crc32c, xxhash' ||
         die "venv packages installed but do not import"
     echo "$want_stamp" >"$stamp"
     log "venv ready: $("$PY" -c 'import confluent_kafka as c, kafka; print("confluent-kafka", c.__version__, "librdkafka", c.libversion()[0], "kafka-python", kafka.__version__)')"

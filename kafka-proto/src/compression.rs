@@ -213,6 +213,29 @@ pub fn decompress(codec: Compression, input: &[u8], limit: usize) -> Result<Vec<
     }
 }
 
+/// Repairs the LZ4 frame header checksum written by Kafka 0.8–0.9 for magic 0
+/// messages (KAFKA-3160: the checksum also covered the four magic bytes), so
+/// that a standard frame decoder accepts the frame. Returns `None` when the
+/// input is not an LZ4 frame or its checksum is already right.
+#[cfg(feature = "lz4")]
+pub(crate) fn repair_legacy_lz4_header(input: &[u8]) -> Option<Vec<u8>> {
+    const MAGIC: [u8; 4] = [0x04, 0x22, 0x4d, 0x18];
+    if !input.starts_with(&MAGIC) {
+        return None;
+    }
+    let flg = *input.get(4)?;
+    let descriptor = 2 + if flg & 0x08 != 0 { 8 } else { 0 } + if flg & 0x01 != 0 { 4 } else { 0 };
+    let hc_at = 4 + descriptor;
+    let stored = *input.get(hc_at)?;
+    let correct = (xxhash_rust::xxh32::xxh32(&input[4..hc_at], 0) >> 8) as u8;
+    if stored == correct {
+        return None;
+    }
+    let mut fixed = input.to_vec();
+    fixed[hc_at] = correct;
+    Some(fixed)
+}
+
 fn too_large(limit: usize) -> DecodeError {
     DecodeError::new(0, DecodeErrorKind::DecompressedTooLarge { limit })
 }

@@ -189,6 +189,13 @@ impl LegacyMessage {
             }]);
         }
         let compressed = self.value.clone().unwrap_or_default();
+        #[cfg(feature = "lz4")]
+        let compressed = match (self.magic, codec) {
+            (0, Compression::Lz4) => crate::compression::repair_legacy_lz4_header(&compressed)
+                .map(Bytes::from)
+                .unwrap_or(compressed),
+            _ => compressed,
+        };
         let plain =
             decompress(codec, &compressed, limit).map_err(|e| e.in_field("wrapper value"))?;
         let mut inner = Vec::new();
