@@ -11,10 +11,12 @@ use std::path::PathBuf;
 
 pub mod fuzz_oracles;
 pub mod mock_cluster;
+pub mod raw_client;
 pub mod tansu;
 pub mod tools;
 
 pub use mock_cluster::MockCluster;
+pub use raw_client::RawClient;
 pub use tansu::Tansu;
 pub use tools::{Tool, kcat, python, tools_dir, venv_python};
 

@@ -13,13 +13,16 @@ use kafka_proto::record::{BatchOptions, Header, RecordBatchBuilder};
 use serde_json::{Value, json};
 
 fn hex(b: Option<&[u8]>) -> Value {
-    b.map_or(Value::Null, |b| Value::String(b.iter().map(|x| format!("{x:02x}")).collect()))
+    b.map_or(Value::Null, |b| {
+        Value::String(b.iter().map(|x| format!("{x:02x}")).collect())
+    })
 }
 
 #[test]
 fn kafka_python_reads_our_batches() {
     require_tools!(Tool::Python);
-    let dir = std::env::temp_dir().join(format!("kafka-tests/encode-interop-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("kafka-tests/encode-interop-{}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     let codecs = [
         Compression::None,
@@ -45,15 +48,20 @@ fn kafka_python_reads_our_batches() {
                         _ => Some(format!("value {i} ").repeat(10).into_bytes()),
                     };
                     let ts = 1_700_000_000_000 + (i as i64) * 13 - if i == 1 { 40 } else { 0 };
-                    let header_values: Vec<Option<Vec<u8>>> =
-                        (0..i % 3).map(|j| (j != 1).then(|| format!("hv{i}.{j}").into_bytes())).collect();
+                    let header_values: Vec<Option<Vec<u8>>> = (0..i % 3)
+                        .map(|j| (j != 1).then(|| format!("hv{i}.{j}").into_bytes()))
+                        .collect();
                     let names: Vec<String> = (0..i % 3).map(|j| format!("h{j}")).collect();
                     let headers: Vec<Header<'_>> = names
                         .iter()
                         .zip(&header_values)
-                        .map(|(k, v)| Header { key: k, value: v.as_deref() })
+                        .map(|(k, v)| Header {
+                            key: k,
+                            value: v.as_deref(),
+                        })
                         .collect();
-                    b.append(ts, key.as_deref(), value.as_deref(), &headers).unwrap();
+                    b.append(ts, key.as_deref(), value.as_deref(), &headers)
+                        .unwrap();
                     records.push(json!({
                         "offset": offset,
                         "timestamp": ts,
@@ -81,7 +89,11 @@ fn kafka_python_reads_our_batches() {
             }
             let name = format!("ours-{codec}{}", if txn { "-txn" } else { "" });
             fs::write(dir.join(format!("{name}.bin")), &blob).unwrap();
-            fs::write(dir.join(format!("{name}.json")), json!({ "batches": batches }).to_string()).unwrap();
+            fs::write(
+                dir.join(format!("{name}.json")),
+                json!({ "batches": batches }).to_string(),
+            )
+            .unwrap();
         }
     }
     let out = kafka_integration_tests::python("scripts/check_batches.py", [&dir]);
