@@ -250,7 +250,7 @@ fn read_bounded(
     use std::io::Read;
     let mut out = Vec::new();
     reader
-        .take(limit as u64 + 1)
+        .take((limit as u64).saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| fail(e.to_string()))?;
     if out.len() > limit {
@@ -368,6 +368,13 @@ mod tests {
                 matches!(err.kind, DecodeErrorKind::DecompressedTooLarge { limit } if limit == 1 << 20)
             );
         }
+    }
+
+    #[test]
+    fn an_unbounded_limit_does_not_overflow() {
+        let mut z = Vec::new();
+        compress(Compression::Zstd, b"abc", &mut z).unwrap();
+        assert_eq!(decompress(Compression::Zstd, &z, usize::MAX).unwrap(), b"abc");
     }
 
     #[test]
