@@ -69,7 +69,7 @@ fn dump(args: &DumpArgs, out: &mut impl Write) -> Result<(), Failure> {
     }
     let mut batches = Batches::new(Bytes::from(data));
     let mut position = 0usize;
-    while let Some(entry) = batches.next() {
+    for entry in batches.by_ref() {
         let entry = entry.map_err(|e| Failure::Malformed(e.to_string()))?;
         let info = entry.info();
         if !info.crc_valid && !args.skip_crc_check {

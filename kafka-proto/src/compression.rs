@@ -374,7 +374,10 @@ mod tests {
     fn an_unbounded_limit_does_not_overflow() {
         let mut z = Vec::new();
         compress(Compression::Zstd, b"abc", &mut z).unwrap();
-        assert_eq!(decompress(Compression::Zstd, &z, usize::MAX).unwrap(), b"abc");
+        assert_eq!(
+            decompress(Compression::Zstd, &z, usize::MAX).unwrap(),
+            b"abc"
+        );
     }
 
     #[test]
