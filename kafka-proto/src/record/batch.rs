@@ -8,7 +8,6 @@ use super::{
 };
 use crate::compression::{Compression, decompress};
 use crate::error::{DecodeError, DecodeErrorKind};
-use crate::primitives::Reader;
 
 /// One v2 record batch, read in place.
 ///
@@ -215,9 +214,22 @@ impl RecordBatch {
         }
     }
 
-    /// Iterates the records. A compressed batch is decompressed first, to at
-    /// most `limit` bytes; an uncompressed one is read in place.
-    pub fn records(&self, limit: usize) -> Result<Records, DecodeError> {
+    /// The records section: a zero-copy slice for an uncompressed batch, the
+    /// decompressed bytes (at most `limit`) otherwise.
+    pub fn records_body(&self, limit: usize) -> Result<Bytes, DecodeError> {
+        let body = self.data.slice(BATCH_HEADER_SIZE..);
+        match self.compression() {
+            Compression::None => Ok(body),
+            codec => decompress(codec, &body, limit)
+                .map(Bytes::from)
+                .map_err(|mut e| {
+                    e.offset += BATCH_HEADER_SIZE;
+                    e.in_field("records")
+                }),
+        }
+    }
+
+    fn cursor(&self, body_base: usize) -> Result<Cursor, DecodeError> {
         let count = self.records_count();
         if count < 0 {
             return Err(DecodeError::new(
@@ -228,19 +240,9 @@ impl RecordBatch {
             )
             .in_field("records_count"));
         }
-        let body = self.data.slice(BATCH_HEADER_SIZE..);
-        let reader = match self.compression() {
-            Compression::None => Reader::with_base(body, BATCH_HEADER_SIZE),
-            codec => {
-                let plain = decompress(codec, &body, limit).map_err(|mut e| {
-                    e.offset += BATCH_HEADER_SIZE;
-                    e.in_field("records")
-                })?;
-                Reader::new(Bytes::from(plain))
-            }
-        };
-        Ok(Records {
-            r: reader,
+        Ok(Cursor {
+            pos: 0,
+            base: body_base,
             remaining: count as u32,
             base_offset: self.base_offset(),
             base_timestamp: self.base_timestamp(),
@@ -249,15 +251,78 @@ impl RecordBatch {
             done: false,
         })
     }
+
+    /// Iterates the records as owned [`Record`]s whose keys, values and
+    /// headers are slices of one buffer: the batch itself when uncompressed,
+    /// or its records decompressed once (at most `limit` bytes).
+    pub fn records(&self, limit: usize) -> Result<Records, DecodeError> {
+        let body = self.records_body(limit)?;
+        let base = if self.compression() == Compression::None {
+            BATCH_HEADER_SIZE
+        } else {
+            0
+        };
+        Ok(Records {
+            cursor: self.cursor(base)?,
+            body,
+        })
+    }
+
+    /// Iterates the records of `body` (from [`records_body`](Self::records_body))
+    /// as borrowed views: no allocation and no reference counting per record.
+    pub fn records_ref<'a>(&self, body: &'a [u8]) -> Result<RecordsRef<'a>, DecodeError> {
+        let base = if self.compression() == Compression::None {
+            BATCH_HEADER_SIZE
+        } else {
+            0
+        };
+        Ok(RecordsRef {
+            cursor: self.cursor(base)?,
+            body,
+        })
+    }
 }
 
-/// Iterator over the records of a [`RecordBatch`].
-///
-/// Offsets in errors count from the start of the batch for uncompressed
-/// batches and from the start of the decompressed records otherwise.
+/// A record borrowed from a batch's records section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// Absolute offset.
+    pub offset: i64,
+    /// Timestamp in milliseconds.
+    pub timestamp: i64,
+    /// The key, or `None` for null.
+    pub key: Option<&'a [u8]>,
+    /// The value, or `None` for null.
+    pub value: Option<&'a [u8]>,
+    headers: &'a [u8],
+    header_count: usize,
+}
+
+impl<'a> RecordRef<'a> {
+    /// Number of headers.
+    pub fn header_count(&self) -> usize {
+        self.header_count
+    }
+
+    /// The headers as (key, value) pairs. They were validated when the
+    /// record was read.
+    pub fn headers(&self) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> + 'a {
+        let buf = self.headers;
+        let mut pos = 0;
+        (0..self.header_count).map_while(move |_| {
+            let key = varbytes(buf, &mut pos).ok()??;
+            let value = varbytes(buf, &mut pos).ok()?;
+            Some((key, value))
+        })
+    }
+}
+
+/// Where the next record starts and what the batch header says about them.
 #[derive(Debug, Clone)]
-pub struct Records {
-    r: Reader,
+struct Cursor {
+    pos: usize,
+    /// Offset of the body in the batch (for error offsets).
+    base: usize,
     remaining: u32,
     base_offset: i64,
     base_timestamp: i64,
@@ -265,124 +330,244 @@ pub struct Records {
     done: bool,
 }
 
-impl Records {
-    fn next_record(&mut self) -> Result<Record, DecodeError> {
-        let r = &mut self.r;
-        let at = r.offset();
-        let len = r.varint().map_err(|e| e.in_field("record length"))?;
-        if len < 0 {
-            return Err(DecodeError::new(
-                at,
-                DecodeErrorKind::InvalidLength { length: len.into() },
-            )
-            .in_field("record length"));
+#[inline]
+fn eof(at: usize) -> DecodeError {
+    DecodeError::new(
+        at,
+        DecodeErrorKind::UnexpectedEof {
+            needed: 1,
+            available: 0,
+        },
+    )
+}
+
+/// Reads a zigzag varlong from `buf` at `pos`.
+#[inline(always)]
+fn varlong(buf: &[u8], pos: &mut usize) -> Result<i64, DecodeError> {
+    // Most varints in a batch are one byte: deltas and short lengths.
+    if let Some(&b) = buf.get(*pos) {
+        if b < 0x80 {
+            *pos += 1;
+            let v = u64::from(b);
+            return Ok(((v >> 1) as i64) ^ -((v & 1) as i64));
         }
-        let n = r
-            .check_len(len as u64)
-            .map_err(|e| e.in_field("record length"))?;
-        let base = r.offset();
-        let mut rec = Reader::with_base(r.bytes(n)?, base);
-        let _attributes = rec.i8().map_err(|e| e.in_field("record attributes"))?;
-        let ts_delta = rec.varlong().map_err(|e| e.in_field("timestamp_delta"))?;
-        let offset_delta = rec.varint().map_err(|e| e.in_field("offset_delta"))?;
-        let key = read_varbytes(&mut rec).map_err(|e| e.in_field("key"))?;
-        let value = read_varbytes(&mut rec).map_err(|e| e.in_field("value"))?;
-        let hat = rec.offset();
-        let hcount = rec.varint().map_err(|e| e.in_field("headers count"))?;
-        if hcount < 0 {
-            return Err(DecodeError::new(
-                hat,
-                DecodeErrorKind::InvalidLength {
-                    length: hcount.into(),
-                },
-            )
-            .in_field("headers count"));
+    }
+    varlong_slow(buf, pos)
+}
+
+#[cold]
+fn varlong_slow(buf: &[u8], pos: &mut usize) -> Result<i64, DecodeError> {
+    let mut value: u64 = 0;
+    let mut shift = 0;
+    loop {
+        let b = *buf.get(*pos).ok_or_else(|| eof(*pos))?;
+        *pos += 1;
+        value |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok(((value >> 1) as i64) ^ -((value & 1) as i64));
         }
-        // Each header takes at least two bytes, so the count is bounded by
-        // what is left before anything is allocated.
-        let hcount = rec
-            .check_len(hcount as u64)
-            .map_err(|e| e.in_field("headers count"))?;
-        let mut headers = Vec::with_capacity(hcount.min(rec.remaining() / 2));
-        for _ in 0..hcount {
-            let kat = rec.offset();
-            let key = read_varbytes(&mut rec)
-                .map_err(|e| e.in_field("header key"))?
-                .ok_or_else(|| {
-                    DecodeError::new(kat, DecodeErrorKind::InvalidLength { length: -1 })
-                        .in_field("header key")
-                })?;
-            let value = read_varbytes(&mut rec).map_err(|e| e.in_field("header value"))?;
-            headers.push(RecordHeader { key, value });
+        shift += 7;
+        if shift > 63 {
+            return Err(DecodeError::new(*pos, DecodeErrorKind::VarintTooLong));
         }
-        if !rec.is_empty() {
-            return Err(rec
-                .error(DecodeErrorKind::TrailingBytes {
-                    count: rec.remaining(),
-                })
-                .in_field("record"));
-        }
-        Ok(Record {
-            offset: self.base_offset.wrapping_add(i64::from(offset_delta)),
-            timestamp: self
-                .log_append_time
-                .unwrap_or(self.base_timestamp.wrapping_add(ts_delta)),
-            key,
-            value,
-            headers,
-        })
     }
 }
 
-/// Reads a varint-length-prefixed byte string, `-1` meaning null.
-fn read_varbytes(r: &mut Reader) -> Result<Option<Bytes>, DecodeError> {
-    let at = r.offset();
-    let len = r.varint()?;
-    match len {
+/// Reads a zigzag varint (at most five bytes) from `buf` at `pos`.
+#[inline(always)]
+fn varint(buf: &[u8], pos: &mut usize) -> Result<i32, DecodeError> {
+    if let Some(&b) = buf.get(*pos) {
+        if b < 0x80 {
+            *pos += 1;
+            let v = i32::from(b);
+            return Ok((v >> 1) ^ -(v & 1));
+        }
+    }
+    let start = *pos;
+    let v = varlong(buf, pos)?;
+    if *pos - start > 5 || v < i64::from(i32::MIN) || v > i64::from(i32::MAX) {
+        return Err(DecodeError::new(start, DecodeErrorKind::VarintTooLong));
+    }
+    Ok(v as i32)
+}
+
+/// Reads a varint-length-prefixed byte string (-1 for null).
+#[inline(always)]
+fn varbytes<'a>(buf: &'a [u8], pos: &mut usize) -> Result<Option<&'a [u8]>, DecodeError> {
+    let at = *pos;
+    match varint(buf, pos)? {
         -1 => Ok(None),
         n if n < -1 => Err(DecodeError::new(
             at,
             DecodeErrorKind::InvalidLength { length: n.into() },
         )),
         n => {
-            let n = r.check_len(n as u64)?;
-            r.bytes(n).map(Some)
+            let n = n as usize;
+            let end = pos
+                .checked_add(n)
+                .filter(|e| *e <= buf.len())
+                .ok_or_else(|| {
+                    DecodeError::new(
+                        at,
+                        DecodeErrorKind::LengthExceedsInput {
+                            length: n as u64,
+                            available: buf.len() - *pos,
+                        },
+                    )
+                })?;
+            let s = &buf[*pos..end];
+            *pos = end;
+            Ok(Some(s))
         }
     }
+}
+
+impl Cursor {
+    /// Reads the next record of `body`, or `None` when all are read.
+    fn next<'a>(&mut self, body: &'a [u8]) -> Option<Result<RecordRef<'a>, DecodeError>> {
+        if self.done {
+            return None;
+        }
+        if self.remaining == 0 {
+            self.done = true;
+            if self.pos < body.len() {
+                return Some(Err(DecodeError::new(
+                    self.base + self.pos,
+                    DecodeErrorKind::TrailingBytes {
+                        count: body.len() - self.pos,
+                    },
+                )
+                .in_field("records")));
+            }
+            return None;
+        }
+        self.remaining -= 1;
+        let r = self.read(body).map_err(|mut e| {
+            e.offset += self.base;
+            e
+        });
+        if r.is_err() {
+            self.done = true;
+        }
+        Some(r)
+    }
+
+    #[inline]
+    fn read<'a>(&mut self, body: &'a [u8]) -> Result<RecordRef<'a>, DecodeError> {
+        let at = self.pos;
+        let len = varint(body, &mut self.pos).map_err(|e| e.in_field("record length"))?;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| self.pos.checked_add(l))
+            .filter(|e| *e <= body.len())
+            .ok_or_else(|| {
+                DecodeError::new(at, DecodeErrorKind::InvalidLength { length: len.into() })
+                    .in_field("record length")
+            })?;
+        let rec = &body[..end];
+        let mut p = self.pos;
+        // Record attributes (unused), then the deltas.
+        if p >= end {
+            return Err(eof(p).in_field("record attributes"));
+        }
+        p += 1;
+        let ts_delta = varlong(rec, &mut p).map_err(|e| e.in_field("timestamp_delta"))?;
+        let offset_delta = varint(rec, &mut p).map_err(|e| e.in_field("offset_delta"))?;
+        let key = varbytes(rec, &mut p).map_err(|e| e.in_field("key"))?;
+        let value = varbytes(rec, &mut p).map_err(|e| e.in_field("value"))?;
+        let hat = p;
+        let count = varint(rec, &mut p).map_err(|e| e.in_field("headers count"))?;
+        if count < 0 {
+            return Err(DecodeError::new(
+                hat,
+                DecodeErrorKind::InvalidLength {
+                    length: count.into(),
+                },
+            )
+            .in_field("headers count"));
+        }
+        let headers_start = p;
+        for _ in 0..count {
+            let kat = p;
+            if varbytes(rec, &mut p)
+                .map_err(|e| e.in_field("header key"))?
+                .is_none()
+            {
+                return Err(
+                    DecodeError::new(kat, DecodeErrorKind::InvalidLength { length: -1 })
+                        .in_field("header key"),
+                );
+            }
+            varbytes(rec, &mut p).map_err(|e| e.in_field("header value"))?;
+        }
+        if p != end {
+            return Err(
+                DecodeError::new(p, DecodeErrorKind::TrailingBytes { count: end - p })
+                    .in_field("record"),
+            );
+        }
+        self.pos = end;
+        Ok(RecordRef {
+            offset: self.base_offset.wrapping_add(i64::from(offset_delta)),
+            timestamp: self
+                .log_append_time
+                .unwrap_or(self.base_timestamp.wrapping_add(ts_delta)),
+            key,
+            value,
+            headers: &rec[headers_start..end],
+            header_count: count as usize,
+        })
+    }
+}
+
+/// Borrowing iterator over the records of a batch; see [`RecordBatch::records_ref`].
+#[derive(Debug, Clone)]
+pub struct RecordsRef<'a> {
+    cursor: Cursor,
+    body: &'a [u8],
+}
+
+impl<'a> Iterator for RecordsRef<'a> {
+    type Item = Result<RecordRef<'a>, DecodeError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.cursor.next(self.body)
+    }
+}
+
+/// Iterator over the records of a [`RecordBatch`] as owned [`Record`]s.
+///
+/// Offsets in errors count from the start of the batch for uncompressed
+/// batches and from the start of the decompressed records otherwise.
+#[derive(Debug, Clone)]
+pub struct Records {
+    cursor: Cursor,
+    body: Bytes,
 }
 
 impl Iterator for Records {
     type Item = Result<Record, DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        if self.remaining == 0 {
-            self.done = true;
-            if !self.r.is_empty() {
-                return Some(Err(self
-                    .r
-                    .error(DecodeErrorKind::TrailingBytes {
-                        count: self.r.remaining(),
-                    })
-                    .in_field("records")));
-            }
-            return None;
-        }
-        self.remaining -= 1;
-        let rec = self.next_record();
-        if rec.is_err() {
-            self.done = true;
-        }
-        Some(rec)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        if self.done {
-            (0, Some(0))
-        } else {
-            (0, Some(self.remaining as usize + 1))
-        }
+        let body = &self.body;
+        let r = match self.cursor.next(body)? {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        let owned = |s: &[u8]| body.slice_ref(s);
+        Some(Ok(Record {
+            offset: r.offset,
+            timestamp: r.timestamp,
+            key: r.key.map(owned),
+            value: r.value.map(owned),
+            headers: r
+                .headers()
+                .map(|(k, v)| RecordHeader {
+                    key: owned(k),
+                    value: v.map(owned),
+                })
+                .collect(),
+        }))
     }
 }

@@ -1,6 +1,6 @@
 //! Building v2 record batches straight into their wire buffer.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::{BATCH_HEADER_SIZE, CRC_START, attributes, offsets};
 use crate::compression::{Compression, compress};
@@ -78,7 +78,10 @@ impl Default for BatchOptions {
 #[derive(Debug)]
 pub struct RecordBatchBuilder {
     compression: Compression,
-    buf: BytesMut,
+    /// Reserved header, then the records as they are appended.
+    buf: Vec<u8>,
+    /// Capacity for the next batch's buffer (the size of the last one).
+    capacity: usize,
     count: i32,
     base_timestamp: i64,
     max_timestamp: i64,
@@ -92,11 +95,13 @@ impl RecordBatchBuilder {
 
     /// An empty builder whose buffer holds `capacity` bytes before growing.
     pub fn with_capacity(compression: Compression, capacity: usize) -> Self {
-        let mut buf = BytesMut::with_capacity(capacity.max(BATCH_HEADER_SIZE));
-        buf.put_bytes(0, BATCH_HEADER_SIZE);
+        let capacity = capacity.max(BATCH_HEADER_SIZE);
+        let mut buf = Vec::with_capacity(capacity);
+        buf.resize(BATCH_HEADER_SIZE, 0);
         RecordBatchBuilder {
             compression,
             buf,
+            capacity,
             count: 0,
             base_timestamp: -1,
             max_timestamp: -1,
@@ -195,7 +200,7 @@ impl RecordBatchBuilder {
         let buf = &mut self.buf;
         buf.reserve(varint_size(body as i32) + body);
         put_varint(buf, body as i32);
-        buf.put_i8(0); // record attributes: unused
+        buf.push(0); // record attributes: unused
         put_varlong(buf, timestamp.wrapping_sub(self.base_timestamp));
         put_varint(buf, delta);
         put_bytes(buf, key);
@@ -234,9 +239,10 @@ impl RecordBatchBuilder {
             max_ts,
         };
         let sealed = if self.compression == Compression::None {
-            let mut batch = self.buf.split();
+            self.capacity = self.buf.len();
+            let mut batch = std::mem::replace(&mut self.buf, Vec::with_capacity(self.capacity));
             header.fill(&mut batch);
-            batch.freeze()
+            Bytes::from(batch)
         } else {
             let mut out = Vec::with_capacity(BATCH_HEADER_SIZE + self.buf.len() / 2);
             out.extend_from_slice(&[0; BATCH_HEADER_SIZE]);
@@ -256,7 +262,7 @@ impl RecordBatchBuilder {
     /// Drops any appended records, keeping the buffer's capacity.
     pub fn reset(&mut self) {
         self.buf.clear();
-        self.buf.put_bytes(0, BATCH_HEADER_SIZE);
+        self.buf.resize(BATCH_HEADER_SIZE, 0);
         self.count = 0;
         self.base_timestamp = -1;
         self.max_timestamp = -1;
@@ -316,11 +322,11 @@ fn bytes_size(b: Option<&[u8]>) -> usize {
     }
 }
 
-fn put_bytes(buf: &mut BytesMut, b: Option<&[u8]>) {
+fn put_bytes(buf: &mut Vec<u8>, b: Option<&[u8]>) {
     match b {
         Some(b) => {
             put_varint(buf, b.len() as i32);
-            buf.put_slice(b);
+            buf.extend_from_slice(b);
         }
         None => put_varint(buf, -1),
     }

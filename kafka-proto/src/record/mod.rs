@@ -25,7 +25,7 @@ pub mod legacy;
 
 use bytes::Bytes;
 
-pub use batch::{RecordBatch, Records};
+pub use batch::{RecordBatch, RecordRef, Records, RecordsRef};
 pub use builder::{BatchOptions, Header, RecordBatchBuilder, restamp, set_base_offset};
 
 use crate::compression::Compression;
