@@ -315,6 +315,7 @@ fn put_at(buf: &mut [u8], at: usize, bytes: &[u8]) {
     buf[at..at + bytes.len()].copy_from_slice(bytes);
 }
 
+#[inline(always)]
 fn bytes_size(b: Option<&[u8]>) -> usize {
     match b {
         Some(b) => varint_size(b.len() as i32) + b.len(),
@@ -322,6 +323,7 @@ fn bytes_size(b: Option<&[u8]>) -> usize {
     }
 }
 
+#[inline(always)]
 fn put_bytes(buf: &mut Vec<u8>, b: Option<&[u8]>) {
     match b {
         Some(b) => {
