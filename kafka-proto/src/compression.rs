@@ -27,6 +27,15 @@ pub enum Compression {
 }
 
 impl Compression {
+    /// Every codec, in attribute-id order.
+    pub const ALL: [Compression; 5] = [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ];
+
     /// The codec for an attribute id (the low three bits), or `None`.
     pub fn from_id(id: u8) -> Option<Compression> {
         match id {
@@ -63,15 +72,9 @@ impl Compression {
 
     /// Parses a `compression.type` name.
     pub fn from_name(name: &str) -> Option<Compression> {
-        [
-            Compression::None,
-            Compression::Gzip,
-            Compression::Snappy,
-            Compression::Lz4,
-            Compression::Zstd,
-        ]
-        .into_iter()
-        .find(|c| c.name().eq_ignore_ascii_case(name))
+        Compression::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name))
     }
 
     /// Whether this build can compress and decompress with the codec.
@@ -312,13 +315,7 @@ fn decompress_xerial(
 mod tests {
     use super::*;
 
-    const ALL: [Compression; 5] = [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Snappy,
-        Compression::Lz4,
-        Compression::Zstd,
-    ];
+    const ALL: [Compression; 5] = Compression::ALL;
 
     #[test]
     fn ids_and_names_round_trip() {

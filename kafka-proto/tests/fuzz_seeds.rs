@@ -11,13 +11,7 @@ use kafka_proto::record::{BatchOptions, Header, RecordBatchBuilder};
 #[ignore = "writes into fuzz/corpus; run by hand"]
 fn write_seeds() {
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
-    let codecs = [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Snappy,
-        Compression::Lz4,
-        Compression::Zstd,
-    ];
+    let codecs = Compression::ALL;
     let dir = corpus.join("record_batches");
     fs::create_dir_all(&dir).unwrap();
     for codec in codecs {

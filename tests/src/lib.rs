@@ -24,3 +24,11 @@ pub use tools::{Tool, kcat, python, tools_dir, venv_python};
 pub fn vectors_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors")
 }
+
+/// Bytes as lowercase hex in a JSON string, or JSON null for `None`: the
+/// form the test vectors and the Python read-back scripts use.
+pub fn hex_json(b: Option<&[u8]>) -> serde_json::Value {
+    b.map_or(serde_json::Value::Null, |b| {
+        serde_json::Value::String(b.iter().map(|x| format!("{x:02x}")).collect())
+    })
+}

@@ -4,6 +4,7 @@
 //! are sent with our Produce request encoding to tansu, which checks the
 //! sequences, and confluent-kafka (librdkafka, CRC checks on) reads them back.
 
+use kafka_integration_tests::hex_json;
 use kafka_integration_tests::tools::Tool;
 use kafka_integration_tests::{RawClient, Tansu, python, require_tools};
 use kafka_proto::compression::Compression;
@@ -13,12 +14,6 @@ use kafka_proto::messages::metadata::{MetadataRequest, MetadataRequestTopic};
 use kafka_proto::messages::produce::{PartitionProduceData, ProduceRequest, TopicProduceData};
 use kafka_proto::record::{BatchOptions, Header, RecordBatchBuilder};
 use serde_json::{Value, json};
-
-fn hex(b: Option<&[u8]>) -> Value {
-    b.map_or(Value::Null, |b| {
-        Value::String(b.iter().map(|x| format!("{x:02x}")).collect())
-    })
-}
 
 #[test]
 fn batches_we_encode_land_on_tansu_and_read_back_with_confluent_kafka() {
@@ -42,13 +37,7 @@ fn batches_we_encode_land_on_tansu_and_read_back_with_confluent_kafka() {
     let (pid, epoch) = (init.producer_id, init.producer_epoch);
     assert!(pid >= 0);
 
-    let codecs = [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Snappy,
-        Compression::Lz4,
-        Compression::Zstd,
-    ];
+    let codecs = Compression::ALL;
     let create_version = client.version_for::<CreateTopicsRequest>();
     let created = client.call(
         &CreateTopicsRequest {
@@ -131,9 +120,9 @@ fn batches_we_encode_land_on_tansu_and_read_back_with_confluent_kafka() {
                 expected.push(json!({
                     "offset": k,
                     "timestamp": ts,
-                    "key": hex(key.as_deref()),
-                    "value": hex(value.as_deref()),
-                    "headers": headers.iter().map(|h| json!([h.key, hex(h.value)])).collect::<Vec<_>>(),
+                    "key": hex_json(key.as_deref()),
+                    "value": hex_json(value.as_deref()),
+                    "headers": headers.iter().map(|h| json!([h.key, hex_json(h.value)])).collect::<Vec<_>>(),
                 }));
                 sequence += 1;
             }

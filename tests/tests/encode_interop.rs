@@ -6,17 +6,12 @@
 
 use std::fs;
 
+use kafka_integration_tests::hex_json;
 use kafka_integration_tests::require_tools;
 use kafka_integration_tests::tools::Tool;
 use kafka_proto::compression::Compression;
 use kafka_proto::record::{BatchOptions, Header, RecordBatchBuilder};
-use serde_json::{Value, json};
-
-fn hex(b: Option<&[u8]>) -> Value {
-    b.map_or(Value::Null, |b| {
-        Value::String(b.iter().map(|x| format!("{x:02x}")).collect())
-    })
-}
+use serde_json::json;
 
 #[test]
 fn kafka_python_reads_our_batches() {
@@ -24,13 +19,7 @@ fn kafka_python_reads_our_batches() {
     let dir =
         std::env::temp_dir().join(format!("kafka-tests/encode-interop-{}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
-    let codecs = [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Snappy,
-        Compression::Lz4,
-        Compression::Zstd,
-    ];
+    let codecs = Compression::ALL;
     for codec in codecs {
         for txn in [false, true] {
             let mut blob = Vec::new();
@@ -65,10 +54,10 @@ fn kafka_python_reads_our_batches() {
                     records.push(json!({
                         "offset": offset,
                         "timestamp": ts,
-                        "key": hex(key.as_deref()),
-                        "value": hex(value.as_deref()),
+                        "key": hex_json(key.as_deref()),
+                        "value": hex_json(value.as_deref()),
                         "headers": names.iter().zip(&header_values)
-                            .map(|(k, v)| json!([k, hex(v.as_deref())])).collect::<Vec<_>>(),
+                            .map(|(k, v)| json!([k, hex_json(v.as_deref())])).collect::<Vec<_>>(),
                     }));
                     offset += 1;
                 }

@@ -7,16 +7,9 @@
 use std::fs;
 
 use bytes::Bytes;
-use kafka_integration_tests::vectors_dir;
+use kafka_integration_tests::{hex_json, vectors_dir};
 use kafka_proto::record::{AnyBatch, Batches};
 use serde_json::Value;
-
-fn hex(b: &Option<Bytes>) -> Value {
-    match b {
-        Some(b) => Value::String(b.iter().map(|x| format!("{x:02x}")).collect()),
-        None => Value::Null,
-    }
-}
 
 #[test]
 fn kafka_python_vectors_decode_to_their_records() {
@@ -97,15 +90,25 @@ fn kafka_python_vectors_decode_to_their_records() {
                 "{name} offset {}",
                 r.offset
             );
-            assert_eq!(hex(&r.key), w["key"], "{name} offset {}", r.offset);
-            assert_eq!(hex(&r.value), w["value"], "{name} offset {}", r.offset);
+            assert_eq!(
+                hex_json(r.key.as_deref()),
+                w["key"],
+                "{name} offset {}",
+                r.offset
+            );
+            assert_eq!(
+                hex_json(r.value.as_deref()),
+                w["value"],
+                "{name} offset {}",
+                r.offset
+            );
             let headers: Vec<Value> = r
                 .headers
                 .iter()
                 .map(|h| {
                     Value::Array(vec![
                         Value::String(String::from_utf8(h.key.to_vec()).unwrap()),
-                        hex(&h.value),
+                        hex_json(h.value.as_deref()),
                     ])
                 })
                 .collect();

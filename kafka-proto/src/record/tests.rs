@@ -4,13 +4,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::compression::{Compression, compress};
 
-const CODECS: [Compression; 5] = [
-    Compression::None,
-    Compression::Gzip,
-    Compression::Snappy,
-    Compression::Lz4,
-    Compression::Zstd,
-];
+const CODECS: [Compression; 5] = Compression::ALL;
 
 type TestRecord = (
     i64,
