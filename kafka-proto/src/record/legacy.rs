@@ -11,7 +11,11 @@ use bytes::Bytes;
 use super::{BatchInfo, LOG_OVERHEAD, Record, TimestampType};
 use crate::compression::{Compression, decompress};
 use crate::error::{DecodeError, DecodeErrorKind};
-use crate::primitives::Reader;
+use crate::primitives::{Nullable, Reader, WireVersion};
+
+/// Legacy messages use the classic (non-flexible) `bytes` encoding: an
+/// int32 length, -1 for null.
+const CLASSIC: WireVersion = WireVersion::new(0, false);
 
 const CRC_AT: usize = LOG_OVERHEAD;
 const MAGIC_AT: usize = LOG_OVERHEAD + 4;
@@ -73,8 +77,8 @@ impl LegacyMessage {
         } else {
             -1
         };
-        let key = read_nullable_bytes(&mut m).map_err(|e| e.in_field("key"))?;
-        let value = read_nullable_bytes(&mut m).map_err(|e| e.in_field("value"))?;
+        let key = Bytes::read_nullable(&mut m, CLASSIC).map_err(|e| e.in_field("key"))?;
+        let value = Bytes::read_nullable(&mut m, CLASSIC).map_err(|e| e.in_field("value"))?;
         if !m.is_empty() {
             return Err(m
                 .error(DecodeErrorKind::TrailingBytes {
@@ -239,13 +243,5 @@ impl LegacyMessage {
                 headers: Vec::new(),
             })
             .collect())
-    }
-}
-
-/// Reads classic `bytes` with an int32 length (-1 for null).
-fn read_nullable_bytes(r: &mut Reader) -> Result<Option<Bytes>, DecodeError> {
-    match r.nullable_bytes_len(false)? {
-        Some(n) => r.bytes(n).map(Some),
-        None => Ok(None),
     }
 }
