@@ -1,0 +1,281 @@
+//! The record accumulator: per-partition batches, linger, and buffer memory.
+//!
+//! Records are appended straight into the open batch of their partition (one
+//! copy, into the batch's wire buffer). A batch closes when the next record
+//! would not fit in `batch.size`; it becomes sendable when closed, when it
+//! has lingered `linger.ms`, or when a flush or close covers it.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::Bytes;
+use kafka_proto::ErrorCode;
+use kafka_proto::compression::Compression;
+use kafka_proto::record::{Header, RecordBatchBuilder};
+
+use crate::event::{BatchId, ConnId};
+use crate::metadata::Leader;
+
+/// Size of a v2 record batch header.
+pub(crate) const BATCH_OVERHEAD: usize = 61;
+
+/// An upper bound of the bytes a record adds to a v2 batch (before
+/// compression): the largest varints for its lengths and deltas.
+pub(crate) fn record_size_upper_bound(
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[Header<'_>],
+) -> usize {
+    // length (5) + attributes (1) + timestamp delta (10) + offset delta (5)
+    // + key length (5) + value length (5) + header count (5)
+    let mut n = 36 + key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+    for h in headers {
+        n += 10 + h.key.len() + h.value.map_or(0, <[u8]>::len);
+    }
+    n
+}
+
+/// The producer id, epoch and base sequence a batch was sealed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) producer_id: i64,
+    pub(crate) epoch: i16,
+    pub(crate) sequence: i32,
+}
+
+/// One batch, from its first record to its outcome.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) id: BatchId,
+    pub(crate) partition: i32,
+    /// The records, while the batch is open (`None` once sealed).
+    pub(crate) builder: Option<RecordBatchBuilder>,
+    /// The wire bytes, once sealed; a retry sends them again unchanged
+    /// (or restamped after an epoch bump).
+    pub(crate) sealed: Option<Bytes>,
+    pub(crate) record_count: u32,
+    /// Uncompressed bytes appended, header included (an estimate of the
+    /// sealed size for compressed batches).
+    pub(crate) size: usize,
+    /// Bytes of buffer memory the batch holds.
+    pub(crate) memory: usize,
+    pub(crate) created: Instant,
+    /// `created + delivery.timeout.ms`.
+    pub(crate) deadline: Instant,
+    /// Produce requests that carried it so far.
+    pub(crate) attempts: u32,
+    pub(crate) stamp: Option<Stamp>,
+    /// A request carrying it may have been written without our knowing.
+    pub(crate) possibly_written: bool,
+    /// Not to be sent again before this time (retry backoff).
+    pub(crate) retry_at: Option<Instant>,
+    pub(crate) last_error: Option<ErrorCode>,
+    /// Its outcome was already reported (delivery timeout while in flight);
+    /// it is kept only to learn what the broker did with its sequence.
+    pub(crate) reported: bool,
+}
+
+impl Batch {
+    pub(crate) fn new(
+        id: BatchId,
+        partition: i32,
+        builder: RecordBatchBuilder,
+        now: Instant,
+        deadline: Instant,
+    ) -> Self {
+        Batch {
+            id,
+            partition,
+            builder: Some(builder),
+            sealed: None,
+            record_count: 0,
+            size: BATCH_OVERHEAD,
+            memory: 0,
+            created: now,
+            deadline,
+            attempts: 0,
+            stamp: None,
+            possibly_written: false,
+            retry_at: None,
+            last_error: None,
+            reported: false,
+        }
+    }
+
+    /// The last sequence number of a stamped batch (with Kafka's wrap at
+    /// `i32::MAX`).
+    pub(crate) fn last_sequence(&self) -> Option<i32> {
+        self.stamp
+            .map(|s| add_sequence(s.sequence, self.record_count.saturating_sub(1)))
+    }
+}
+
+/// `sequence + n`, wrapping from `i32::MAX` to 0 as Kafka's sequences do.
+pub(crate) fn add_sequence(sequence: i32, n: u32) -> i32 {
+    ((i64::from(sequence) + i64::from(n)) % (i64::from(i32::MAX) + 1)) as i32
+}
+
+/// One partition's batches and sequence state.
+#[derive(Debug)]
+pub(crate) struct PartitionQueue {
+    pub(crate) leader: Leader,
+    /// The batch records are appended to.
+    pub(crate) open: Option<Batch>,
+    /// Closed batches and retries waiting to be sent, ordered by batch id
+    /// (which is also sequence order).
+    pub(crate) queue: VecDeque<Batch>,
+    /// Batches of this partition in flight.
+    pub(crate) in_flight: u32,
+    /// The connection they are in flight on: a partition's batches are only
+    /// ever in flight on one connection at a time, so order is kept.
+    pub(crate) in_flight_conn: Option<ConnId>,
+    /// A batch came back for a retry: send nothing more until every batch
+    /// in flight has come back, then resend in order.
+    pub(crate) blocked: bool,
+    /// The sequence the next new batch gets (idempotence).
+    pub(crate) next_sequence: i32,
+    /// The last sequence the broker acknowledged, or -1.
+    pub(crate) last_acked_sequence: i32,
+}
+
+impl PartitionQueue {
+    pub(crate) fn new(leader: Leader) -> Self {
+        PartitionQueue {
+            leader,
+            open: None,
+            queue: VecDeque::new(),
+            in_flight: 0,
+            in_flight_conn: None,
+            blocked: false,
+            next_sequence: 0,
+            last_acked_sequence: -1,
+        }
+    }
+
+    /// Whether any batch waits here (not counting those in flight).
+    pub(crate) fn has_data(&self) -> bool {
+        !self.queue.is_empty() || self.open.as_ref().is_some_and(|b| b.record_count > 0)
+    }
+
+    /// Closes the open batch: no more records go into it.
+    pub(crate) fn close_open(&mut self) {
+        if let Some(b) = self.open.take() {
+            if b.record_count > 0 {
+                self.queue.push_back(b);
+            } else {
+                // An empty open batch holds no memory; drop it.
+                debug_assert_eq!(b.memory, 0);
+            }
+        }
+    }
+
+    /// Puts a batch back for a retry, in batch-id order.
+    pub(crate) fn requeue(&mut self, batch: Batch) {
+        let pos = self.queue.partition_point(|b| b.id < batch.id);
+        self.queue.insert(pos, batch);
+    }
+
+    /// A batch of this partition came back from flight.
+    pub(crate) fn landed(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if self.in_flight == 0 {
+            self.in_flight_conn = None;
+            self.blocked = false;
+        }
+    }
+}
+
+/// Buffer memory accounting (`buffer.memory`).
+#[derive(Debug)]
+pub(crate) struct BufferMemory {
+    pub(crate) used: usize,
+    pub(crate) limit: usize,
+    /// A `send` was refused for lack of memory: report the next release.
+    pub(crate) waiting: bool,
+}
+
+impl BufferMemory {
+    pub(crate) fn try_reserve(&mut self, n: usize) -> bool {
+        if self.used + n > self.limit {
+            self.waiting = true;
+            false
+        } else {
+            self.used += n;
+            true
+        }
+    }
+
+    /// Returns memory; true when a refused `send` should hear of it.
+    pub(crate) fn release(&mut self, n: usize) -> bool {
+        self.used = self.used.saturating_sub(n);
+        std::mem::take(&mut self.waiting)
+    }
+}
+
+/// Builders kept for reuse so a new batch does not allocate its buffer
+/// afresh each time.
+#[derive(Debug, Default)]
+pub(crate) struct BuilderPool {
+    spare: Vec<RecordBatchBuilder>,
+}
+
+impl BuilderPool {
+    const MAX_SPARE: usize = 64;
+
+    pub(crate) fn take(&mut self, compression: Compression, capacity: usize) -> RecordBatchBuilder {
+        match self.spare.pop() {
+            Some(b) if b.compression() == compression => b,
+            _ => RecordBatchBuilder::with_capacity(compression, capacity),
+        }
+    }
+
+    pub(crate) fn give(&mut self, mut b: RecordBatchBuilder) {
+        if self.spare.len() < Self::MAX_SPARE {
+            b.reset();
+            self.spare.push(b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequences_wrap_like_kafka() {
+        assert_eq!(add_sequence(5, 3), 8);
+        assert_eq!(add_sequence(i32::MAX, 1), 0);
+        assert_eq!(add_sequence(i32::MAX - 1, 3), 1);
+    }
+
+    #[test]
+    fn upper_bound_covers_the_real_size() {
+        let b = RecordBatchBuilder::new(Compression::None);
+        let headers = [Header {
+            key: "h",
+            value: Some(b"v"),
+        }];
+        for (k, v) in [
+            (None, None),
+            (Some(&b"key"[..]), Some(&[7u8; 300][..])),
+            (Some(&[1u8; 70_000][..]), None),
+        ] {
+            let real = b.record_size(i64::MAX, k, v, &headers);
+            assert!(record_size_upper_bound(k, v, &headers) >= real);
+        }
+    }
+
+    #[test]
+    fn memory_release_reports_a_waiting_sender_once() {
+        let mut m = BufferMemory {
+            used: 0,
+            limit: 100,
+            waiting: false,
+        };
+        assert!(m.try_reserve(60));
+        assert!(!m.try_reserve(60));
+        assert!(m.release(60));
+        assert!(!m.release(0));
+        assert_eq!(m.used, 0);
+    }
+}

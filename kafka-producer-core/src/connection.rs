@@ -1,0 +1,608 @@
+//! One broker connection: connect → ApiVersions → SASL → ready, framing,
+//! correlation ids and request deadlines.
+//!
+//! The connection knows nothing of records or metadata: it sends the
+//! requests the producer gives it and hands back each response frame with
+//! what the request was for. The handshake (ApiVersions and SASL) it runs
+//! itself.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use kafka_proto::frame::{self, FrameDecoder};
+use kafka_proto::header::RequestHeader;
+use kafka_proto::messages::api_versions::ApiVersionsRequest;
+use kafka_proto::messages::sasl_authenticate::{SaslAuthenticateRequest, SaslAuthenticateResponse};
+use kafka_proto::messages::sasl_handshake::SaslHandshakeRequest;
+use kafka_proto::messages::supported_versions;
+use kafka_proto::{ApiKey, DecodeError, ErrorCode, Message, Request};
+
+use crate::error::ErrorName;
+use crate::event::ConnId;
+use crate::sasl::{Credentials, Mechanism, SaslClient, SaslStep};
+
+/// The largest response frame accepted (Kafka's default
+/// `socket.request.max.bytes` is 100 MiB; produce responses are small).
+const MAX_RESPONSE_FRAME: usize = 100 * 1024 * 1024;
+
+/// The client software name sent in ApiVersions v3+ (KIP-511).
+const SOFTWARE_NAME: &str = "kafka-producer-rs";
+const SOFTWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What a request was for, so its response can be routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    ApiVersions,
+    SaslHandshake,
+    SaslAuthenticate,
+    Metadata,
+    InitProducerId,
+    /// A produce request; the id finds its batches.
+    Produce(u64),
+}
+
+/// A request awaiting its response. Kafka answers requests on one
+/// connection in the order they were sent, so these form a queue.
+#[derive(Debug)]
+struct InFlight {
+    correlation_id: i32,
+    version: i16,
+    purpose: Purpose,
+    deadline: Instant,
+}
+
+/// A response frame for the producer to decode.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub(crate) purpose: Purpose,
+    pub(crate) version: i16,
+    /// The frame after the size prefix (response header, then body).
+    pub(crate) frame: Bytes,
+}
+
+/// Why a connection must be closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ConnError {
+    /// The broker sent bytes we cannot make sense of.
+    Protocol(String),
+    /// A request or the connection setup outlived its deadline.
+    Timeout,
+    /// SASL was refused.
+    Authentication(String),
+    /// The broker lacks an API version we need.
+    Unsupported {
+        api: &'static str,
+        needed: &'static str,
+    },
+}
+
+impl From<DecodeError> for ConnError {
+    fn from(e: DecodeError) -> Self {
+        ConnError::Protocol(e.to_string())
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    /// Waiting for the adapter to report the TCP (and TLS) connection.
+    Connecting,
+    /// Connected; the handshake is running.
+    Handshake,
+    /// Ready for the producer's requests.
+    Ready,
+}
+
+/// SASL settings for the handshake.
+#[derive(Debug, Clone)]
+pub(crate) struct SaslSettings {
+    pub(crate) mechanism: Mechanism,
+    pub(crate) credentials: Credentials,
+}
+
+/// The API version ranges a broker advertised.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BrokerVersions {
+    /// `(api_key, min, max)`, as advertised.
+    ranges: Vec<(i16, i16, i16)>,
+}
+
+impl BrokerVersions {
+    /// The highest version of `M` both sides support, capped at `cap`.
+    pub(crate) fn pick<M: Message>(&self, cap: i16) -> Option<i16> {
+        let &(_, bmin, bmax) = self.ranges.iter().find(|r| r.0 == M::API_KEY.0)?;
+        let hi = bmax.min(M::MAX_VERSION).min(cap);
+        let lo = bmin.max(M::MIN_VERSION);
+        (hi >= lo).then_some(hi)
+    }
+}
+
+/// One connection to a broker (or a bootstrap address).
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) id: ConnId,
+    /// The broker's node id; bootstrap addresses have negative ids.
+    pub(crate) node: i32,
+    state: State,
+    client_id: Arc<str>,
+    decoder: FrameDecoder,
+    next_correlation_id: i32,
+    in_flight: VecDeque<InFlight>,
+    /// Encoded requests not yet handed to the adapter.
+    out: BytesMut,
+    versions: BrokerVersions,
+    sasl: Option<SaslSettings>,
+    sasl_client: Option<SaslClient>,
+    sasl_seed: u64,
+    request_timeout: Duration,
+    /// When the connection setup (TCP, TLS, handshake) must be done by.
+    setup_deadline: Instant,
+    /// Produce requests in flight (the in-flight limit counts only these;
+    /// metadata and producer-id requests are not limited).
+    produce_in_flight: usize,
+}
+
+impl Connection {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: ConnId,
+        node: i32,
+        client_id: Arc<str>,
+        sasl: Option<SaslSettings>,
+        sasl_seed: u64,
+        request_timeout: Duration,
+        setup_timeout: Duration,
+        now: Instant,
+    ) -> Self {
+        Connection {
+            id,
+            node,
+            state: State::Connecting,
+            client_id,
+            decoder: FrameDecoder::new(MAX_RESPONSE_FRAME),
+            next_correlation_id: 0,
+            in_flight: VecDeque::new(),
+            out: BytesMut::new(),
+            versions: BrokerVersions::default(),
+            sasl,
+            sasl_client: None,
+            sasl_seed,
+            request_timeout,
+            setup_deadline: now + setup_timeout,
+            produce_in_flight: 0,
+        }
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        matches!(self.state, State::Ready)
+    }
+
+    pub(crate) fn versions(&self) -> &BrokerVersions {
+        &self.versions
+    }
+
+    pub(crate) fn produce_in_flight(&self) -> usize {
+        self.produce_in_flight
+    }
+
+    /// Requests of any kind awaiting a response.
+    pub(crate) fn requests_in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// The adapter connected the socket: start the handshake.
+    pub(crate) fn connected(&mut self, now: Instant) {
+        if !matches!(self.state, State::Connecting) {
+            return;
+        }
+        self.state = State::Handshake;
+        self.send_api_versions(ApiVersionsRequest::MAX_VERSION, now);
+    }
+
+    fn send_api_versions(&mut self, version: i16, now: Instant) {
+        let body = ApiVersionsRequest {
+            client_software_name: SOFTWARE_NAME.into(),
+            client_software_version: SOFTWARE_VERSION.into(),
+            ..Default::default()
+        };
+        // Encoding our own well-formed request cannot fail.
+        let _ = self.send(&body, version, Purpose::ApiVersions, now);
+    }
+
+    /// Encodes a request into the output buffer and tracks it unless it
+    /// expects no response (acks = 0 produce requests).
+    pub(crate) fn send<R: Request>(
+        &mut self,
+        body: &R,
+        version: i16,
+        purpose: Purpose,
+        now: Instant,
+    ) -> Result<(), kafka_proto::EncodeError> {
+        self.send_inner(body, version, purpose, now, true)
+    }
+
+    /// Sends a produce request with acks = 0: no response will come.
+    pub(crate) fn send_no_response<R: Request>(
+        &mut self,
+        body: &R,
+        version: i16,
+        now: Instant,
+    ) -> Result<(), kafka_proto::EncodeError> {
+        self.send_inner(body, version, Purpose::Produce(u64::MAX), now, false)
+    }
+
+    fn send_inner<R: Request>(
+        &mut self,
+        body: &R,
+        version: i16,
+        purpose: Purpose,
+        now: Instant,
+        expect_response: bool,
+    ) -> Result<(), kafka_proto::EncodeError> {
+        let correlation_id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1) & i32::MAX;
+        let header = RequestHeader::new(R::API_KEY, version, correlation_id, Some(&self.client_id));
+        let mark = self.out.len();
+        if let Err(e) = frame::encode_request(&mut self.out, &header, body) {
+            self.out.truncate(mark);
+            return Err(e);
+        }
+        if expect_response {
+            if matches!(purpose, Purpose::Produce(_)) {
+                self.produce_in_flight += 1;
+            }
+            self.in_flight.push_back(InFlight {
+                correlation_id,
+                version,
+                purpose,
+                deadline: now + self.request_timeout,
+            });
+        }
+        Ok(())
+    }
+
+    /// Bytes to write, if any.
+    pub(crate) fn take_output(&mut self) -> Option<Bytes> {
+        (!self.out.is_empty()).then(|| self.out.split().freeze())
+    }
+
+    pub(crate) fn has_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// The earliest deadline: connection setup, or the oldest request.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let request = self.in_flight.front().map(|r| r.deadline);
+        match self.state {
+            State::Ready => request,
+            _ => Some(request.map_or(self.setup_deadline, |r| r.min(self.setup_deadline))),
+        }
+    }
+
+    /// Whether a deadline has passed (the connection must then be closed:
+    /// Java's client does the same on a request timeout).
+    pub(crate) fn timed_out(&self, now: Instant) -> bool {
+        self.next_deadline().is_some_and(|d| d <= now)
+    }
+
+    /// The purposes of the requests still awaiting a response, for the
+    /// producer to fail or retry when the connection is lost.
+    pub(crate) fn drain_in_flight(&mut self) -> impl Iterator<Item = Purpose> + '_ {
+        self.produce_in_flight = 0;
+        self.in_flight.drain(..).map(|r| r.purpose)
+    }
+
+    /// Feeds received bytes; returns the responses for the producer.
+    /// Handshake responses are handled here.
+    pub(crate) fn receive(
+        &mut self,
+        data: &[u8],
+        now: Instant,
+        out: &mut Vec<Response>,
+    ) -> Result<(), ConnError> {
+        if matches!(self.state, State::Connecting) {
+            return Err(ConnError::Protocol(
+                "data before the connection was up".into(),
+            ));
+        }
+        self.decoder.push(data);
+        while let Some(frame) = self.decoder.next_frame()? {
+            let correlation_id = frame::peek_correlation_id(&frame)?;
+            let Some(request) = self.in_flight.pop_front() else {
+                return Err(ConnError::Protocol(format!(
+                    "response with correlation id {correlation_id} to no request"
+                )));
+            };
+            if request.correlation_id != correlation_id {
+                return Err(ConnError::Protocol(format!(
+                    "response with correlation id {correlation_id}, expected {}",
+                    request.correlation_id
+                )));
+            }
+            match request.purpose {
+                Purpose::ApiVersions => self.on_api_versions(frame, request.version, now)?,
+                Purpose::SaslHandshake => self.on_sasl_handshake(frame, request.version, now)?,
+                Purpose::SaslAuthenticate => {
+                    self.on_sasl_authenticate(frame, request.version, now)?
+                }
+                purpose => {
+                    if matches!(purpose, Purpose::Produce(_)) {
+                        self.produce_in_flight = self.produce_in_flight.saturating_sub(1);
+                    }
+                    out.push(Response {
+                        purpose,
+                        version: request.version,
+                        frame,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_api_versions(
+        &mut self,
+        frame: Bytes,
+        version: i16,
+        now: Instant,
+    ) -> Result<(), ConnError> {
+        // The error code is the first field of every version: a broker that
+        // does not support our version answers UNSUPPORTED_VERSION with a v0
+        // body listing what it does support (KIP-511).
+        let error = match frame.get(4..6) {
+            Some(b) => ErrorCode(i16::from_be_bytes([b[0], b[1]])),
+            None => return Err(ConnError::Protocol("truncated ApiVersions response".into())),
+        };
+        if error == ErrorCode::UNSUPPORTED_VERSION {
+            let (_, body) = frame::decode_response::<ApiVersionsRequest>(frame, 0)?;
+            let broker_max = body
+                .api_keys
+                .iter()
+                .find(|k| k.api_key == ApiKey::ApiVersions.0)
+                .map_or(0, |k| k.max_version);
+            let retry = broker_max.min(version - 1).max(0);
+            if version == 0 {
+                return Err(ConnError::Unsupported {
+                    api: "ApiVersions",
+                    needed: "v0",
+                });
+            }
+            self.send_api_versions(retry, now);
+            return Ok(());
+        }
+        let (_, body) = frame::decode_response::<ApiVersionsRequest>(frame, version)?;
+        if !error.is_ok() {
+            return Err(ConnError::Protocol(format!(
+                "ApiVersions failed: {}",
+                ErrorName(error)
+            )));
+        }
+        self.versions = BrokerVersions {
+            ranges: body
+                .api_keys
+                .iter()
+                .filter(|k| supported_versions(ApiKey(k.api_key)).is_some())
+                .map(|k| (k.api_key, k.min_version, k.max_version))
+                .collect(),
+        };
+        match self.sasl.clone() {
+            Some(sasl) => {
+                let Some(v) = self.versions.pick::<SaslHandshakeRequest>(1) else {
+                    return Err(ConnError::Unsupported {
+                        api: "SaslHandshake",
+                        needed: "v0 or newer",
+                    });
+                };
+                let body = SaslHandshakeRequest {
+                    mechanism: sasl.mechanism.name().into(),
+                    ..Default::default()
+                };
+                let _ = self.send(&body, v, Purpose::SaslHandshake, now);
+            }
+            None => self.state = State::Ready,
+        }
+        Ok(())
+    }
+
+    fn on_sasl_handshake(
+        &mut self,
+        frame: Bytes,
+        version: i16,
+        now: Instant,
+    ) -> Result<(), ConnError> {
+        let (_, body) = frame::decode_response::<SaslHandshakeRequest>(frame, version)?;
+        let Some(sasl) = self.sasl.clone() else {
+            return Err(ConnError::Protocol(
+                "unexpected SaslHandshake response".into(),
+            ));
+        };
+        let error = ErrorCode(body.error_code);
+        if !error.is_ok() {
+            return Err(ConnError::Authentication(format!(
+                "the broker refused mechanism {} ({}); it offers {:?}",
+                sasl.mechanism.name(),
+                ErrorName(error),
+                body.mechanisms
+            )));
+        }
+        // SaslHandshake v0 means raw SASL tokens without SaslAuthenticate
+        // framing; Kafka 1.0+ brokers all take v1 and SaslAuthenticate.
+        if self.versions.pick::<SaslAuthenticateRequest>(2).is_none() || version < 1 {
+            return Err(ConnError::Unsupported {
+                api: "SaslAuthenticate",
+                needed: "v0 or newer (Kafka 1.0+)",
+            });
+        }
+        let mut client = SaslClient::new(sasl.mechanism, &sasl.credentials, self.sasl_seed);
+        let first = client
+            .initial_response()
+            .map_err(|e| ConnError::Authentication(e.to_string()))?;
+        self.sasl_client = Some(client);
+        self.send_sasl_bytes(first, now);
+        Ok(())
+    }
+
+    fn send_sasl_bytes(&mut self, bytes: Vec<u8>, now: Instant) {
+        let v = self
+            .versions
+            .pick::<SaslAuthenticateRequest>(2)
+            .unwrap_or(0);
+        let body = SaslAuthenticateRequest {
+            auth_bytes: Bytes::from(bytes),
+            ..Default::default()
+        };
+        let _ = self.send(&body, v, Purpose::SaslAuthenticate, now);
+    }
+
+    fn on_sasl_authenticate(
+        &mut self,
+        frame: Bytes,
+        version: i16,
+        now: Instant,
+    ) -> Result<(), ConnError> {
+        let (_, body): (_, SaslAuthenticateResponse) =
+            frame::decode_response::<SaslAuthenticateRequest>(frame, version)?;
+        let error = ErrorCode(body.error_code);
+        if !error.is_ok() {
+            return Err(ConnError::Authentication(
+                body.error_message
+                    .unwrap_or_else(|| ErrorName(error).to_string()),
+            ));
+        }
+        let Some(client) = self.sasl_client.as_mut() else {
+            return Err(ConnError::Protocol(
+                "unexpected SaslAuthenticate response".into(),
+            ));
+        };
+        if client.is_complete() {
+            self.state = State::Ready;
+            return Ok(());
+        }
+        match client
+            .handle_challenge(&body.auth_bytes)
+            .map_err(|e| ConnError::Authentication(e.to_string()))?
+        {
+            SaslStep::Respond(bytes) => self.send_sasl_bytes(bytes, now),
+            SaslStep::Done => self.state = State::Ready,
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a response frame for request type `R`.
+pub(crate) fn decode<R: Request>(response: Response) -> Result<R::Response, ConnError> {
+    Ok(frame::decode_response::<R>(response.frame, response.version)?.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_proto::messages::api_versions::{ApiVersion, ApiVersionsResponse};
+
+    fn api_versions_frame(
+        correlation_id: i32,
+        version: i16,
+        body: &ApiVersionsResponse,
+    ) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        frame::encode_response::<ApiVersionsRequest>(&mut out, correlation_id, version, body)
+            .unwrap();
+        out.to_vec()
+    }
+
+    fn conn(now: Instant) -> Connection {
+        Connection::new(
+            ConnId(1),
+            1,
+            "test".into(),
+            None,
+            0,
+            Duration::from_secs(30),
+            Duration::from_secs(10),
+            now,
+        )
+    }
+
+    #[test]
+    fn handshake_falls_back_when_the_broker_rejects_our_api_versions_version() {
+        let now = crate::testing::t0();
+        let mut c = conn(now);
+        c.connected(now);
+        let first = c.take_output().unwrap();
+        // Request header: size, api key 18, version.
+        assert_eq!(&first[4..6], &18i16.to_be_bytes());
+        assert_eq!(
+            i16::from_be_bytes([first[6], first[7]]),
+            ApiVersionsRequest::MAX_VERSION
+        );
+        let rejected = ApiVersionsResponse {
+            error_code: ErrorCode::UNSUPPORTED_VERSION.0,
+            api_keys: vec![ApiVersion {
+                api_key: 18,
+                min_version: 0,
+                max_version: 2,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        c.receive(&api_versions_frame(0, 0, &rejected), now, &mut out)
+            .unwrap();
+        assert!(!c.is_ready());
+        let second = c.take_output().unwrap();
+        assert_eq!(i16::from_be_bytes([second[6], second[7]]), 2);
+        let ok = ApiVersionsResponse {
+            api_keys: vec![
+                ApiVersion {
+                    api_key: 0,
+                    min_version: 3,
+                    max_version: 9,
+                    ..Default::default()
+                },
+                ApiVersion {
+                    api_key: 3,
+                    min_version: 0,
+                    max_version: 12,
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        // One byte at a time.
+        for b in api_versions_frame(1, 2, &ok) {
+            c.receive(&[b], now, &mut out).unwrap();
+        }
+        assert!(c.is_ready());
+        assert!(out.is_empty());
+        use kafka_proto::messages::metadata::MetadataRequest;
+        use kafka_proto::messages::produce::ProduceRequest;
+        assert_eq!(c.versions().pick::<ProduceRequest>(12), Some(9));
+        assert_eq!(c.versions().pick::<MetadataRequest>(12), Some(12));
+        assert_eq!(c.versions().pick::<MetadataRequest>(7), Some(7));
+        use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
+        assert_eq!(c.versions().pick::<InitProducerIdRequest>(5), None);
+    }
+
+    #[test]
+    fn a_response_to_no_request_or_the_wrong_one_is_a_protocol_error() {
+        let now = crate::testing::t0();
+        let mut c = conn(now);
+        c.connected(now);
+        let mut out = Vec::new();
+        let ok = ApiVersionsResponse::default();
+        let err = c
+            .receive(&api_versions_frame(5, 3, &ok), now, &mut out)
+            .unwrap_err();
+        assert!(matches!(err, ConnError::Protocol(_)));
+    }
+
+    #[test]
+    fn setup_and_request_deadlines() {
+        let now = crate::testing::t0();
+        let c = conn(now);
+        assert_eq!(c.next_deadline(), Some(now + Duration::from_secs(10)));
+        assert!(!c.timed_out(now + Duration::from_secs(9)));
+        assert!(c.timed_out(now + Duration::from_secs(10)));
+    }
+}

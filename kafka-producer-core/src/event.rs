@@ -1,0 +1,149 @@
+//! What goes in and out of the producer: records, tokens, network commands
+//! and events.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_proto::record::Header;
+
+use crate::error::{DeliveryError, FatalError};
+
+/// A record to send. Everything is borrowed: [`Producer::send`](crate::Producer::send)
+/// copies the key, value and headers once, straight into the batch's wire
+/// buffer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Record<'a> {
+    /// The topic.
+    pub topic: &'a str,
+    /// An explicit partition; `None` lets the partitioner choose.
+    pub partition: Option<i32>,
+    /// The key; `None` is a null key.
+    pub key: Option<&'a [u8]>,
+    /// The value; `None` is a null value (a tombstone on compacted topics).
+    pub value: Option<&'a [u8]>,
+    /// Record headers.
+    pub headers: &'a [Header<'a>],
+    /// The record's timestamp in milliseconds since the Unix epoch; `None`
+    /// takes the producer's wall clock (see [`Producer::new`](crate::Producer::new)).
+    pub timestamp: Option<i64>,
+}
+
+/// Identifies a batch: every record belongs to exactly one batch, and every
+/// batch gets exactly one [`Event::Delivered`] or [`Event::Failed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BatchId(pub u64);
+
+/// Where a record went, returned by [`Producer::send`](crate::Producer::send).
+///
+/// The record's outcome is its batch's: when [`Event::Delivered`] names
+/// `batch`, the record's offset is `base_offset + index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordToken {
+    /// The batch the record was appended to.
+    pub batch: BatchId,
+    /// The record's position in its batch (its offset delta).
+    pub index: u32,
+    /// The partition chosen.
+    pub partition: i32,
+    /// The record's timestamp (CreateTime), as given or from the wall clock.
+    pub timestamp: i64,
+}
+
+/// Identifies a connection. Ids are never reused, so a late call about a
+/// connection the producer has already given up on is recognised and ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// A connection the producer wants opened, from
+/// [`Producer::poll_connect`](crate::Producer::poll_connect). Answer with
+/// `handle_connected` or `handle_connect_failed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connect {
+    /// The id to use in every later call about this connection.
+    pub conn: ConnId,
+    /// The broker's host name (also the TLS server name).
+    pub host: String,
+    /// The broker's port.
+    pub port: u16,
+    /// The broker's node id, or `None` for a bootstrap address.
+    pub node_id: Option<i32>,
+}
+
+/// Bytes to write on a connection, from
+/// [`Producer::poll_transmit`](crate::Producer::poll_transmit), in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The connection.
+    pub conn: ConnId,
+    /// One or more whole request frames.
+    pub data: Bytes,
+}
+
+/// Identifies a [`Producer::flush`](crate::Producer::flush) call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlushId(pub u64);
+
+/// Something that happened, from [`Producer::poll_event`](crate::Producer::poll_event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A batch was written. Its records have offsets `base_offset ..
+    /// base_offset + record_count` in the order they were sent; the offset
+    /// is -1 when it is unknown (acks = 0, or a retry the broker recognised
+    /// as a duplicate of an earlier write).
+    Delivered {
+        /// The batch.
+        batch: BatchId,
+        /// Its topic.
+        topic: Arc<str>,
+        /// Its partition.
+        partition: i32,
+        /// The offset of its first record, or -1.
+        base_offset: i64,
+        /// How many records it held.
+        record_count: u32,
+        /// The broker's append time when the topic uses LogAppendTime; the
+        /// records' own timestamps apply otherwise.
+        log_append_time: Option<i64>,
+    },
+    /// A batch was not delivered; all its records share this outcome.
+    Failed {
+        /// The batch.
+        batch: BatchId,
+        /// Its topic.
+        topic: Arc<str>,
+        /// Its partition.
+        partition: i32,
+        /// How many records it held.
+        record_count: u32,
+        /// Why, and whether its records may have been written anyway.
+        error: DeliveryError,
+    },
+    /// Buffer memory was freed after a `send` was refused with
+    /// [`SendError::BufferFull`](crate::SendError::BufferFull).
+    MemoryAvailable,
+    /// The partitions of a topic that `send` was waiting for
+    /// ([`SendError::MetadataPending`](crate::SendError::MetadataPending))
+    /// are known now.
+    TopicReady {
+        /// The topic.
+        topic: Arc<str>,
+    },
+    /// A topic that `send` was waiting for could not be found within
+    /// `max.block.ms`, or cannot be written.
+    TopicUnavailable {
+        /// The topic.
+        topic: Arc<str>,
+        /// The last error a broker gave for it, if any
+        /// (UNKNOWN_TOPIC_OR_PARTITION when it does not exist).
+        error: Option<kafka_proto::ErrorCode>,
+    },
+    /// Every batch that existed when [`Producer::flush`](crate::Producer::flush)
+    /// returned this id has an outcome now.
+    FlushComplete(FlushId),
+    /// The producer cannot go on; outstanding batches fail with this error.
+    Fatal(FatalError),
+    /// [`Producer::close`](crate::Producer::close) finished: every batch has
+    /// an outcome and every connection was released. This is the last event.
+    Closed,
+}

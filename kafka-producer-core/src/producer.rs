@@ -1,0 +1,1272 @@
+//! The producer: one value that holds every state machine and is driven
+//! through calls.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, DefaultHasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kafka_proto::ErrorCode;
+use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
+use kafka_proto::messages::metadata::{MetadataRequest, MetadataRequestTopic};
+
+use crate::accumulator::{
+    BATCH_OVERHEAD, Batch, BufferMemory, BuilderPool, PartitionQueue, record_size_upper_bound,
+};
+use crate::config::{ConfigError, ProducerConfig};
+use crate::connection::{self, ConnError, Connection, Purpose, Response, SaslSettings};
+use crate::error::{DeliveryError, DeliveryErrorKind, FatalError, SendError};
+use crate::event::{BatchId, ConnId, Connect, Event, FlushId, Record, RecordToken, Transmit};
+use crate::metadata::{BrokerAddr, Leader, MetadataRefresh, MetadataUpdate};
+use crate::partitioner::{PartitionerKind, Partitioning, TopicPartitions};
+use crate::rng::Rng;
+use crate::sasl::{Credentials, Mechanism};
+
+/// A hash map with a fixed hasher: iteration order depends only on what
+/// was inserted, so a run replays exactly from its inputs and seed.
+pub(crate) type Map<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
+
+/// The highest Produce version used: v13 names topics by id (KIP-516),
+/// which this producer does not track.
+pub(crate) const PRODUCE_VERSION_CAP: i16 = 12;
+/// Metadata v12 is the last one that returns topic names for topic-name
+/// requests without needing topic ids; newer ones add nothing we use.
+pub(crate) const METADATA_VERSION_CAP: i16 = 12;
+
+/// A topic: its partitions' leaders and queues.
+#[derive(Debug)]
+pub(crate) struct Topic {
+    pub(crate) name: Arc<str>,
+    /// Whether metadata has described it (even with an error).
+    pub(crate) known: bool,
+    pub(crate) error: ErrorCode,
+    pub(crate) partitions: Vec<PartitionQueue>,
+    /// Partitions with a known leader, for the partitioner.
+    pub(crate) available: Vec<i32>,
+}
+
+impl Topic {
+    fn new(name: Arc<str>) -> Self {
+        Topic {
+            name,
+            known: false,
+            error: ErrorCode::NONE,
+            partitions: Vec::new(),
+            available: Vec::new(),
+        }
+    }
+}
+
+/// Connection bookkeeping for one node (a broker, or a bootstrap address
+/// with a negative id).
+#[derive(Debug, Default)]
+pub(crate) struct NodeState {
+    pub(crate) conn: Option<ConnId>,
+    pub(crate) failures: u32,
+    pub(crate) retry_at: Option<Instant>,
+}
+
+/// Where the idempotent producer's id stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdPhase {
+    /// Not idempotent: no producer id is used.
+    Disabled,
+    /// An InitProducerId request is needed (not before `retry_at`).
+    Needed,
+    /// One is in flight.
+    Requesting,
+    /// The id and epoch are usable.
+    Ready,
+}
+
+/// The producer id and epoch (idempotence, KIP-98), and the epoch bump of
+/// KIP-360 when sequence numbers can no longer be trusted.
+#[derive(Debug)]
+pub(crate) struct ProducerIdState {
+    pub(crate) phase: IdPhase,
+    pub(crate) producer_id: i64,
+    pub(crate) epoch: i16,
+    /// Sequences went wrong somewhere: once nothing is in flight and every
+    /// possibly-written batch is resolved, bump the epoch and start all
+    /// partitions again at sequence 0.
+    pub(crate) bump_requested: bool,
+    /// The next InitProducerId asks for a bump of the current id (rather
+    /// than a new id).
+    pub(crate) bumping: bool,
+    pub(crate) retry_at: Option<Instant>,
+    pub(crate) failures: u32,
+}
+
+/// A produce request in flight and the batches it carries.
+#[derive(Debug)]
+pub(crate) struct ProduceInFlight {
+    pub(crate) conn: ConnId,
+    /// `(topic, batch)`.
+    pub(crate) batches: Vec<(Arc<str>, Batch)>,
+}
+
+/// The close in progress.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Closing {
+    pub(crate) deadline: Option<Instant>,
+}
+
+/// The Kafka producer as a state machine, with no I/O of its own.
+///
+/// # Driving it
+///
+/// Inputs (call when the thing happens, passing the current time):
+/// - [`send`](Self::send), [`flush`](Self::flush), [`close`](Self::close)
+///   from the user;
+/// - [`handle_connected`](Self::handle_connected),
+///   [`handle_connect_failed`](Self::handle_connect_failed),
+///   [`handle_received`](Self::handle_received),
+///   [`handle_disconnected`](Self::handle_disconnected) from the network;
+/// - [`handle_timeout`](Self::handle_timeout) when the instant from
+///   [`poll_timeout`](Self::poll_timeout) arrives (calling it early is
+///   harmless).
+///
+/// Outputs (drain each until it returns `None`, after any input):
+/// [`poll_connect`](Self::poll_connect) (open these connections),
+/// [`poll_transmit`](Self::poll_transmit) (write these bytes),
+/// [`poll_close`](Self::poll_close) (close these connections; no
+/// `handle_disconnected` is needed for them),
+/// [`poll_event`](Self::poll_event) (outcomes), then
+/// [`poll_timeout`](Self::poll_timeout) (when to call `handle_timeout`).
+///
+/// Outputs are queued inside: draining late only delays work, it never
+/// corrupts state. Time passed in must never go backwards (an earlier time
+/// is treated as the latest seen).
+pub struct Producer {
+    pub(crate) config: ProducerConfig,
+    pub(crate) client_id: Arc<str>,
+    pub(crate) rng: Rng,
+    pub(crate) now: Instant,
+    wall_anchor: (Instant, i64),
+    pub(crate) sasl: Option<SaslSettings>,
+
+    pub(crate) bootstrap: Vec<BrokerAddr>,
+    pub(crate) brokers: Map<i32, BrokerAddr>,
+    pub(crate) nodes: Map<i32, NodeState>,
+    pub(crate) conns: Map<ConnId, Connection>,
+    next_conn_id: u64,
+    pub(crate) connects: VecDeque<Connect>,
+    pub(crate) closes: VecDeque<ConnId>,
+    pub(crate) metadata: MetadataRefresh,
+
+    pub(crate) topics: Map<Arc<str>, Topic>,
+    /// Topics `send` is waiting for, with the `max.block.ms` deadline.
+    pub(crate) pending_topics: Map<Arc<str>, Instant>,
+    pub(crate) partitioning: Partitioning,
+    pub(crate) memory: BufferMemory,
+    pub(crate) builders: BuilderPool,
+    pub(crate) next_batch_id: u64,
+    /// Batches without an outcome yet.
+    pub(crate) outstanding: BTreeSet<BatchId>,
+
+    pub(crate) pid: ProducerIdState,
+    pub(crate) requests: Map<u64, ProduceInFlight>,
+    pub(crate) next_request_id: u64,
+    /// Batches with ids below this are sent without waiting for linger.
+    pub(crate) flush_mark: u64,
+    pub(crate) flushes: VecDeque<(FlushId, u64)>,
+    next_flush_id: u64,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) closing: Option<Closing>,
+    pub(crate) closed: bool,
+    pub(crate) fatal: Option<FatalError>,
+    /// Where the sender's round over topics starts, for fairness.
+    pub(crate) drain_rotation: usize,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("client_id", &self.client_id)
+            .field("topics", &self.topics.len())
+            .field("connections", &self.conns.len())
+            .field("outstanding_batches", &self.outstanding.len())
+            .field("buffer_memory_used", &self.memory.used)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Legal topic names: Kafka's `Topic.validate`.
+fn validate_topic(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("empty");
+    }
+    if name == "." || name == ".." {
+        return Err("'.' and '..' are not allowed");
+    }
+    if name.len() > 249 {
+        return Err("longer than 249 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+    {
+        return Err("only ASCII letters, digits, '.', '_' and '-' are allowed");
+    }
+    Ok(())
+}
+
+impl Producer {
+    /// A producer with `config`, starting at `now`.
+    ///
+    /// `wall_clock_ms` is the wall-clock time (milliseconds since the Unix
+    /// epoch) at `now`; records without a timestamp are stamped with it plus
+    /// the time elapsed since. `seed` drives every random choice (backoff
+    /// jitter, the sticky partitioner, SCRAM nonces), so a run replays
+    /// exactly from it; adapters pass a random seed.
+    pub fn new(
+        config: ProducerConfig,
+        now: Instant,
+        wall_clock_ms: i64,
+        seed: u64,
+    ) -> Result<Producer, ConfigError> {
+        Self::with_partitioner(config, None, now, wall_clock_ms, seed)
+    }
+
+    /// Like [`new`](Self::new), with a user partitioner in place of the one
+    /// `partitioner.class` names.
+    pub fn with_partitioner(
+        mut config: ProducerConfig,
+        partitioner: Option<Box<dyn crate::partitioner::Partitioner>>,
+        now: Instant,
+        wall_clock_ms: i64,
+        seed: u64,
+    ) -> Result<Producer, ConfigError> {
+        config.validate()?;
+        let sasl = if config.security_protocol.uses_sasl() {
+            let mechanism: Mechanism =
+                config
+                    .sasl_mechanism
+                    .parse()
+                    .map_err(|_| ConfigError::InvalidValue {
+                        key: "sasl.mechanism".into(),
+                        value: config.sasl_mechanism.clone(),
+                        reason: "supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512".into(),
+                    })?;
+            Some(SaslSettings {
+                mechanism,
+                credentials: Credentials {
+                    username: config.sasl_username.clone().unwrap_or_default(),
+                    password: config
+                        .sasl_password
+                        .as_ref()
+                        .map(|p| p.expose().to_owned())
+                        .unwrap_or_default(),
+                },
+            })
+        } else {
+            None
+        };
+        let mut rng = Rng::new(seed);
+        let kind = match partitioner {
+            Some(p) => PartitionerKind::Custom(p),
+            None => match config.partitioner {
+                crate::config::PartitionerChoice::Default => PartitionerKind::Default,
+                crate::config::PartitionerChoice::RoundRobin => PartitionerKind::RoundRobin,
+            },
+        };
+        let partitioning = Partitioning::new(
+            kind,
+            config.partitioner_ignore_keys,
+            config.batch_size,
+            rng.next_u64(),
+        );
+        let bootstrap = config
+            .bootstrap_servers
+            .iter()
+            .map(|a| BrokerAddr {
+                host: a.host.clone(),
+                port: a.port,
+            })
+            .collect();
+        let idempotent = config.enable_idempotence;
+        let mut p = Producer {
+            client_id: config.client_id.as_str().into(),
+            metadata: MetadataRefresh::new(config.metadata_max_age, config.retry_backoff),
+            memory: BufferMemory {
+                used: 0,
+                limit: config.buffer_memory,
+                waiting: false,
+            },
+            config,
+            rng,
+            now,
+            wall_anchor: (now, wall_clock_ms),
+            sasl,
+            bootstrap,
+            brokers: Map::default(),
+            nodes: Map::default(),
+            conns: Map::default(),
+            next_conn_id: 0,
+            connects: VecDeque::new(),
+            closes: VecDeque::new(),
+            topics: Map::default(),
+            pending_topics: Map::default(),
+            partitioning,
+            builders: BuilderPool::default(),
+            next_batch_id: 0,
+            outstanding: BTreeSet::new(),
+            pid: ProducerIdState {
+                phase: if idempotent {
+                    IdPhase::Needed
+                } else {
+                    IdPhase::Disabled
+                },
+                producer_id: -1,
+                epoch: -1,
+                bump_requested: false,
+                bumping: false,
+                retry_at: None,
+                failures: 0,
+            },
+            requests: Map::default(),
+            next_request_id: 0,
+            flush_mark: 0,
+            flushes: VecDeque::new(),
+            next_flush_id: 0,
+            events: VecDeque::new(),
+            closing: None,
+            closed: false,
+            fatal: None,
+            drain_rotation: 0,
+        };
+        p.maintain();
+        Ok(p)
+    }
+
+    /// The configuration in force (after validation adjusted it).
+    pub fn config(&self) -> &ProducerConfig {
+        &self.config
+    }
+
+    /// The producer id and epoch in use, once known (idempotence).
+    pub fn producer_id(&self) -> Option<(i64, i16)> {
+        (self.pid.phase == IdPhase::Ready).then_some((self.pid.producer_id, self.pid.epoch))
+    }
+
+    /// Bytes of `buffer.memory` in use by records without an outcome.
+    pub fn buffer_memory_used(&self) -> usize {
+        self.memory.used
+    }
+
+    /// Batches without an outcome yet.
+    pub fn outstanding_batches(&self) -> usize {
+        self.outstanding.len()
+    }
+
+    /// The number of partitions of `topic`, if its metadata is known
+    /// (Java's `partitionsFor`, reduced to what a producer decides with).
+    pub fn partition_count(&self, topic: &str) -> Option<i32> {
+        self.topics
+            .get(topic)
+            .filter(|t| t.known && t.error.is_ok())
+            .map(|t| t.partitions.len() as i32)
+    }
+
+    /// Asks for a topic's metadata ahead of the first `send` to it; an
+    /// [`Event::TopicReady`] or [`Event::TopicUnavailable`] follows.
+    pub fn prefetch_topic(&mut self, topic: &str, now: Instant) -> Result<(), SendError> {
+        self.advance(now);
+        validate_topic(topic).map_err(|reason| SendError::InvalidTopic {
+            topic: topic.to_owned(),
+            reason,
+        })?;
+        self.wait_for_topic(topic);
+        self.maintain();
+        Ok(())
+    }
+
+    pub(crate) fn advance(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    /// The wall clock at `self.now`, in milliseconds since the Unix epoch.
+    fn wall_clock_ms(&self) -> i64 {
+        let elapsed = self.now.saturating_duration_since(self.wall_anchor.0);
+        self.wall_anchor.1 + elapsed.as_millis() as i64
+    }
+
+    fn wait_for_topic(&mut self, topic: &str) {
+        let deadline = self.now + self.config.max_block;
+        if !self.topics.contains_key(topic) {
+            let name: Arc<str> = topic.into();
+            self.topics.insert(name.clone(), Topic::new(name));
+            self.metadata.request();
+        }
+        if !self.pending_topics.contains_key(topic) {
+            let name = self.topics.get(topic).map(|t| t.name.clone());
+            if let Some(name) = name {
+                self.pending_topics.insert(name, deadline);
+            }
+        }
+    }
+
+    /// Appends a record to its partition's batch.
+    ///
+    /// Returns where it went; its outcome arrives with its batch's
+    /// [`Event::Delivered`] or [`Event::Failed`]. Refusals
+    /// ([`SendError`]) leave nothing behind; `BufferFull` and
+    /// `MetadataPending` mean "try again later" (see their docs).
+    pub fn send(&mut self, record: &Record<'_>, now: Instant) -> Result<RecordToken, SendError> {
+        self.advance(now);
+        if self.closing.is_some() || self.closed {
+            return Err(SendError::Closed);
+        }
+        if let Some(e) = &self.fatal {
+            return Err(SendError::Fatal(e.clone()));
+        }
+        let size = record_size_upper_bound(record.key, record.value, record.headers);
+        if size + BATCH_OVERHEAD > self.config.max_request_size {
+            return Err(SendError::RecordTooLarge {
+                size: size + BATCH_OVERHEAD,
+                limit: self.config.max_request_size,
+                limit_key: "max.request.size",
+            });
+        }
+        if size + BATCH_OVERHEAD > self.config.buffer_memory {
+            return Err(SendError::RecordTooLarge {
+                size: size + BATCH_OVERHEAD,
+                limit: self.config.buffer_memory,
+                limit_key: "buffer.memory",
+            });
+        }
+        let ready = match self.topics.get(record.topic) {
+            Some(t) if t.known && t.error.is_ok() && !t.partitions.is_empty() => true,
+            Some(t) if t.known && !t.error.is_ok() && !t.error.is_retriable() => {
+                return Err(SendError::Topic {
+                    topic: record.topic.to_owned(),
+                    error: t.error,
+                });
+            }
+            _ => false,
+        };
+        if !ready {
+            validate_topic(record.topic).map_err(|reason| SendError::InvalidTopic {
+                topic: record.topic.to_owned(),
+                reason,
+            })?;
+            self.wait_for_topic(record.topic);
+            self.maintain();
+            return Err(SendError::MetadataPending {
+                topic: record.topic.to_owned(),
+            });
+        }
+        let timestamp = match record.timestamp {
+            Some(t) => t,
+            None => self.wall_clock_ms(),
+        };
+        let Some(topic) = self.topics.get_mut(record.topic) else {
+            return Err(SendError::Closed);
+        };
+        let count = topic.partitions.len() as i32;
+        let partition = match record.partition {
+            Some(p) if (0..count).contains(&p) => p,
+            Some(p) => {
+                return Err(SendError::InvalidPartition {
+                    topic: record.topic.to_owned(),
+                    partition: p,
+                    partitions: count,
+                });
+            }
+            None => self
+                .partitioning
+                .choose(
+                    record.topic,
+                    record.key,
+                    record.value,
+                    &TopicPartitions {
+                        num_partitions: count,
+                        available: &topic.available,
+                    },
+                )
+                .map_err(|_| SendError::InvalidPartition {
+                    topic: record.topic.to_owned(),
+                    partition: -1,
+                    partitions: count,
+                })?,
+        };
+        let Some(queue) = topic.partitions.get_mut(partition as usize) else {
+            return Err(SendError::InvalidPartition {
+                topic: record.topic.to_owned(),
+                partition,
+                partitions: count,
+            });
+        };
+        let batch_size = self.config.batch_size.max(1);
+        let needs_new = match &queue.open {
+            None => true,
+            Some(b) => b.record_count > 0 && b.size + size > batch_size,
+        };
+        let needed = size + if needs_new { BATCH_OVERHEAD } else { 0 };
+        if !self.memory.try_reserve(needed) {
+            return Err(SendError::BufferFull {
+                needed,
+                used: self.memory.used,
+                limit: self.memory.limit,
+            });
+        }
+        if needs_new {
+            queue.close_open();
+            let id = BatchId(self.next_batch_id);
+            self.next_batch_id += 1;
+            let builder = self.builders.take(
+                self.config.compression_type,
+                batch_size.min(1 << 20).max(size + BATCH_OVERHEAD),
+            );
+            let mut batch = Batch::new(
+                id,
+                partition,
+                builder,
+                self.now,
+                self.now + self.config.delivery_timeout,
+            );
+            batch.memory = BATCH_OVERHEAD;
+            self.outstanding.insert(id);
+            queue.open = Some(batch);
+        }
+        let Some(batch) = queue.open.as_mut() else {
+            return Err(SendError::Closed);
+        };
+        let Some(builder) = batch.builder.as_mut() else {
+            return Err(SendError::Closed);
+        };
+        let index = match builder.append(timestamp, record.key, record.value, record.headers) {
+            Ok(delta) => delta as u32,
+            Err(_) => {
+                // Only lengths beyond i32 fail here, and the size checks
+                // above exclude them; give the memory back all the same.
+                self.memory.release(needed);
+                return Err(SendError::RecordTooLarge {
+                    size,
+                    limit: self.config.max_request_size,
+                    limit_key: "max.request.size",
+                });
+            }
+        };
+        batch.record_count += 1;
+        batch.size += size;
+        batch.memory += size;
+        let batch_id = batch.id;
+        if batch.size >= batch_size {
+            queue.close_open();
+        }
+        self.partitioning.on_append(record.topic, partition, size);
+        Ok(RecordToken {
+            batch: batch_id,
+            index,
+            partition,
+            timestamp,
+        })
+    }
+
+    /// Sends every batch that exists now without waiting for linger, and
+    /// reports [`Event::FlushComplete`] with the returned id once each of
+    /// them has an outcome.
+    pub fn flush(&mut self, now: Instant) -> FlushId {
+        self.advance(now);
+        let id = FlushId(self.next_flush_id);
+        self.next_flush_id += 1;
+        self.flush_mark = self.next_batch_id;
+        self.flushes.push_back((id, self.next_batch_id));
+        self.maintain();
+        id
+    }
+
+    /// Stops taking records and finishes: every batch is sent (linger no
+    /// longer applies) and gets its outcome, then the connections are
+    /// released and [`Event::Closed`] is the last event.
+    ///
+    /// With a `timeout`, batches still without an outcome when it passes
+    /// fail with [`DeliveryErrorKind::ProducerClosed`] (possibly written if
+    /// they were in flight). A second call can shorten the deadline.
+    pub fn close(&mut self, now: Instant, timeout: Option<Duration>) {
+        self.advance(now);
+        if self.closed {
+            return;
+        }
+        let deadline = timeout.map(|t| self.now + t);
+        let deadline = match (self.closing.and_then(|c| c.deadline), deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.closing = Some(Closing { deadline });
+        self.flush_mark = self.next_batch_id;
+        self.maintain();
+    }
+
+    /// The next connection to open.
+    pub fn poll_connect(&mut self) -> Option<Connect> {
+        self.connects.pop_front()
+    }
+
+    /// The next connection to close (the producer has already forgotten
+    /// it; do not report its closing back).
+    pub fn poll_close(&mut self) -> Option<ConnId> {
+        self.closes.pop_front()
+    }
+
+    /// The next bytes to write. Sends whatever has become ready by `now`.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.advance(now);
+        if self.conns.values().all(|c| !c.has_output()) {
+            self.drain();
+        }
+        let conn = self.conns.values_mut().find(|c| c.has_output())?;
+        let data = conn.take_output()?;
+        Some(Transmit {
+            conn: conn.id,
+            data,
+        })
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The socket (and TLS session) of `conn` is up.
+    pub fn handle_connected(&mut self, conn: ConnId, now: Instant) {
+        self.advance(now);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.connected(self.now);
+        }
+        self.maintain();
+    }
+
+    /// `conn` could not be opened.
+    pub fn handle_connect_failed(&mut self, conn: ConnId, now: Instant) {
+        self.advance(now);
+        self.connection_lost(conn, None);
+        self.maintain();
+    }
+
+    /// Bytes arrived on `conn`.
+    pub fn handle_received(&mut self, conn: ConnId, data: &[u8], now: Instant) {
+        self.advance(now);
+        let mut responses = Vec::new();
+        let result = match self.conns.get_mut(&conn) {
+            Some(c) => {
+                let was_ready = c.is_ready();
+                let r = c.receive(data, self.now, &mut responses);
+                if !was_ready && c.is_ready() {
+                    let node = c.node;
+                    if let Some(n) = self.nodes.get_mut(&node) {
+                        n.failures = 0;
+                    }
+                }
+                r
+            }
+            None => return,
+        };
+        for response in responses {
+            if let Err(e) = self.on_response(conn, response) {
+                self.close_connection(conn, Some(e));
+                self.maintain();
+                return;
+            }
+        }
+        if let Err(e) = result {
+            self.close_connection(conn, Some(e));
+        }
+        self.maintain();
+    }
+
+    /// `conn` was closed by the peer or failed.
+    pub fn handle_disconnected(&mut self, conn: ConnId, now: Instant) {
+        self.advance(now);
+        self.connection_lost(conn, None);
+        self.maintain();
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let now = self.now;
+        let mut earliest: Option<Instant> = None;
+        let mut consider = |t: Instant| {
+            if earliest.is_none_or(|e| t < e) {
+                earliest = Some(t);
+            }
+        };
+        for c in self.conns.values() {
+            if let Some(d) = c.next_deadline() {
+                consider(d);
+            }
+        }
+        for n in self.nodes.values() {
+            if let Some(t) = n.retry_at.filter(|t| *t > now) {
+                consider(t);
+            }
+        }
+        if let Some(t) = self.metadata.due_at(now).filter(|t| *t > now) {
+            consider(t);
+        }
+        if let Some(t) = self.pid.retry_at.filter(|t| *t > now) {
+            consider(t);
+        }
+        for &d in self.pending_topics.values() {
+            consider(d);
+        }
+        if let Some(d) = self.closing.and_then(|c| c.deadline) {
+            consider(d);
+        }
+        let linger = self.config.linger;
+        for t in self.topics.values() {
+            for q in &t.partitions {
+                if let Some(b) = &q.open {
+                    if b.record_count > 0 {
+                        consider(b.deadline);
+                        let l = b.created + linger;
+                        if l > now {
+                            consider(l);
+                        }
+                    }
+                }
+                if let Some(b) = q.queue.front() {
+                    consider(b.deadline);
+                    if let Some(r) = b.retry_at.filter(|r| *r > now) {
+                        consider(r);
+                    }
+                }
+            }
+        }
+        for r in self.requests.values() {
+            for (_, b) in &r.batches {
+                if !b.reported {
+                    consider(b.deadline);
+                }
+            }
+        }
+        earliest
+    }
+
+    /// Time passed: expire what is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.advance(now);
+        let timed_out: Vec<ConnId> = self
+            .conns
+            .values()
+            .filter(|c| c.timed_out(self.now))
+            .map(|c| c.id)
+            .collect();
+        for conn in timed_out {
+            self.close_connection(conn, Some(ConnError::Timeout));
+        }
+        self.maintain();
+    }
+
+    /// The producer closes `conn` itself (protocol error, timeout, close).
+    pub(crate) fn close_connection(&mut self, conn: ConnId, reason: Option<ConnError>) {
+        if self.conns.contains_key(&conn) {
+            self.closes.push_back(conn);
+        }
+        self.connection_lost(conn, reason);
+    }
+
+    /// Forgets a connection and settles what was in flight on it.
+    fn connection_lost(&mut self, conn: ConnId, reason: Option<ConnError>) {
+        let Some(mut c) = self.conns.remove(&conn) else {
+            return;
+        };
+        let node = c.node;
+        let purposes: Vec<Purpose> = c.drain_in_flight().collect();
+        let backoff = self.reconnect_backoff(node);
+        if let Some(n) = self.nodes.get_mut(&node) {
+            if n.conn == Some(conn) {
+                n.conn = None;
+            }
+            n.failures = n.failures.saturating_add(1);
+            n.retry_at = Some(self.now + backoff);
+        }
+        match reason {
+            Some(ConnError::Authentication(message)) => {
+                self.fail_fatal(FatalError::Authentication {
+                    message: message.into(),
+                });
+            }
+            Some(ConnError::Unsupported { api, needed }) => {
+                self.fail_fatal(FatalError::UnsupportedBroker { api, needed });
+            }
+            _ => {}
+        }
+        for purpose in purposes {
+            match purpose {
+                Purpose::Metadata => self.metadata.failed(),
+                Purpose::InitProducerId => self.producer_id_request_failed(),
+                Purpose::Produce(id) => self.produce_request_lost(id),
+                Purpose::ApiVersions | Purpose::SaslHandshake | Purpose::SaslAuthenticate => {}
+            }
+        }
+        // A lost connection often means a leader moved.
+        self.metadata.request();
+    }
+
+    fn reconnect_backoff(&mut self, node: i32) -> Duration {
+        let failures = self.nodes.get(&node).map_or(0, |n| n.failures);
+        self.backoff(
+            self.config.reconnect_backoff,
+            self.config.reconnect_backoff_max,
+            failures,
+        )
+    }
+
+    /// Exponential backoff with ±20 % jitter (as the Java client):
+    /// `base * 2^attempts`, capped at `max`.
+    pub(crate) fn backoff(&mut self, base: Duration, max: Duration, attempts: u32) -> Duration {
+        let exp = base
+            .saturating_mul(1u32 << attempts.min(20))
+            .min(max.max(base));
+        let jitter = 0.8 + 0.4 * self.rng.unit();
+        exp.mul_f64(jitter)
+    }
+
+    fn on_response(&mut self, conn: ConnId, response: Response) -> Result<(), ConnError> {
+        match response.purpose {
+            Purpose::Metadata => {
+                let body = connection::decode::<MetadataRequest>(response)?;
+                self.metadata.succeeded(self.now);
+                self.apply_metadata(MetadataUpdate::from_response(body));
+            }
+            Purpose::InitProducerId => {
+                let body = connection::decode::<InitProducerIdRequest>(response)?;
+                self.on_init_producer_id(body);
+            }
+            Purpose::Produce(id) => {
+                let body =
+                    connection::decode::<kafka_proto::messages::produce::ProduceRequest>(response)?;
+                self.on_produce_response(conn, id, body);
+            }
+            Purpose::ApiVersions | Purpose::SaslHandshake | Purpose::SaslAuthenticate => {}
+        }
+        Ok(())
+    }
+
+    pub(crate) fn apply_metadata(&mut self, update: MetadataUpdate) {
+        if !update.brokers.is_empty() {
+            self.brokers = update.brokers;
+        }
+        for t in update.topics {
+            let Some(topic) = self.topics.get_mut(t.name.as_str()) else {
+                continue;
+            };
+            topic.known = true;
+            topic.error = t.error;
+            if !t.error.is_ok() {
+                if !t.error.is_retriable() {
+                    if let Some((name, _)) = self.pending_topics.remove_entry(t.name.as_str()) {
+                        self.events.push_back(Event::TopicUnavailable {
+                            topic: name,
+                            error: Some(t.error),
+                        });
+                    }
+                } else {
+                    self.metadata.request();
+                }
+                continue;
+            }
+            // Partitions are only ever added in Kafka.
+            while topic.partitions.len() < t.leaders.len() {
+                topic.partitions.push(PartitionQueue::new(Leader::UNKNOWN));
+            }
+            topic.available.clear();
+            for (i, news) in t.leaders.iter().enumerate() {
+                let q = &mut topic.partitions[i];
+                if q.leader.is_superseded_by(news) {
+                    q.leader = *news;
+                }
+                if q.leader.node >= 0 {
+                    topic.available.push(i as i32);
+                }
+            }
+            if topic.available.len() < topic.partitions.len() {
+                self.metadata.request();
+            }
+            if let Some((name, _)) = self.pending_topics.remove_entry(t.name.as_str()) {
+                self.events.push_back(Event::TopicReady { topic: name });
+            }
+        }
+    }
+
+    /// Fails every outstanding batch and refuses further sends.
+    pub(crate) fn fail_fatal(&mut self, error: FatalError) {
+        if self.fatal.is_some() {
+            return;
+        }
+        self.fatal = Some(error.clone());
+        self.events.push_back(Event::Fatal(error.clone()));
+        self.fail_everything(DeliveryErrorKind::Fatal(error));
+    }
+
+    /// Fails every batch without an outcome: queued ones as not written,
+    /// in-flight ones as possibly written.
+    pub(crate) fn fail_everything(&mut self, kind: DeliveryErrorKind) {
+        let mut failed = Vec::new();
+        for t in self.topics.values_mut() {
+            for q in &mut t.partitions {
+                q.close_open();
+                for b in q.queue.drain(..) {
+                    failed.push((t.name.clone(), b));
+                }
+            }
+        }
+        for (topic, b) in failed {
+            let written = b.possibly_written;
+            self.complete_failed(&topic, b, kind.clone(), written);
+        }
+        let ids: Vec<u64> = self.requests.keys().copied().collect();
+        for id in ids {
+            if let Some(r) = self.requests.get_mut(&id) {
+                for (topic, b) in &mut r.batches {
+                    if !b.reported {
+                        b.reported = true;
+                        let event = Event::Failed {
+                            batch: b.id,
+                            topic: topic.clone(),
+                            partition: b.partition,
+                            record_count: b.record_count,
+                            error: DeliveryError {
+                                kind: kind.clone(),
+                                possibly_written: true,
+                            },
+                        };
+                        self.events.push_back(event);
+                        self.outstanding.remove(&b.id);
+                        if self.memory.release(std::mem::take(&mut b.memory)) {
+                            self.events.push_back(Event::MemoryAvailable);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reports a batch as failed and frees it.
+    pub(crate) fn complete_failed(
+        &mut self,
+        topic: &Arc<str>,
+        mut batch: Batch,
+        kind: DeliveryErrorKind,
+        possibly_written: bool,
+    ) {
+        if !batch.reported {
+            self.events.push_back(Event::Failed {
+                batch: batch.id,
+                topic: topic.clone(),
+                partition: batch.partition,
+                record_count: batch.record_count,
+                error: DeliveryError {
+                    kind,
+                    possibly_written,
+                },
+            });
+        }
+        self.finish_batch(&mut batch);
+    }
+
+    /// Reports a batch as delivered and frees it.
+    pub(crate) fn complete_delivered(
+        &mut self,
+        topic: &Arc<str>,
+        mut batch: Batch,
+        base_offset: i64,
+        log_append_time: Option<i64>,
+    ) {
+        if !batch.reported {
+            self.events.push_back(Event::Delivered {
+                batch: batch.id,
+                topic: topic.clone(),
+                partition: batch.partition,
+                base_offset,
+                record_count: batch.record_count,
+                log_append_time,
+            });
+        }
+        self.finish_batch(&mut batch);
+    }
+
+    fn finish_batch(&mut self, batch: &mut Batch) {
+        self.outstanding.remove(&batch.id);
+        if let Some(b) = batch.builder.take() {
+            self.builders.give(b);
+        }
+        if self.memory.release(std::mem::take(&mut batch.memory)) {
+            self.events.push_back(Event::MemoryAvailable);
+        }
+    }
+
+    /// Where every state machine takes its next step after an input.
+    pub(crate) fn maintain(&mut self) {
+        self.expire();
+        if self.closed {
+            return;
+        }
+        self.maintain_metadata();
+        self.maintain_producer_id();
+        self.drain();
+        self.check_flushes_and_close();
+    }
+
+    fn expire(&mut self) {
+        let now = self.now;
+        // Sends waiting for a topic's metadata give up after max.block.ms.
+        let expired: Vec<Arc<str>> = self
+            .pending_topics
+            .iter()
+            .filter(|(_, d)| **d <= now)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for t in expired {
+            self.pending_topics.remove(&t);
+            let error = self
+                .topics
+                .get(&t)
+                .and_then(|x| (x.known && !x.error.is_ok()).then_some(x.error));
+            self.events.push_back(Event::TopicUnavailable {
+                topic: t.clone(),
+                error: error.or(Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)),
+            });
+            // Forget a topic that never resolved, so it is not requested forever.
+            if self.topics.get(&t).is_some_and(|x| {
+                x.partitions
+                    .iter()
+                    .all(|q| !q.has_data() && q.in_flight == 0)
+            }) && self
+                .topics
+                .get(&t)
+                .is_some_and(|x| !x.known || !x.error.is_ok())
+            {
+                self.topics.remove(&t);
+            }
+        }
+        // Close deadline: everything still outstanding fails.
+        if let Some(Closing {
+            deadline: Some(d), ..
+        }) = self.closing
+        {
+            if d <= now && !self.closed {
+                self.fail_everything(DeliveryErrorKind::ProducerClosed);
+                self.finish_close();
+                return;
+            }
+        }
+        // Delivery timeouts.
+        let mut failed = Vec::new();
+        let mut gap = false;
+        for t in self.topics.values_mut() {
+            for q in &mut t.partitions {
+                if q.open
+                    .as_ref()
+                    .is_some_and(|b| b.record_count > 0 && b.deadline <= now)
+                {
+                    q.close_open();
+                }
+                let mut i = 0;
+                while i < q.queue.len() {
+                    if q.queue[i].deadline <= now {
+                        if let Some(b) = q.queue.remove(i) {
+                            // A sent batch leaves a hole in the sequence.
+                            gap |= b.stamp.is_some();
+                            failed.push((t.name.clone(), b));
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+        }
+        for (topic, b) in failed {
+            let kind = DeliveryErrorKind::Timeout {
+                last_error: b.last_error,
+            };
+            let written = b.possibly_written;
+            self.complete_failed(&topic, b, kind, written);
+        }
+        // In-flight batches past their deadline are reported now; the
+        // request's answer still settles their sequence.
+        let mut reported = Vec::new();
+        for r in self.requests.values_mut() {
+            for (topic, b) in &mut r.batches {
+                if !b.reported && b.deadline <= now {
+                    b.reported = true;
+                    reported.push(Event::Failed {
+                        batch: b.id,
+                        topic: topic.clone(),
+                        partition: b.partition,
+                        record_count: b.record_count,
+                        error: DeliveryError {
+                            kind: DeliveryErrorKind::Timeout {
+                                last_error: b.last_error,
+                            },
+                            possibly_written: true,
+                        },
+                    });
+                    self.outstanding.remove(&b.id);
+                }
+            }
+        }
+        self.events.extend(reported);
+        if gap && self.pid.phase != IdPhase::Disabled {
+            self.pid.bump_requested = true;
+        }
+    }
+
+    fn check_flushes_and_close(&mut self) {
+        let lowest = self.outstanding.first().map_or(u64::MAX, |b| b.0);
+        while let Some(&(id, mark)) = self.flushes.front() {
+            if lowest >= mark {
+                self.flushes.pop_front();
+                self.events.push_back(Event::FlushComplete(id));
+            } else {
+                break;
+            }
+        }
+        if self.closing.is_some() && !self.closed && self.outstanding.is_empty() {
+            // Wait for reported-but-unanswered requests too, so their
+            // sequences settle before the connections go.
+            if self.requests.is_empty() || self.fatal.is_some() {
+                self.finish_close();
+            }
+        }
+    }
+
+    fn finish_close(&mut self) {
+        self.closed = true;
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for c in conns {
+            self.closes.push_back(c);
+            self.conns.remove(&c);
+        }
+        self.requests.clear();
+        self.connects.clear();
+        self.pending_topics.clear();
+        self.events.push_back(Event::Closed);
+    }
+
+    /// The ready connection with the fewest requests in flight, if any.
+    pub(crate) fn least_loaded_ready(&self) -> Option<ConnId> {
+        self.conns
+            .values()
+            .filter(|c| c.is_ready())
+            .min_by_key(|c| (c.requests_in_flight(), c.id))
+            .map(|c| c.id)
+    }
+
+    /// Opens a connection to `node` unless one exists or it is backing off.
+    /// Returns whether a connection exists or is being opened.
+    pub(crate) fn ensure_connection(&mut self, node: i32) -> bool {
+        let addr = if node < 0 {
+            self.bootstrap.get((-node - 1) as usize).cloned()
+        } else {
+            self.brokers.get(&node).cloned()
+        };
+        let Some(addr) = addr else { return false };
+        let now = self.now;
+        let state = self.nodes.entry(node).or_default();
+        if state.conn.is_some() {
+            return true;
+        }
+        if state.retry_at.is_some_and(|t| t > now) {
+            return false;
+        }
+        let id = ConnId(self.next_conn_id);
+        self.next_conn_id += 1;
+        state.conn = Some(id);
+        let seed = self.rng.next_u64();
+        self.conns.insert(
+            id,
+            Connection::new(
+                id,
+                node,
+                self.client_id.clone(),
+                self.sasl.clone(),
+                seed,
+                self.config.request_timeout,
+                self.config.socket_connection_setup_timeout,
+                now,
+            ),
+        );
+        self.connects.push_back(Connect {
+            conn: id,
+            host: addr.host,
+            port: addr.port,
+            node_id: (node >= 0).then_some(node),
+        });
+        true
+    }
+
+    /// Makes sure some connection is ready or on its way, for requests any
+    /// broker can answer (Metadata, InitProducerId). Returns a ready one.
+    pub(crate) fn any_connection(&mut self) -> Option<ConnId> {
+        if let Some(c) = self.least_loaded_ready() {
+            return Some(c);
+        }
+        if !self.conns.is_empty() {
+            return None; // one is being set up
+        }
+        // Known brokers first (in a random order), then the bootstrap list.
+        let mut candidates: Vec<i32> = self.brokers.keys().copied().collect();
+        candidates.sort_unstable();
+        if !candidates.is_empty() {
+            let start = self.rng.below(candidates.len() as u64) as usize;
+            candidates.rotate_left(start);
+        }
+        candidates.extend((1..=self.bootstrap.len() as i32).map(|i| -i));
+        for node in candidates {
+            if self.ensure_connection(node) {
+                return None;
+            }
+        }
+        None
+    }
+
+    fn maintain_metadata(&mut self) {
+        if !self.metadata.is_due(self.now) {
+            return;
+        }
+        // Ask only when there is something to learn (Java's producer keeps
+        // metadata for the topics it uses).
+        if self.topics.is_empty() && self.pid.phase != IdPhase::Needed {
+            return;
+        }
+        let Some(conn) = self.any_connection() else {
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Some(version) = c.versions().pick::<MetadataRequest>(METADATA_VERSION_CAP) else {
+            self.close_connection(
+                conn,
+                Some(ConnError::Unsupported {
+                    api: "Metadata",
+                    needed: "any version",
+                }),
+            );
+            return;
+        };
+        let mut topics: Vec<MetadataRequestTopic> = self
+            .topics
+            .keys()
+            .map(|t| MetadataRequestTopic {
+                name: Some(t.to_string()),
+                ..Default::default()
+            })
+            .collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        let body = MetadataRequest {
+            topics: Some(topics),
+            allow_auto_topic_creation: true,
+            ..Default::default()
+        };
+        if c.send(&body, version, Purpose::Metadata, self.now).is_ok() {
+            self.metadata.sent(self.now);
+        }
+    }
+}

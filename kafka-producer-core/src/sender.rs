@@ -1,0 +1,677 @@
+//! The sender: drains ready batches into Produce requests per leader, and
+//! settles each batch from the answer (delivered, retried in order, or
+//! failed); plus the producer id requests of idempotence.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use kafka_proto::ErrorCode;
+use kafka_proto::messages::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
+use kafka_proto::messages::produce::{
+    PartitionProduceData, PartitionProduceResponse, ProduceRequest, ProduceResponse,
+    TopicProduceData,
+};
+use kafka_proto::record::{BatchOptions, restamp};
+
+use crate::accumulator::{Batch, PartitionQueue, Stamp, add_sequence};
+use crate::connection::{ConnError, Purpose};
+use crate::error::{DeliveryErrorKind, FatalError};
+use crate::event::ConnId;
+use crate::metadata::{BrokerAddr, Leader};
+use crate::producer::{IdPhase, PRODUCE_VERSION_CAP, ProduceInFlight, Producer};
+
+/// Kafka keeps the last five batches per producer and partition to
+/// recognise retries, so at most five may be in flight per partition.
+const MAX_IN_FLIGHT_PER_PARTITION_IDEMPOTENT: u32 = 5;
+
+/// Errors that mean our metadata is stale (Java's `InvalidMetadataException`s).
+fn means_stale_metadata(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::NOT_LEADER_OR_FOLLOWER
+            | ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+            | ErrorCode::LEADER_NOT_AVAILABLE
+            | ErrorCode::KAFKA_STORAGE_ERROR
+            | ErrorCode::FENCED_LEADER_EPOCH
+            | ErrorCode::UNKNOWN_LEADER_EPOCH
+            | ErrorCode::UNKNOWN_TOPIC_ID
+            | ErrorCode::INCONSISTENT_TOPIC_ID
+    )
+}
+
+/// Retriable errors after which the records may nonetheless be written.
+fn may_have_written(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::REQUEST_TIMED_OUT
+            | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+            | ErrorCode::NETWORK_EXCEPTION
+    )
+}
+
+/// A ready connection and the produce requests it can still take.
+struct Room {
+    node: i32,
+    conn: ConnId,
+    free: usize,
+    /// Batches gathered for the request being built, and their size.
+    batches: Vec<(Arc<str>, Batch)>,
+    size: usize,
+}
+
+/// What sealing a batch for sending needs from the producer.
+struct SealContext<'a> {
+    idempotent: bool,
+    producer_id: i64,
+    epoch: i16,
+    builders: &'a mut crate::accumulator::BuilderPool,
+}
+
+/// Seals a batch, or restamps it for a new producer epoch. Sequences are
+/// assigned the first time a batch is sent under an epoch, in queue order.
+fn seal(batch: &mut Batch, q: &mut PartitionQueue, cx: &mut SealContext<'_>) -> Result<(), String> {
+    let stamp = cx.idempotent.then_some(Stamp {
+        producer_id: cx.producer_id,
+        epoch: cx.epoch,
+        sequence: q.next_sequence,
+    });
+    if let Some(mut builder) = batch.builder.take() {
+        let options = match stamp {
+            Some(s) => BatchOptions {
+                producer_id: s.producer_id,
+                producer_epoch: s.epoch,
+                base_sequence: s.sequence,
+                ..Default::default()
+            },
+            None => BatchOptions::default(),
+        };
+        let sealed = builder.seal(&options);
+        cx.builders.give(builder);
+        batch.sealed = Some(sealed.map_err(|e| e.to_string())?);
+        batch.stamp = stamp;
+        if stamp.is_some() {
+            q.next_sequence = add_sequence(q.next_sequence, batch.record_count);
+        }
+        return Ok(());
+    }
+    let Some(new) = stamp else { return Ok(()) };
+    let current = batch.stamp.map(|s| (s.producer_id, s.epoch));
+    if current == Some((new.producer_id, new.epoch)) {
+        return Ok(());
+    }
+    let Some(bytes) = batch.sealed.take() else {
+        return Err("internal: batch without records".into());
+    };
+    let mut buf = BytesMut::from(&bytes[..]);
+    restamp(&mut buf, new.producer_id, new.epoch, new.sequence).map_err(|e| e.to_string())?;
+    batch.sealed = Some(buf.freeze());
+    batch.stamp = Some(new);
+    q.next_sequence = add_sequence(q.next_sequence, batch.record_count);
+    Ok(())
+}
+
+impl Producer {
+    /// Moves ready batches into Produce requests, one request per leader
+    /// at a time, within `max.request.size` and the in-flight limit.
+    pub(crate) fn drain(&mut self) {
+        if self.closed || self.fatal.is_some() {
+            return;
+        }
+        let idempotent = self.pid.phase != IdPhase::Disabled;
+        if idempotent && self.pid.phase != IdPhase::Ready {
+            return;
+        }
+        // While an epoch bump waits, only batches that may have been written
+        // under the current epoch are sent, to learn their fate before the
+        // sequences start again (resending them under a new epoch could
+        // write them twice).
+        let resolving = idempotent && self.pid.bump_requested;
+        loop {
+            let drained = self.drain_once(idempotent, resolving);
+            if drained == 0 {
+                break;
+            }
+        }
+    }
+
+    fn drain_once(&mut self, idempotent: bool, resolving: bool) -> usize {
+        let now = self.now;
+        let max_in_flight = self.config.max_in_flight_requests_per_connection.max(1);
+        let mut rooms: Vec<Room> = Vec::new();
+        for (&node, state) in &self.nodes {
+            let Some(conn) = state.conn else { continue };
+            let Some(c) = self.conns.get(&conn) else {
+                continue;
+            };
+            if c.is_ready() && c.produce_in_flight() < max_in_flight {
+                rooms.push(Room {
+                    node,
+                    conn,
+                    free: max_in_flight - c.produce_in_flight(),
+                    batches: Vec::new(),
+                    size: 0,
+                });
+            }
+        }
+        rooms.sort_by_key(|r| r.node);
+        let per_partition = if idempotent {
+            MAX_IN_FLIGHT_PER_PARTITION_IDEMPOTENT
+        } else {
+            max_in_flight as u32
+        };
+        let linger = self.config.linger;
+        let flush_mark = self.flush_mark;
+        let max_request = self.config.max_request_size;
+        let mut need_conn: Vec<i32> = Vec::new();
+        let mut need_metadata = false;
+        let mut failed: Vec<(Arc<str>, Batch, String)> = Vec::new();
+        let mut cx = SealContext {
+            idempotent,
+            producer_id: self.pid.producer_id,
+            epoch: self.pid.epoch,
+            builders: &mut self.builders,
+        };
+        let topic_count = self.topics.len().max(1);
+        let rotation = self.drain_rotation % topic_count;
+        self.drain_rotation = self.drain_rotation.wrapping_add(1);
+        let mut topics: Vec<&mut crate::producer::Topic> = self.topics.values_mut().collect();
+        topics.rotate_left(rotation);
+        for topic in topics {
+            for q in &mut topic.partitions {
+                if !q.has_data() {
+                    continue;
+                }
+                let node = q.leader.node;
+                if node < 0 {
+                    need_metadata = true;
+                    continue;
+                }
+                let Some(room) = rooms.iter_mut().find(|r| r.node == node) else {
+                    if !need_conn.contains(&node) {
+                        need_conn.push(node);
+                    }
+                    continue;
+                };
+                if room.free == 0 {
+                    continue;
+                }
+                if q.in_flight > 0 && (q.blocked || q.in_flight_conn != Some(room.conn)) {
+                    continue;
+                }
+                if q.in_flight >= per_partition {
+                    continue;
+                }
+                // Pick the batch to send.
+                let index = if resolving {
+                    let current = (cx.producer_id, cx.epoch);
+                    q.queue.iter().position(|b| {
+                        b.possibly_written
+                            && b.stamp.map(|s| (s.producer_id, s.epoch)) == Some(current)
+                            && b.retry_at.is_none_or(|t| t <= now)
+                    })
+                } else {
+                    if q.queue.is_empty() {
+                        let ready = q.open.as_ref().is_some_and(|b| {
+                            b.record_count > 0 && (b.created + linger <= now || b.id.0 < flush_mark)
+                        });
+                        if ready {
+                            q.close_open();
+                        }
+                    }
+                    q.queue
+                        .front()
+                        .filter(|b| b.retry_at.is_none_or(|t| t <= now))
+                        .map(|_| 0)
+                };
+                let Some(index) = index else { continue };
+                let size = q.queue[index]
+                    .sealed
+                    .as_ref()
+                    .map_or(q.queue[index].size, Bytes::len);
+                if !room.batches.is_empty() && room.size + size > max_request {
+                    continue;
+                }
+                let Some(mut batch) = q.queue.remove(index) else {
+                    continue;
+                };
+                if let Err(e) = seal(&mut batch, q, &mut cx) {
+                    failed.push((topic.name.clone(), batch, e));
+                    continue;
+                }
+                batch.retry_at = None;
+                batch.attempts += 1;
+                q.in_flight += 1;
+                q.in_flight_conn = Some(room.conn);
+                room.size += size;
+                room.batches.push((topic.name.clone(), batch));
+            }
+        }
+        for (topic, batch, message) in failed {
+            // The codec could not seal it (a compression failure): nothing
+            // was sent.
+            let _ = message;
+            self.complete_failed(
+                &topic,
+                batch,
+                DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_SERVER_ERROR),
+                false,
+            );
+        }
+        if need_metadata {
+            self.metadata.request();
+        }
+        for node in need_conn {
+            self.ensure_connection(node);
+        }
+        let mut drained = 0;
+        for room in rooms {
+            if room.batches.is_empty() {
+                continue;
+            }
+            drained += room.batches.len();
+            self.send_produce(room.conn, room.batches);
+        }
+        drained
+    }
+
+    fn send_produce(&mut self, conn: ConnId, batches: Vec<(Arc<str>, Batch)>) {
+        let acks = self.config.acks.as_i16();
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Some(version) = c.versions().pick::<ProduceRequest>(PRODUCE_VERSION_CAP) else {
+            self.close_connection(
+                conn,
+                Some(ConnError::Unsupported {
+                    api: "Produce",
+                    needed: "v3 or newer (record batch v2, Kafka 0.11+)",
+                }),
+            );
+            return;
+        };
+        let mut topic_data: Vec<TopicProduceData> = Vec::new();
+        for (topic, batch) in &batches {
+            let data = PartitionProduceData {
+                index: batch.partition,
+                records: batch.sealed.clone(),
+                ..Default::default()
+            };
+            match topic_data.last_mut() {
+                Some(t) if *t.name == **topic => t.partition_data.push(data),
+                _ => topic_data.push(TopicProduceData {
+                    name: topic.to_string(),
+                    partition_data: vec![data],
+                    ..Default::default()
+                }),
+            }
+        }
+        let body = ProduceRequest {
+            transactional_id: None,
+            acks,
+            timeout_ms: self
+                .config
+                .request_timeout
+                .as_millis()
+                .min(i32::MAX as u128) as i32,
+            topic_data,
+            ..Default::default()
+        };
+        let now = self.now;
+        if acks == 0 {
+            if c.send_no_response(&body, version, now).is_err() {
+                self.produce_batches_lost(batches);
+                return;
+            }
+            // No answer will come: written as far as we can know.
+            for (topic, batch) in batches {
+                if let Some(q) = self
+                    .topics
+                    .get_mut(&topic)
+                    .and_then(|t| t.partitions.get_mut(batch.partition as usize))
+                {
+                    q.landed();
+                }
+                self.complete_delivered(&topic, batch, -1, None);
+            }
+            return;
+        }
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        if c.send(&body, version, Purpose::Produce(id), now).is_err() {
+            self.produce_batches_lost(batches);
+            return;
+        }
+        self.requests.insert(id, ProduceInFlight { conn, batches });
+    }
+
+    /// A produce request's connection went away: the outcome is unknown.
+    pub(crate) fn produce_request_lost(&mut self, id: u64) {
+        if let Some(r) = self.requests.remove(&id) {
+            self.produce_batches_lost(r.batches);
+        }
+    }
+
+    fn produce_batches_lost(&mut self, batches: Vec<(Arc<str>, Batch)>) {
+        for (topic, mut batch) in batches {
+            batch.possibly_written = true;
+            self.settle(&topic, batch, ErrorCode::NETWORK_EXCEPTION, -1, -1);
+        }
+    }
+
+    pub(crate) fn on_produce_response(&mut self, conn: ConnId, id: u64, body: ProduceResponse) {
+        let Some(request) = self.requests.remove(&id) else {
+            return;
+        };
+        if request.conn != conn {
+            // Request ids are unique per producer, so this cannot happen;
+            // if it did, the answer would not be about these batches.
+            self.produce_batches_lost(request.batches);
+            return;
+        }
+        // KIP-951: where the new leaders are, without waiting for metadata.
+        for e in &body.node_endpoints {
+            if let Ok(port) = u16::try_from(e.port) {
+                self.brokers.entry(e.node_id).or_insert(BrokerAddr {
+                    host: e.host.clone(),
+                    port,
+                });
+            }
+        }
+        let mut hint = 0usize;
+        let flat: Vec<(&str, &PartitionProduceResponse)> = body
+            .responses
+            .iter()
+            .flat_map(|t| {
+                t.partition_responses
+                    .iter()
+                    .map(move |p| (t.name.as_str(), p))
+            })
+            .collect();
+        for (topic, batch) in request.batches {
+            // Responses usually come in request order; look there first.
+            let found = match flat.get(hint) {
+                Some((t, p)) if *t == &*topic && p.index == batch.partition => Some(hint),
+                _ => flat
+                    .iter()
+                    .position(|(t, p)| *t == &*topic && p.index == batch.partition),
+            };
+            match found {
+                Some(i) => {
+                    hint = i + 1;
+                    let p = flat[i].1;
+                    let code = ErrorCode(p.error_code);
+                    if code == ErrorCode::NOT_LEADER_OR_FOLLOWER && p.current_leader.leader_id >= 0
+                    {
+                        self.learn_leader(
+                            &topic,
+                            batch.partition,
+                            Leader {
+                                node: p.current_leader.leader_id,
+                                epoch: p.current_leader.leader_epoch,
+                            },
+                        );
+                    }
+                    self.settle(&topic, batch, code, p.base_offset, p.log_append_time_ms);
+                }
+                None => {
+                    // The broker left the partition out: as good as no answer.
+                    let mut batch = batch;
+                    batch.possibly_written = true;
+                    self.settle(&topic, batch, ErrorCode::NETWORK_EXCEPTION, -1, -1);
+                }
+            }
+        }
+    }
+
+    fn learn_leader(&mut self, topic: &str, partition: i32, leader: Leader) {
+        if let Some(q) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.partitions.get_mut(partition as usize))
+        {
+            if q.leader.epoch >= 0 && leader.epoch > q.leader.epoch {
+                q.leader = leader;
+            }
+        }
+    }
+
+    /// Settles one batch that came back from flight.
+    fn settle(
+        &mut self,
+        topic: &Arc<str>,
+        mut batch: Batch,
+        code: ErrorCode,
+        base_offset: i64,
+        log_append_time: i64,
+    ) {
+        let partition = batch.partition as usize;
+        let idempotent = self.pid.phase != IdPhase::Disabled;
+        let Some(q) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.partitions.get_mut(partition))
+        else {
+            // The topic is gone from our tables (cannot happen while a
+            // batch is outstanding); still give the batch its outcome.
+            self.complete_failed(topic, batch, DeliveryErrorKind::Broker(code), true);
+            return;
+        };
+        q.landed();
+        let success = code.is_ok() || code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER;
+        if success {
+            if let Some(last) = batch.last_sequence() {
+                q.last_acked_sequence = last;
+            }
+            let offset = if code.is_ok() { base_offset } else { -1 };
+            let append_time = (log_append_time >= 0).then_some(log_append_time);
+            self.complete_delivered(topic, batch, offset, append_time);
+            return;
+        }
+        batch.last_error = Some(code);
+        if may_have_written(code) {
+            batch.possibly_written = true;
+        }
+        if means_stale_metadata(code) {
+            self.metadata.request();
+        }
+        if idempotent && batch.stamp.is_some() {
+            match code {
+                ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => {
+                    // Not appended under this stamp (a retry of a written
+                    // batch is answered as a duplicate instead).
+                    batch.possibly_written = false;
+                    let first_in_line = batch.stamp.map(|s| s.sequence)
+                        == Some(add_sequence(q.last_acked_sequence, 1))
+                        || q.last_acked_sequence < 0 && batch.stamp.map(|s| s.sequence) == Some(0);
+                    if first_in_line {
+                        // The broker's view of our sequences differs from
+                        // ours: start over under a new epoch (KIP-360).
+                        self.pid.bump_requested = true;
+                    }
+                    self.retry(topic, batch, code);
+                    return;
+                }
+                ErrorCode::UNKNOWN_PRODUCER_ID | ErrorCode::INVALID_PRODUCER_EPOCH => {
+                    self.pid.bump_requested = true;
+                    self.retry(topic, batch, code);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if code.is_retriable() {
+            self.retry(topic, batch, code);
+        } else {
+            if batch.stamp.is_some() {
+                // The failed batch leaves a hole in the sequence.
+                self.pid.bump_requested = true;
+            }
+            let written = batch.possibly_written;
+            self.complete_failed(topic, batch, DeliveryErrorKind::Broker(code), written);
+        }
+    }
+
+    /// Puts a batch back for another attempt, or fails it when retries or
+    /// time ran out.
+    fn retry(&mut self, topic: &Arc<str>, mut batch: Batch, code: ErrorCode) {
+        let now = self.now;
+        if batch.reported {
+            // Already failed by the delivery timeout while in flight: its
+            // sequence is a hole now.
+            if batch.stamp.is_some() {
+                self.pid.bump_requested = true;
+            }
+            self.complete_failed(topic, batch, DeliveryErrorKind::Broker(code), true);
+            return;
+        }
+        let written = batch.possibly_written;
+        if batch.attempts > self.config.retries {
+            if batch.stamp.is_some() {
+                self.pid.bump_requested = true;
+            }
+            self.complete_failed(topic, batch, DeliveryErrorKind::Broker(code), written);
+            return;
+        }
+        if now >= batch.deadline {
+            if batch.stamp.is_some() {
+                self.pid.bump_requested = true;
+            }
+            self.complete_failed(
+                topic,
+                batch,
+                DeliveryErrorKind::Timeout {
+                    last_error: Some(code),
+                },
+                written,
+            );
+            return;
+        }
+        let backoff = self.backoff(
+            self.config.retry_backoff,
+            self.config.retry_backoff_max,
+            batch.attempts.saturating_sub(1),
+        );
+        batch.retry_at = Some(now + backoff);
+        let Some(q) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.partitions.get_mut(batch.partition as usize))
+        else {
+            return;
+        };
+        q.requeue(batch);
+        // Later batches in flight will come back out of order; resend only
+        // once all of them are back.
+        q.blocked = q.in_flight > 0;
+    }
+
+    /// Requests a producer id (or an epoch bump) when one is needed.
+    pub(crate) fn maintain_producer_id(&mut self) {
+        match self.pid.phase {
+            IdPhase::Disabled | IdPhase::Requesting => return,
+            IdPhase::Ready => {
+                if !self.pid.bump_requested || !self.requests.is_empty() {
+                    return;
+                }
+                // Batches that may have been written under this epoch are
+                // resolved first (see `drain`).
+                let current = (self.pid.producer_id, self.pid.epoch);
+                let unresolved = self.topics.values().any(|t| {
+                    t.partitions.iter().any(|q| {
+                        q.queue.iter().any(|b| {
+                            b.possibly_written
+                                && b.stamp.map(|s| (s.producer_id, s.epoch)) == Some(current)
+                        })
+                    })
+                });
+                if unresolved {
+                    return;
+                }
+                self.pid.phase = IdPhase::Needed;
+                self.pid.bumping = true;
+            }
+            IdPhase::Needed => {}
+        }
+        if self.pid.retry_at.is_some_and(|t| t > self.now) {
+            return;
+        }
+        let Some(conn) = self.any_connection() else {
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Some(version) = c.versions().pick::<InitProducerIdRequest>(5) else {
+            self.fail_fatal(FatalError::UnsupportedBroker {
+                api: "InitProducerId",
+                needed: "any version (idempotence needs Kafka 0.11+)",
+            });
+            return;
+        };
+        // Bumping the epoch of an existing id needs v3+ (KIP-360); older
+        // brokers hand out a new id instead.
+        let bump = self.pid.bumping && version >= 3 && self.pid.producer_id >= 0;
+        let body = InitProducerIdRequest {
+            transactional_id: None,
+            transaction_timeout_ms: self
+                .config
+                .transaction_timeout
+                .as_millis()
+                .min(i32::MAX as u128) as i32,
+            producer_id: if bump { self.pid.producer_id } else { -1 },
+            producer_epoch: if bump { self.pid.epoch } else { -1 },
+            ..Default::default()
+        };
+        if c.send(&body, version, Purpose::InitProducerId, self.now)
+            .is_ok()
+        {
+            self.pid.phase = IdPhase::Requesting;
+        }
+    }
+
+    pub(crate) fn on_init_producer_id(&mut self, body: InitProducerIdResponse) {
+        let code = ErrorCode(body.error_code);
+        if code.is_ok() && body.producer_id >= 0 && body.producer_epoch >= 0 {
+            self.pid.producer_id = body.producer_id;
+            self.pid.epoch = body.producer_epoch;
+            self.pid.phase = IdPhase::Ready;
+            self.pid.bump_requested = false;
+            self.pid.bumping = false;
+            self.pid.failures = 0;
+            self.pid.retry_at = None;
+            // A new epoch (or id) starts every partition at sequence 0;
+            // unacknowledged batches are restamped when next sent.
+            for t in self.topics.values_mut() {
+                for q in &mut t.partitions {
+                    q.next_sequence = 0;
+                    q.last_acked_sequence = -1;
+                }
+            }
+            return;
+        }
+        match code {
+            ErrorCode::INVALID_PRODUCER_EPOCH | ErrorCode::PRODUCER_FENCED if self.pid.bumping => {
+                // Our epoch is not the broker's: ask for a fresh id.
+                self.pid.bumping = false;
+                self.producer_id_request_failed();
+            }
+            c if c.is_retriable() || c.is_ok() => self.producer_id_request_failed(),
+            c => self.fail_fatal(FatalError::ProducerId(c)),
+        }
+    }
+
+    /// The InitProducerId request failed in a way worth retrying.
+    pub(crate) fn producer_id_request_failed(&mut self) {
+        if self.pid.phase == IdPhase::Disabled {
+            return;
+        }
+        self.pid.phase = IdPhase::Needed;
+        self.pid.failures = self.pid.failures.saturating_add(1);
+        let backoff = self.backoff(
+            self.config.retry_backoff,
+            self.config.retry_backoff_max,
+            self.pid.failures,
+        );
+        self.pid.retry_at = Some(self.now + backoff);
+    }
+}
