@@ -315,9 +315,12 @@ impl Connection {
                 )));
             };
             if request.correlation_id != correlation_id {
+                // Keep it tracked: the producer settles it with the rest
+                // when it closes the connection.
+                let expected = request.correlation_id;
+                self.in_flight.push_front(request);
                 return Err(ConnError::Protocol(format!(
-                    "response with correlation id {correlation_id}, expected {}",
-                    request.correlation_id
+                    "response with correlation id {correlation_id}, expected {expected}"
                 )));
             }
             match request.purpose {

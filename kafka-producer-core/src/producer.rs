@@ -177,6 +177,8 @@ pub struct Producer {
     pub(crate) fatal: Option<FatalError>,
     /// Where the sender's round over topics starts, for fairness.
     pub(crate) drain_rotation: usize,
+    /// The last reason the producer closed a connection, for diagnostics.
+    pub(crate) last_connection_error: Option<String>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -335,6 +337,7 @@ impl Producer {
             closed: false,
             fatal: None,
             drain_rotation: 0,
+            last_connection_error: None,
         };
         p.maintain();
         Ok(p)
@@ -358,6 +361,68 @@ impl Producer {
     /// Batches without an outcome yet.
     pub fn outstanding_batches(&self) -> usize {
         self.outstanding.len()
+    }
+
+    /// A one-screen summary of the internal state, for debugging and for
+    /// simulation traces. Not a stable format.
+    #[doc(hidden)]
+    pub fn debug_state(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = format!(
+            "pid {:?} id {} epoch {} bump {} | requests {} | conns {:?} | memory {} | last conn error {:?}\n",
+            self.pid.phase,
+            self.pid.producer_id,
+            self.pid.epoch,
+            self.pid.bump_requested,
+            self.requests.len(),
+            self.conns
+                .values()
+                .map(|c| (c.id.0, c.node, c.is_ready(), c.produce_in_flight()))
+                .collect::<Vec<_>>(),
+            self.memory.used,
+            self.last_connection_error,
+        );
+        let mut names: Vec<&Arc<str>> = self.topics.keys().collect();
+        names.sort();
+        for name in names {
+            let t = &self.topics[name];
+            for (i, q) in t.partitions.iter().enumerate() {
+                if q.has_data() || q.in_flight > 0 {
+                    let _ = writeln!(
+                        s,
+                        "  {name}-{i}: leader {:?} in_flight {} on {:?} blocked {} next_seq {} acked {} queue {:?} open {:?}",
+                        q.leader,
+                        q.in_flight,
+                        q.in_flight_conn,
+                        q.blocked,
+                        q.next_sequence,
+                        q.last_acked_sequence,
+                        q.queue
+                            .iter()
+                            .map(|b| (
+                                b.id.0,
+                                b.stamp.map(|x| (x.epoch, x.sequence)),
+                                b.possibly_written,
+                                b.retry_at.map(|r| r.saturating_duration_since(self.now))
+                            ))
+                            .collect::<Vec<_>>(),
+                        q.open.as_ref().map(|b| (b.id.0, b.record_count)),
+                    );
+                }
+            }
+        }
+        for (id, r) in &self.requests {
+            let _ = writeln!(
+                s,
+                "  request {id} on {:?}: {:?}",
+                r.conn,
+                r.batches
+                    .iter()
+                    .map(|(t, b)| (t.to_string(), b.partition, b.id.0, b.reported))
+                    .collect::<Vec<_>>()
+            );
+        }
+        s
     }
 
     /// The number of partitions of `topic`, if its metadata is known
@@ -487,9 +552,14 @@ impl Producer {
                         available: &topic.available,
                     },
                 )
-                .map_err(|_| SendError::InvalidPartition {
+                .map_err(|e| SendError::InvalidPartition {
                     topic: record.topic.to_owned(),
-                    partition: -1,
+                    partition: match e {
+                        crate::partitioner::PartitionError::OutOfRange { partition, .. } => {
+                            partition
+                        }
+                        _ => -1,
+                    },
                     partitions: count,
                 })?,
         };
@@ -558,7 +628,10 @@ impl Producer {
         if batch.size >= batch_size {
             queue.close_open();
         }
-        self.partitioning.on_append(record.topic, partition, size);
+        // Only records the sticky logic placed count towards its turn (Java).
+        if record.partition.is_none() && self.partitioning.uses_sticky(record.key) {
+            self.partitioning.on_append(record.topic, partition, size);
+        }
         Ok(RecordToken {
             batch: batch_id,
             index,
@@ -666,8 +739,13 @@ impl Producer {
             }
             None => return,
         };
-        for response in responses {
+        let mut responses = responses.into_iter();
+        while let Some(response) = responses.next() {
             if let Err(e) = self.on_response(conn, response) {
+                // Answers already taken off the connection are lost with it.
+                for rest in responses {
+                    self.request_lost(rest.purpose);
+                }
                 self.close_connection(conn, Some(e));
                 self.maintain();
                 return;
@@ -764,6 +842,9 @@ impl Producer {
 
     /// The producer closes `conn` itself (protocol error, timeout, close).
     pub(crate) fn close_connection(&mut self, conn: ConnId, reason: Option<ConnError>) {
+        if let Some(r) = &reason {
+            self.last_connection_error = Some(format!("{r:?}"));
+        }
         if self.conns.contains_key(&conn) {
             self.closes.push_back(conn);
         }
@@ -797,12 +878,7 @@ impl Producer {
             _ => {}
         }
         for purpose in purposes {
-            match purpose {
-                Purpose::Metadata => self.metadata.failed(),
-                Purpose::InitProducerId => self.producer_id_request_failed(),
-                Purpose::Produce(id) => self.produce_request_lost(id),
-                Purpose::ApiVersions | Purpose::SaslHandshake | Purpose::SaslAuthenticate => {}
-            }
+            self.request_lost(purpose);
         }
         // A lost connection often means a leader moved.
         self.metadata.request();
@@ -827,7 +903,26 @@ impl Producer {
         exp.mul_f64(jitter)
     }
 
+    /// A request will get no (usable) answer.
+    fn request_lost(&mut self, purpose: Purpose) {
+        match purpose {
+            Purpose::Metadata => self.metadata.failed(),
+            Purpose::InitProducerId => self.producer_id_request_failed(),
+            Purpose::Produce(id) => self.produce_request_lost(id),
+            Purpose::ApiVersions | Purpose::SaslHandshake | Purpose::SaslAuthenticate => {}
+        }
+    }
+
     fn on_response(&mut self, conn: ConnId, response: Response) -> Result<(), ConnError> {
+        let purpose = response.purpose;
+        let result = self.dispatch_response(conn, response);
+        if result.is_err() {
+            self.request_lost(purpose);
+        }
+        result
+    }
+
+    fn dispatch_response(&mut self, conn: ConnId, response: Response) -> Result<(), ConnError> {
         match response.purpose {
             Purpose::Metadata => {
                 let body = connection::decode::<MetadataRequest>(response)?;
@@ -849,9 +944,9 @@ impl Producer {
     }
 
     pub(crate) fn apply_metadata(&mut self, update: MetadataUpdate) {
-        if !update.brokers.is_empty() {
-            self.brokers = update.brokers;
-        }
+        // Merge rather than replace: a broker missing from one answer (down
+        // for a moment) keeps its address for when a leader names it again.
+        self.brokers.extend(update.brokers);
         for t in update.topics {
             let Some(topic) = self.topics.get_mut(t.name.as_str()) else {
                 continue;

@@ -261,7 +261,10 @@ impl Producer {
             self.metadata.request();
         }
         for node in need_conn {
-            self.ensure_connection(node);
+            if !self.ensure_connection(node) && !self.brokers.contains_key(&node) {
+                // A leader we have no address for: ask again.
+                self.metadata.request();
+            }
         }
         let mut drained = 0;
         for room in rooms {
