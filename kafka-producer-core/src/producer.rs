@@ -179,6 +179,8 @@ pub struct Producer {
     pub(crate) drain_rotation: usize,
     /// The last reason the producer closed a connection, for diagnostics.
     pub(crate) last_connection_error: Option<String>,
+    /// Bytes of connections released by `close`, still to be written.
+    pub(crate) final_transmits: VecDeque<Transmit>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -338,6 +340,7 @@ impl Producer {
             fatal: None,
             drain_rotation: 0,
             last_connection_error: None,
+            final_transmits: VecDeque::new(),
         };
         p.maintain();
         Ok(p)
@@ -681,7 +684,8 @@ impl Producer {
     }
 
     /// The next connection to close (the producer has already forgotten
-    /// it; do not report its closing back).
+    /// it; do not report its closing back). Write what
+    /// [`poll_transmit`](Self::poll_transmit) handed out for it first.
     pub fn poll_close(&mut self) -> Option<ConnId> {
         self.closes.pop_front()
     }
@@ -689,6 +693,9 @@ impl Producer {
     /// The next bytes to write. Sends whatever has become ready by `now`.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.advance(now);
+        if let Some(t) = self.final_transmits.pop_front() {
+            return Some(t);
+        }
         if self.conns.values().all(|c| !c.has_output()) {
             self.drain();
         }
@@ -764,9 +771,20 @@ impl Producer {
         self.maintain();
     }
 
-    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called
+    /// (the current time when outputs are waiting to be drained).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let now = self.now;
+        // Outputs still queued (produced while the caller was draining
+        // another kind): wake at once rather than sleep on them.
+        if !self.connects.is_empty()
+            || !self.closes.is_empty()
+            || !self.events.is_empty()
+            || !self.final_transmits.is_empty()
+            || self.conns.values().any(Connection::has_output)
+        {
+            return Some(now);
+        }
         let mut earliest: Option<Instant> = None;
         let mut consider = |t: Instant| {
             if earliest.is_none_or(|e| t < e) {
@@ -1235,8 +1253,14 @@ impl Producer {
         self.closed = true;
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for c in conns {
+            // What was encoded (acks = 0 requests) still goes out first:
+            // adapters drain transmits before closes.
+            if let Some(mut conn) = self.conns.remove(&c) {
+                if let Some(data) = conn.take_output() {
+                    self.final_transmits.push_back(Transmit { conn: c, data });
+                }
+            }
             self.closes.push_back(c);
-            self.conns.remove(&c);
         }
         self.requests.clear();
         self.connects.clear();

@@ -18,12 +18,13 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use kafka_producer_core::{
-    BatchId, ConnId, DeliveryErrorKind, Event, Producer, ProducerConfig, Record, SendError,
-};
-use kafka_sim::{ClusterSpec, ConnId as SimConn, Faults, NetOutput, SimCluster};
+use kafka_producer_core::{BatchId, DeliveryErrorKind, Event, Record, SendError};
+use kafka_sim::{ClusterSpec, Faults};
+
+mod common;
+use common::Sim;
 
 /// A simple deterministic generator for the workload (not the producer's).
 struct Rng(u64);
@@ -150,87 +151,6 @@ fn profiles() -> Vec<Profile> {
     ]
 }
 
-struct Sim {
-    producer: Producer,
-    cluster: SimCluster,
-    now: Instant,
-    to_sim: HashMap<ConnId, SimConn>,
-    from_sim: HashMap<SimConn, ConnId>,
-    trace: bool,
-}
-
-impl Sim {
-    /// Runs the network and timers until nothing happens before `until`.
-    fn pump(&mut self, events: &mut Vec<Event>) {
-        loop {
-            let mut progress = false;
-            while let Some(c) = self.producer.poll_connect() {
-                progress = true;
-                match self.cluster.connect(&c.host, c.port, self.now) {
-                    Ok(s) => {
-                        self.to_sim.insert(c.conn, s);
-                        self.from_sim.insert(s, c.conn);
-                        self.producer.handle_connected(c.conn, self.now);
-                    }
-                    Err(_) => self.producer.handle_connect_failed(c.conn, self.now),
-                }
-            }
-            while let Some(t) = self.producer.poll_transmit(self.now) {
-                progress = true;
-                if let Some(&s) = self.to_sim.get(&t.conn) {
-                    self.cluster.client_send(s, &t.data, self.now);
-                }
-            }
-            while let Some(c) = self.producer.poll_close() {
-                progress = true;
-                if let Some(s) = self.to_sim.remove(&c) {
-                    self.from_sim.remove(&s);
-                    self.cluster.client_close(s);
-                }
-            }
-            while let Some(out) = self.cluster.poll_output(self.now) {
-                progress = true;
-                match out {
-                    NetOutput::Data { conn, bytes } => {
-                        if let Some(&c) = self.from_sim.get(&conn) {
-                            self.producer.handle_received(c, &bytes, self.now);
-                        }
-                    }
-                    NetOutput::Closed { conn } => {
-                        if let Some(c) = self.from_sim.remove(&conn) {
-                            self.to_sim.remove(&c);
-                            self.producer.handle_disconnected(c, self.now);
-                        }
-                    }
-                }
-            }
-            while let Some(e) = self.producer.poll_event() {
-                progress = true;
-                if self.trace {
-                    eprintln!("{:?} {e:?}", self.now);
-                }
-                events.push(e);
-            }
-            if !progress {
-                return;
-            }
-        }
-    }
-
-    /// Moves time to the next wake-up of either side, at most to `limit`.
-    fn step_time(&mut self, limit: Instant) -> bool {
-        let next = [self.producer.poll_timeout(), self.cluster.next_wakeup()]
-            .into_iter()
-            .flatten()
-            .min();
-        let Some(next) = next else { return false };
-        let next = next.min(limit).max(self.now);
-        self.now = next;
-        self.producer.handle_timeout(self.now);
-        true
-    }
-}
-
 struct Sent {
     topic: &'static str,
     value: Vec<u8>,
@@ -240,23 +160,14 @@ const TOPICS: [(&str, i32); 2] = [("alpha", 3), ("beta", 5)];
 
 fn run(profile: &Profile, seed: u64, trace: bool) -> Result<Stats, String> {
     let mut rng = Rng(seed ^ 0xA5A5_5A5A);
-    let start = Instant::now();
     let spec = ClusterSpec {
         brokers: vec![1, 2, 3],
         topics: TOPICS.iter().map(|(t, n)| (t.to_string(), *n)).collect(),
         auto_create_partitions: None,
         store_records: true,
+        sasl: None,
     };
-    let cluster = SimCluster::new(spec, profile.faults.clone(), seed);
-    let bootstrap = cluster
-        .bootstrap()
-        .into_iter()
-        .map(|(h, p)| format!("{h}:{p}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut config = ProducerConfig::default();
     let props = [
-        ("bootstrap.servers", bootstrap),
         ("enable.idempotence", profile.idempotent.to_string()),
         ("acks", profile.acks.to_string()),
         ("linger.ms", profile.linger_ms.to_string()),
@@ -273,19 +184,10 @@ fn run(profile: &Profile, seed: u64, trace: bool) -> Result<Stats, String> {
         ("buffer.memory", profile.buffer_memory.to_string()),
         ("max.block.ms", "60000".to_string()),
     ];
-    for (k, v) in &props {
-        config.set(k, v).map_err(|e| format!("config {k}: {e}"))?;
-    }
-    let producer = Producer::new(config, start, 1_700_000_000_000, seed)
-        .map_err(|e| format!("producer: {e}"))?;
-    let mut sim = Sim {
-        producer,
-        cluster,
-        now: start,
-        to_sim: HashMap::new(),
-        from_sim: HashMap::new(),
-        trace,
-    };
+    let props: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut sim = Sim::new(spec, profile.faults.clone(), seed, &props);
+    sim.trace = trace;
+    let start = sim.start;
 
     let mut sent: Vec<Sent> = Vec::new();
     let mut batch_of: HashMap<BatchId, Vec<(usize, u32)>> = HashMap::new();
@@ -436,7 +338,7 @@ fn run(profile: &Profile, seed: u64, trace: bool) -> Result<Stats, String> {
             }
             sim.producer.close(sim.now, None);
         }
-        sim.pump(&mut events);
+        events.extend(sim.pump());
         settle(
             &mut events,
             &mut batch_of,
@@ -580,6 +482,21 @@ fn run(profile: &Profile, seed: u64, trace: bool) -> Result<Stats, String> {
     if profile.idempotent && profile.delivery_timeout_ms >= 120_000 && stats.failed > 0 {
         return Err(format!("{} records failed", stats.failed));
     }
+    let cs = sim.cluster.stats();
+    for (k, v) in &cs.faults {
+        *stats.events.entry(format!("fault {k}")).or_default() += v;
+    }
+    *stats
+        .events
+        .entry("duplicates recognised".into())
+        .or_default() += cs.duplicates;
+    *stats
+        .events
+        .entry("out-of-order refused".into())
+        .or_default() += cs.out_of_order;
+    if let Some((_, epoch)) = sim.producer.producer_id() {
+        *stats.events.entry("epoch bumps".into()).or_default() += epoch as u64;
+    }
     Ok(stats)
 }
 
@@ -587,6 +504,8 @@ fn run(profile: &Profile, seed: u64, trace: bool) -> Result<Stats, String> {
 struct Stats {
     delivered: usize,
     failed: usize,
+    /// Faults the cluster injected, duplicates it recognised, epoch bumps.
+    events: std::collections::BTreeMap<String, u64>,
 }
 
 #[test]
@@ -614,14 +533,17 @@ fn simulated_cluster_with_faults() {
                 Ok(s) => {
                     total.delivered += s.delivered;
                     total.failed += s.failed;
+                    for (k, v) in s.events {
+                        *total.events.entry(k).or_default() += v;
+                    }
                 }
                 Err(e) => failures.push(format!("profile {} seed {seed}: {e}", p.name)),
             }
         }
     }
     eprintln!(
-        "simulation: {runs} runs, {} records delivered, {} failed (allowed by the profile)",
-        total.delivered, total.failed
+        "simulation: {runs} runs, {} records delivered, {} failed (allowed by the profile); {:?}",
+        total.delivered, total.failed, total.events
     );
     assert!(
         failures.is_empty(),

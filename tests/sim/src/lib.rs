@@ -53,6 +53,8 @@ use kafka_proto::messages::produce::{
     LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse, ProduceRequest, ProduceResponse,
     TopicProduceResponse,
 };
+use kafka_proto::messages::sasl_authenticate::{SaslAuthenticateRequest, SaslAuthenticateResponse};
+use kafka_proto::messages::sasl_handshake::{SaslHandshakeRequest, SaslHandshakeResponse};
 use kafka_proto::messages::{AnyRequest, decode_request, supported_versions};
 use kafka_proto::record::RecordBatch;
 use kafka_proto::{ApiKey, ErrorCode, Request};
@@ -72,6 +74,18 @@ pub struct ClusterSpec {
     /// Keep every record (for checking logs); benches switch it off and
     /// keep only counts and sequence state.
     pub store_records: bool,
+    /// Require SASL authentication (SaslHandshake, then SaslAuthenticate)
+    /// before any other request but ApiVersions, as a `SASL_*` listener does.
+    pub sasl: Option<SimSasl>,
+}
+
+/// The SASL setup of a simulated listener.
+#[derive(Debug, Clone)]
+pub struct SimSasl {
+    /// Mechanisms offered.
+    pub mechanisms: Vec<sasl_server::Mechanism>,
+    /// Users and their passwords.
+    pub users: Vec<(String, String)>,
 }
 
 impl Default for ClusterSpec {
@@ -81,6 +95,7 @@ impl Default for ClusterSpec {
             topics: Vec::new(),
             auto_create_partitions: None,
             store_records: true,
+            sasl: None,
         }
     }
 }
@@ -212,6 +227,10 @@ struct Conn {
     last_out: Instant,
     /// A response was dropped: nothing more is sent on this connection.
     stalled: bool,
+    /// SASL: authenticated (always true without SASL).
+    authenticated: bool,
+    /// SASL: the exchange in progress after a handshake.
+    sasl: Option<sasl_server::SaslServer>,
 }
 
 #[derive(Debug)]
@@ -284,6 +303,9 @@ pub struct SimCluster {
     producer_epochs: BTreeMap<i64, i16>,
     next_producer_id: i64,
     api_versions: Vec<(i16, i16, i16)>,
+    /// One SASL server per offered mechanism, keys derived once; each
+    /// connection gets a fresh exchange of it.
+    sasl_servers: Vec<sasl_server::SaslServer>,
     stats: Stats,
 }
 
@@ -324,7 +346,17 @@ impl SimCluster {
                 Some((k, min, max))
             })
             .collect();
-        SimCluster {
+        let sasl_servers = spec
+            .sasl
+            .as_ref()
+            .map(|c| {
+                c.mechanisms
+                    .iter()
+                    .map(|m| sasl_server::SaslServer::new(*m, &c.users, seed))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut cluster = SimCluster {
             spec,
             faults,
             rng: Rng(seed ^ 0x5151_5151_5151_5151),
@@ -337,8 +369,11 @@ impl SimCluster {
             producer_epochs: BTreeMap::new(),
             next_producer_id: 1000,
             api_versions,
+            sasl_servers: Vec::new(),
             stats: Stats::default(),
-        }
+        };
+        cluster.sasl_servers = sasl_servers;
+        cluster
     }
 
     /// Overrides the API versions the brokers advertise, `(api key, min,
@@ -415,6 +450,8 @@ impl SimCluster {
                 decoder: FrameDecoder::new(64 << 20),
                 last_out: now,
                 stalled: false,
+                authenticated: self.spec.sasl.is_none(),
+                sasl: None,
             },
         );
         Ok(id)
@@ -604,7 +641,37 @@ impl SimCluster {
         let version = header.request_api_version;
         let cid = header.correlation_id;
         let mut out = BytesMut::new();
+        let authenticated = self.conns.get(&conn).is_some_and(|c| c.authenticated);
+        let sasl_step = matches!(
+            request,
+            AnyRequest::ApiVersions(_)
+                | AnyRequest::SaslHandshake(_)
+                | AnyRequest::SaslAuthenticate(_)
+        );
+        if !authenticated && !sasl_step {
+            // Kafka closes a connection that skips authentication.
+            self.close_conn(conn, now);
+            return;
+        }
         let encoded = match request {
+            AnyRequest::SaslHandshake(r) => {
+                let body = self.sasl_handshake(conn, &r.mechanism);
+                frame::encode_response::<SaslHandshakeRequest>(&mut out, cid, version, &body)
+            }
+            AnyRequest::SaslAuthenticate(r) => {
+                let (body, failed) = self.sasl_authenticate(conn, &r.auth_bytes);
+                let e = frame::encode_response::<SaslAuthenticateRequest>(
+                    &mut out, cid, version, &body,
+                );
+                if failed && e.is_ok() {
+                    // Kafka answers the failure, then closes the connection.
+                    self.respond(conn, out.freeze(), now);
+                    let at = self.conns.get(&conn).map_or(now, |c| c.last_out);
+                    self.push(at, NetOutput::Closed { conn });
+                    return;
+                }
+                e
+            }
             AnyRequest::ApiVersions(_) => {
                 let body = ApiVersionsResponse {
                     api_keys: self.api_version_list(),
@@ -660,6 +727,85 @@ impl SimCluster {
             return;
         }
         self.respond(conn, out.freeze(), now);
+    }
+
+    fn sasl_handshake(&mut self, conn: ConnId, mechanism: &str) -> SaslHandshakeResponse {
+        let offered: Vec<String> = self
+            .sasl_servers
+            .iter()
+            .map(|s| s.mechanism().name().to_owned())
+            .collect();
+        let seed = self.rng.next();
+        let exchange = self
+            .sasl_servers
+            .iter()
+            .find(|s| s.mechanism().name() == mechanism)
+            .map(|s| s.new_exchange(seed));
+        let error = if exchange.is_some() {
+            ErrorCode::NONE
+        } else {
+            ErrorCode::UNSUPPORTED_SASL_MECHANISM
+        };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.sasl = exchange;
+        }
+        SaslHandshakeResponse {
+            error_code: error.0,
+            mechanisms: offered,
+            ..Default::default()
+        }
+    }
+
+    /// Returns the answer and whether authentication failed.
+    fn sasl_authenticate(
+        &mut self,
+        conn: ConnId,
+        bytes: &[u8],
+    ) -> (SaslAuthenticateResponse, bool) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return (SaslAuthenticateResponse::default(), true);
+        };
+        let Some(server) = c.sasl.as_mut() else {
+            return (
+                SaslAuthenticateResponse {
+                    error_code: ErrorCode::ILLEGAL_SASL_STATE.0,
+                    error_message: Some("SaslAuthenticate before SaslHandshake".into()),
+                    ..Default::default()
+                },
+                true,
+            );
+        };
+        match server.handle(bytes) {
+            Ok(sasl_server::ServerStep::Challenge(b)) => (
+                SaslAuthenticateResponse {
+                    auth_bytes: Bytes::from(b),
+                    ..Default::default()
+                },
+                false,
+            ),
+            Ok(sasl_server::ServerStep::Success(b)) => {
+                c.authenticated = true;
+                (
+                    SaslAuthenticateResponse {
+                        auth_bytes: Bytes::from(b),
+                        session_lifetime_ms: 0,
+                        ..Default::default()
+                    },
+                    false,
+                )
+            }
+            Err(e) => {
+                *self.stats.faults.entry("sasl_failed").or_default() += 1;
+                (
+                    SaslAuthenticateResponse {
+                        error_code: e.error_code(),
+                        error_message: Some(e.error_message().to_owned()),
+                        ..Default::default()
+                    },
+                    true,
+                )
+            }
+        }
     }
 
     fn respond(&mut self, conn: ConnId, bytes: Bytes, now: Instant) {

@@ -1,0 +1,569 @@
+//! Scripted scenarios against the simulated cluster: one behaviour each,
+//! with the documented outcome checked (events, errors, what landed).
+
+use std::time::Duration;
+
+use kafka_producer_core::partitioner::partition_for_key;
+use kafka_producer_core::{
+    Compression, DeliveryErrorKind, ErrorCode, Event, FatalError, Header, Record, SendError,
+};
+use kafka_sim::sasl_server::Mechanism as ServerMechanism;
+use kafka_sim::{ClusterSpec, Faults, SimSasl};
+
+mod common;
+use common::{Sim, closed};
+
+fn spec(topics: &[(&str, i32)]) -> ClusterSpec {
+    ClusterSpec {
+        brokers: vec![1, 2, 3],
+        topics: topics.iter().map(|(t, n)| (t.to_string(), *n)).collect(),
+        ..Default::default()
+    }
+}
+
+fn record<'a>(topic: &'a str, value: &'a [u8]) -> Record<'a> {
+    Record {
+        topic,
+        value: Some(value),
+        ..Default::default()
+    }
+}
+
+/// Sends `records`, waiting out `MetadataPending` once, and returns the
+/// tokens.
+fn send_all(sim: &mut Sim, records: &[Record<'_>]) -> Vec<kafka_producer_core::RecordToken> {
+    let mut tokens = Vec::new();
+    for r in records {
+        let mut tries = 0;
+        loop {
+            match sim.producer.send(r, sim.now) {
+                Ok(t) => {
+                    tokens.push(t);
+                    break;
+                }
+                Err(SendError::MetadataPending { .. }) if tries < 100 => {
+                    tries += 1;
+                    sim.run_until(Duration::from_secs(5), |e| {
+                        e.iter().any(|e| matches!(e, Event::TopicReady { .. }))
+                    });
+                }
+                Err(e) => panic!("send: {e}"),
+            }
+        }
+    }
+    tokens
+}
+
+fn delivered(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Delivered { record_count, .. } => Some(*record_count as usize),
+            _ => None,
+        })
+        .sum()
+}
+
+#[test]
+fn records_land_with_headers_null_keys_and_values_and_explicit_timestamps() {
+    let mut sim = Sim::new(spec(&[("t", 1)]), Faults::default(), 1, &[]);
+    let headers = [
+        Header {
+            key: "h1",
+            value: Some(b"v1"),
+        },
+        Header {
+            key: "h2",
+            value: None,
+        },
+    ];
+    let records = [
+        Record {
+            topic: "t",
+            key: Some(b"k"),
+            value: Some(b"v"),
+            headers: &headers,
+            timestamp: Some(1_234_567),
+            ..Default::default()
+        },
+        Record {
+            topic: "t",
+            key: None,
+            value: None,
+            ..Default::default()
+        },
+    ];
+    let tokens = send_all(&mut sim, &records);
+    assert_eq!(tokens[0].timestamp, 1_234_567);
+    sim.producer.close(sim.now, None);
+    let events = sim.run_until(Duration::from_secs(60), closed);
+    assert_eq!(delivered(&events), 2);
+    let log = sim.cluster.log("t", 0);
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].timestamp, 1_234_567);
+    assert_eq!(log[0].key.as_deref(), Some(&b"k"[..]));
+    assert_eq!(log[0].headers.len(), 2);
+    assert_eq!(&log[0].headers[0].0[..], b"h1");
+    assert_eq!(log[0].headers[1].1, None);
+    assert_eq!(log[1].key, None);
+    assert_eq!(log[1].value, None);
+    // Without a timestamp, the wall clock given at construction is used.
+    assert!(log[1].timestamp >= 1_700_000_000_000);
+    assert_eq!(sim.producer.buffer_memory_used(), 0);
+}
+
+#[test]
+fn keyed_records_go_where_the_java_client_puts_them() {
+    let mut sim = Sim::new(spec(&[("t", 7)]), Faults::default(), 2, &[]);
+    let keys: Vec<String> = (0..50).map(|i| format!("key-{i}")).collect();
+    let records: Vec<Record<'_>> = keys
+        .iter()
+        .map(|k| Record {
+            topic: "t",
+            key: Some(k.as_bytes()),
+            value: Some(k.as_bytes()),
+            ..Default::default()
+        })
+        .collect();
+    let tokens = send_all(&mut sim, &records);
+    for (k, t) in keys.iter().zip(&tokens) {
+        assert_eq!(t.partition, partition_for_key(k.as_bytes(), 7), "{k}");
+    }
+    sim.producer.close(sim.now, None);
+    sim.run_until(Duration::from_secs(60), closed);
+    for p in 0..7 {
+        for r in sim.cluster.log("t", p) {
+            assert_eq!(partition_for_key(r.key.as_deref().unwrap(), 7), p);
+        }
+    }
+}
+
+#[test]
+fn every_codec_lands_readable() {
+    for codec in Compression::ALL {
+        if !codec.is_enabled() {
+            continue;
+        }
+        let mut sim = Sim::new(
+            spec(&[("t", 2)]),
+            Faults::default(),
+            3,
+            &[("compression.type", codec.name())],
+        );
+        let values: Vec<Vec<u8>> = (0..200)
+            .map(|i| format!("value {i} {codec}").into_bytes())
+            .collect();
+        let records: Vec<Record<'_>> = values.iter().map(|v| record("t", v)).collect();
+        send_all(&mut sim, &records);
+        sim.producer.close(sim.now, None);
+        let events = sim.run_until(Duration::from_secs(60), closed);
+        assert_eq!(delivered(&events), 200, "{codec}");
+        let mut landed: Vec<Vec<u8>> = (0..2)
+            .flat_map(|p| sim.cluster.log("t", p))
+            .map(|r| r.value.unwrap().to_vec())
+            .collect();
+        landed.sort();
+        let mut want = values.clone();
+        want.sort();
+        assert_eq!(landed, want, "{codec}");
+    }
+}
+
+#[test]
+fn unknown_topic_fails_after_max_block() {
+    let mut sim = Sim::new(spec(&[]), Faults::default(), 4, &[("max.block.ms", "2000")]);
+    let err = sim
+        .producer
+        .send(&record("missing", b"x"), sim.now)
+        .unwrap_err();
+    assert!(matches!(err, SendError::MetadataPending { .. }));
+    let t0 = sim.now;
+    let events = sim.run_until(Duration::from_secs(10), |e| {
+        e.iter()
+            .any(|e| matches!(e, Event::TopicUnavailable { .. }))
+    });
+    let error = events.iter().find_map(|e| match e {
+        Event::TopicUnavailable { topic, error } if &**topic == "missing" => Some(*error),
+        _ => None,
+    });
+    assert_eq!(error, Some(Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)));
+    let waited = sim.now - t0;
+    assert!(
+        waited >= Duration::from_millis(2000) && waited < Duration::from_millis(2100),
+        "{waited:?}"
+    );
+}
+
+#[test]
+fn auto_created_topics_become_ready() {
+    let mut s = spec(&[]);
+    s.auto_create_partitions = Some(4);
+    let mut sim = Sim::new(s, Faults::default(), 5, &[]);
+    send_all(&mut sim, &[record("fresh", b"x")]);
+    assert_eq!(sim.producer.partition_count("fresh"), Some(4));
+    sim.producer.close(sim.now, None);
+    assert_eq!(
+        delivered(&sim.run_until(Duration::from_secs(60), closed)),
+        1
+    );
+}
+
+#[test]
+fn unreachable_bootstrap_ends_the_wait_after_max_block() {
+    let cluster = kafka_sim::SimCluster::new(spec(&[("t", 1)]), Faults::default(), 6);
+    let mut config = kafka_producer_core::ProducerConfig::default();
+    config.set("bootstrap.servers", "nowhere:9092").unwrap();
+    config.set("max.block.ms", "3000").unwrap();
+    let mut sim = Sim::with_config(cluster, config, 6);
+    assert!(matches!(
+        sim.producer.send(&record("t", b"x"), sim.now),
+        Err(SendError::MetadataPending { .. })
+    ));
+    let events = sim.run_until(Duration::from_secs(10), |e| {
+        e.iter()
+            .any(|e| matches!(e, Event::TopicUnavailable { .. }))
+    });
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::TopicUnavailable { .. }))
+    );
+    // It kept trying, with backoff (not in a busy loop).
+    assert!(
+        sim.refused >= 3 && sim.refused < 200,
+        "{} connects",
+        sim.refused
+    );
+}
+
+#[test]
+fn records_too_large_are_refused_at_send() {
+    let mut sim = Sim::new(
+        spec(&[("t", 1)]),
+        Faults::default(),
+        7,
+        &[("max.request.size", "1000")],
+    );
+    send_all(&mut sim, &[record("t", b"small")]);
+    let big = vec![0u8; 2000];
+    match sim.producer.send(&record("t", &big), sim.now) {
+        Err(SendError::RecordTooLarge {
+            limit, limit_key, ..
+        }) => {
+            assert_eq!((limit, limit_key), (1000, "max.request.size"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn buffer_full_is_backpressure_and_memory_comes_back() {
+    let mut sim = Sim::new(
+        spec(&[("t", 1)]),
+        Faults {
+            min_latency: Duration::from_millis(50),
+            max_latency: Duration::from_millis(50),
+            ..Faults::default()
+        },
+        8,
+        &[("buffer.memory", "4096"), ("linger.ms", "0")],
+    );
+    send_all(&mut sim, &[record("t", b"first")]);
+    let value = vec![7u8; 500];
+    let mut accepted = 1;
+    let full = loop {
+        match sim.producer.send(&record("t", &value), sim.now) {
+            Ok(_) => accepted += 1,
+            Err(e @ SendError::BufferFull { .. }) => break e,
+            Err(e) => panic!("{e}"),
+        }
+        assert!(accepted < 100);
+    };
+    assert!(matches!(full, SendError::BufferFull { limit: 4096, .. }));
+    let events = sim.run_until(Duration::from_secs(10), |e| {
+        e.iter().any(|e| matches!(e, Event::MemoryAvailable))
+    });
+    assert!(events.iter().any(|e| matches!(e, Event::MemoryAvailable)));
+    sim.producer.send(&record("t", &value), sim.now).unwrap();
+    sim.producer.close(sim.now, None);
+    let events = sim.run_until(Duration::from_secs(60), closed);
+    assert!(closed(&events));
+    assert_eq!(sim.producer.buffer_memory_used(), 0);
+    assert_eq!(sim.cluster.log("t", 0).len(), accepted + 1);
+}
+
+#[test]
+fn flush_sends_without_waiting_for_linger() {
+    let mut sim = Sim::new(
+        spec(&[("t", 1)]),
+        Faults::default(),
+        9,
+        &[("linger.ms", "60000")],
+    );
+    send_all(&mut sim, &[record("t", b"a"), record("t", b"b")]);
+    let id = sim.producer.flush(sim.now);
+    let t0 = sim.now;
+    let events = sim.run_until(Duration::from_secs(10), |e| {
+        e.contains(&Event::FlushComplete(id))
+    });
+    assert_eq!(delivered(&events), 2);
+    assert!(sim.now - t0 < Duration::from_millis(100));
+}
+
+#[test]
+fn linger_holds_a_batch_then_sends_it() {
+    let mut sim = Sim::new(
+        spec(&[("t", 1)]),
+        Faults::default(),
+        10,
+        &[("linger.ms", "200")],
+    );
+    send_all(&mut sim, &[record("t", b"a")]);
+    let t0 = sim.now;
+    let events = sim.run_until(Duration::from_secs(10), |e| delivered(e) == 1);
+    let waited = sim.now - t0;
+    assert_eq!(delivered(&events), 1);
+    assert!(
+        waited >= Duration::from_millis(200) && waited < Duration::from_millis(300),
+        "{waited:?}"
+    );
+}
+
+#[test]
+fn acks_zero_completes_without_offsets() {
+    let mut sim = Sim::new(spec(&[("t", 1)]), Faults::default(), 11, &[("acks", "0")]);
+    assert!(!sim.producer.config().enable_idempotence);
+    send_all(&mut sim, &[record("t", b"a"), record("t", b"b")]);
+    sim.producer.close(sim.now, None);
+    sim.run_until(Duration::from_secs(60), closed);
+    for e in &sim.history {
+        if let Event::Delivered { base_offset, .. } = e {
+            assert_eq!(*base_offset, -1);
+        }
+    }
+    assert_eq!(delivered(&sim.history), 2);
+    assert_eq!(sim.cluster.log("t", 0).len(), 2);
+}
+
+#[test]
+fn close_with_a_deadline_fails_what_cannot_be_delivered() {
+    let mut sim = Sim::new(spec(&[("t", 1)]), Faults::default(), 12, &[]);
+    send_all(&mut sim, &[record("t", b"warm-up")]);
+    for b in [1, 2, 3] {
+        sim.cluster.stop_broker(b, sim.now);
+    }
+    sim.producer.send(&record("t", b"stuck"), sim.now).unwrap();
+    sim.producer.close(sim.now, Some(Duration::from_secs(2)));
+    assert!(matches!(
+        sim.producer.send(&record("t", b"late"), sim.now),
+        Err(SendError::Closed)
+    ));
+    let t0 = sim.now;
+    let events = sim.run_until(Duration::from_secs(30), closed);
+    assert!(closed(&events));
+    assert!(sim.now - t0 <= Duration::from_secs(2));
+    let failed: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Failed { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!failed.is_empty());
+    assert!(
+        failed
+            .iter()
+            .all(|e| e.kind == DeliveryErrorKind::ProducerClosed)
+    );
+    assert_eq!(sim.producer.buffer_memory_used(), 0);
+    assert!(matches!(events.last(), Some(Event::Closed)));
+}
+
+#[test]
+fn delivery_timeout_fails_records_that_were_never_sent_as_not_written() {
+    let mut sim = Sim::new(
+        spec(&[("t", 1)]),
+        Faults::default(),
+        13,
+        &[
+            ("delivery.timeout.ms", "5000"),
+            ("request.timeout.ms", "1000"),
+        ],
+    );
+    send_all(&mut sim, &[record("t", b"warm-up")]);
+    sim.advance(Duration::from_millis(100));
+    for b in [1, 2, 3] {
+        sim.cluster.stop_broker(b, sim.now);
+    }
+    sim.producer.send(&record("t", b"doomed"), sim.now).unwrap();
+    let t0 = sim.now;
+    let events = sim.run_until(Duration::from_secs(30), |e| {
+        e.iter().any(|e| matches!(e, Event::Failed { .. }))
+    });
+    let error = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Failed { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .expect("a failure");
+    assert!(
+        matches!(error.kind, DeliveryErrorKind::Timeout { .. }),
+        "{error}"
+    );
+    assert!(!error.possibly_written, "{error}");
+    let waited = sim.now - t0;
+    assert!(
+        waited >= Duration::from_secs(5) && waited < Duration::from_millis(5100),
+        "{waited:?}"
+    );
+}
+
+#[test]
+fn a_leader_move_is_followed_without_loss() {
+    let mut sim = Sim::new(
+        spec(&[("t", 1)]),
+        Faults::default(),
+        14,
+        &[("linger.ms", "0")],
+    );
+    let values: Vec<Vec<u8>> = (0..100).map(|i| format!("{i}").into_bytes()).collect();
+    for (i, v) in values.iter().enumerate() {
+        send_all(&mut sim, &[record("t", v)]);
+        if i % 20 == 10 {
+            let leader = 1 + (i as i32 / 20) % 3;
+            sim.cluster.move_leader("t", 0, leader);
+        }
+        sim.advance(Duration::from_millis(1));
+    }
+    sim.producer.close(sim.now, None);
+    sim.run_until(Duration::from_secs(60), closed);
+    assert_eq!(delivered(&sim.history), 100);
+    let log: Vec<Vec<u8>> = sim
+        .cluster
+        .log("t", 0)
+        .into_iter()
+        .map(|r| r.value.unwrap().to_vec())
+        .collect();
+    assert_eq!(log, values, "every record once, in order");
+}
+
+#[test]
+fn an_old_broker_is_talked_to_in_its_versions() {
+    let mut cluster = kafka_sim::SimCluster::new(spec(&[("t", 2)]), Faults::default(), 15);
+    // A Kafka 2.x-like broker: ApiVersions up to v2, Produce up to v7,
+    // Metadata up to v7, InitProducerId up to v1 (no KIP-360 bump).
+    cluster.set_api_versions(vec![(18, 0, 2), (0, 3, 7), (3, 0, 7), (22, 0, 1)]);
+    let mut config = kafka_producer_core::ProducerConfig::default();
+    config.set("bootstrap.servers", "broker-1:9092").unwrap();
+    let mut sim = Sim::with_config(cluster, config, 15);
+    send_all(&mut sim, &[record("t", b"a"), record("t", b"b")]);
+    sim.producer.close(sim.now, None);
+    let events = sim.run_until(Duration::from_secs(60), closed);
+    assert_eq!(delivered(&events), 2);
+    assert!(sim.producer.producer_id().is_none() || sim.producer.config().enable_idempotence);
+}
+
+#[test]
+fn a_broker_without_idempotence_support_is_a_clear_fatal_error() {
+    let mut cluster = kafka_sim::SimCluster::new(spec(&[("t", 1)]), Faults::default(), 16);
+    cluster.set_api_versions(vec![(18, 0, 2), (0, 3, 7), (3, 0, 7)]);
+    let mut config = kafka_producer_core::ProducerConfig::default();
+    config.set("bootstrap.servers", "broker-1:9092").unwrap();
+    let mut sim = Sim::with_config(cluster, config, 16);
+    let events = sim.run_until(Duration::from_secs(10), |e| {
+        e.iter().any(|e| matches!(e, Event::Fatal(_)))
+    });
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Fatal(FatalError::UnsupportedBroker {
+            api: "InitProducerId",
+            ..
+        })
+    )));
+    assert!(matches!(
+        sim.producer.send(&record("t", b"x"), sim.now),
+        Err(SendError::Fatal(_))
+    ));
+}
+
+fn sasl_sim(mechanism: &str, password: &str, seed: u64) -> Sim {
+    let mut s = spec(&[("t", 2)]);
+    s.sasl = Some(SimSasl {
+        mechanisms: ServerMechanism::ALL.to_vec(),
+        users: vec![("alice".into(), "wonderland".into())],
+    });
+    Sim::new(
+        s,
+        Faults::default(),
+        seed,
+        &[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", mechanism),
+            ("sasl.username", "alice"),
+            ("sasl.password", password),
+        ],
+    )
+}
+
+#[test]
+fn sasl_with_the_right_password_delivers() {
+    for mechanism in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
+        let mut sim = sasl_sim(mechanism, "wonderland", 17);
+        send_all(&mut sim, &[record("t", b"secret message")]);
+        sim.producer.close(sim.now, None);
+        let events = sim.run_until(Duration::from_secs(60), closed);
+        assert_eq!(delivered(&events), 1, "{mechanism}");
+    }
+}
+
+#[test]
+fn sasl_with_a_wrong_password_is_a_fatal_authentication_error() {
+    for mechanism in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
+        let mut sim = sasl_sim(mechanism, "wrong", 18);
+        let events = sim.run_until(Duration::from_secs(10), |e| {
+            e.iter().any(|e| matches!(e, Event::Fatal(_)))
+        });
+        let fatal = events.iter().find_map(|e| match e {
+            Event::Fatal(f) => Some(f.clone()),
+            _ => None,
+        });
+        match fatal {
+            Some(FatalError::Authentication { message }) => {
+                assert!(
+                    message.contains("Authentication failed"),
+                    "{mechanism}: {message}"
+                );
+                assert!(!message.contains("wrong"), "the password never shows");
+            }
+            other => panic!("{mechanism}: {other:?}"),
+        }
+        assert!(matches!(
+            sim.producer.send(&record("t", b"x"), sim.now),
+            Err(SendError::Fatal(_))
+        ));
+    }
+}
+
+#[test]
+fn same_seed_same_run() {
+    let run = |seed| {
+        let faults = Faults {
+            min_latency: Duration::from_millis(1),
+            max_latency: Duration::from_millis(30),
+            disconnect: 0.05,
+            produce_error: 0.05,
+            leader_move: 0.05,
+            ..Faults::default()
+        };
+        let mut sim = Sim::new(spec(&[("t", 3)]), faults, seed, &[]);
+        let values: Vec<Vec<u8>> = (0..200).map(|i| format!("{i}").into_bytes()).collect();
+        let records: Vec<Record<'_>> = values.iter().map(|v| record("t", v)).collect();
+        send_all(&mut sim, &records);
+        sim.producer.close(sim.now, None);
+        let events = sim.run_until(Duration::from_secs(600), closed);
+        (format!("{events:?}"), sim.now - sim.start)
+    };
+    assert_eq!(run(42), run(42));
+    assert_ne!(run(42).0, run(43).0);
+}
