@@ -567,3 +567,70 @@ fn same_seed_same_run() {
     assert_eq!(run(42), run(42));
     assert_ne!(run(42).0, run(43).0);
 }
+
+/// Someone else bumps our producer's epoch (as a second instance with the
+/// same id would): the broker answers INVALID_PRODUCER_EPOCH, our own bump
+/// is refused, and the producer carries on under a fresh producer id, with
+/// every record written once and in order.
+#[test]
+fn a_fenced_epoch_is_recovered_from_without_loss_or_duplicates() {
+    use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
+    let mut sim = Sim::new(spec(&[("t", 1)]), Faults::default(), 19, &[("linger.ms", "0")]);
+    let values: Vec<Vec<u8>> = (0..60).map(|i| format!("{i}").into_bytes()).collect();
+    for (i, v) in values.iter().enumerate() {
+        send_all(&mut sim, &[record("t", v)]);
+        sim.advance(Duration::from_millis(2));
+        if i == 20 {
+            let (pid, epoch) = sim.producer.producer_id().expect("idempotent");
+            let conn = sim.cluster.connect("broker-1", 9092, sim.now).unwrap();
+            let bump = InitProducerIdRequest {
+                producer_id: pid,
+                producer_epoch: epoch,
+                ..Default::default()
+            };
+            sim.cluster
+                .client_send(conn, &kafka_sim::encode_request(4, 1, &bump), sim.now);
+            // The twin writes under the new epoch, so the partition knows it.
+            let mut b = kafka_proto::record::RecordBatchBuilder::new(Compression::None);
+            b.append(0, None, Some(b"twin"), &[]).unwrap();
+            let batch = b
+                .seal(&kafka_proto::record::BatchOptions {
+                    producer_id: pid,
+                    producer_epoch: epoch + 1,
+                    base_sequence: 0,
+                    ..Default::default()
+                })
+                .unwrap();
+            let produce = kafka_proto::messages::produce::ProduceRequest {
+                acks: -1,
+                timeout_ms: 1000,
+                topic_data: vec![kafka_proto::messages::produce::TopicProduceData {
+                    name: "t".into(),
+                    partition_data: vec![kafka_proto::messages::produce::PartitionProduceData {
+                        index: 0,
+                        records: Some(batch),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            sim.cluster
+                .client_send(conn, &kafka_sim::encode_request(9, 2, &produce), sim.now);
+            while sim.cluster.poll_output(sim.now).is_some() {}
+            sim.cluster.client_close(conn);
+        }
+    }
+    sim.producer.close(sim.now, None);
+    sim.run_until(Duration::from_secs(60), closed);
+    assert_eq!(delivered(&sim.history), 60);
+    let (pid, _) = sim.producer.producer_id().unwrap_or((-1, -1));
+    let log = sim.cluster.log("t", 0);
+    let got: Vec<Vec<u8>> = log
+        .iter()
+        .map(|r| r.value.clone().unwrap().to_vec())
+        .filter(|v| v != b"twin")
+        .collect();
+    assert_eq!(got, values, "every record once, in order");
+    assert_ne!(pid, log[0].producer_id, "a fresh producer id after the fence");
+}
