@@ -48,6 +48,12 @@ impl Compression {
         }
     }
 
+    /// The codec named by the low three bits of a batch's (or legacy
+    /// message's) attributes, or `None` for an id this codec does not know.
+    pub fn from_attributes(attributes: i16) -> Option<Compression> {
+        Compression::from_id((attributes & 0x07) as u8)
+    }
+
     /// The attribute id.
     pub fn id(self) -> u8 {
         match self {
@@ -105,6 +111,15 @@ const XERIAL_BLOCK: usize = 32 * 1024;
 
 /// Appends `input` compressed with `codec` to `out`.
 pub fn compress(codec: Compression, input: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    #[cfg_attr(
+        not(any(
+            feature = "gzip",
+            feature = "snappy",
+            feature = "lz4",
+            feature = "zstd"
+        )),
+        allow(unused_variables)
+    )]
     let fail = |reason: String| EncodeError::Compression {
         codec: codec.name(),
         reason,
@@ -168,18 +183,18 @@ pub fn compress(codec: Compression, input: &[u8], out: &mut Vec<u8>) -> Result<(
 
 /// Decompresses `input`, failing once the output would exceed `limit` bytes.
 ///
+/// Memory is sized by what the input can justify, never by a size it merely
+/// claims: gzip, lz4 and zstd are decoded as streams into a buffer that grows
+/// with the output; a snappy block's declared length is checked against both
+/// `limit` and the most its compressed bytes could expand to before anything
+/// is allocated; an LZ4 frame's buffer for each block is capped by what that
+/// block's compressed bytes could expand to; a zstd frame whose declared window
+/// is larger than both `limit` and 8 MiB is decoded in one shot into a buffer
+/// that grows up to `limit`, so libzstd never reserves the window it claims.
+///
 /// Errors carry offset 0 (relative to `input`); callers that know where the
 /// payload sits in a larger buffer should adjust it.
 pub fn decompress(codec: Compression, input: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
-    let fail = |reason: String| {
-        DecodeError::new(
-            0,
-            DecodeErrorKind::Decompression {
-                codec: codec.name(),
-                reason,
-            },
-        )
-    };
     match codec {
         Compression::None => {
             if input.len() > limit {
@@ -188,24 +203,21 @@ pub fn decompress(codec: Compression, input: &[u8], limit: usize) -> Result<Vec<
             Ok(input.to_vec())
         }
         #[cfg(feature = "gzip")]
-        Compression::Gzip => read_bounded(flate2::read::MultiGzDecoder::new(input), limit, fail),
+        Compression::Gzip => read_bounded(codec, flate2::read::MultiGzDecoder::new(input), limit),
         #[cfg(feature = "snappy")]
         Compression::Snappy => {
             if input.starts_with(&XERIAL_MAGIC) {
-                decompress_xerial(input, limit, fail)
+                decompress_xerial(input, limit)
             } else {
                 let mut out = Vec::new();
-                snappy_block(input, limit, &mut out, fail)?;
+                snappy_block(input, limit, &mut out)?;
                 Ok(out)
             }
         }
         #[cfg(feature = "lz4")]
-        Compression::Lz4 => read_bounded(lz4_flex::frame::FrameDecoder::new(input), limit, fail),
+        Compression::Lz4 => lz4::decompress(input, limit),
         #[cfg(feature = "zstd")]
-        Compression::Zstd => {
-            let dec = zstd::stream::read::Decoder::new(input).map_err(|e| fail(e.to_string()))?;
-            read_bounded(dec, limit, fail)
-        }
+        Compression::Zstd => zstd_decompress(input, limit),
         #[allow(unreachable_patterns)]
         _ => Err(DecodeError::new(
             0,
@@ -243,87 +255,417 @@ fn too_large(limit: usize) -> DecodeError {
     DecodeError::new(0, DecodeErrorKind::DecompressedTooLarge { limit })
 }
 
+/// A codec's own failure, as a decode error at offset 0.
+#[cfg_attr(
+    not(any(
+        feature = "gzip",
+        feature = "snappy",
+        feature = "lz4",
+        feature = "zstd"
+    )),
+    allow(dead_code)
+)]
+fn corrupt(codec: Compression, reason: impl std::fmt::Display) -> DecodeError {
+    DecodeError::new(
+        0,
+        DecodeErrorKind::Decompression {
+            codec: codec.name(),
+            reason: reason.to_string(),
+        },
+    )
+}
+
 /// Reads a decoder to its end, never holding more than `limit + 1` bytes.
-#[allow(dead_code)]
+#[cfg(any(feature = "gzip", feature = "zstd"))]
 fn read_bounded(
+    codec: Compression,
     reader: impl std::io::Read,
     limit: usize,
-    fail: impl Fn(String) -> DecodeError,
 ) -> Result<Vec<u8>, DecodeError> {
     use std::io::Read;
     let mut out = Vec::new();
     reader
         .take((limit as u64).saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| corrupt(codec, e))?;
     if out.len() > limit {
         return Err(too_large(limit));
     }
     Ok(out)
 }
 
-/// Appends one raw snappy block, checking its declared length against what
-/// is left of `limit` before allocating.
+/// The most output one byte of a raw snappy block can stand for: a two-byte
+/// offset copy is three bytes long and copies at most 64 bytes.
 #[cfg(feature = "snappy")]
-fn snappy_block(
-    block: &[u8],
-    limit: usize,
-    out: &mut Vec<u8>,
-    fail: impl Fn(String) -> DecodeError,
-) -> Result<(), DecodeError> {
-    let n = snap::raw::decompress_len(block).map_err(|e| fail(e.to_string()))?;
+const SNAPPY_MAX_EXPANSION: usize = 22;
+
+/// Appends one raw snappy block, checking its declared length against what
+/// is left of `limit`, and against what the block could possibly hold,
+/// before allocating.
+#[cfg(feature = "snappy")]
+fn snappy_block(block: &[u8], limit: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    let codec = Compression::Snappy;
+    let n = snap::raw::decompress_len(block).map_err(|e| corrupt(codec, e))?;
     if n > limit.saturating_sub(out.len()) {
         return Err(too_large(limit));
+    }
+    if n > block.len().saturating_mul(SNAPPY_MAX_EXPANSION) {
+        return Err(corrupt(
+            codec,
+            format!(
+                "block of {} bytes claims {n} uncompressed bytes",
+                block.len()
+            ),
+        ));
     }
     let start = out.len();
     out.resize(start + n, 0);
     let written = snap::raw::Decoder::new()
         .decompress(block, &mut out[start..])
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| corrupt(codec, e))?;
     out.truncate(start + written);
     Ok(())
 }
 
+/// Decodes the xerial (snappy-java) stream format: a 16-byte header, then
+/// blocks of `[i32 length][raw snappy block]`.
 #[cfg(feature = "snappy")]
-fn decompress_xerial(
-    input: &[u8],
-    limit: usize,
-    fail: impl Fn(String) -> DecodeError + Copy,
-) -> Result<Vec<u8>, DecodeError> {
+fn decompress_xerial(input: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+    let codec = Compression::Snappy;
     // Header: magic (8), version (4), compatible version (4).
     let mut rest = input
         .get(16..)
-        .ok_or_else(|| fail("truncated xerial header".into()))?;
+        .ok_or_else(|| corrupt(codec, "truncated xerial header"))?;
     let mut out = Vec::new();
     while !rest.is_empty() {
         let Some((len, tail)) = rest.split_first_chunk::<4>() else {
-            return Err(fail("truncated xerial block length".into()));
+            return Err(corrupt(codec, "truncated xerial block length"));
         };
         let len = i32::from_be_bytes(*len);
         let len = usize::try_from(len)
-            .map_err(|_| fail(format!("negative xerial block length {len}")))?;
+            .map_err(|_| corrupt(codec, format!("negative xerial block length {len}")))?;
         if len > tail.len() {
-            return Err(fail("truncated xerial block".into()));
+            return Err(corrupt(codec, "truncated xerial block"));
         }
-        snappy_block(&tail[..len], limit, &mut out, fail)?;
+        snappy_block(&tail[..len], limit, &mut out)?;
         rest = &tail[len..];
     }
     Ok(out)
+}
+
+/// A zstd window that any limit may use: what Java producers write up to
+/// compression level 19 without a known content size.
+#[cfg(feature = "zstd")]
+const ZSTD_WINDOW_FLOOR: usize = 8 << 20;
+
+/// Decodes zstd frames without letting libzstd reserve a window larger than
+/// `max(limit, 8 MiB)`.
+#[cfg(feature = "zstd")]
+fn zstd_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+    let codec = Compression::Zstd;
+    let header = zstd_frame_header(input);
+    if let Some(ZstdFrameHeader {
+        content_size: Some(size),
+        ..
+    }) = header
+    {
+        // The first frame alone already holds more than we may produce.
+        if size > limit as u64 {
+            return Err(too_large(limit));
+        }
+    }
+    let allowance = limit.max(ZSTD_WINDOW_FLOOR);
+    match header {
+        Some(h) if h.window > allowance as u64 => zstd_one_shot(input, limit),
+        _ => {
+            let max_log = if cfg!(target_pointer_width = "64") {
+                31
+            } else {
+                30
+            };
+            let log = (usize::BITS - (allowance - 1).leading_zeros()).min(max_log);
+            let mut dec = zstd::stream::read::Decoder::new(input).map_err(|e| corrupt(codec, e))?;
+            dec.window_log_max(log).map_err(|e| corrupt(codec, e))?;
+            read_bounded(codec, dec, limit)
+        }
+    }
+}
+
+/// The parts of a zstd frame header (RFC 8878, 3.1.1.1) that size memory.
+#[cfg(feature = "zstd")]
+#[derive(Debug, Clone, Copy)]
+struct ZstdFrameHeader {
+    window: u64,
+    content_size: Option<u64>,
+}
+
+#[cfg(feature = "zstd")]
+fn zstd_frame_header(b: &[u8]) -> Option<ZstdFrameHeader> {
+    if b.get(..4)? != [0x28, 0xb5, 0x2f, 0xfd] {
+        return None;
+    }
+    let descriptor = *b.get(4)?;
+    let single_segment = descriptor & 0x20 != 0;
+    let mut at = 5;
+    let window_descriptor = if single_segment {
+        None
+    } else {
+        at += 1;
+        Some(*b.get(5)?)
+    };
+    at += [0, 1, 2, 4][usize::from(descriptor & 0x03)];
+    let size_bytes = match descriptor >> 6 {
+        0 if single_segment => 1,
+        0 => 0,
+        1 => 2,
+        2 => 4,
+        _ => 8,
+    };
+    let content_size = if size_bytes == 0 {
+        None
+    } else {
+        let raw = b.get(at..at + size_bytes)?;
+        let v = raw
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
+        Some(if size_bytes == 2 { v + 256 } else { v })
+    };
+    let window = match window_descriptor {
+        Some(wd) => {
+            let base = 1u64 << (10 + (wd >> 3));
+            base + (base / 8) * u64::from(wd & 0x07)
+        }
+        None => content_size?,
+    };
+    Some(ZstdFrameHeader {
+        window,
+        content_size,
+    })
+}
+
+/// Decodes in one shot into a buffer that starts small and grows (up to
+/// `limit`) while libzstd reports it too small: one-shot decoding uses the
+/// output as its window, so a frame's declared window costs nothing.
+#[cfg(feature = "zstd")]
+fn zstd_one_shot(input: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+    use zstd::zstd_safe;
+    let mut capacity = limit.min(input.len().saturating_mul(32).max(64 << 10));
+    loop {
+        let mut out = Vec::with_capacity(capacity);
+        match zstd_safe::decompress(&mut out, input) {
+            Ok(_) => return Ok(out),
+            Err(code) => {
+                let reason = zstd_safe::get_error_name(code);
+                if reason != "Destination buffer is too small" {
+                    return Err(corrupt(Compression::Zstd, reason));
+                }
+                if capacity >= limit {
+                    return Err(too_large(limit));
+                }
+                capacity = capacity.saturating_mul(4).min(limit);
+            }
+        }
+    }
+}
+
+/// An LZ4 frame decoder (the frame format of lz4's `lz4_Frame_format.md`)
+/// over lz4_flex's block decoder, so that memory follows the bytes present
+/// rather than the block size a frame header declares.
+#[cfg(feature = "lz4")]
+mod lz4 {
+    use super::{Compression, corrupt, too_large};
+    use crate::error::DecodeError;
+    use xxhash_rust::xxh32::xxh32;
+
+    const MAGIC: u32 = 0x184d_2204;
+    /// How far back a linked block may refer into earlier output.
+    const WINDOW: usize = 64 << 10;
+    /// The most output one byte of a compressed block can stand for: each
+    /// extra match-length byte adds at most 255 bytes.
+    const MAX_EXPANSION: usize = 255;
+
+    fn fail(reason: impl std::fmt::Display) -> DecodeError {
+        corrupt(Compression::Lz4, reason)
+    }
+
+    fn take<'a>(rest: &mut &'a [u8], n: usize, what: &str) -> Result<&'a [u8], DecodeError> {
+        if rest.len() < n {
+            return Err(fail(format!("truncated {what}")));
+        }
+        let (head, tail) = rest.split_at(n);
+        *rest = tail;
+        Ok(head)
+    }
+
+    fn u32_le(rest: &mut &[u8], what: &str) -> Result<u32, DecodeError> {
+        let b = take(rest, 4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Decodes one or more concatenated frames (skippable frames are skipped).
+    pub(super) fn decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+        if input.is_empty() {
+            return Err(fail("empty input"));
+        }
+        let mut out = Vec::new();
+        let mut rest = input;
+        while !rest.is_empty() {
+            frame(&mut rest, limit, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn frame(rest: &mut &[u8], limit: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        let magic = u32_le(rest, "frame magic")?;
+        if magic & 0xffff_fff0 == 0x184d_2a50 {
+            let len = u32_le(rest, "skippable frame length")? as usize;
+            take(rest, len, "skippable frame")?;
+            return Ok(());
+        }
+        if magic != MAGIC {
+            return Err(fail(format!("bad frame magic {magic:#010x}")));
+        }
+        let descriptor_start = *rest;
+        let flg = take(rest, 1, "frame descriptor")?[0];
+        let bd = take(rest, 1, "frame descriptor")?[0];
+        if flg >> 6 != 1 {
+            return Err(fail(format!("unsupported frame version {}", flg >> 6)));
+        }
+        if flg & 0x02 != 0 || bd & 0x8f != 0 {
+            return Err(fail("reserved frame descriptor bits are set"));
+        }
+        if flg & 0x01 != 0 {
+            return Err(fail("frames with a dictionary id are not supported"));
+        }
+        let independent = flg & 0x20 != 0;
+        let block_checksums = flg & 0x10 != 0;
+        let content_checksum = flg & 0x04 != 0;
+        let block_max = match (bd >> 4) & 0x07 {
+            4 => 64 << 10,
+            5 => 256 << 10,
+            6 => 1 << 20,
+            7 => 4 << 20,
+            other => return Err(fail(format!("invalid block size id {other}"))),
+        };
+        let content_size = if flg & 0x08 != 0 {
+            let b = take(rest, 8, "content size")?;
+            let size = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            if size > limit.saturating_sub(out.len()) as u64 {
+                return Err(too_large(limit));
+            }
+            Some(size)
+        } else {
+            None
+        };
+        let descriptor_len = descriptor_start.len() - rest.len();
+        let stored = take(rest, 1, "header checksum")?[0];
+        let computed = (xxh32(&descriptor_start[..descriptor_len], 0) >> 8) as u8;
+        if stored != computed {
+            return Err(fail(format!(
+                "header checksum {stored:#04x}, expected {computed:#04x}"
+            )));
+        }
+
+        let frame_start = out.len();
+        loop {
+            let word = u32_le(rest, "block size")?;
+            if word == 0 {
+                break;
+            }
+            let stored_raw = word & 0x8000_0000 != 0;
+            let len = (word & 0x7fff_ffff) as usize;
+            if len > block_max {
+                return Err(fail(format!(
+                    "block of {len} bytes exceeds the frame's maximum {block_max}"
+                )));
+            }
+            let data = take(rest, len, "block")?;
+            if block_checksums {
+                let stored = u32_le(rest, "block checksum")?;
+                if stored != xxh32(data, 0) {
+                    return Err(fail("block checksum mismatch"));
+                }
+            }
+            let start = out.len();
+            let available = limit.saturating_sub(start);
+            if stored_raw {
+                if len > available {
+                    return Err(too_large(limit));
+                }
+                out.extend_from_slice(data);
+                continue;
+            }
+            let room = block_max.min(len.saturating_mul(MAX_EXPANSION).saturating_add(16));
+            let size = room.min(available);
+            out.resize(start + size, 0);
+            let (before, dst) = out.split_at_mut(start);
+            let dict = if independent {
+                &[][..]
+            } else {
+                &before[start.saturating_sub(WINDOW).max(frame_start)..]
+            };
+            match lz4_flex::block::decompress_into_with_dict(data, dst, dict) {
+                Ok(n) => out.truncate(start + n),
+                Err(lz4_flex::block::DecompressError::OutputTooSmall { .. }) if size < room => {
+                    out.truncate(start);
+                    return Err(too_large(limit));
+                }
+                Err(e) => {
+                    out.truncate(start);
+                    return Err(fail(e));
+                }
+            }
+        }
+        let produced = out.len() - frame_start;
+        if let Some(size) = content_size {
+            if size != produced as u64 {
+                return Err(fail(format!(
+                    "frame declares {size} bytes but holds {produced}"
+                )));
+            }
+        }
+        if content_checksum {
+            let stored = u32_le(rest, "content checksum")?;
+            if stored != xxh32(&out[frame_start..], 0) {
+                return Err(fail("content checksum mismatch"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ALL: [Compression; 5] = Compression::ALL;
+    fn enabled() -> impl Iterator<Item = Compression> {
+        Compression::ALL.into_iter().filter(|c| c.is_enabled())
+    }
+
+    fn is_too_large(r: Result<Vec<u8>, DecodeError>) -> bool {
+        matches!(
+            r,
+            Err(DecodeError {
+                kind: DecodeErrorKind::DecompressedTooLarge { .. },
+                ..
+            })
+        )
+    }
 
     #[test]
     fn ids_and_names_round_trip() {
-        for c in ALL {
+        for c in Compression::ALL {
             assert_eq!(Compression::from_id(c.id()), Some(c));
             assert_eq!(Compression::from_name(c.name()), Some(c));
+            // Only the low three bits name the codec.
+            assert_eq!(
+                Compression::from_attributes(0x30 | i16::from(c.id())),
+                Some(c)
+            );
         }
         assert_eq!(Compression::from_id(5), None);
+        assert_eq!(Compression::from_attributes(0x0f), None);
         assert_eq!(Compression::from_name("brotli"), None);
     }
 
@@ -332,31 +674,36 @@ mod tests {
         let data: Vec<u8> = (0..200_000u32)
             .map(|i| (i % 251) as u8 ^ (i / 7) as u8)
             .collect();
-        for c in ALL {
+        for c in enabled() {
             for input in [&data[..], &[][..], &data[..1]] {
                 let mut out = Vec::new();
                 compress(c, input, &mut out).unwrap();
                 assert_eq!(decompress(c, &out, input.len()).unwrap(), input, "{c}");
                 if !input.is_empty() {
-                    let err = decompress(c, &out, input.len() - 1).unwrap_err();
-                    assert!(
-                        matches!(err.kind, DecodeErrorKind::DecompressedTooLarge { .. }),
-                        "{c}: {err}"
-                    );
+                    assert!(is_too_large(decompress(c, &out, input.len() - 1)), "{c}");
                 }
             }
         }
     }
 
     #[test]
+    fn disabled_codecs_refuse_both_directions() {
+        for c in Compression::ALL.into_iter().filter(|c| !c.is_enabled()) {
+            assert!(matches!(
+                compress(c, b"x", &mut Vec::new()),
+                Err(EncodeError::CompressionNotEnabled { .. })
+            ));
+            assert!(matches!(
+                decompress(c, b"x", 10).unwrap_err().kind,
+                DecodeErrorKind::CompressionNotEnabled { .. }
+            ));
+        }
+    }
+
+    #[test]
     fn bombs_stop_at_the_limit() {
         let zeros = vec![0u8; 64 << 20];
-        for c in [
-            Compression::Gzip,
-            Compression::Snappy,
-            Compression::Lz4,
-            Compression::Zstd,
-        ] {
+        for c in enabled().filter(|c| *c != Compression::None) {
             let mut bomb = Vec::new();
             compress(c, &zeros, &mut bomb).unwrap();
             assert!(bomb.len() < 4 << 20, "{c} bomb is {} bytes", bomb.len());
@@ -368,6 +715,23 @@ mod tests {
     }
 
     #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for c in Compression::ALL {
+            for junk in [
+                &b""[..],
+                b"\x00",
+                b"\x82SNAPPY\x00\x00\x00\x00\x01\x00\x00\x00\x01\xff\xff\xff\xff",
+                b"\x04\x22\x4d\x18\x60\x70\x73\xff\xff\xff\x7f",
+                b"\x28\xb5\x2f\xfd\x00\xf8\x01\x00\x00",
+                b"hello world",
+            ] {
+                let _ = decompress(c, junk, 1 << 20);
+            }
+        }
+    }
+
+    #[cfg(feature = "zstd")]
+    #[test]
     fn an_unbounded_limit_does_not_overflow() {
         let mut z = Vec::new();
         compress(Compression::Zstd, b"abc", &mut z).unwrap();
@@ -377,6 +741,70 @@ mod tests {
         );
     }
 
+    /// A hand-made zstd frame with no content size and a 1 GiB window,
+    /// holding `blocks` RLE blocks of 128 KiB zeros (4 bytes each).
+    #[cfg(feature = "zstd")]
+    fn zstd_rle_frame(blocks: usize) -> Vec<u8> {
+        let mut f = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, (30 - 10) << 3];
+        for i in 0..blocks {
+            let last = u32::from(i + 1 == blocks);
+            // Block header: last flag, type 1 (RLE), size 128 KiB.
+            let h = last | (1 << 1) | ((128 << 10) << 3);
+            f.extend_from_slice(&h.to_le_bytes()[..3]);
+            f.push(0);
+        }
+        f
+    }
+
+    #[cfg(feature = "zstd")]
+    #[test]
+    fn zstd_huge_declared_windows_cost_only_the_output() {
+        let frame = zstd_rle_frame(4);
+        let h = zstd_frame_header(&frame).unwrap();
+        assert_eq!((h.window, h.content_size), (1 << 30, None));
+        // 512 KiB out of 24 bytes, decoded without reserving the 1 GiB window.
+        assert_eq!(
+            decompress(Compression::Zstd, &frame, 1 << 20).unwrap(),
+            vec![0; 512 << 10]
+        );
+        // 256 MiB of RLE blocks against a 1 MiB limit.
+        assert!(is_too_large(decompress(
+            Compression::Zstd,
+            &zstd_rle_frame(2048),
+            1 << 20
+        )));
+    }
+
+    #[cfg(feature = "zstd")]
+    #[test]
+    fn zstd_streams_with_large_windows_and_no_size_still_decode() {
+        // What a Java producer at a high compression level writes: a 128 MiB
+        // window and no content size, for a small batch.
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 253) as u8).collect();
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 19).unwrap();
+        enc.include_contentsize(false).unwrap();
+        enc.window_log(27).unwrap();
+        std::io::Write::write_all(&mut enc, &data).unwrap();
+        let frame = enc.finish().unwrap();
+        let h = zstd_frame_header(&frame).unwrap();
+        assert!(h.window >= 1 << 27 && h.content_size.is_none(), "{h:?}");
+        assert_eq!(
+            decompress(Compression::Zstd, &frame, 1 << 20).unwrap(),
+            data
+        );
+        assert!(is_too_large(decompress(Compression::Zstd, &frame, 10_000)));
+    }
+
+    #[cfg(feature = "zstd")]
+    #[test]
+    fn zstd_content_size_over_the_limit_fails_early() {
+        let mut z = Vec::new();
+        compress(Compression::Zstd, &[7u8; 5000], &mut z).unwrap();
+        assert_eq!(zstd_frame_header(&z).unwrap().content_size, Some(5000));
+        assert!(is_too_large(decompress(Compression::Zstd, &z, 4999)));
+    }
+
+    #[cfg(feature = "snappy")]
     #[test]
     fn raw_snappy_is_read_too() {
         let data = b"raw snappy block, as librdkafka may write it".repeat(10);
@@ -387,22 +815,103 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "snappy")]
     #[test]
-    fn garbage_is_an_error_not_a_panic() {
-        for c in [
-            Compression::Gzip,
+    fn snappy_lengths_the_block_cannot_hold_are_rejected_before_allocating() {
+        // Varint 0x40000000 (1 GiB), then a few bytes.
+        let block = [0x80, 0x80, 0x80, 0x80, 0x04, 0x00, 0x01, 0x02];
+        let err = decompress(Compression::Snappy, &block, usize::MAX).unwrap_err();
+        assert!(
+            matches!(err.kind, DecodeErrorKind::Decompression { .. }),
+            "{err}"
+        );
+        assert!(is_too_large(decompress(
             Compression::Snappy,
-            Compression::Lz4,
-            Compression::Zstd,
-        ] {
-            for junk in [
-                &b""[..],
-                b"\x00",
-                b"\x82SNAPPY\x00\x00\x00\x00\x01\x00\x00\x00\x01\xff\xff\xff\xff",
-                b"hello world",
-            ] {
-                let _ = decompress(c, junk, 1 << 20);
+            &block,
+            1 << 20
+        )));
+    }
+
+    #[cfg(feature = "lz4")]
+    #[test]
+    fn lz4_frames_of_every_shape_decode() {
+        use lz4_flex::frame::{BlockMode, BlockSize, FrameEncoder, FrameInfo};
+        use std::io::Write;
+        let data: Vec<u8> = (0..300_000u32)
+            .map(|i| ((i / 3) % 97) as u8 ^ (i % 5) as u8)
+            .collect();
+        for mode in [BlockMode::Independent, BlockMode::Linked] {
+            for size in [BlockSize::Max64KB, BlockSize::Max256KB, BlockSize::Max4MB] {
+                for checks in [false, true] {
+                    let mut info = FrameInfo::new()
+                        .block_mode(mode)
+                        .block_size(size)
+                        .block_checksums(checks)
+                        .content_checksum(checks);
+                    if checks {
+                        info = info.content_size(Some(data.len() as u64));
+                    }
+                    let mut enc = FrameEncoder::with_frame_info(info, Vec::new());
+                    enc.write_all(&data).unwrap();
+                    let frame = enc.finish().unwrap();
+                    let mut two = frame.clone();
+                    two.extend_from_slice(&frame);
+                    assert_eq!(
+                        decompress(Compression::Lz4, &frame, data.len()).unwrap(),
+                        data
+                    );
+                    assert_eq!(
+                        decompress(Compression::Lz4, &two, 2 * data.len())
+                            .unwrap()
+                            .len(),
+                        2 * data.len()
+                    );
+                    assert!(is_too_large(decompress(
+                        Compression::Lz4,
+                        &two,
+                        2 * data.len() - 1
+                    )));
+                    // Without checksums a flipped literal just decodes differently.
+                    let mut bad = frame.clone();
+                    let last = bad.len() - 9;
+                    bad[last] ^= 0x55;
+                    let r = decompress(Compression::Lz4, &bad, 1 << 20);
+                    assert!(!checks || r.is_err());
+                }
             }
         }
+    }
+
+    #[cfg(feature = "lz4")]
+    #[test]
+    fn lz4_blocks_at_the_highest_ratio_fit_their_buffer() {
+        use lz4_flex::frame::{BlockSize, FrameEncoder, FrameInfo};
+        use std::io::Write;
+        let zeros = vec![0u8; 4 << 20];
+        let info = FrameInfo::new().block_size(BlockSize::Max4MB);
+        let mut enc = FrameEncoder::with_frame_info(info, Vec::new());
+        enc.write_all(&zeros).unwrap();
+        let frame = enc.finish().unwrap();
+        assert!(frame.len() < 32 << 10, "{} bytes", frame.len());
+        assert_eq!(
+            decompress(Compression::Lz4, &frame, zeros.len()).unwrap(),
+            zeros
+        );
+    }
+
+    #[cfg(feature = "lz4")]
+    #[test]
+    fn lz4_legacy_header_checksum_is_repaired() {
+        let mut frame = Vec::new();
+        compress(Compression::Lz4, b"old kafka", &mut frame).unwrap();
+        // KAFKA-3160: the checksum also covered the magic bytes.
+        frame[6] = (xxhash_rust::xxh32::xxh32(&frame[..6], 0) >> 8) as u8;
+        assert!(decompress(Compression::Lz4, &frame, 100).is_err());
+        let fixed = repair_legacy_lz4_header(&frame).unwrap();
+        assert_eq!(
+            decompress(Compression::Lz4, &fixed, 100).unwrap(),
+            b"old kafka"
+        );
+        assert!(repair_legacy_lz4_header(&fixed).is_none());
     }
 }

@@ -8,11 +8,17 @@ in, and the batch attributes. Run with the test venv:
 
     .venv/bin/python tests/scripts/gen_vectors.py
 """
+import functools
+import gzip
 import json
 import pathlib
 
 from kafka.record.default_records import DefaultRecordBatchBuilder
 from kafka.record.legacy_records import LegacyRecordBatchBuilder
+
+# gzip stamps the current time into its header; pin it so that regenerating
+# the vectors reproduces the committed bytes exactly.
+gzip.GzipFile = functools.partial(gzip.GzipFile, mtime=0)
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "vectors"
 CODECS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
