@@ -280,13 +280,10 @@ pub fn put_varlong(out: &mut impl BufMut, v: i64) {
 /// Encoded size of an unsigned varint.
 #[inline]
 pub const fn uvarint_size(v: u32) -> usize {
-    match v {
-        0..=0x7f => 1,
-        0x80..=0x3fff => 2,
-        0x4000..=0x1f_ffff => 3,
-        0x20_0000..=0xfff_ffff => 4,
-        _ => 5,
-    }
+    // ceil(bits / 7) without a division or a branch: (bits * 9 + 64) / 64
+    // rounds the same way for every bit count from 1 to 32.
+    let bits = 32 - (v | 1).leading_zeros() as usize;
+    (bits * 9 + 64) >> 6
 }
 
 /// Encoded size of an unsigned varlong.
@@ -294,6 +291,39 @@ pub const fn uvarint_size(v: u32) -> usize {
 pub const fn uvarlong_size(v: u64) -> usize {
     let bits = 64 - (v | 1).leading_zeros() as usize;
     bits.div_ceil(7)
+}
+
+/// The zigzag form of a signed 32-bit value (small magnitudes stay small).
+#[inline(always)]
+pub(crate) const fn zigzag32(v: i32) -> u32 {
+    ((v << 1) ^ (v >> 31)) as u32
+}
+
+/// An unsigned varint as a little-endian word and its length: the word's
+/// first `len` bytes are the encoding, so callers can store all eight bytes
+/// at once and advance by `len` instead of pushing byte by byte.
+///
+/// One- and two-byte varints (most lengths and deltas in a record batch)
+/// take a short branch; longer ones are spread into 7-bit groups without a
+/// loop.
+#[inline(always)]
+pub(crate) const fn uvarint_word(v: u32) -> (u64, usize) {
+    let x = v as u64;
+    if x < 0x80 {
+        return (x, 1);
+    }
+    if x < 0x4000 {
+        return ((x & 0x7f) | 0x80 | ((x >> 7) << 8), 2);
+    }
+    let groups = (x & 0x7f)
+        | ((x & 0x3f80) << 1)
+        | ((x & 0x1f_c000) << 2)
+        | ((x & 0x0fe0_0000) << 3)
+        | ((x & 0xf000_0000) << 4);
+    let len = uvarint_size(v);
+    // A continuation bit on every byte but the last.
+    let more = 0x0080_8080_8080_8080_u64 >> (8 * (8 - len));
+    (groups | more, len)
 }
 
 /// Encoded size of a zigzag varint.
