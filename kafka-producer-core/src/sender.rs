@@ -460,10 +460,24 @@ impl Producer {
             return;
         };
         q.landed();
-        let success = code.is_ok() || code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER;
+        // The broker keeps sequences contiguous: once it has acknowledged a
+        // later sequence under the same epoch, this batch was written, even
+        // if the broker no longer remembers it (Kafka caches only the last
+        // five batches and answers an older retry out of order).
+        let current = (self.pid.producer_id, self.pid.epoch);
+        let written_before = batch.stamp.is_some_and(|s| (s.producer_id, s.epoch) == current)
+            && batch
+                .last_sequence()
+                .is_some_and(|last| q.last_acked_sequence >= 0 && last <= q.last_acked_sequence)
+            && matches!(
+                code,
+                ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::DUPLICATE_SEQUENCE_NUMBER
+            );
+        let success =
+            code.is_ok() || code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER || written_before;
         if success {
             if let Some(last) = batch.last_sequence() {
-                q.last_acked_sequence = last;
+                q.last_acked_sequence = q.last_acked_sequence.max(last);
             }
             let offset = if code.is_ok() { base_offset } else { -1 };
             let append_time = (log_append_time >= 0).then_some(log_append_time);
