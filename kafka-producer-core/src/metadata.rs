@@ -197,3 +197,109 @@ impl MetadataRefresh {
         self.needed = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_proto::messages::metadata::{
+        MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+    };
+
+    fn partition(index: i32, leader: i32, epoch: i32, error: i16) -> MetadataResponsePartition {
+        MetadataResponsePartition {
+            partition_index: index,
+            leader_id: leader,
+            leader_epoch: epoch,
+            error_code: error,
+            ..Default::default()
+        }
+    }
+
+    fn topic(
+        name: &str,
+        error: i16,
+        partitions: Vec<MetadataResponsePartition>,
+    ) -> MetadataResponseTopic {
+        MetadataResponseTopic {
+            name: Some(name.into()),
+            error_code: error,
+            partitions,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn responses_are_checked_before_they_are_trusted() {
+        let response = MetadataResponse {
+            brokers: vec![
+                MetadataResponseBroker {
+                    node_id: 1,
+                    host: "a".into(),
+                    port: 9092,
+                    ..Default::default()
+                },
+                MetadataResponseBroker {
+                    node_id: 2,
+                    host: "b".into(),
+                    port: 70_000,
+                    ..Default::default()
+                },
+            ],
+            topics: vec![
+                // Out of order is fine; an errored partition has no leader.
+                topic("ok", 0, vec![partition(1, 1, 4, 0), partition(0, 2, 7, 5)]),
+                topic("gap", 0, vec![partition(0, 1, 0, 0), partition(2, 1, 0, 0)]),
+                topic("dup", 0, vec![partition(0, 1, 0, 0), partition(0, 1, 0, 0)]),
+                topic("empty", 0, vec![]),
+                topic("missing", 3, vec![]),
+            ],
+            ..Default::default()
+        };
+        let u = MetadataUpdate::from_response(response);
+        assert_eq!(u.brokers.len(), 1, "a port out of range is dropped");
+        let by = |n: &str| u.topics.iter().find(|t| t.name == n).unwrap().clone();
+        assert_eq!(
+            by("ok").leaders,
+            vec![Leader { node: -1, epoch: 7 }, Leader { node: 1, epoch: 4 }]
+        );
+        assert_eq!(by("gap").error, ErrorCode::UNKNOWN_SERVER_ERROR);
+        assert_eq!(by("dup").error, ErrorCode::UNKNOWN_SERVER_ERROR);
+        assert_eq!(by("empty").error, ErrorCode::LEADER_NOT_AVAILABLE);
+        assert_eq!(by("missing").error, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+    }
+
+    #[test]
+    fn older_leader_epochs_do_not_replace_newer_ones() {
+        let known = Leader { node: 1, epoch: 5 };
+        assert!(!known.is_superseded_by(&Leader { node: 2, epoch: 4 }));
+        assert!(known.is_superseded_by(&Leader { node: 2, epoch: 6 }));
+        assert!(known.is_superseded_by(&Leader { node: 2, epoch: -1 }));
+        assert!(Leader::UNKNOWN.is_superseded_by(&Leader { node: 3, epoch: 0 }));
+    }
+
+    #[test]
+    fn refreshes_are_due_on_demand_on_age_and_never_faster_than_the_backoff() {
+        let t0 = crate::testing::t0();
+        let ms = Duration::from_millis;
+        let mut m = MetadataRefresh::new(ms(10_000), ms(100));
+        assert!(m.is_due(t0), "the first refresh is due at once");
+        m.sent(t0);
+        assert!(!m.is_due(t0 + ms(500)), "not while one is in flight");
+        assert_eq!(m.due_at(t0), None);
+        m.succeeded(t0 + ms(10));
+        assert!(!m.is_due(t0 + ms(5_000)));
+        assert_eq!(m.due_at(t0 + ms(20)), Some(t0 + ms(10_010)));
+        assert!(m.is_due(t0 + ms(10_010)), "due on age");
+        m.request();
+        assert!(!m.is_due(t0 + ms(50)), "backoff since the last attempt");
+        assert_eq!(m.due_at(t0 + ms(50)), Some(t0 + ms(100)));
+        assert!(m.is_due(t0 + ms(100)));
+        m.sent(t0 + ms(100));
+        m.failed();
+        assert!(!m.is_due(t0 + ms(150)));
+        assert!(
+            m.is_due(t0 + ms(200)),
+            "a failure asks again after the backoff"
+        );
+    }
+}
