@@ -224,7 +224,10 @@ impl BuilderPool {
 
     pub(crate) fn take(&mut self, compression: Compression, capacity: usize) -> RecordBatchBuilder {
         match self.spare.pop() {
-            Some(b) if b.compression() == compression => b,
+            Some(mut b) if b.compression() == compression => {
+                b.reserve_batch(capacity);
+                b
+            }
             _ => RecordBatchBuilder::with_capacity(compression, capacity),
         }
     }

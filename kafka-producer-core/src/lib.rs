@@ -60,6 +60,7 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod event;
+mod hash;
 mod metadata;
 pub mod partitioner;
 mod producer;

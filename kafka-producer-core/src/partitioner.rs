@@ -33,7 +33,6 @@
 //! record is in its batch. Randomness comes from the seed given to
 //! [`Partitioning::new`], so a run replays exactly.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use crate::rng::Rng;
@@ -210,7 +209,7 @@ pub struct Partitioning {
     ignore_keys: bool,
     sticky_batch_size: usize,
     rng: Rng,
-    topics: HashMap<String, TopicState>,
+    topics: crate::hash::FastMap<String, TopicState>,
 }
 
 impl Partitioning {
@@ -227,7 +226,7 @@ impl Partitioning {
             ignore_keys,
             sticky_batch_size: batch_size.max(1),
             rng: Rng::new(seed),
-            topics: HashMap::new(),
+            topics: crate::hash::FastMap::default(),
         }
     }
 

@@ -143,6 +143,7 @@ pub struct Producer {
     pub(crate) rng: Rng,
     pub(crate) now: Instant,
     wall_anchor: (Instant, i64),
+    wall_now_ms: i64,
     pub(crate) sasl: Option<SaslSettings>,
 
     pub(crate) bootstrap: Vec<BrokerAddr>,
@@ -154,7 +155,7 @@ pub struct Producer {
     pub(crate) closes: VecDeque<ConnId>,
     pub(crate) metadata: MetadataRefresh,
 
-    pub(crate) topics: Map<Arc<str>, Topic>,
+    pub(crate) topics: crate::hash::FastMap<Arc<str>, Topic>,
     /// Topics `send` is waiting for, with the `max.block.ms` deadline.
     pub(crate) pending_topics: Map<Arc<str>, Instant>,
     pub(crate) partitioning: Partitioning,
@@ -302,6 +303,7 @@ impl Producer {
             rng,
             now,
             wall_anchor: (now, wall_clock_ms),
+            wall_now_ms: wall_clock_ms,
             sasl,
             bootstrap,
             brokers: Map::default(),
@@ -310,7 +312,7 @@ impl Producer {
             next_conn_id: 0,
             connects: VecDeque::new(),
             closes: VecDeque::new(),
-            topics: Map::default(),
+            topics: crate::hash::FastMap::default(),
             pending_topics: Map::default(),
             partitioning,
             builders: BuilderPool::default(),
@@ -453,13 +455,15 @@ impl Producer {
     pub(crate) fn advance(&mut self, now: Instant) {
         if now > self.now {
             self.now = now;
+            let elapsed = self.now.saturating_duration_since(self.wall_anchor.0);
+            self.wall_now_ms = self.wall_anchor.1 + elapsed.as_millis() as i64;
         }
     }
 
-    /// The wall clock at `self.now`, in milliseconds since the Unix epoch.
+    /// The wall clock at `self.now`, in milliseconds since the Unix epoch
+    /// (computed when time moves, not per record).
     fn wall_clock_ms(&self) -> i64 {
-        let elapsed = self.now.saturating_duration_since(self.wall_anchor.0);
-        self.wall_anchor.1 + elapsed.as_millis() as i64
+        self.wall_now_ms
     }
 
     fn wait_for_topic(&mut self, topic: &str) {

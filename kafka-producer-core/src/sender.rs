@@ -465,7 +465,9 @@ impl Producer {
         // if the broker no longer remembers it (Kafka caches only the last
         // five batches and answers an older retry out of order).
         let current = (self.pid.producer_id, self.pid.epoch);
-        let written_before = batch.stamp.is_some_and(|s| (s.producer_id, s.epoch) == current)
+        let written_before = batch
+            .stamp
+            .is_some_and(|s| (s.producer_id, s.epoch) == current)
             && batch
                 .last_sequence()
                 .is_some_and(|last| q.last_acked_sequence >= 0 && last <= q.last_acked_sequence)

@@ -575,7 +575,12 @@ fn same_seed_same_run() {
 #[test]
 fn a_fenced_epoch_is_recovered_from_without_loss_or_duplicates() {
     use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
-    let mut sim = Sim::new(spec(&[("t", 1)]), Faults::default(), 19, &[("linger.ms", "0")]);
+    let mut sim = Sim::new(
+        spec(&[("t", 1)]),
+        Faults::default(),
+        19,
+        &[("linger.ms", "0")],
+    );
     let values: Vec<Vec<u8>> = (0..60).map(|i| format!("{i}").into_bytes()).collect();
     for (i, v) in values.iter().enumerate() {
         send_all(&mut sim, &[record("t", v)]);
@@ -632,5 +637,8 @@ fn a_fenced_epoch_is_recovered_from_without_loss_or_duplicates() {
         .filter(|v| v != b"twin")
         .collect();
     assert_eq!(got, values, "every record once, in order");
-    assert_ne!(pid, log[0].producer_id, "a fresh producer id after the fence");
+    assert_ne!(
+        pid, log[0].producer_id,
+        "a fresh producer id after the fence"
+    );
 }

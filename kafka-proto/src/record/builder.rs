@@ -419,7 +419,9 @@ impl RecordBatchBuilder {
         let sealed = if self.compression == Compression::None {
             // The slack keeps the last record's block copy of a same-sized
             // next batch from doubling the buffer.
-            self.capacity = self.buf.len() + HEAD_SLACK;
+            // Never shrink: a small lingered batch must not leave the next
+            // (full-size) one to grow by doubling.
+            self.capacity = self.capacity.max(self.buf.len() + HEAD_SLACK);
             let mut batch = std::mem::replace(&mut self.buf, Vec::with_capacity(self.capacity));
             header.fill(&mut batch);
             Bytes::from(batch)
@@ -437,6 +439,15 @@ impl RecordBatchBuilder {
         };
         self.reset();
         Ok(sealed)
+    }
+
+    /// Makes room for a batch of `bytes` bytes in all (header included), so
+    /// appending up to that size does not reallocate. A builder that just
+    /// sealed a small batch keeps a small buffer; a producer reusing it for a
+    /// full-size batch calls this first.
+    pub fn reserve_batch(&mut self, bytes: usize) {
+        self.capacity = self.capacity.max(bytes);
+        self.buf.reserve(bytes.saturating_sub(self.buf.len()));
     }
 
     /// Drops any appended records, keeping the buffer's capacity.
