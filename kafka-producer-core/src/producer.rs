@@ -178,6 +178,11 @@ pub struct Producer {
     pub(crate) fatal: Option<FatalError>,
     /// Where the sender's round over topics starts, for fairness.
     pub(crate) drain_rotation: usize,
+    /// Something may have become sendable since the last drain (a batch
+    /// filled up or a new one was opened).
+    pub(crate) drain_hint: bool,
+    /// The earliest linger expiry of an open batch seen by the last drain.
+    pub(crate) next_linger: Option<Instant>,
     /// The last reason the producer closed a connection, for diagnostics.
     pub(crate) last_connection_error: Option<String>,
     /// Bytes of connections released by `close`, still to be written.
@@ -341,6 +346,8 @@ impl Producer {
             closed: false,
             fatal: None,
             drain_rotation: 0,
+            drain_hint: false,
+            next_linger: None,
             last_connection_error: None,
             final_transmits: VecDeque::new(),
         };
@@ -591,6 +598,7 @@ impl Producer {
             });
         }
         if needs_new {
+            self.drain_hint = true;
             queue.close_open();
             let id = BatchId(self.next_batch_id);
             self.next_batch_id += 1;
@@ -634,6 +642,7 @@ impl Producer {
         let batch_id = batch.id;
         if batch.size >= batch_size {
             queue.close_open();
+            self.drain_hint = true;
         }
         // Only records the sticky logic placed count towards its turn (Java).
         if record.partition.is_none() && self.partitioning.uses_sticky(record.key) {
@@ -700,7 +709,11 @@ impl Producer {
         if let Some(t) = self.final_transmits.pop_front() {
             return Some(t);
         }
-        if self.conns.values().all(|c| !c.has_output()) {
+        // Draining walks every partition: do it only when something can
+        // have become ready since (a send filled or opened a batch, or a
+        // linger expired); every other cause drains in `maintain`.
+        let lingered = self.next_linger.is_some_and(|t| t <= self.now);
+        if (self.drain_hint || lingered) && self.conns.values().all(|c| !c.has_output()) {
             self.drain();
         }
         let conn = self.conns.values_mut().find(|c| c.has_output())?;

@@ -3,6 +3,7 @@
 //! failed); plus the producer id requests of idempotence.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use kafka_proto::ErrorCode;
@@ -126,6 +127,8 @@ impl Producer {
         // sequences start again (resending them under a new epoch could
         // write them twice).
         let resolving = idempotent && self.pid.bump_requested;
+        self.drain_hint = false;
+        self.next_linger = None;
         loop {
             let drained = self.drain_once(idempotent, resolving);
             if drained == 0 {
@@ -171,6 +174,7 @@ impl Producer {
             epoch: self.pid.epoch,
             builders: &mut self.builders,
         };
+        let next_linger = &mut self.next_linger;
         let topic_count = self.topics.len().max(1);
         let rotation = self.drain_rotation % topic_count;
         self.drain_rotation = self.drain_rotation.wrapping_add(1);
@@ -216,6 +220,9 @@ impl Producer {
                         });
                         if ready {
                             q.close_open();
+                        } else if let Some(b) = q.open.as_ref().filter(|b| b.record_count > 0) {
+                            let due = b.created + linger;
+                            *next_linger = Some(next_linger.map_or(due, |t: Instant| t.min(due)));
                         }
                     }
                     q.queue
