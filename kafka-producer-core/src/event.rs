@@ -134,8 +134,9 @@ pub enum Event {
     TopicUnavailable {
         /// The topic.
         topic: Arc<str>,
-        /// The last error a broker gave for it, if any
-        /// (UNKNOWN_TOPIC_OR_PARTITION when it does not exist).
+        /// The broker's error for it (UNKNOWN_TOPIC_OR_PARTITION when brokers
+        /// answered but do not have it), or `None` when no broker answered
+        /// at all (none reachable).
         error: Option<kafka_proto::ErrorCode>,
     },
     /// Every batch that existed when [`Producer::flush`](crate::Producer::flush)

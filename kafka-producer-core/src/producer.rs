@@ -183,6 +183,8 @@ pub struct Producer {
     pub(crate) drain_hint: bool,
     /// The earliest linger expiry of an open batch seen by the last drain.
     pub(crate) next_linger: Option<Instant>,
+    /// Metadata responses received so far.
+    pub(crate) metadata_answers: u64,
     /// The last reason the producer closed a connection, for diagnostics.
     pub(crate) last_connection_error: Option<String>,
     /// Bytes of connections released by `close`, still to be written.
@@ -348,6 +350,7 @@ impl Producer {
             drain_rotation: 0,
             drain_hint: false,
             next_linger: None,
+            metadata_answers: 0,
             last_connection_error: None,
             final_transmits: VecDeque::new(),
         };
@@ -681,7 +684,8 @@ impl Producer {
         if self.closed {
             return;
         }
-        let deadline = timeout.map(|t| self.now + t);
+        // A timeout too long to represent is no deadline at all.
+        let deadline = timeout.and_then(|t| self.now.checked_add(t));
         let deadline = match (self.closing.and_then(|c| c.deadline), deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -962,6 +966,7 @@ impl Producer {
             Purpose::Metadata => {
                 let body = connection::decode::<MetadataRequest>(response)?;
                 self.metadata.succeeded(self.now);
+                self.metadata_answers += 1;
                 self.apply_metadata(MetadataUpdate::from_response(body));
             }
             Purpose::InitProducerId => {
@@ -1158,9 +1163,14 @@ impl Producer {
                 .topics
                 .get(&t)
                 .and_then(|x| (x.known && !x.error.is_ok()).then_some(x.error));
+            // A broker that answered without the topic means it does not
+            // exist; no answer at all (no broker reachable) leaves `None`.
+            let answered =
+                self.topics.get(&t).is_some_and(|x| x.known) || self.metadata_answers > 0;
+            let error = error.or(answered.then_some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
             self.events.push_back(Event::TopicUnavailable {
                 topic: t.clone(),
-                error: error.or(Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)),
+                error,
             });
             // Forget a topic that never resolved, so it is not requested forever.
             if self.topics.get(&t).is_some_and(|x| {

@@ -353,6 +353,7 @@ fn close_with_a_deadline_fails_what_cannot_be_delivered() {
         sim.cluster.stop_broker(b, sim.now);
     }
     sim.producer.send(&record("t", b"stuck"), sim.now).unwrap();
+    sim.producer.close(sim.now, Some(Duration::MAX)); // no deadline, no overflow
     sim.producer.close(sim.now, Some(Duration::from_secs(2)));
     assert!(matches!(
         sim.producer.send(&record("t", b"late"), sim.now),
