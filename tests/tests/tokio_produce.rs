@@ -1,0 +1,556 @@
+//! kafka-runtime-tokio against a real broker (tansu), read back with
+//! confluent-kafka (CRC checks on): every codec, keyed placement,
+//! idempotence at volume, unknown topics, oversized records, unreachable
+//! brokers, and close with a deadline.
+
+mod tokio_common;
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kafka_integration_tests::tools::{Tool, free_loopback_port};
+use kafka_integration_tests::{Tansu, require_tools};
+use kafka_runtime_tokio::partitioner::partition_for_key;
+use kafka_runtime_tokio::{
+    Compression, DeliveryErrorKind, DeliveryResult, ProducerBuilder, ProducerRecord,
+    RecordMetadata, SendError,
+};
+use tokio_common::{ReadRecord, read_back};
+
+fn producer(bootstrap: &str) -> ProducerBuilder {
+    ProducerBuilder::new()
+        .bootstrap_servers(bootstrap)
+        .client_id("tokio-tests")
+}
+
+/// Record `i` of the round trip: keys, null keys and values, headers with
+/// null values, explicit timestamps.
+fn round_trip_record(topic: &Arc<str>, codec: Compression, i: usize) -> ProducerRecord {
+    let mut r = ProducerRecord::new(topic.clone()).timestamp(1_650_000_000_000 + i as i64);
+    if i % 4 != 1 {
+        r = r.key(format!("k{i}"));
+    }
+    match i % 6 {
+        5 => {}
+        3 => {
+            r = r.value(
+                (0u8..=255)
+                    .rev()
+                    .cycle()
+                    .skip(i)
+                    .take(300)
+                    .collect::<Vec<u8>>(),
+            )
+        }
+        _ => r = r.value(format!("{codec} record {i} ").repeat(1 + i % 5)),
+    }
+    if i % 3 >= 1 {
+        r = r.header("trace", Some(format!("v{i}")));
+    }
+    if i % 3 == 2 {
+        r = r.header("empty", None::<Vec<u8>>);
+    }
+    r
+}
+
+fn assert_same(sent: &ProducerRecord, meta: &RecordMetadata, got: &ReadRecord) {
+    assert_eq!(got.partition, meta.partition);
+    assert_eq!(got.timestamp, meta.timestamp, "timestamp at {meta:?}");
+    assert_eq!(got.key.as_deref(), sent.key.as_deref(), "key at {meta:?}");
+    assert_eq!(
+        got.value.as_deref(),
+        sent.value.as_deref(),
+        "value at {meta:?}"
+    );
+    let headers: Vec<(String, Option<Vec<u8>>)> = sent
+        .headers
+        .iter()
+        .map(|h| (h.key.to_string(), h.value.as_ref().map(|v| v.to_vec())))
+        .collect();
+    assert_eq!(got.headers, headers, "headers at {meta:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_of_every_codec_reads_back_intact() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let broker = Tansu::start();
+    const N: usize = 1000;
+    for codec in Compression::ALL {
+        let p = producer(&broker.bootstrap())
+            .compression(codec)
+            .linger(Duration::from_millis(2))
+            .batch_size(8 * 1024)
+            .build()
+            .unwrap();
+        let topic: Arc<str> = format!("tokio-codec-{codec}").into();
+        let mut pending = Vec::with_capacity(N);
+        for i in 0..N {
+            let record = round_trip_record(&topic, codec, i);
+            let delivery = p.send(record.clone()).await.unwrap();
+            pending.push((record, delivery));
+        }
+        let mut sent = HashMap::new();
+        for (record, delivery) in pending {
+            let meta = delivery.await.unwrap_or_else(|e| panic!("{codec}: {e}"));
+            assert_eq!(&*meta.topic, &*topic);
+            assert!(meta.offset >= 0, "{meta:?}");
+            assert_eq!(Some(meta.timestamp), record.timestamp);
+            assert!(
+                sent.insert((meta.partition, meta.offset), (record, meta.clone()))
+                    .is_none(),
+                "two records reported at {meta:?}"
+            );
+        }
+        p.close(Duration::from_secs(10)).await;
+        let got = read_back(&broker.bootstrap(), &topic, N, &[]);
+        assert_eq!(got.len(), N);
+        for g in &got {
+            let (record, meta) = sent
+                .get(&(g.partition, g.offset))
+                .unwrap_or_else(|| panic!("{codec}: read {g:?}, which no delivery reported"));
+            assert_same(record, meta, g);
+        }
+        println!("{codec}: {N} records delivered, offsets as reported, read back intact");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_records_go_to_the_java_murmur2_partition() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let broker = Tansu::start();
+    let p = producer(&broker.bootstrap()).build().unwrap();
+    let topic = "tokio-keyed";
+    let partitions = p.partitions_for(topic).await.unwrap();
+    assert!(
+        partitions > 1,
+        "tansu auto-creates 4 partitions; got {partitions}"
+    );
+    let mut expected = HashMap::new();
+    let mut deliveries = Vec::new();
+    for i in 0..1000 {
+        let key = format!("customer-{}", i * 7919);
+        let record = ProducerRecord::new(topic)
+            .key(key.clone())
+            .value(format!("{i}"));
+        deliveries.push((key, p.send(record).await.unwrap()));
+    }
+    for (key, delivery) in deliveries {
+        let meta = delivery.await.unwrap();
+        let want = partition_for_key(key.as_bytes(), partitions);
+        assert_eq!(meta.partition, want, "key {key}");
+        expected.insert(key.into_bytes(), want);
+    }
+    p.close(Duration::from_secs(10)).await;
+    let got = read_back(&broker.bootstrap(), topic, 1000, &[]);
+    let used: std::collections::BTreeSet<i32> = got.iter().map(|g| g.partition).collect();
+    assert!(used.len() > 1, "all keys landed on {used:?}");
+    for g in got {
+        let key = g.key.clone().expect("keyed");
+        assert_eq!(Some(&g.partition), expected.get(&key), "read back {g:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_100k_records_arrive_once_each_in_order() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let broker = Tansu::start();
+    const N: usize = 100_000;
+    let p = producer(&broker.bootstrap())
+        .batch_size(4096)
+        .compression(Compression::Lz4)
+        .build()
+        .unwrap();
+    let topic: Arc<str> = "tokio-idempotent".into();
+    let failures: Arc<Mutex<Vec<String>>> = Arc::default();
+    let offsets: Arc<Mutex<Vec<(i32, i64)>>> = Arc::default();
+    let start = Instant::now();
+    for i in 0..N {
+        let mut record = ProducerRecord::new(topic.clone()).value(i.to_string());
+        if i % 2 == 0 {
+            record = record.key(format!("k{}", i % 97));
+        }
+        let (failures, offsets) = (failures.clone(), offsets.clone());
+        p.send_with_callback(record, move |r: DeliveryResult| match r {
+            Ok(m) => offsets.lock().unwrap().push((m.partition, m.offset)),
+            Err(e) => failures.lock().unwrap().push(e.to_string()),
+        })
+        .await
+        .unwrap();
+    }
+    p.flush().await;
+    let elapsed = start.elapsed();
+    p.close(Duration::from_secs(10)).await;
+    let failures = failures.lock().unwrap().clone();
+    assert!(
+        failures.is_empty(),
+        "{} failed, e.g. {:?}",
+        failures.len(),
+        &failures[..1]
+    );
+    let mut offsets = offsets.lock().unwrap().clone();
+    assert_eq!(offsets.len(), N, "every callback ran once");
+    offsets.sort_unstable();
+    offsets.dedup();
+    assert_eq!(offsets.len(), N, "no two records reported at one offset");
+    println!("{N} records acknowledged in {elapsed:.2?}");
+
+    let got = read_back(&broker.bootstrap(), &topic, N, &[]);
+    let mut seen = vec![false; N];
+    let mut last_in_partition: HashMap<i32, usize> = HashMap::new();
+    for g in &got {
+        let i: usize = String::from_utf8(g.value.clone().expect("value"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(!seen[i], "record {i} duplicated");
+        seen[i] = true;
+        if let Some(prev) = last_in_partition.insert(g.partition, i) {
+            assert!(prev < i, "partition {}: {i} after {prev}", g.partition);
+        }
+    }
+    assert!(seen.iter().all(|s| *s), "records lost");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_topics_are_auto_created_by_tansu() {
+    // Documented behaviour: tansu creates a topic it is asked about (by
+    // Metadata or Produce) with 4 partitions, so a send to a new topic
+    // waits for metadata once and then succeeds; on a Kafka broker with
+    // auto.create.topics.enable=false the same send fails after
+    // max.block.ms with SendError::TopicUnavailable and
+    // UNKNOWN_TOPIC_OR_PARTITION.
+    require_tools!(Tool::Tansu, Tool::Python);
+    let broker = Tansu::start();
+    let p = producer(&broker.bootstrap())
+        .max_block(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let meta = p
+        .send(ProducerRecord::new("tokio-never-created").value("hello"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(meta.offset, 0);
+    assert_eq!(p.partitions_for("tokio-never-created").await.unwrap(), 4);
+    assert_eq!(p.partitions_for("tokio-also-new").await.unwrap(), 4);
+    // Names Kafka refuses never reach the broker.
+    let bad = p.send(ProducerRecord::new("no/slashes").value("x")).await;
+    assert!(
+        matches!(bad, Err(SendError::InvalidTopic { .. })),
+        "{bad:?}"
+    );
+    p.close(Duration::from_secs(5)).await;
+    let got = read_back(&broker.bootstrap(), "tokio-never-created", 1, &[]);
+    assert_eq!(got[0].value.as_deref(), Some(&b"hello"[..]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_over_max_request_size_is_refused_and_the_producer_goes_on() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let broker = Tansu::start();
+    let p = producer(&broker.bootstrap()).build().unwrap();
+    let huge = vec![7u8; 2 << 20];
+    let err = p
+        .send(ProducerRecord::new("tokio-large").value(huge))
+        .await
+        .unwrap_err();
+    match &err {
+        SendError::RecordTooLarge {
+            size,
+            limit,
+            limit_key,
+        } => {
+            assert_eq!(*limit_key, "max.request.size");
+            assert_eq!(*limit, 1_048_576);
+            assert!(*size > 2 << 20);
+        }
+        other => panic!("expected RecordTooLarge, got {other:?}"),
+    }
+    assert!(err.to_string().contains("max.request.size"), "{err}");
+    let small = p
+        .send(ProducerRecord::new("tokio-large").value("small"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(small.offset, 0);
+    p.close(Duration::from_secs(5)).await;
+    let got = read_back(&broker.bootstrap(), "tokio-large", 1, &[]);
+    assert_eq!(got[0].value.as_deref(), Some(&b"small"[..]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_bootstrap_fails_send_after_max_block() {
+    // No broker: a port nobody listens on (connections are refused).
+    let bootstrap = format!("127.0.0.1:{}", free_loopback_port());
+    let max_block = Duration::from_millis(1500);
+    let p = producer(&bootstrap).max_block(max_block).build().unwrap();
+    let start = Instant::now();
+    let err = p
+        .send(ProducerRecord::new("tokio-nowhere").value("x"))
+        .await
+        .unwrap_err();
+    let waited = start.elapsed();
+    assert!(
+        waited >= max_block - Duration::from_millis(50) && waited < Duration::from_secs(10),
+        "waited {waited:?}"
+    );
+    match &err {
+        SendError::TopicUnavailable {
+            topic,
+            connection_error: Some(cause),
+            ..
+        } => {
+            assert_eq!(topic, "tokio-nowhere");
+            assert!(cause.contains(&bootstrap), "{cause}");
+            assert!(cause.to_lowercase().contains("refused"), "{cause}");
+        }
+        other => panic!("expected TopicUnavailable with a cause, got {other:?}"),
+    }
+    println!("after {waited:?}: {err}");
+    let err = p.partitions_for("tokio-nowhere").await.unwrap_err();
+    assert!(matches!(err, SendError::TopicUnavailable { .. }), "{err:?}");
+    let start = Instant::now();
+    p.close(Duration::from_secs(1)).await;
+    assert!(start.elapsed() < Duration::from_secs(5));
+    let after = p.send(ProducerRecord::new("tokio-nowhere")).await;
+    assert!(matches!(after, Err(SendError::Closed)), "{after:?}");
+}
+
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {signal} {pid}");
+    // Wait until the broker is (or is no longer) stopped: `kill` returns
+    // before every thread of the target has taken the signal.
+    let stopped = signal == "-STOP";
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.split_whitespace().next());
+        if (state == Some("T")) == stopped || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered() {
+    require_tools!(Tool::Tansu);
+    let broker = Tansu::start();
+    let p = producer(&broker.bootstrap())
+        .linger(Duration::ZERO)
+        .build()
+        .unwrap();
+    let topic = "tokio-close";
+    p.send(ProducerRecord::new(topic).value("warm-up"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    // Frozen, not dead: the connection stays up and requests get no answer,
+    // so what is sent is in flight with an unknown outcome.
+    signal(broker.pid(), "-STOP");
+    let mut deliveries = Vec::new();
+    for i in 0..50 {
+        let record = ProducerRecord::new(topic).value(format!("{i}"));
+        deliveries.push(p.send(record).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start = Instant::now();
+    p.close(Duration::from_millis(500)).await;
+    let took = start.elapsed();
+    signal(broker.pid(), "-CONT");
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(5),
+        "close took {took:?}"
+    );
+    for d in deliveries {
+        let e = d.await.unwrap_err();
+        assert_eq!(e.kind, DeliveryErrorKind::ProducerClosed, "{e}");
+        assert!(e.possibly_written, "in flight when closed: {e}");
+    }
+    let after = p.send(ProducerRecord::new(topic).value("late")).await;
+    assert!(matches!(after, Err(SendError::Closed)), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_with_a_deadline_fails_what_a_dead_broker_never_got_as_not_written() {
+    require_tools!(Tool::Tansu);
+    let broker = Tansu::start();
+    let p = producer(&broker.bootstrap()).build().unwrap();
+    let topic = "tokio-close-dead";
+    p.send(ProducerRecord::new(topic).value("warm-up"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    drop(broker);
+    // Let the producer notice the connection is gone.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut deliveries = Vec::new();
+    for i in 0..20 {
+        let record = ProducerRecord::new(topic).value(format!("{i}"));
+        deliveries.push(p.send(record).await.unwrap());
+    }
+    p.close(Duration::from_millis(500)).await;
+    for d in deliveries {
+        let e = d.await.unwrap_err();
+        assert_eq!(e.kind, DeliveryErrorKind::ProducerClosed, "{e}");
+        assert!(!e.possibly_written, "never sent: {e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_last_handle_still_delivers_in_the_background() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let broker = Tansu::start();
+    let p = producer(&broker.bootstrap())
+        .linger(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let clone = p.clone();
+    let mut deliveries = Vec::new();
+    for i in 0..100 {
+        let record = ProducerRecord::new("tokio-dropped").value(format!("{i}"));
+        deliveries.push(clone.send(record).await.unwrap());
+    }
+    drop(p);
+    drop(clone);
+    for d in deliveries {
+        tokio::time::timeout(Duration::from_secs(10), d)
+            .await
+            .expect("delivered after the handles were dropped")
+            .unwrap();
+    }
+    let got = read_back(&broker.bootstrap(), "tokio-dropped", 100, &[]);
+    assert_eq!(got.len(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_buffer_makes_send_wait_for_delivery_not_fail() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let broker = Tansu::start();
+    const N: usize = 20_000;
+    // 32 KiB of buffer for ~2 MB of records: send must wait for space again
+    // and again (Event::MemoryAvailable), never time out.
+    let p = producer(&broker.bootstrap())
+        .buffer_memory(32 * 1024)
+        .batch_size(4 * 1024)
+        .build()
+        .unwrap();
+    let mut deliveries = Vec::with_capacity(N);
+    for i in 0..N {
+        let record = ProducerRecord::new("tokio-backpressure").value(format!("{i:0>100}"));
+        deliveries.push(p.send(record).await.unwrap());
+    }
+    for d in deliveries {
+        d.await.unwrap();
+    }
+    p.close(Duration::from_secs(5)).await;
+    assert_eq!(
+        read_back(&broker.bootstrap(), "tokio-backpressure", N, &[]).len(),
+        N
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_buffer_that_never_drains_fails_send_after_max_block() {
+    require_tools!(Tool::Tansu);
+    let broker = Tansu::start();
+    let max_block = Duration::from_millis(700);
+    let p = producer(&broker.bootstrap())
+        .buffer_memory(16 * 1024)
+        .batch_size(1024)
+        .max_block(max_block)
+        .build()
+        .unwrap();
+    p.send(ProducerRecord::new("tokio-stuck").value("warm-up"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    signal(broker.pid(), "-STOP");
+    let start = Instant::now();
+    let mut queued = Vec::new();
+    let err = loop {
+        match p
+            .send(ProducerRecord::new("tokio-stuck").value(vec![1u8; 500]))
+            .await
+        {
+            Ok(d) => queued.push(d),
+            Err(e) => break e,
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "never blocked");
+    };
+    assert_eq!(err, SendError::BufferTimeout { max_block });
+    assert!(
+        !queued.is_empty() && queued.len() < 40,
+        "{} queued",
+        queued.len()
+    );
+    p.close(Duration::ZERO).await;
+    signal(broker.pid(), "-CONT");
+    for d in queued {
+        let outcome = d.await;
+        assert!(
+            matches!(&outcome, Err(e) if e.kind == DeliveryErrorKind::ProducerClosed),
+            "{outcome:?}"
+        );
+    }
+}
+
+/// Sends every record to the last partition.
+struct LastPartition;
+
+impl kafka_runtime_tokio::Partitioner for LastPartition {
+    fn partition(
+        &mut self,
+        _topic: &str,
+        _key: Option<&[u8]>,
+        _value: Option<&[u8]>,
+        partitions: &kafka_runtime_tokio::partitioner::TopicPartitions<'_>,
+    ) -> i32 {
+        partitions.num_partitions - 1
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_partitioner_places_records_without_a_partition() {
+    require_tools!(Tool::Tansu);
+    let broker = Tansu::start();
+    let p = producer(&broker.bootstrap())
+        .custom_partitioner(LastPartition)
+        .build()
+        .unwrap();
+    let topic = "tokio-custom-partitioner";
+    let last = p.partitions_for(topic).await.unwrap() - 1;
+    for i in 0..20 {
+        let record = ProducerRecord::new(topic).key(format!("k{i}")).value("v");
+        let meta = p.send(record).await.unwrap().await.unwrap();
+        assert_eq!(meta.partition, last);
+    }
+    // An explicit partition still wins.
+    let meta = p
+        .send(ProducerRecord::new(topic).partition(0).value("v"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(meta.partition, 0);
+    let err = p
+        .send(ProducerRecord::new(topic).partition(last + 1).value("v"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SendError::InvalidPartition { .. }), "{err:?}");
+    p.close(Duration::from_secs(5)).await;
+}
