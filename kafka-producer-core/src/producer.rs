@@ -457,6 +457,9 @@ impl Producer {
             topic: topic.to_owned(),
             reason,
         })?;
+        if self.closing.is_some() || self.closed {
+            return Err(SendError::Closed);
+        }
         self.wait_for_topic(topic);
         self.maintain();
         Ok(())
@@ -666,6 +669,11 @@ impl Producer {
         self.advance(now);
         let id = FlushId(self.next_flush_id);
         self.next_flush_id += 1;
+        if self.closed {
+            // Nothing is outstanding after close; the flush is over at once
+            // (but `Closed` stays the last event: none come after it).
+            return id;
+        }
         self.flush_mark = self.next_batch_id;
         self.flushes.push_back((id, self.next_batch_id));
         self.maintain();
@@ -805,6 +813,9 @@ impl Producer {
             || self.conns.values().any(Connection::has_output)
         {
             return Some(now);
+        }
+        if self.closed {
+            return None;
         }
         let mut earliest: Option<Instant> = None;
         let mut consider = |t: Instant| {
@@ -1289,9 +1300,21 @@ impl Producer {
             }
             self.closes.push_back(c);
         }
-        self.requests.clear();
+        // Batches already reported (delivery timeout while in flight) still
+        // hold their memory until their request settles; it never will now.
+        let requests: Vec<ProduceInFlight> = self.requests.drain().map(|(_, r)| r).collect();
+        for r in requests {
+            for (topic, b) in r.batches {
+                let kind = DeliveryErrorKind::ProducerClosed;
+                self.complete_failed(&topic, b, kind, true);
+            }
+        }
         self.connects.clear();
         self.pending_topics.clear();
+        // Every flush is over: nothing is outstanding any more.
+        while let Some((id, _)) = self.flushes.pop_front() {
+            self.events.push_back(Event::FlushComplete(id));
+        }
         self.events.push_back(Event::Closed);
     }
 

@@ -286,17 +286,26 @@ impl Producer {
 
     fn send_produce(&mut self, conn: ConnId, batches: Vec<(Arc<str>, Batch)>) {
         let acks = self.config.acks.as_i16();
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let version = self
+            .conns
+            .get(&conn)
+            .map(|c| c.versions().pick::<ProduceRequest>(PRODUCE_VERSION_CAP));
+        let Some(Some(version)) = version else {
+            // Put the batches back (not sent, nothing written) before the
+            // connection goes, so they get their outcome with the rest.
+            self.unsend(batches);
+            if version.is_some() {
+                self.close_connection(
+                    conn,
+                    Some(ConnError::Unsupported {
+                        api: "Produce",
+                        needed: "v3 or newer (record batch v2, Kafka 0.11+)",
+                    }),
+                );
+            }
             return;
         };
-        let Some(version) = c.versions().pick::<ProduceRequest>(PRODUCE_VERSION_CAP) else {
-            self.close_connection(
-                conn,
-                Some(ConnError::Unsupported {
-                    api: "Produce",
-                    needed: "v3 or newer (record batch v2, Kafka 0.11+)",
-                }),
-            );
+        let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
         let mut topic_data: Vec<TopicProduceData> = Vec::new();
@@ -352,6 +361,28 @@ impl Producer {
             return;
         }
         self.requests.insert(id, ProduceInFlight { conn, batches });
+    }
+
+    /// Returns drained batches to their queues unsent.
+    fn unsend(&mut self, batches: Vec<(Arc<str>, Batch)>) {
+        for (topic, mut batch) in batches {
+            batch.attempts = batch.attempts.saturating_sub(1);
+            if let Some(q) = self
+                .topics
+                .get_mut(&topic)
+                .and_then(|t| t.partitions.get_mut(batch.partition as usize))
+            {
+                q.landed();
+                q.requeue(batch);
+            } else {
+                self.complete_failed(
+                    &topic,
+                    batch,
+                    DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
+                    false,
+                );
+            }
+        }
     }
 
     /// A produce request's connection went away: the outcome is unknown.
