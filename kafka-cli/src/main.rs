@@ -4,10 +4,17 @@
 //!   codec; a log segment or a saved Fetch/Produce payload) and prints one
 //!   JSON object per record, with its batch's attributes.
 //!
-//! The console producer (`kprod produce`), the perf tool (`kprod perf`) and
-//! `kprod topic create` arrive with the Tokio runtime.
+//! - `kprod produce`: the console producer, one record per input line.
+//! - `kprod perf`: a load generator like Kafka's producer perf test.
+//! - `kprod topic create NAME`: creates a topic.
+//!
+//! Only the last three start a Tokio runtime.
 
+mod client;
 mod dump;
+mod perf;
+mod produce;
+mod topic;
 
 use std::process::ExitCode;
 
@@ -26,11 +33,23 @@ enum Command {
     /// Decode a file of record batches (magic 0, 1 or 2, any codec) and print
     /// one JSON object per record.
     Dump(dump::DumpArgs),
+    /// Produce each line of stdin (or FILE) as one record.
+    Produce(produce::ProduceArgs),
+    /// Measure producer throughput and latency.
+    Perf(perf::PerfArgs),
+    /// Manage topics.
+    Topic {
+        #[command(subcommand)]
+        command: topic::TopicCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dump(args) => dump::run(&args),
+        Command::Produce(args) => produce::run(args),
+        Command::Perf(args) => perf::run(args),
+        Command::Topic { command } => topic::run(command),
     }
 }

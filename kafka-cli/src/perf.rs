@@ -1,0 +1,313 @@
+//! `kprod perf`: a producer load generator in the manner of Kafka's
+//! `kafka-producer-perf-test`.
+//!
+//! Sends `--num-records` records of `--record-size` random uppercase bytes,
+//! at most `--throughput` records per second (-1: as fast as possible), with
+//! `send_with_callback`; a record's latency runs from its `send` to its
+//! callback. Long runs print a progress line every 5 s (to stdout, or to
+//! stderr with `--json` so stdout stays one JSON object). The final line:
+//!
+//! ```text
+//! N records sent, X records/sec (Y MB/sec), A ms avg latency, P50 ms 50th, P99 ms 99th, P999 ms 99.9th, MAX ms max.
+//! ```
+//!
+//! or, with `--json`, one object with keys `records`, `records_per_sec`,
+//! `mb_per_sec`, `latency_avg_ms`, `latency_p50_ms`, `latency_p99_ms`,
+//! `latency_p999_ms`, `latency_max_ms` and `failed`. Exit status 1 if any
+//! record failed.
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafka_runtime_tokio::ProducerRecord;
+use serde_json::json;
+
+use crate::client::{build_producer, parse_property};
+
+/// Kafka's perf tool keeps at most this many latency samples, taking every
+/// k-th record on longer runs, so memory stays bounded.
+const MAX_SAMPLES: u64 = 500_000;
+
+/// How often a progress line is printed.
+const REPORT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// MB here is MiB, as in Kafka's tool.
+const MB: f64 = 1024.0 * 1024.0;
+
+/// How far ahead of the target rate the sender may get before sleeping:
+/// sleeping per record would cap the rate at the timer's resolution.
+const THROTTLE_SLACK: Duration = Duration::from_millis(2);
+
+/// Errors printed one by one; beyond that only counted.
+const MAX_REPORTED_ERRORS: u64 = 10;
+
+/// How long `close` may keep delivering after the last send.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Arguments of `kprod perf`.
+#[derive(clap::Args)]
+pub(crate) struct PerfArgs {
+    /// The broker(s) to bootstrap from: `host:port[,host:port...]`.
+    #[arg(short = 'b', long = "bootstrap-servers", value_name = "HOST:PORT")]
+    bootstrap_servers: String,
+    /// The topic to produce to.
+    #[arg(short = 't', long)]
+    topic: String,
+    /// How many records to send.
+    #[arg(long)]
+    num_records: u64,
+    /// The size of each record's value, in bytes.
+    #[arg(long)]
+    record_size: usize,
+    /// The most records per second to send; -1 for no limit.
+    #[arg(long, allow_negative_numbers = true)]
+    throughput: f64,
+    /// Give records keys cycling through this many distinct values; without
+    /// it, keys are null.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    key_cardinality: Option<u64>,
+    /// A producer property (`acks=1`, `linger.ms=5`, ...). Repeatable.
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
+    properties: Vec<(String, String)>,
+    /// Print the final result as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Latencies are kept in microseconds, reported in milliseconds.
+#[derive(Default)]
+struct Window {
+    count: u64,
+    latency_sum_us: u64,
+    latency_max_us: u64,
+}
+
+impl Window {
+    fn record(&mut self, latency_us: u64) {
+        self.count += 1;
+        self.latency_sum_us += latency_us;
+        self.latency_max_us = self.latency_max_us.max(latency_us);
+    }
+}
+
+/// Shared with the delivery callbacks.
+struct Stats {
+    total: Window,
+    window: Window,
+    window_start: Instant,
+    failed: u64,
+    samples: Vec<u64>,
+    sampling: u64,
+}
+
+impl Stats {
+    fn new(num_records: u64) -> Stats {
+        let sampling = (num_records / MAX_SAMPLES).max(1);
+        Stats {
+            total: Window::default(),
+            window: Window::default(),
+            window_start: Instant::now(),
+            failed: 0,
+            samples: Vec::with_capacity(usize::try_from(num_records.min(MAX_SAMPLES)).unwrap_or(0)),
+            sampling,
+        }
+    }
+
+    fn delivered(&mut self, index: u64, latency: Duration) {
+        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.total.record(us);
+        self.window.record(us);
+        if index % self.sampling == 0 {
+            self.samples.push(us);
+        }
+    }
+
+    fn fail(&mut self, what: &dyn std::fmt::Display) {
+        self.failed += 1;
+        if self.failed <= MAX_REPORTED_ERRORS {
+            eprintln!("kprod perf: record not delivered: {what}");
+        }
+    }
+
+    /// The progress line for the window since the last one; starts a new
+    /// window.
+    fn take_window(&mut self, record_size: usize) -> String {
+        let now = Instant::now();
+        let secs = now.duration_since(self.window_start).as_secs_f64();
+        let w = std::mem::take(&mut self.window);
+        self.window_start = now;
+        let rate = w.count as f64 / secs.max(1e-9);
+        format!(
+            "{} records sent, {:.1} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency.",
+            w.count,
+            rate,
+            rate * record_size as f64 / MB,
+            avg_ms(&w),
+            w.latency_max_us as f64 / 1000.0,
+        )
+    }
+}
+
+fn avg_ms(w: &Window) -> f64 {
+    if w.count == 0 {
+        0.0
+    } else {
+        w.latency_sum_us as f64 / w.count as f64 / 1000.0
+    }
+}
+
+/// The `p` quantile (0..1) of sorted samples, in milliseconds.
+fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 * p) as usize).min(sorted.len() - 1);
+    sorted[index] as f64 / 1000.0
+}
+
+/// Random uppercase letters, like Kafka's tool, from a fixed-seed xorshift
+/// so runs are comparable.
+fn payload(size: usize) -> Bytes {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            b'A' + (state % 26) as u8
+        })
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+/// Runs the load on its own Tokio runtime.
+#[tokio::main]
+pub(crate) async fn run(args: PerfArgs) -> ExitCode {
+    let producer = match build_producer(&args.bootstrap_servers, &args.properties) {
+        Ok(p) => p,
+        Err(msg) => {
+            eprintln!("kprod perf: {msg}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let topic: Arc<str> = Arc::from(args.topic.as_str());
+    let value = payload(args.record_size);
+    let stats = Arc::new(Mutex::new(Stats::new(args.num_records)));
+    let progress = {
+        let stats = Arc::clone(&stats);
+        let record_size = args.record_size;
+        let json = args.json;
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(REPORT_INTERVAL);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let line = stats
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take_window(record_size);
+                if json {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
+            }
+        })
+    };
+    let start = Instant::now();
+    let tokio_start = tokio::time::Instant::now();
+    for i in 0..args.num_records {
+        if args.throughput > 0.0 {
+            let due = tokio_start + Duration::from_secs_f64(i as f64 / args.throughput);
+            if due > tokio::time::Instant::now() + THROTTLE_SLACK {
+                tokio::time::sleep_until(due).await;
+            }
+        }
+        let mut record = ProducerRecord::new(Arc::clone(&topic)).value(value.clone());
+        if let Some(k) = args.key_cardinality {
+            record = record.key((i % k).to_string());
+        }
+        let outcome = Arc::clone(&stats);
+        let sent_at = Instant::now();
+        let sent = producer
+            .send_with_callback(record, move |result| {
+                let latency = sent_at.elapsed();
+                let mut s = outcome.lock().unwrap_or_else(PoisonError::into_inner);
+                match result {
+                    Ok(_) => s.delivered(i, latency),
+                    Err(e) => s.fail(&e),
+                }
+            })
+            .await;
+        if let Err(e) = sent {
+            stats
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .fail(&e);
+        }
+    }
+    producer.flush().await;
+    let elapsed = start.elapsed().as_secs_f64().max(1e-9);
+    producer.close(CLOSE_TIMEOUT).await;
+    progress.abort();
+
+    let mut s = stats.lock().unwrap_or_else(PoisonError::into_inner);
+    s.samples.sort_unstable();
+    let records_per_sec = args.num_records as f64 / elapsed;
+    let mb_per_sec = records_per_sec * args.record_size as f64 / MB;
+    let avg = avg_ms(&s.total);
+    let p50 = percentile_ms(&s.samples, 0.5);
+    let p99 = percentile_ms(&s.samples, 0.99);
+    let p999 = percentile_ms(&s.samples, 0.999);
+    let max = s.total.latency_max_us as f64 / 1000.0;
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "records": args.num_records,
+                "records_per_sec": records_per_sec,
+                "mb_per_sec": mb_per_sec,
+                "latency_avg_ms": avg,
+                "latency_p50_ms": p50,
+                "latency_p99_ms": p99,
+                "latency_p999_ms": p999,
+                "latency_max_ms": max,
+                "failed": s.failed,
+            })
+        );
+    } else {
+        println!(
+            "{} records sent, {records_per_sec:.1} records/sec ({mb_per_sec:.2} MB/sec), \
+             {avg:.2} ms avg latency, {p50:.2} ms 50th, {p99:.2} ms 99th, {p999:.2} ms 99.9th, \
+             {max:.2} ms max.",
+            args.num_records
+        );
+    }
+    if s.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_index_into_sorted_samples() {
+        let samples: Vec<u64> = (1..=1000).map(|i| i * 1000).collect();
+        assert_eq!(percentile_ms(&samples, 0.5), 501.0);
+        assert_eq!(percentile_ms(&samples, 0.999), 1000.0);
+        assert_eq!(percentile_ms(&[], 0.99), 0.0);
+    }
+
+    #[test]
+    fn payload_is_uppercase_letters_of_the_asked_size() {
+        let p = payload(1000);
+        assert_eq!(p.len(), 1000);
+        assert!(p.iter().all(u8::is_ascii_uppercase));
+    }
+}
