@@ -16,6 +16,11 @@
 //! bytes after it. Reads past the end give zeros, so every input is a
 //! valid script and the mutator's splices stay meaningful.
 //!
+//! Time moves only when the script says so. After every operation the
+//! oracle drains all outputs and plays the runtime's timer: it calls
+//! `handle_timeout` while `poll_timeout()` is due, and when the script
+//! moves time on, the timer armed at the last `poll_timeout()` fires late.
+//!
 //! # Invariants checked
 //!
 //! - nothing panics;
@@ -31,9 +36,16 @@
 //!   existed at `flush` has its outcome;
 //! - `buffer_memory_used()` stays within `buffer.memory`, and a
 //!   `BufferFull` refusal is consistent with it;
-//! - `Closed` is the last event;
+//! - once `close` is called, `send` and `prefetch_topic` refuse with
+//!   `Closed`; `Closed` comes only when every batch has its outcome and
+//!   every flush its `FlushComplete`; it is the last event, and after it
+//!   `poll_timeout()` is `None`;
 //! - no busy loop: when `poll_timeout()` says "now", `handle_timeout(now)`
 //!   and a drain either produce something or move the deadline later;
+//! - liveness: after the script (unless it closed the producer or made it
+//!   fail), a healthy cluster (every connection up, every request answered
+//!   with success, time moving on) gets a new record delivered within 10
+//!   simulated seconds;
 //! - at the end, after `close(now, Some(0))` and a `handle_timeout` far in
 //!   the future: every batch has exactly one outcome, no batch is
 //!   outstanding, buffer memory is back to zero and the last event is
@@ -44,8 +56,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_producer_core::{
-    BatchId, ConnId, DeliveryErrorKind, Event, FatalError, FlushId, Header, Producer,
-    ProducerConfig, Record, RecordToken, SendError,
+    BatchId, ConnId, Event, FlushId, Header, Producer, ProducerConfig, Record, RecordToken,
+    SendError,
 };
 use kafka_proto::ApiKey;
 use kafka_proto::frame;
@@ -63,51 +75,6 @@ use kafka_proto::messages::sasl_authenticate::{SaslAuthenticateRequest, SaslAuth
 use kafka_proto::messages::sasl_handshake::{SaslHandshakeRequest, SaslHandshakeResponse};
 use kafka_proto::messages::{AnyRequest, decode_request};
 use kafka_proto::record::RecordBatch;
-
-// Known producer bugs, found by this oracle and reported, not fixed yet.
-// While a `CHECK_*` switch is `false` the oracle looks past that one bug
-// (narrowly: only runs that show its symptom skip the check), so the
-// fuzzer can search beyond it and CI stays green. Set it to `true` once the
-// fix has landed.
-
-/// When `close`'s deadline passes, `expire` fails every batch and finishes
-/// the close at once, and `maintain` returns before
-/// `check_flushes_and_close`, so a `flush` still waiting never gets its
-/// `FlushComplete` (every batch has its outcome, then `Closed` comes).
-/// While off, only a run that called `close` with a timeout skips the check
-/// (the final `close(now, Some(0))` of every run counts, so it runs only
-/// where `Closed` came earlier from `close(now, None)`).
-const CHECK_FLUSH_COMPLETES_BEFORE_CLOSED: bool = false;
-
-/// A batch whose delivery timeout passes while it is in flight is reported
-/// `Failed` by `expire` but keeps its buffer memory until its request is
-/// answered; `finish_close` then drops `requests` without releasing it, so
-/// `buffer_memory_used()` stays above zero after `Closed`. (One way in:
-/// `poll_transmit` drains, and so sends, a retry whose deadline has already
-/// passed before `handle_timeout` expires it.) While off, only a run that
-/// saw such a report (`Failed` with a timeout, possibly written) skips the
-/// memory check.
-const CHECK_MEMORY_AFTER_IN_FLIGHT_TIMEOUT: bool = false;
-
-/// After `close` with a timeout has finished, `poll_timeout()` keeps
-/// returning the (past) close deadline, so a drive loop that keeps running
-/// after `Closed` spins (`Producer::poll_timeout` considers
-/// `closing.deadline` even when `closed`). Any input shows it.
-const CHECK_NO_BUSY_LOOP_AFTER_CLOSED: bool = false;
-
-/// When a ready connection's broker advertised no usable Produce version,
-/// `send_produce` closes it (a fatal `UnsupportedBroker { api: "Produce" }`)
-/// and returns without giving back the batches `drain_once` had already
-/// taken off their queues: they never get an outcome and their buffer
-/// memory is never freed. While off, a run that saw that fatal error skips
-/// the end checks of outcomes and memory (a second outcome is still caught).
-const CHECK_OUTCOMES_AFTER_PRODUCE_UNSUPPORTED: bool = false;
-
-/// `prefetch_topic` does not refuse after `Closed` (as `send` does); the
-/// topic waits in `pending_topics`, and `max.block.ms` later `expire`
-/// reports `TopicUnavailable` after `Closed`, which was to be the last
-/// event. While off, the script does not prefetch once closed.
-const CHECK_PREFETCH_AFTER_CLOSED: bool = false;
 
 /// How long the healthy cluster of the epilogue gets to deliver a record:
 /// every leftover batch times out within `delivery.timeout.ms` (3 s), and
@@ -301,12 +268,6 @@ struct Harness<'a> {
     next_offsets: BTreeMap<(String, i32), i64>,
     closed: bool,
     fatal: bool,
-    /// The fatal error of [`CHECK_OUTCOMES_AFTER_PRODUCE_UNSUPPORTED`] came.
-    produce_unsupported: bool,
-    /// A batch failed as [`CHECK_MEMORY_AFTER_IN_FLIGHT_TIMEOUT`] describes.
-    in_flight_timeout: bool,
-    /// `close` was called with a timeout ([`CHECK_FLUSH_COMPLETES_BEFORE_CLOSED`]).
-    close_deadline: bool,
     /// `close` was called.
     closing: bool,
     /// When the runtime's timer fires: `poll_timeout()` after the last drain.
@@ -421,9 +382,6 @@ fn run_script(data: &[u8], trace: bool) -> Summary {
         next_offsets: BTreeMap::new(),
         closed: false,
         fatal: false,
-        produce_unsupported: false,
-        in_flight_timeout: false,
-        close_deadline: false,
         closing: false,
         timer: None,
         trace,
@@ -481,16 +439,15 @@ impl Harness<'_> {
                     1 => Some(Duration::ZERO),
                     _ => Some(Duration::from_millis(u64::from(self.input.u16()))),
                 };
-                self.close_deadline |= timeout.is_some();
                 self.closing = true;
                 self.producer.close(self.now, timeout);
             }
             Op::PrefetchTopic => {
                 let topic = self.input.pick(&TOPICS);
-                if self.closed && !CHECK_PREFETCH_AFTER_CLOSED {
-                    return;
-                }
                 let result = self.producer.prefetch_topic(topic, self.now);
+                if self.closing && topic != TOPICS[3] {
+                    assert_eq!(result, Err(SendError::Closed), "prefetch after close");
+                }
                 if topic == TOPICS[3] {
                     assert!(
                         matches!(result, Err(SendError::InvalidTopic { .. })),
@@ -646,11 +603,13 @@ impl Harness<'_> {
             Err(SendError::InvalidTopic { .. }) => {
                 assert_eq!(topic, TOPICS[3], "a legal topic name refused");
             }
-            Err(SendError::Closed) => {}
+            Err(SendError::Closed) => {
+                assert!(self.closing, "send refused with Closed before any close");
+            }
             Err(e) => {
                 assert!(
-                    !self.closed || matches!(e, SendError::RecordTooLarge { .. }),
-                    "after Closed, send must say Closed, not {e:?}"
+                    !self.closing,
+                    "after close, send must say Closed, not {e:?}"
                 );
                 // A fatal error and the sizes are checked before the name.
                 if !matches!(e, SendError::RecordTooLarge { .. } | SendError::Fatal(_)) {
@@ -674,7 +633,7 @@ impl Harness<'_> {
         timestamp: Option<i64>,
         token: RecordToken,
     ) {
-        assert!(!self.closed, "send took a record after Closed");
+        assert!(!self.closing, "send took a record after close");
         if let Some(p) = partition {
             assert_eq!(token.partition, p, "explicit partition not kept");
         }
@@ -1236,14 +1195,8 @@ impl Harness<'_> {
                 topic,
                 partition,
                 record_count,
-                error,
-            } => {
-                if error.possibly_written && matches!(error.kind, DeliveryErrorKind::Timeout { .. })
-                {
-                    self.in_flight_timeout = true;
-                }
-                self.outcome(batch, &topic, partition, record_count, false);
-            }
+                ..
+            } => self.outcome(batch, &topic, partition, record_count, false),
             Event::FlushComplete(id) => {
                 let Some((expected, newest)) = self.flushes.pop_front() else {
                     panic!("FlushComplete({id:?}) for no flush");
@@ -1258,20 +1211,21 @@ impl Harness<'_> {
                     }
                 }
             }
-            Event::Fatal(e) => {
-                self.fatal = true;
-                if matches!(e, FatalError::UnsupportedBroker { api: "Produce", .. }) {
-                    self.produce_unsupported = true;
-                }
-            }
+            Event::Fatal(_) => self.fatal = true,
             Event::Closed => {
-                if CHECK_FLUSH_COMPLETES_BEFORE_CLOSED || !self.close_deadline {
-                    assert!(
-                        self.flushes.is_empty(),
-                        "Closed while flushes {:?} never completed",
-                        self.flushes
-                    );
-                }
+                assert!(
+                    self.flushes.is_empty(),
+                    "Closed while flushes {:?} never completed",
+                    self.flushes
+                );
+                assert_eq!(
+                    self.batches
+                        .values()
+                        .filter(|b| b.outcome.is_none())
+                        .count(),
+                    0,
+                    "Closed while batches have no outcome"
+                );
                 self.closed = true;
             }
             Event::MemoryAvailable | Event::TopicReady { .. } | Event::TopicUnavailable { .. } => {}
@@ -1319,14 +1273,19 @@ impl Harness<'_> {
 
     fn wake_until_quiet(&mut self) {
         self.drain();
+        if self.closed {
+            assert_eq!(
+                self.producer.poll_timeout(),
+                None,
+                "a wake-up scheduled after Closed"
+            );
+            return;
+        }
         let mut idle = 0;
         for _ in 0..64 {
             match self.producer.poll_timeout() {
                 Some(t) if t <= self.now => {}
                 _ => return,
-            }
-            if self.closed && !CHECK_NO_BUSY_LOOP_AFTER_CLOSED {
-                return;
             }
             self.producer.handle_timeout(self.now);
             if self.drain() {
@@ -1413,30 +1372,22 @@ impl Harness<'_> {
     }
 
     fn finish(mut self) -> Summary {
-        self.close_deadline = true;
         self.producer.close(self.now, Some(Duration::ZERO));
         self.settle();
         self.now += Duration::from_secs(3_600);
         self.producer.handle_timeout(self.now);
         self.settle();
         assert!(self.closed, "no Closed after close(now, Some(0))");
-        let tolerated = self.produce_unsupported && !CHECK_OUTCOMES_AFTER_PRODUCE_UNSUPPORTED;
-        if !tolerated {
-            for (id, b) in &self.batches {
-                assert!(b.outcome.is_some(), "batch {id:?} never got an outcome");
-            }
-            assert_eq!(self.producer.outstanding_batches(), 0);
+        for (id, b) in &self.batches {
+            assert!(b.outcome.is_some(), "batch {id:?} never got an outcome");
         }
-        let memory_tolerated =
-            tolerated || self.in_flight_timeout && !CHECK_MEMORY_AFTER_IN_FLIGHT_TIMEOUT;
-        if !memory_tolerated {
-            assert_eq!(
-                self.producer.buffer_memory_used(),
-                0,
-                "buffer memory not returned after Closed\n{}",
-                self.producer.debug_state()
-            );
-        }
+        assert_eq!(self.producer.outstanding_batches(), 0);
+        assert_eq!(
+            self.producer.buffer_memory_used(),
+            0,
+            "buffer memory not returned after Closed\n{}",
+            self.producer.debug_state()
+        );
         // Late calls after Closed change nothing.
         self.producer.handle_timeout(self.now);
         if let Some(conn) = self.last_conn {
@@ -1486,7 +1437,8 @@ mod tests {
                 13, 0, 17, 3, 13, 0, 17, 3, 17, // connect, sleep, answer
             ];
             let summary = run_script(&script, false);
-            assert_eq!((summary.delivered, summary.failed), (1, 0), "{summary:?}");
+            // The script's record, and the epilogue's on a healthy cluster.
+            assert_eq!((summary.delivered, summary.failed), (2, 0), "{summary:?}");
         }
     }
 
