@@ -173,12 +173,7 @@ impl MetadataRefresh {
     }
 
     pub(crate) fn is_due(&self, now: Instant) -> bool {
-        if self.in_flight {
-            return false;
-        }
-        let backoff_over = self.last_attempt.is_none_or(|t| now >= t + self.backoff);
-        let wanted = self.needed || self.last_success.is_none_or(|t| now >= t + self.max_age);
-        wanted && backoff_over
+        self.due_at(now).is_some_and(|t| t <= now)
     }
 
     pub(crate) fn sent(&mut self, now: Instant) {

@@ -523,33 +523,30 @@ impl Producer {
                 limit_key: "buffer.memory",
             });
         }
-        let ready = match self.topics.get(record.topic) {
-            Some(t) if t.known && t.error.is_ok() && !t.partitions.is_empty() => true,
+        let timestamp = match record.timestamp {
+            Some(t) => t,
+            None => self.wall_clock_ms(),
+        };
+        // One lookup of the topic per record (this is the hot path).
+        let topic = match self.topics.get_mut(record.topic) {
+            Some(t) if t.known && t.error.is_ok() && !t.partitions.is_empty() => t,
             Some(t) if t.known && !t.error.is_ok() && !t.error.is_retriable() => {
                 return Err(SendError::Topic {
                     topic: record.topic.to_owned(),
                     error: t.error,
                 });
             }
-            _ => false,
-        };
-        if !ready {
-            validate_topic(record.topic).map_err(|reason| SendError::InvalidTopic {
-                topic: record.topic.to_owned(),
-                reason,
-            })?;
-            self.wait_for_topic(record.topic);
-            self.maintain();
-            return Err(SendError::MetadataPending {
-                topic: record.topic.to_owned(),
-            });
-        }
-        let timestamp = match record.timestamp {
-            Some(t) => t,
-            None => self.wall_clock_ms(),
-        };
-        let Some(topic) = self.topics.get_mut(record.topic) else {
-            return Err(SendError::Closed);
+            _ => {
+                validate_topic(record.topic).map_err(|reason| SendError::InvalidTopic {
+                    topic: record.topic.to_owned(),
+                    reason,
+                })?;
+                self.wait_for_topic(record.topic);
+                self.maintain();
+                return Err(SendError::MetadataPending {
+                    topic: record.topic.to_owned(),
+                });
+            }
         };
         let count = topic.partitions.len() as i32;
         let partition = match record.partition {
