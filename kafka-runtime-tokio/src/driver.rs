@@ -10,22 +10,19 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
-use kafka_producer_core::{
-    BatchId, ConnId, Connect, ErrorCode, Event, FlushId, Producer as Core, Transmit,
-};
+use kafka_producer_core::ConnId;
+use kafka_runtime_common::shared::{Outputs, Shared, State};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
 use tokio::task::AbortHandle;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tracing::Instrument;
-
-use crate::delivery::{BatchOutcome, BatchWaiters};
 
 /// Network reports queued for the driver before readers wait: enough to
 /// let several connections run ahead, small enough to push back on them.
@@ -36,67 +33,6 @@ const READ_BUFFER: usize = 64 * 1024;
 const MAX_IOV: usize = 64;
 /// How long a closed connection may take to write what was queued for it.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
-
-/// What handles and the driver share.
-pub(crate) struct Shared {
-    state: Mutex<State>,
-    /// Handles → driver: the core has new work (a new or full batch, a
-    /// metadata request, flush, close).
-    pub(crate) wake_driver: Notify,
-    /// Driver → waiting handles: memory freed, topic ready or unavailable,
-    /// closed. Waiters re-check their condition under the lock.
-    pub(crate) changed: Notify,
-    /// `batch.size`, to tell when a batch is probably full.
-    pub(crate) batch_size: usize,
-    /// `max.block.ms`.
-    pub(crate) max_block: Duration,
-}
-
-/// The core and the adapter's bookkeeping, under one lock so that a record
-/// is registered with its batch's waiters before the driver can see the
-/// batch's outcome.
-pub(crate) struct State {
-    pub(crate) core: Core,
-    pub(crate) batches: HashMap<BatchId, BatchWaiters>,
-    pub(crate) flushes: Vec<(FlushId, oneshot::Sender<()>)>,
-    /// Topics reported unavailable, with the `generation` of the report.
-    pub(crate) unavailable: HashMap<Arc<str>, (u64, Option<ErrorCode>)>,
-    /// Counts the driver's wake-ups of waiting handles.
-    pub(crate) generation: u64,
-    /// The core reported `Closed`, or the driver is gone.
-    pub(crate) closed: bool,
-    /// The last connection failure or loss, to explain a topic that never
-    /// became available.
-    pub(crate) last_connect_error: Option<String>,
-}
-
-impl Shared {
-    pub(crate) fn new(core: Core) -> Shared {
-        let config = core.config();
-        let (batch_size, max_block) = (config.batch_size, config.max_block);
-        Shared {
-            state: Mutex::new(State {
-                core,
-                batches: HashMap::new(),
-                flushes: Vec::new(),
-                unavailable: HashMap::new(),
-                generation: 0,
-                closed: false,
-                last_connect_error: None,
-            }),
-            wake_driver: Notify::new(),
-            changed: Notify::new(),
-            batch_size,
-            max_block,
-        }
-    }
-
-    /// The state; a panic elsewhere while holding the lock does not make
-    /// the producer unusable (the core never panics on input).
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
 
 /// What a connection task tells the driver.
 enum NetEvent {
@@ -116,19 +52,8 @@ struct ConnHandle {
     peer: String,
 }
 
-/// Outputs drained from the core under the lock, acted on after it.
-#[derive(Default)]
-struct Outputs {
-    connects: Vec<Connect>,
-    transmits: Vec<Transmit>,
-    closes: Vec<ConnId>,
-    completed: Vec<(BatchWaiters, BatchOutcome)>,
-    flushed: Vec<oneshot::Sender<()>>,
-    changed: bool,
-}
-
 /// Runs the producer until the core reports `Closed`.
-pub(crate) async fn run(shared: Arc<Shared>, tls: Option<TlsConnector>) {
+pub(crate) async fn run(shared: Arc<Shared>, wake: Arc<Notify>, tls: Option<TlsConnector>) {
     let _exit = ExitGuard(shared.clone());
     let (net_tx, mut net_rx) = mpsc::channel(NET_EVENT_CAPACITY);
     let mut conns: HashMap<ConnId, ConnHandle> = HashMap::new();
@@ -146,13 +71,12 @@ pub(crate) async fn run(shared: Arc<Shared>, tls: Option<TlsConnector>) {
             if deadline.is_some_and(|d| d <= now) {
                 st.core.handle_timeout(now);
             }
-            collect(st, &mut out, now);
+            out.collect(st, now);
             deadline = st.core.poll_timeout();
-            st.closed
+            st.is_closed()
         };
         act(&shared, &mut out, &mut conns, tls.as_ref(), &net_tx);
         if closed {
-            tracing::debug!("producer closed");
             return;
         }
         let sleep = async {
@@ -164,7 +88,7 @@ pub(crate) async fn run(shared: Arc<Shared>, tls: Option<TlsConnector>) {
         tokio::select! {
             biased;
             _ = net_rx.recv_many(&mut inbox, NET_EVENT_CAPACITY) => {}
-            () = shared.wake_driver.notified() => {}
+            () = wake.notified() => {}
             () = sleep => {}
         }
     }
@@ -177,15 +101,12 @@ fn feed(st: &mut State, conns: &mut HashMap<ConnId, ConnHandle>, event: NetEvent
         NetEvent::Connected(conn) => {
             if let Some(c) = conns.get_mut(&conn) {
                 c.connected = true;
-                tracing::debug!(conn = conn.0, peer = %c.peer, "connected");
-                st.core.handle_connected(conn, now);
+                st.connected(conn, &c.peer, now);
             }
         }
         NetEvent::ConnectFailed(conn, error) => {
             if let Some(c) = conns.remove(&conn) {
-                tracing::warn!(conn = conn.0, peer = %c.peer, %error, "connection failed");
-                st.last_connect_error = Some(format!("{}: {error}", c.peer));
-                st.core.handle_connect_failed(conn, now);
+                st.connect_failed(conn, &c.peer, &error, now);
             }
         }
         NetEvent::Received(conn, data) => {
@@ -195,88 +116,13 @@ fn feed(st: &mut State, conns: &mut HashMap<ConnId, ConnHandle>, event: NetEvent
         }
         NetEvent::Disconnected(conn, reason) => {
             if let Some(c) = conns.remove(&conn) {
-                tracing::info!(conn = conn.0, peer = %c.peer, %reason, "connection lost");
-                st.last_connect_error = Some(format!("{}: {reason}", c.peer));
-                st.core.handle_disconnected(conn, now);
+                st.disconnected(conn, &c.peer, &reason, now);
             }
         }
     }
 }
 
-/// Drains every output of the core, in the documented order.
-fn collect(st: &mut State, out: &mut Outputs, now: Instant) {
-    out.connects
-        .extend(std::iter::from_fn(|| st.core.poll_connect()));
-    out.transmits
-        .extend(std::iter::from_fn(|| st.core.poll_transmit(now)));
-    out.closes
-        .extend(std::iter::from_fn(|| st.core.poll_close()));
-    while let Some(event) = st.core.poll_event() {
-        match event {
-            Event::Delivered {
-                batch,
-                topic,
-                partition,
-                base_offset,
-                record_count,
-                log_append_time,
-            } => {
-                tracing::trace!(%topic, partition, base_offset, record_count, "batch delivered");
-                if let Some(waiters) = st.batches.remove(&batch) {
-                    let outcome = BatchOutcome::Delivered {
-                        topic,
-                        partition,
-                        base_offset,
-                        log_append_time,
-                    };
-                    out.completed.push((waiters, outcome));
-                }
-            }
-            Event::Failed {
-                batch,
-                topic,
-                partition,
-                record_count,
-                error,
-            } => {
-                tracing::warn!(%topic, partition, record_count, %error, "batch failed");
-                if let Some(waiters) = st.batches.remove(&batch) {
-                    out.completed.push((waiters, BatchOutcome::Failed(error)));
-                }
-            }
-            Event::MemoryAvailable => out.changed = true,
-            Event::TopicReady { topic } => {
-                tracing::debug!(%topic, "topic metadata known");
-                st.unavailable.remove(&topic);
-                out.changed = true;
-            }
-            Event::TopicUnavailable { topic, error } => {
-                tracing::warn!(%topic, ?error, "topic unavailable");
-                st.unavailable.insert(topic, (st.generation + 1, error));
-                out.changed = true;
-            }
-            Event::FlushComplete(id) => {
-                if let Some(i) = st.flushes.iter().position(|(f, _)| *f == id) {
-                    out.flushed.push(st.flushes.swap_remove(i).1);
-                }
-            }
-            Event::Fatal(error) => {
-                tracing::error!(%error, "producer failed");
-                out.changed = true;
-            }
-            Event::Closed => {
-                st.closed = true;
-                out.changed = true;
-            }
-            _ => {}
-        }
-    }
-    if out.changed {
-        st.generation += 1;
-    }
-}
-
-/// Carries out what [`collect`] drained, without the lock: user callbacks
+/// Carries out what [`Outputs::collect`] drained, without the lock: user callbacks
 /// run here, and may call back into the producer.
 fn act(
     shared: &Shared,
@@ -322,15 +168,7 @@ fn act(
             }
         }
     }
-    for (waiters, outcome) in out.completed.drain(..) {
-        waiters.complete(outcome);
-    }
-    for flushed in out.flushed.drain(..) {
-        let _ = flushed.send(());
-    }
-    if std::mem::take(&mut out.changed) {
-        shared.changed.notify_waiters();
-    }
+    out.complete(shared);
 }
 
 /// Marks the producer closed however the driver ends (including being
@@ -340,19 +178,7 @@ struct ExitGuard(Arc<Shared>);
 
 impl Drop for ExitGuard {
     fn drop(&mut self) {
-        let (batches, flushes) = {
-            let mut st = self.0.lock();
-            st.closed = true;
-            st.generation += 1;
-            (
-                std::mem::take(&mut st.batches),
-                std::mem::take(&mut st.flushes),
-            )
-        };
-        // Outside the lock: dropping waiters fails them, running callbacks.
-        drop(batches);
-        drop(flushes);
-        self.0.changed.notify_waiters();
+        self.0.driver_exited();
     }
 }
 

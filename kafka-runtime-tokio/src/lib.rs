@@ -46,7 +46,7 @@
 //! # How it runs
 //!
 //! [`ProducerBuilder::build`] spawns one driver task. Handles share the
-//! core behind a `std::sync::Mutex` plus two `tokio::sync::Notify`s rather
+//! core behind a `std::sync::Mutex` plus two wake-up signals rather
 //! than talking to the driver over a channel: a channel would cost a
 //! message (and, with owned records, an allocation) per record, while the
 //! core's `send` is a short, non-blocking append that a handle can run
@@ -73,19 +73,121 @@
 //! unavailable topics (warn), fatal errors (error). Nothing is logged per
 //! record, and no secret is ever logged.
 
-mod builder;
-mod delivery;
 mod driver;
-mod producer;
-mod tls;
 
-pub use builder::ProducerBuilder;
-pub use delivery::{DeliveryFuture, DeliveryResult, RecordMetadata};
-pub use producer::{Producer, ProducerRecord, RecordHeader, SendError};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
 
-pub use kafka_producer_core::config::{Acks, PartitionerChoice, SecurityProtocol};
-pub use kafka_producer_core::partitioner::{self, Partitioner};
-pub use kafka_producer_core::{
-    Compression, ConfigError, DeliveryError, DeliveryErrorKind, ErrorCode, FatalError,
-    ProducerConfig,
+use kafka_runtime_common::shared::Shared;
+use kafka_runtime_common::{Parts, Runtime};
+use tracing::Instrument;
+
+pub use kafka_runtime_common::partitioner::Partitioner;
+pub use kafka_runtime_common::{
+    Acks, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
+    DeliveryResult, ErrorCode, FatalError, PartitionerChoice, ProducerConfig, ProducerRecord,
+    RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner,
 };
+
+/// The Tokio runtime, as the [`Runtime`] of the shared producer API.
+#[derive(Debug)]
+pub enum Tokio {}
+
+/// An async Kafka producer on Tokio: a cheap, cloneable, `Send + Sync`
+/// handle (see [`kafka_runtime_common::Producer`] for every method).
+pub type Producer = kafka_runtime_common::Producer<Tokio>;
+
+/// Builds a [`Producer`] on the current Tokio runtime; see
+/// [`kafka_runtime_common::ProducerBuilder`] for the settings.
+pub type ProducerBuilder = kafka_runtime_common::ProducerBuilder<Tokio>;
+
+impl Runtime for Tokio {
+    type Producer = Producer;
+
+    /// Spawns the driver task on the current Tokio runtime.
+    fn start(parts: Parts) -> Result<Producer, ConfigError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::Conflict {
+            reason: "ProducerBuilder::build must be called within a Tokio runtime".to_owned(),
+        })?;
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let notify = wake.clone();
+        let shared = Arc::new(Shared::new(
+            parts.core,
+            Box::new(move || notify.notify_one()),
+        ));
+        let tls = parts.tls.map(tokio_rustls::TlsConnector::from);
+        runtime.spawn(driver::run(shared.clone(), wake, tls).instrument(parts.span));
+        Ok(Producer::new(shared))
+    }
+
+    async fn timeout_at<F: Future + Send>(deadline: Instant, future: F) -> Option<F::Output> {
+        tokio::time::timeout_at(deadline.into(), future).await.ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+
+    /// Handles and every future of the API can move between threads (a
+    /// lock guard held across an await would break this).
+    #[tokio::test]
+    async fn the_handle_is_send_and_sync_and_its_futures_are_send() {
+        let p = ProducerBuilder::new()
+            .bootstrap_servers("127.0.0.1:1")
+            .build()
+            .unwrap();
+        send_sync(&p);
+        send(p.send(ProducerRecord::new("t")));
+        send(p.send_with_callback(ProducerRecord::new("t"), |_| {}));
+        send(p.flush());
+        send(p.close(Duration::ZERO));
+        send(p.partitions_for("t"));
+        p.close(Duration::ZERO).await;
+    }
+
+    #[test]
+    fn building_outside_a_runtime_is_an_error_not_a_panic() {
+        let e = ProducerBuilder::new()
+            .bootstrap_servers("b:9092")
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("Tokio runtime"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn java_long_max_value_timeouts_do_not_overflow() {
+        let p = ProducerBuilder::new()
+            .bootstrap_servers("127.0.0.1:1")
+            .set("max.block.ms", &i64::MAX.to_string())
+            .build()
+            .unwrap();
+        let send = p.send(ProducerRecord::new("t").value("v"));
+        let waited = tokio::time::timeout(Duration::from_millis(200), send).await;
+        assert!(waited.is_err(), "still waiting for metadata");
+        p.close(Duration::MAX).await;
+    }
+
+    #[tokio::test]
+    async fn max_block_zero_fails_at_once_without_a_broker() {
+        let p = ProducerBuilder::new()
+            .bootstrap_servers("127.0.0.1:1")
+            .max_block(Duration::ZERO)
+            .build()
+            .unwrap();
+        let e = p
+            .send(ProducerRecord::new("t").value("v"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SendError::TopicUnavailable { .. }), "{e}");
+        p.close(Duration::from_millis(100)).await;
+        let e = p.send(ProducerRecord::new("t")).await.unwrap_err();
+        assert_eq!(e, SendError::Closed);
+    }
+}

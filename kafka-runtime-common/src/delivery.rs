@@ -162,6 +162,25 @@ impl std::fmt::Debug for DeliveryFuture {
     }
 }
 
+impl DeliveryFuture {
+    /// Blocks this thread until the record has its outcome: for code that
+    /// is not async (the mio runtime's blocking producer uses it).
+    pub fn wait(self) -> DeliveryResult {
+        crate::block_on(self)
+    }
+
+    /// The outcome if the record has one already, without waiting.
+    pub fn try_result(&self) -> Option<DeliveryResult> {
+        let state = self
+            .slot
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let outcome = state.outcome.as_ref()?;
+        Some(outcome.for_record(self.index, self.timestamp))
+    }
+}
+
 impl Future for DeliveryFuture {
     type Output = DeliveryResult;
 
@@ -189,8 +208,8 @@ mod tests {
     use super::*;
     use std::sync::mpsc;
 
-    #[tokio::test]
-    async fn one_batch_outcome_reaches_every_future_and_callback() {
+    #[test]
+    fn one_batch_outcome_reaches_every_future_and_callback() {
         let mut waiters = BatchWaiters::default();
         let first = waiters.future(0, 10);
         let second = waiters.future(1, 11);
@@ -208,33 +227,34 @@ mod tests {
             offset,
             timestamp,
         };
-        assert_eq!(first.await, Ok(meta(100, 10)));
-        assert_eq!(second.await, Ok(meta(101, 11)));
+        assert_eq!(first.try_result(), Some(Ok(meta(100, 10))));
+        assert_eq!(crate::block_on(first), Ok(meta(100, 10)));
+        assert_eq!(second.wait(), Ok(meta(101, 11)));
         assert_eq!(rx.recv().unwrap(), Ok(meta(102, 12)));
     }
 
-    #[tokio::test]
-    async fn unknown_offsets_stay_unknown_and_log_append_time_wins() {
+    #[test]
+    fn unknown_offsets_stay_unknown_and_log_append_time_wins() {
         let mut waiters = BatchWaiters::default();
         let future = waiters.future(5, 10);
-        let waiting = tokio::spawn(future);
-        tokio::task::yield_now().await;
+        assert!(future.try_result().is_none());
+        let waiting = std::thread::spawn(move || future.wait());
         waiters.complete(BatchOutcome::Delivered {
             topic: "t".into(),
             partition: 0,
             base_offset: -1,
             log_append_time: Some(99),
         });
-        let meta = waiting.await.unwrap().unwrap();
+        let meta = waiting.join().unwrap().unwrap();
         assert_eq!((meta.offset, meta.timestamp), (-1, 99));
     }
 
-    #[tokio::test]
-    async fn waiters_dropped_without_an_outcome_fail_their_records() {
+    #[test]
+    fn waiters_dropped_without_an_outcome_fail_their_records() {
         let mut waiters = BatchWaiters::default();
         let future = waiters.future(0, 1);
         drop(waiters);
-        let e = future.await.unwrap_err();
+        let e = future.wait().unwrap_err();
         assert_eq!(e.kind, DeliveryErrorKind::ProducerClosed);
         assert!(e.possibly_written);
     }

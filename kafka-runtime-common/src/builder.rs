@@ -1,6 +1,7 @@
 //! [`ProducerBuilder`]: configuration with the Java client's names.
 
 use std::hash::{BuildHasher, RandomState};
+use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -8,13 +9,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use kafka_producer_core::config::{Acks, PartitionerChoice, SecurityProtocol};
 use kafka_producer_core::partitioner::Partitioner;
 use kafka_producer_core::{Compression, ConfigError, Producer as Core, ProducerConfig};
-use tracing::Instrument;
 
-use crate::Producer;
-use crate::driver::{self, Shared};
+use crate::Runtime;
 use crate::tls::TlsSettings;
 
-/// Builds a [`Producer`]. Every setter has the Java property it sets in its
+/// Builds a producer for the runtime `R` (the runtime crates name it, e.g.
+/// `kafka_runtime_tokio::ProducerBuilder`). Every setter has the Java property it sets in its
 /// doc; [`set`](Self::set) takes any property by name. A bad value is kept
 /// as the first error and returned by [`build`](Self::build), so setters
 /// chain.
@@ -28,15 +28,27 @@ use crate::tls::TlsSettings;
 /// and `ssl.endpoint.identification.algorithm` (`https`, the default, or
 /// `none`/empty to accept a certificate for another host name — its chain
 /// is still verified).
-#[derive(Default)]
-pub struct ProducerBuilder {
+pub struct ProducerBuilder<R> {
     config: ProducerConfig,
     tls: TlsSettings,
     partitioner: Option<Box<dyn Partitioner>>,
     error: Option<ConfigError>,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl std::fmt::Debug for ProducerBuilder {
+impl<R> Default for ProducerBuilder<R> {
+    fn default() -> Self {
+        ProducerBuilder {
+            config: ProducerConfig::default(),
+            tls: TlsSettings::default(),
+            partitioner: None,
+            error: None,
+            runtime: PhantomData,
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for ProducerBuilder<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // ProducerConfig's Debug redacts the SASL password.
         f.debug_struct("ProducerBuilder")
@@ -52,16 +64,16 @@ fn millis(d: Duration) -> String {
     d.as_millis().to_string()
 }
 
-impl ProducerBuilder {
+impl<R: Runtime> ProducerBuilder<R> {
     /// The Java client's defaults (`acks=all`, idempotence on, `linger.ms=5`,
     /// ...); `bootstrap.servers` must still be set.
-    pub fn new() -> ProducerBuilder {
+    pub fn new() -> ProducerBuilder<R> {
         ProducerBuilder::default()
     }
 
     /// Starts from a configuration built elsewhere (for example
     /// [`ProducerConfig::from_properties`]).
-    pub fn from_config(config: ProducerConfig) -> ProducerBuilder {
+    pub fn from_config(config: ProducerConfig) -> ProducerBuilder<R> {
         ProducerBuilder {
             config,
             ..ProducerBuilder::default()
@@ -218,23 +230,20 @@ impl ProducerBuilder {
         self
     }
 
-    /// Validates the configuration, reads the TLS files, and starts the
-    /// producer's driver task on the current Tokio runtime.
+    /// Validates the configuration, reads the TLS files, builds the core
+    /// and has the runtime start its driver.
     ///
     /// Errors: the first bad setting, a conflict between settings
-    /// ([`ProducerConfig::validate`]), an unreadable TLS file, or no Tokio
-    /// runtime on this thread ([`ConfigError::Conflict`]).
-    pub fn build(self) -> Result<Producer, ConfigError> {
+    /// ([`ProducerConfig::validate`]), an unreadable TLS file, or what the
+    /// runtime refuses (e.g. no Tokio runtime on this thread).
+    pub fn build(self) -> Result<R::Producer, ConfigError> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::Conflict {
-            reason: "ProducerBuilder::build must be called within a Tokio runtime".to_owned(),
-        })?;
         let mut config = self.config;
         config.validate()?;
         let tls = if config.security_protocol.uses_tls() {
-            Some(tokio_rustls::TlsConnector::from(self.tls.client_config()?))
+            Some(self.tls.client_config()?)
         } else {
             None
         };
@@ -249,22 +258,46 @@ impl ProducerBuilder {
         // A randomly keyed hasher is a random seed without another dependency.
         let seed = RandomState::new().hash_one(now);
         let core = Core::with_partitioner(config, self.partitioner, now, wall_clock_ms, seed)?;
-        let shared = Arc::new(Shared::new(core));
-        runtime.spawn(driver::run(shared.clone(), tls).instrument(span));
-        Ok(Producer::new(shared))
+        R::start(Parts { core, tls, span })
     }
+}
+
+/// What [`ProducerBuilder::build`] hands a runtime to start a producer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Parts {
+    /// The configured core.
+    pub core: Core,
+    /// The rustls configuration, when `security.protocol` uses TLS.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The producer's `tracing` span (`kafka_producer`, with the client id):
+    /// the driver runs in it.
+    pub span: tracing::Span,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn error(builder: ProducerBuilder) -> ConfigError {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let _inside = runtime.enter();
+    /// A runtime that starts nothing: these tests stop at the builder.
+    enum NoDriver {}
+
+    impl Runtime for NoDriver {
+        type Producer = Parts;
+
+        fn start(parts: Parts) -> Result<Parts, ConfigError> {
+            Ok(parts)
+        }
+
+        async fn timeout_at<F: std::future::Future + Send>(
+            _deadline: Instant,
+            future: F,
+        ) -> Option<F::Output> {
+            Some(future.await)
+        }
+    }
+
+    fn error(builder: ProducerBuilder<NoDriver>) -> ConfigError {
         builder.build().unwrap_err()
     }
 
@@ -314,49 +347,24 @@ mod tests {
                 .set("ssl.key.password", "hunter2"),
         );
         assert!(!e.to_string().contains("hunter2"), "{e}");
-        let builder = ProducerBuilder::new().sasl("PLAIN", "alice", "hunter2");
+        let builder = ProducerBuilder::<NoDriver>::new().sasl("PLAIN", "alice", "hunter2");
         assert!(!format!("{builder:?}").contains("hunter2"));
     }
 
     #[test]
-    fn building_outside_a_runtime_is_an_error_not_a_panic() {
-        let e = ProducerBuilder::new()
+    fn a_valid_configuration_reaches_the_runtime_with_tls_only_when_asked() {
+        let parts = ProducerBuilder::<NoDriver>::new()
             .bootstrap_servers("b:9092")
-            .build()
-            .unwrap_err();
-        assert!(e.to_string().contains("Tokio runtime"), "{e}");
-    }
-
-    #[tokio::test]
-    async fn java_long_max_value_timeouts_do_not_overflow() {
-        let p = ProducerBuilder::new()
-            .bootstrap_servers("127.0.0.1:1")
-            .set("max.block.ms", &i64::MAX.to_string())
+            .linger(Duration::from_millis(7))
             .build()
             .unwrap();
-        let send = p.send(crate::ProducerRecord::new("t").value("v"));
-        let waited = tokio::time::timeout(Duration::from_millis(200), send).await;
-        assert!(waited.is_err(), "still waiting for metadata");
-        p.close(Duration::MAX).await;
-    }
-
-    #[tokio::test]
-    async fn max_block_zero_fails_at_once_without_a_broker() {
-        let p = ProducerBuilder::new()
-            .bootstrap_servers("127.0.0.1:1")
-            .max_block(Duration::ZERO)
+        assert!(parts.tls.is_none());
+        assert_eq!(parts.core.config().linger, Duration::from_millis(7));
+        let parts = ProducerBuilder::<NoDriver>::new()
+            .bootstrap_servers("b:9093")
+            .security_protocol(SecurityProtocol::Ssl)
             .build()
             .unwrap();
-        let e = p
-            .send(crate::ProducerRecord::new("t").value("v"))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(e, crate::SendError::TopicUnavailable { .. }),
-            "{e}"
-        );
-        p.close(Duration::from_millis(100)).await;
-        let e = p.send(crate::ProducerRecord::new("t")).await.unwrap_err();
-        assert_eq!(e, crate::SendError::Closed);
+        assert!(parts.tls.is_some());
     }
 }

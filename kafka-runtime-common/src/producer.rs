@@ -1,0 +1,393 @@
+//! The user-facing handle, [`Producer`], generic over the runtime that
+//! supplies its timer.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kafka_producer_core::{ErrorCode, Record};
+
+use crate::Runtime;
+use crate::delivery::{Callback, DeliveryFuture, DeliveryResult};
+use crate::record::{ProducerRecord, SendError};
+use crate::shared::{Shared, State};
+
+type CoreSendError = kafka_producer_core::SendError;
+
+/// Java's `Long.MAX_VALUE` ms would overflow an `Instant`: longer waits are
+/// capped at about 30 years.
+const FOREVER: Duration = Duration::from_secs(30 * 365 * 86_400);
+
+/// A Kafka producer: a cheap, cloneable, `Send + Sync` handle.
+///
+/// The runtime crates name it for their runtime (for example
+/// `kafka_runtime_tokio::Producer`). One driver (a task or a thread of the
+/// runtime, started by [`ProducerBuilder::build`](crate::ProducerBuilder::build))
+/// owns the connections and timers. Handles share the I/O-free core behind
+/// a mutex: `send` locks it just long enough to append the record to its
+/// batch (no channel message, no allocation per record) and wakes the
+/// driver only when a batch starts or is probably full. Delivery is
+/// reported per batch and fanned out to the records' futures or callbacks.
+///
+/// Dropping the last handle closes the producer in the background,
+/// delivering what is buffered; call [`close`](Self::close) to wait for
+/// that (a runtime that shuts down first drops the undelivered records,
+/// failing their futures).
+pub struct Producer<R> {
+    handle: Arc<Handle>,
+    runtime: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Producer<R> {
+    fn clone(&self) -> Self {
+        Producer {
+            handle: self.handle.clone(),
+            runtime: PhantomData,
+        }
+    }
+}
+
+/// The part whose drop means "the last handle is gone".
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        {
+            let mut st = self.shared.lock();
+            if !st.closed {
+                st.core.close(Instant::now(), None);
+            }
+        }
+        self.shared.wake_driver();
+    }
+}
+
+impl<R> fmt::Debug for Producer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Producer").finish_non_exhaustive()
+    }
+}
+
+/// One attempt to queue a record.
+enum Step {
+    Done(Result<Option<DeliveryFuture>, SendError>),
+    /// Refused for now (buffer full, metadata pending): wait for a change
+    /// until the deadline.
+    Wait {
+        listener: event_listener::EventListener,
+        deadline: Instant,
+        refusal: CoreSendError,
+    },
+}
+
+impl<R: Runtime> Producer<R> {
+    /// A handle on `shared`, whose driver the runtime has started.
+    pub fn new(shared: Arc<Shared>) -> Producer<R> {
+        Producer {
+            handle: Arc::new(Handle { shared }),
+            runtime: PhantomData,
+        }
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.handle.shared
+    }
+
+    /// Queues `record` and returns a future for its outcome.
+    ///
+    /// Waits only while `buffer.memory` is full or the topic's metadata is
+    /// not known yet, at most `max.block.ms` each time; then fails with
+    /// [`SendError::BufferTimeout`] or [`SendError::TopicUnavailable`].
+    /// Records are delivered in the order they were queued, per partition.
+    pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
+        let future = self.enqueue(&record, None).await?;
+        // Without a callback, `try_send` always makes a future.
+        future.ok_or(SendError::Closed)
+    }
+
+    /// Queues `record` and calls `callback` with its outcome: the
+    /// fire-and-forget form, with nothing to poll per record (the callback
+    /// is boxed, which allocates only if it captures something).
+    ///
+    /// Callbacks run on the driver: keep them short and never block in
+    /// them. Waits as [`send`](Self::send) does.
+    pub async fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> Result<(), SendError>
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static,
+    {
+        self.enqueue(&record, Some(Box::new(callback))).await?;
+        Ok(())
+    }
+
+    async fn enqueue(
+        &self,
+        record: &ProducerRecord,
+        mut callback: Option<Callback>,
+    ) -> Result<Option<DeliveryFuture>, SendError> {
+        let approx = record.approx_size();
+        // Set at the first refusal: the deadline, and the generation then
+        // (later topic reports concern this wait).
+        let mut waiting: Option<(Instant, u64)> = None;
+        loop {
+            let step = record.with_core_record(|core_record| {
+                self.step(record, core_record, approx, &mut callback, &mut waiting)
+            });
+            match step {
+                Step::Done(result) => return result,
+                Step::Wait {
+                    listener,
+                    deadline,
+                    refusal,
+                } => {
+                    if R::timeout_at(deadline, listener).await.is_none() {
+                        return Err(match refusal {
+                            CoreSendError::BufferFull { .. } => SendError::BufferTimeout {
+                                max_block: self.shared().max_block,
+                            },
+                            _ => topic_unavailable(&self.shared().lock(), &record.topic, None),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tries to queue the record; on a refusal to wait for, arms the wait
+    /// (a listener made before the attempt, so no change is missed).
+    fn step(
+        &self,
+        record: &ProducerRecord,
+        core_record: &Record<'_>,
+        approx: usize,
+        callback: &mut Option<Callback>,
+        waiting: &mut Option<(Instant, u64)>,
+    ) -> Step {
+        let shared = self.shared();
+        loop {
+            let listener = waiting.is_some().then(|| shared.listen());
+            let (result, generation) = {
+                let mut st = shared.lock();
+                if let Some((_, since)) = *waiting {
+                    if let Some(&(reported, error)) = st.unavailable.get(&*record.topic) {
+                        if reported > since {
+                            return Step::Done(Err(topic_unavailable(&st, &record.topic, error)));
+                        }
+                    }
+                }
+                let result = self.try_send(&mut st, core_record, approx, callback);
+                (result, st.generation)
+            };
+            let refusal = match result {
+                Ok((done, wake)) => {
+                    if wake {
+                        shared.wake_driver();
+                    }
+                    return Step::Done(Ok(done));
+                }
+                Err(
+                    e @ (CoreSendError::BufferFull { .. } | CoreSendError::MetadataPending { .. }),
+                ) => e,
+                Err(e) => return Step::Done(Err(e.into())),
+            };
+            if matches!(refusal, CoreSendError::MetadataPending { .. }) {
+                // The core has asked for metadata: the driver must send it.
+                shared.wake_driver();
+            }
+            match (*waiting, listener) {
+                (Some((deadline, _)), Some(listener)) => {
+                    return Step::Wait {
+                        listener,
+                        deadline,
+                        refusal,
+                    };
+                }
+                // Retry once with a listener, so no wake-up is lost.
+                _ => *waiting = Some((deadline_after(shared.max_block), generation)),
+            }
+        }
+    }
+
+    /// One attempt under the lock. Returns the future (if no callback) and
+    /// whether to wake the driver.
+    fn try_send(
+        &self,
+        st: &mut State,
+        record: &Record<'_>,
+        approx: usize,
+        callback: &mut Option<Callback>,
+    ) -> Result<(Option<DeliveryFuture>, bool), CoreSendError> {
+        if st.closed {
+            return Err(CoreSendError::Closed);
+        }
+        let token = st.core.send(record, Instant::now())?;
+        let waiters = st.batches.entry(token.batch).or_default();
+        waiters.approx_bytes += approx;
+        // A new batch may need a linger timer, or follows one that just
+        // filled up; a batch past batch.size is ready to go now.
+        let mut wake = token.index == 0;
+        if !waiters.full_reported && waiters.approx_bytes >= self.shared().batch_size {
+            waiters.full_reported = true;
+            wake = true;
+        }
+        let done = match callback.take() {
+            Some(callback) => {
+                waiters.callback(token.index, token.timestamp, callback);
+                None
+            }
+            None => Some(waiters.future(token.index, token.timestamp)),
+        };
+        Ok((done, wake))
+    }
+
+    /// Waits until `done` holds (checked under the lock) or `deadline`.
+    /// Returns whether it held.
+    async fn wait_for(&self, deadline: Instant, mut done: impl FnMut(&mut State) -> bool) -> bool {
+        loop {
+            let listener = self.shared().listen();
+            if done(&mut self.shared().lock()) {
+                return true;
+            }
+            if R::timeout_at(deadline, listener).await.is_none() {
+                return done(&mut self.shared().lock());
+            }
+        }
+    }
+
+    /// Sends everything buffered now without waiting for `linger.ms`, and
+    /// returns once each of those records has an outcome (delivered or
+    /// failed: look at their futures or callbacks for which).
+    pub async fn flush(&self) {
+        let id = {
+            let mut st = self.shared().lock();
+            if st.closed {
+                return;
+            }
+            let id = st.core.flush(Instant::now());
+            st.flushes.push(id);
+            id
+        };
+        self.shared().wake_driver();
+        // A driver that is gone settles every record too (and clears the
+        // flushes).
+        let forever = deadline_after(FOREVER);
+        self.wait_for(forever, |st| st.closed || !st.flushes.contains(&id))
+            .await;
+    }
+
+    /// Stops taking records, delivers what is buffered, and returns when
+    /// every record has an outcome and the connections are closed.
+    ///
+    /// Records still undelivered after `timeout` fail with
+    /// [`DeliveryErrorKind::ProducerClosed`](kafka_producer_core::DeliveryErrorKind::ProducerClosed)
+    /// (`possibly_written` if a request carrying them was in flight). Later
+    /// sends on any clone fail with [`SendError::Closed`]. Closing again can
+    /// only shorten the deadline.
+    pub async fn close(&self, timeout: Duration) {
+        {
+            let mut st = self.shared().lock();
+            if !st.closed {
+                // Deadlines past the Instant range mean "no deadline".
+                let now = Instant::now();
+                let timeout = now.checked_add(timeout.saturating_mul(2)).map(|_| timeout);
+                st.core.close(now, timeout);
+            }
+        }
+        self.shared().wake_driver();
+        let forever = deadline_after(FOREVER);
+        self.wait_for(forever, |st| st.closed).await;
+    }
+
+    /// The number of partitions of `topic`, fetching its metadata if it is
+    /// not known yet (waiting at most `max.block.ms`).
+    pub async fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
+        let shared = self.shared();
+        let deadline = deadline_after(shared.max_block);
+        let mut since = None;
+        loop {
+            let listener = shared.listen();
+            {
+                let mut st = shared.lock();
+                if let Some(count) = st.core.partition_count(topic) {
+                    return Ok(count);
+                }
+                if st.closed {
+                    return Err(SendError::Closed);
+                }
+                match since {
+                    None => {
+                        st.core.prefetch_topic(topic, Instant::now())?;
+                        since = Some(st.generation);
+                    }
+                    Some(since) => {
+                        if let Some(&(reported, error)) = st.unavailable.get(topic) {
+                            if reported > since {
+                                return Err(topic_unavailable(&st, topic, error));
+                            }
+                        }
+                    }
+                }
+            }
+            shared.wake_driver();
+            if R::timeout_at(deadline, listener).await.is_none() {
+                return Err(topic_unavailable(&shared.lock(), topic, None));
+            }
+        }
+    }
+
+    /// Whether the producer has closed (after [`close`](Self::close), a
+    /// fatal error followed by close, or its driver ending).
+    pub fn is_closed(&self) -> bool {
+        self.shared().lock().closed
+    }
+}
+
+/// `wait` from now, capped (see [`FOREVER`]).
+fn deadline_after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait.min(FOREVER))
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
+}
+
+fn topic_unavailable(st: &State, topic: &str, error: Option<ErrorCode>) -> SendError {
+    SendError::TopicUnavailable {
+        topic: topic.to_owned(),
+        error,
+        connection_error: st.last_connect_error.clone(),
+    }
+}
+
+/// Runs `future` to completion on this thread, parking it while the future
+/// waits: how blocking APIs (and tests) drive the async ones.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            // A spurious unpark only costs another poll.
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! Records as users build them ([`ProducerRecord`], [`RecordHeader`]) and
+//! the refusal of one ([`SendError`]).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_producer_core::{ErrorCode, FatalError, Header, Record};
+
+type CoreSendError = kafka_producer_core::SendError;
+
+/// Headers borrowed on the stack when converting a record; more than this
+/// many cost one allocation per record.
+const STACK_HEADERS: usize = 8;
+/// Bytes a record's framing adds at most beyond its key, value and headers
+/// (length, attributes, deltas and lengths as varints).
+const RECORD_OVERHEAD: usize = 32;
+/// The same for one header.
+const HEADER_OVERHEAD: usize = 10;
+
+/// A record header with an owned key and value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordHeader {
+    /// The header key.
+    pub key: Cow<'static, str>,
+    /// The header value; `None` is a null value.
+    pub value: Option<Bytes>,
+}
+
+impl RecordHeader {
+    fn borrowed(&self) -> Header<'_> {
+        Header {
+            key: &self.key,
+            value: self.value.as_deref(),
+        }
+    }
+}
+
+/// A record to send, owning its data (the async counterpart of the core's
+/// borrowed [`Record`]).
+///
+/// `Bytes` and `Arc<str>` make clones cheap: keep an `Arc<str>` for a topic
+/// you send to often.
+///
+/// ```
+/// use kafka_runtime_common::ProducerRecord;
+/// let record = ProducerRecord::new("events")
+///     .key("user-42")
+///     .value(&b"{\"clicked\":true}"[..])
+///     .header("source", Some("web"))
+///     .timestamp(1_700_000_000_000);
+/// assert_eq!(record.headers.len(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerRecord {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// An explicit partition; `None` lets the partitioner choose.
+    pub partition: Option<i32>,
+    /// The key; `None` is a null key.
+    pub key: Option<Bytes>,
+    /// The value; `None` is a null value (a tombstone on compacted topics).
+    pub value: Option<Bytes>,
+    /// Headers, in order.
+    pub headers: Vec<RecordHeader>,
+    /// Milliseconds since the Unix epoch; `None` takes the current time.
+    pub timestamp: Option<i64>,
+}
+
+impl ProducerRecord {
+    /// A record for `topic` with null key and value, no headers.
+    pub fn new(topic: impl Into<Arc<str>>) -> ProducerRecord {
+        ProducerRecord {
+            topic: topic.into(),
+            partition: None,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+            timestamp: None,
+        }
+    }
+
+    /// Sets the key.
+    pub fn key(mut self, key: impl Into<Bytes>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the value.
+    pub fn value(mut self, value: impl Into<Bytes>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+
+    /// Sends to this partition instead of the partitioner's choice.
+    pub fn partition(mut self, partition: i32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Sets the timestamp (milliseconds since the Unix epoch).
+    pub fn timestamp(mut self, timestamp: i64) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+
+    /// Appends a header.
+    pub fn header(
+        mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: Option<impl Into<Bytes>>,
+    ) -> Self {
+        self.headers.push(RecordHeader {
+            key: key.into(),
+            value: value.map(Into::into),
+        });
+        self
+    }
+
+    /// An upper bound of the record's encoded size (see [`RECORD_OVERHEAD`]).
+    /// Runs `f` with the core's borrowed view of this record; up to
+    /// [`STACK_HEADERS`] headers are borrowed without allocating.
+    pub(crate) fn with_core_record<T>(&self, f: impl FnOnce(&Record<'_>) -> T) -> T {
+        let mut stack = [Header {
+            key: "",
+            value: None,
+        }; STACK_HEADERS];
+        let heap: Vec<Header<'_>>;
+        let headers: &[Header<'_>] = if self.headers.len() <= STACK_HEADERS {
+            for (slot, h) in stack.iter_mut().zip(&self.headers) {
+                *slot = h.borrowed();
+            }
+            &stack[..self.headers.len()]
+        } else {
+            heap = self.headers.iter().map(RecordHeader::borrowed).collect();
+            &heap
+        };
+        f(&Record {
+            topic: &self.topic,
+            partition: self.partition,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            headers,
+            timestamp: self.timestamp,
+        })
+    }
+
+    /// Roughly what the record adds to its batch, to tell when a batch is
+    /// probably full without asking the core.
+    pub(crate) fn approx_size(&self) -> usize {
+        let len = |b: &Option<Bytes>| b.as_ref().map_or(0, Bytes::len);
+        RECORD_OVERHEAD
+            + len(&self.key)
+            + len(&self.value)
+            + self
+                .headers
+                .iter()
+                .map(|h| HEADER_OVERHEAD + h.key.len() + len(&h.value))
+                .sum::<usize>()
+    }
+}
+
+/// Why [`Producer::send`](crate::Producer::send) did not take a record. A refused record was never
+/// queued: nothing of it reached a broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The record, encoded, is larger than `max.request.size` or
+    /// `buffer.memory` allows.
+    RecordTooLarge {
+        /// Upper bound of its encoded size, with batch overhead.
+        size: usize,
+        /// The limit it exceeds.
+        limit: usize,
+        /// That limit's property name.
+        limit_key: &'static str,
+    },
+    /// The topic name is not a legal Kafka topic name.
+    InvalidTopic {
+        /// The name given.
+        topic: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The partition asked for (or a custom partitioner's choice) does not
+    /// exist.
+    InvalidPartition {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// How many the topic has.
+        partitions: i32,
+    },
+    /// The topic exists but cannot be written (for example
+    /// TOPIC_AUTHORIZATION_FAILED).
+    Topic {
+        /// The topic.
+        topic: String,
+        /// The broker's error.
+        error: ErrorCode,
+    },
+    /// The topic's metadata did not arrive within `max.block.ms`: the topic
+    /// does not exist (and is not auto-created), or no broker could be
+    /// reached.
+    TopicUnavailable {
+        /// The topic.
+        topic: String,
+        /// The broker's last error for it, if a broker answered.
+        error: Option<ErrorCode>,
+        /// The last connection failure (address and cause), if any.
+        connection_error: Option<String>,
+    },
+    /// `buffer.memory` stayed full for `max.block.ms`.
+    BufferTimeout {
+        /// `max.block.ms`.
+        max_block: Duration,
+    },
+    /// The producer is closing or closed.
+    Closed,
+    /// The producer hit an error it cannot recover from.
+    Fatal(FatalError),
+    /// A refusal of the core this adapter does not know by name.
+    Other(CoreSendError),
+}
+
+impl From<CoreSendError> for SendError {
+    fn from(e: CoreSendError) -> SendError {
+        match e {
+            CoreSendError::RecordTooLarge {
+                size,
+                limit,
+                limit_key,
+            } => SendError::RecordTooLarge {
+                size,
+                limit,
+                limit_key,
+            },
+            CoreSendError::InvalidTopic { topic, reason } => {
+                SendError::InvalidTopic { topic, reason }
+            }
+            CoreSendError::InvalidPartition {
+                topic,
+                partition,
+                partitions,
+            } => SendError::InvalidPartition {
+                topic,
+                partition,
+                partitions,
+            },
+            CoreSendError::Topic { topic, error } => SendError::Topic { topic, error },
+            CoreSendError::Closed => SendError::Closed,
+            CoreSendError::Fatal(e) => SendError::Fatal(e),
+            other => SendError::Other(other),
+        }
+    }
+}
+
+struct Code(ErrorCode);
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.name() {
+            Some(name) => write!(f, "{name} ({})", self.0.0),
+            None => write!(f, "error code {}", self.0.0),
+        }
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::RecordTooLarge {
+                size,
+                limit,
+                limit_key,
+            } => write!(
+                f,
+                "the record is {size} bytes when encoded, larger than {limit_key} = {limit}"
+            ),
+            SendError::InvalidTopic { topic, reason } => {
+                write!(f, "invalid topic name {topic:?}: {reason}")
+            }
+            SendError::InvalidPartition {
+                topic,
+                partition,
+                partitions,
+            } => write!(
+                f,
+                "partition {partition} does not exist: topic {topic:?} has {partitions}"
+            ),
+            SendError::Topic { topic, error } => {
+                write!(f, "topic {topic:?} cannot be written: {}", Code(*error))
+            }
+            SendError::TopicUnavailable {
+                topic,
+                error,
+                connection_error,
+            } => {
+                write!(f, "topic {topic:?} is unavailable after max.block.ms")?;
+                if let Some(e) = error {
+                    write!(f, ": {}", Code(*e))?;
+                }
+                if let Some(e) = connection_error {
+                    write!(f, " (last connection error: {e})")?;
+                }
+                Ok(())
+            }
+            SendError::BufferTimeout { max_block } => write!(
+                f,
+                "buffer.memory stayed full for max.block.ms ({} ms)",
+                max_block.as_millis()
+            ),
+            SendError::Closed => f.write_str("the producer is closed"),
+            SendError::Fatal(e) => write!(f, "the producer failed: {e}"),
+            SendError::Other(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_estimate_covers_key_value_and_headers() {
+        let bare = ProducerRecord::new("t").approx_size();
+        let full = ProducerRecord::new("t")
+            .key("kk")
+            .value("vvv")
+            .header("h", Some("x"))
+            .approx_size();
+        assert_eq!(full - bare, 2 + 3 + HEADER_OVERHEAD + 1 + 1);
+    }
+
+    #[test]
+    fn many_headers_reach_the_core_record_in_order() {
+        let mut record = ProducerRecord::new("t").key("k");
+        for i in 0..(STACK_HEADERS + 3) {
+            record = record.header(format!("h{i}"), Some(vec![i as u8]));
+        }
+        let keys = record.with_core_record(|r| {
+            assert_eq!(r.key, Some(&b"k"[..]));
+            r.headers
+                .iter()
+                .map(|h| h.key.to_owned())
+                .collect::<Vec<_>>()
+        });
+        let want: Vec<String> = (0..STACK_HEADERS + 3).map(|i| format!("h{i}")).collect();
+        assert_eq!(keys, want);
+    }
+}
