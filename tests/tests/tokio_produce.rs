@@ -153,10 +153,14 @@ async fn keyed_records_go_to_the_java_murmur2_partition() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idempotent_100k_records_arrive_once_each_in_order() {
+async fn idempotent_1m_records_arrive_once_each_in_order() {
     require_tools!(Tool::Tansu, Tool::Python);
     let broker = Tansu::start();
-    const N: usize = 100_000;
+    // A million by default, as the issue asks; fewer for a quick local run.
+    let n: usize = std::env::var("KAFKA_TESTS_IDEMPOTENT_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let p = producer(&broker.bootstrap())
         .batch_size(4096)
         .compression(Compression::Lz4)
@@ -166,7 +170,7 @@ async fn idempotent_100k_records_arrive_once_each_in_order() {
     let failures: Arc<Mutex<Vec<String>>> = Arc::default();
     let offsets: Arc<Mutex<Vec<(i32, i64)>>> = Arc::default();
     let start = Instant::now();
-    for i in 0..N {
+    for i in 0..n {
         let mut record = ProducerRecord::new(topic.clone()).value(i.to_string());
         if i % 2 == 0 {
             record = record.key(format!("k{}", i % 97));
@@ -190,14 +194,14 @@ async fn idempotent_100k_records_arrive_once_each_in_order() {
         &failures[..1]
     );
     let mut offsets = offsets.lock().unwrap().clone();
-    assert_eq!(offsets.len(), N, "every callback ran once");
+    assert_eq!(offsets.len(), n, "every callback ran once");
     offsets.sort_unstable();
     offsets.dedup();
-    assert_eq!(offsets.len(), N, "no two records reported at one offset");
-    println!("{N} records acknowledged in {elapsed:.2?}");
+    assert_eq!(offsets.len(), n, "no two records reported at one offset");
+    println!("{n} records acknowledged in {elapsed:.2?}");
 
-    let got = read_back(&broker.bootstrap(), &topic, N, &[]);
-    let mut seen = vec![false; N];
+    let got = read_back(&broker.bootstrap(), &topic, n, &[]);
+    let mut seen = vec![false; n];
     let mut last_in_partition: HashMap<i32, usize> = HashMap::new();
     for g in &got {
         let i: usize = String::from_utf8(g.value.clone().expect("value"))
