@@ -183,9 +183,13 @@ impl fmt::Display for PartitionError {
 
 impl std::error::Error for PartitionError {}
 
-/// One topic's partitioner state.
-#[derive(Debug, Default)]
-struct TopicState {
+/// One topic's state for the built-in partitioners: the sticky choice and
+/// the round-robin counter. [`Partitioning`] keeps one per topic itself;
+/// a caller that already has a per-topic record (the producer does) can
+/// keep it there and use [`Partitioning::choose_in`] and
+/// [`Partitioning::on_append_in`], saving a lookup by name per record.
+#[derive(Debug, Default, Clone)]
+pub struct TopicState {
     /// The sticky partition; `None` before the first keyless record and
     /// once `batch.size` bytes have gone to it, so the next keyless record
     /// draws a new one (with the availability known at that moment).
@@ -231,7 +235,8 @@ impl Partitioning {
     }
 
     /// Chooses the partition of `topic` for a record with this serialized
-    /// `key` and `value`.
+    /// `key` and `value`, with the state this `Partitioning` keeps for
+    /// `topic`.
     ///
     /// # Errors
     ///
@@ -246,6 +251,36 @@ impl Partitioning {
         value: Option<&[u8]>,
         partitions: &TopicPartitions<'_>,
     ) -> Result<i32, PartitionError> {
+        // Taken out and put back, so that `choose_in` can borrow `self`;
+        // only a topic's first record allocates (its name).
+        let mut state = self
+            .topics
+            .get_mut(topic)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let chosen = self.choose_in(&mut state, topic, key, value, partitions);
+        match self.topics.get_mut(topic) {
+            Some(slot) => *slot = state,
+            None => {
+                self.topics.insert(topic.to_owned(), state);
+            }
+        }
+        chosen
+    }
+
+    /// [`choose`](Self::choose) with the topic's state kept by the caller.
+    ///
+    /// # Errors
+    ///
+    /// As [`choose`](Self::choose).
+    pub fn choose_in(
+        &mut self,
+        state: &mut TopicState,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        partitions: &TopicPartitions<'_>,
+    ) -> Result<i32, PartitionError> {
         let num_partitions = partitions.num_partitions;
         if num_partitions <= 0 {
             return Err(PartitionError::NoPartitions { num_partitions });
@@ -255,10 +290,6 @@ impl Partitioning {
                 partitioner.partition(topic, key, value, partitions)
             }
             PartitionerKind::RoundRobin => {
-                let state = match self.topics.get_mut(topic) {
-                    Some(state) => state,
-                    None => self.topics.entry(topic.to_owned()).or_default(),
-                };
                 let counter = state.next_round_robin;
                 state.next_round_robin = counter.wrapping_add(1);
                 nth_partition(partitions, to_positive(counter) as u64)
@@ -266,10 +297,6 @@ impl Partitioning {
             PartitionerKind::Default => match key {
                 Some(key) if !self.ignore_keys => partition_for_key(key, num_partitions),
                 _ => {
-                    let state = match self.topics.get_mut(topic) {
-                        Some(state) => state,
-                        None => self.topics.entry(topic.to_owned()).or_default(),
-                    };
                     match state.sticky {
                         // A topic deleted and re-created with fewer
                         // partitions can leave the old choice out of range.
@@ -316,14 +343,29 @@ impl Partitioning {
     /// record that happens to hash to the sticky partition would otherwise
     /// shorten the stint.
     pub fn on_append(&mut self, topic: &str, partition: i32, bytes: usize) {
-        let Some(state) = self.topics.get_mut(topic) else {
-            return;
-        };
+        if let Some(state) = self.topics.get_mut(topic) {
+            let sticky_batch_size = self.sticky_batch_size;
+            Self::count_append(sticky_batch_size, state, partition, bytes);
+        }
+    }
+
+    /// [`on_append`](Self::on_append) with the topic's state kept by the
+    /// caller (the one given to [`choose_in`](Self::choose_in)).
+    pub fn on_append_in(&mut self, state: &mut TopicState, partition: i32, bytes: usize) {
+        Self::count_append(self.sticky_batch_size, state, partition, bytes);
+    }
+
+    fn count_append(
+        sticky_batch_size: usize,
+        state: &mut TopicState,
+        partition: i32,
+        bytes: usize,
+    ) {
         if state.sticky != Some(partition) {
             return;
         }
         state.produced_bytes = state.produced_bytes.saturating_add(bytes);
-        if state.produced_bytes >= self.sticky_batch_size {
+        if state.produced_bytes >= sticky_batch_size {
             state.sticky = None;
             state.produced_bytes = 0;
         }
@@ -346,6 +388,24 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn state_kept_by_the_caller_gives_the_same_choices() {
+        let available = [0, 2, 3, 5];
+        let mut by_name = Partitioning::new(PartitionerKind::Default, false, 300, 7);
+        let mut by_state = Partitioning::new(PartitionerKind::Default, false, 300, 7);
+        let mut state = TopicState::default();
+        for i in 0..1_000 {
+            let key = (i % 3 == 0).then_some(&b"k"[..]);
+            let a = by_name.choose("t", key, None, &parts(6, &available));
+            let b = by_state.choose_in(&mut state, "t", key, None, &parts(6, &available));
+            assert_eq!(a, b, "record {i}");
+            if by_name.uses_sticky(key) {
+                by_name.on_append("t", a.unwrap(), 70);
+                by_state.on_append_in(&mut state, b.unwrap(), 70);
+            }
+        }
+    }
 
     fn parts(num_partitions: i32, available: &[i32]) -> TopicPartitions<'_> {
         TopicPartitions {

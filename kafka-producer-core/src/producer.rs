@@ -43,6 +43,9 @@ pub(crate) struct Topic {
     pub(crate) partitions: Vec<PartitionQueue>,
     /// Partitions with a known leader, for the partitioner.
     pub(crate) available: Vec<i32>,
+    /// The built-in partitioners' state for this topic (kept here rather
+    /// than looked up by name in the partitioner, per record).
+    pub(crate) partitioner: crate::partitioner::TopicState,
 }
 
 impl Topic {
@@ -53,6 +56,7 @@ impl Topic {
             error: ErrorCode::NONE,
             partitions: Vec::new(),
             available: Vec::new(),
+            partitioner: Default::default(),
         }
     }
 }
@@ -560,7 +564,8 @@ impl Producer {
             }
             None => self
                 .partitioning
-                .choose(
+                .choose_in(
+                    &mut topic.partitioner,
                     record.topic,
                     record.key,
                     record.value,
@@ -580,7 +585,12 @@ impl Producer {
                     partitions: count,
                 })?,
         };
-        let Some(queue) = topic.partitions.get_mut(partition as usize) else {
+        let Topic {
+            partitions,
+            partitioner,
+            ..
+        } = topic;
+        let Some(queue) = partitions.get_mut(partition as usize) else {
             return Err(SendError::InvalidPartition {
                 topic: record.topic.to_owned(),
                 partition,
@@ -649,7 +659,7 @@ impl Producer {
         }
         // Only records the sticky logic placed count towards its turn (Java).
         if record.partition.is_none() && self.partitioning.uses_sticky(record.key) {
-            self.partitioning.on_append(record.topic, partition, size);
+            self.partitioning.on_append_in(partitioner, partition, size);
         }
         Ok(RecordToken {
             batch: batch_id,
