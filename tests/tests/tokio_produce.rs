@@ -351,8 +351,13 @@ fn signal(pid: u32, signal: &str) {
 async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered() {
     require_tools!(Tool::Tansu);
     let broker = Tansu::start();
+    // A linger and one partition put the 50 records below into one or two
+    // batches: all of them in flight at once (max.in.flight is 5), however
+    // slowly this machine runs the loop. With linger 0, a loaded machine
+    // made more than 5 batches, and the ones never sent were (rightly)
+    // reported as not written.
     let p = producer(&broker.bootstrap())
-        .linger(Duration::ZERO)
+        .linger(Duration::from_millis(50))
         .build()
         .unwrap();
     let topic = "tokio-close";
@@ -366,10 +371,10 @@ async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered() {
     signal(broker.pid(), "-STOP");
     let mut deliveries = Vec::new();
     for i in 0..50 {
-        let record = ProducerRecord::new(topic).value(format!("{i}"));
+        let record = ProducerRecord::new(topic).partition(0).value(format!("{i}"));
         deliveries.push(p.send(record).await.unwrap());
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let start = Instant::now();
     p.close(Duration::from_millis(500)).await;
     let took = start.elapsed();
