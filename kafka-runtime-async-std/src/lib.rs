@@ -1,7 +1,237 @@
-//! A Kafka producer on futures-io (runs under async-std and smol).
+//! An async Kafka producer for async-std and smol.
 //!
-//! **Not yet implemented.** Today it exports nothing.
+//! A thin adapter around the I/O-free [`kafka_producer_core`]: this crate
+//! owns the sockets (TCP, and TLS through rustls), the timers and the task
+//! that drives the core; all producer logic (batching, partitioning,
+//! retries, idempotence, SASL) is the core's. Its API is the one of
+//! `kafka-runtime-tokio`: code written for one compiles with the other by
+//! changing the crate name.
 //!
+//! # Quick start
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use kafka_runtime_async_std::{ProducerBuilder, ProducerRecord};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let producer = ProducerBuilder::new()
+//!     .bootstrap_servers("localhost:9092")
+//!     .linger(Duration::from_millis(5))
+//!     .set("compression.type", "lz4")
+//!     .build()?;
+//!
+//! // `send` waits only for buffer space or metadata; the returned future
+//! // resolves when the broker has acknowledged the record.
+//! let delivery = producer
+//!     .send(ProducerRecord::new("events").key("user-1").value("clicked"))
+//!     .await?;
+//! let metadata = delivery.await?;
+//! println!("written to {}-{} at offset {}", metadata.topic, metadata.partition, metadata.offset);
+//!
+//! // Fire-and-forget at full speed: a callback per record, no future.
+//! for i in 0..1000 {
+//!     let record = ProducerRecord::new("events").value(format!("event {i}"));
+//!     producer
+//!         .send_with_callback(record, |result| {
+//!             if let Err(e) = result {
+//!                 eprintln!("not delivered: {e}");
+//!             }
+//!         })
+//!         .await?;
+//! }
+//! producer.flush().await;
+//! producer.close(Duration::from_secs(30)).await;
+//! # Ok(())
+//! # }
+//! // Under async-std; `smol::block_on(run())` works just as well.
+//! async_std::task::block_on(run())?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-//! // Placeholder: the API lands with the runtimes issue.
-//! ```
+//!
+//! # How it runs
+//!
+//! [`ProducerBuilder::build`] needs no runtime context: it spawns one
+//! driver task on async-std's global executor, which runs its own threads,
+//! so the producer works the same whether the application runs on
+//! async-std, in `smol::block_on`, or on any other executor. Sockets and
+//! timers are `async-net` and `async-io` ones, the reactor both async-std
+//! and smol use.
+//!
+//! Handles share the core behind a `std::sync::Mutex` rather than talking
+//! to the driver over a channel, so `send` costs no message per record;
+//! the driver is woken only when a batch starts or is probably full, on
+//! flush and close, and by the network and its timers. It drains the
+//! core's outputs under the lock and acts on them after releasing it:
+//! writes go to one task per connection (so a slow broker never stalls the
+//! others), and delivery is completed per batch, fanned out to the
+//! records' [`DeliveryFuture`]s or callbacks.
+//!
+//! # Errors
+//!
+//! [`SendError`] is a refusal: the record was never queued.
+//! [`DeliveryError`] is the outcome of a queued record that was not
+//! written; its `possibly_written` says whether it may have been written
+//! anyway (a request carrying it got no definite answer).
+//!
+//! # Logging
+//!
+//! `tracing` spans `kafka_producer` (per producer) and `kafka_connection`
+//! (per broker connection); events for connections (debug: connecting,
+//! connected, closing; info: lost; warn: failed), failed batches and
+//! unavailable topics (warn), fatal errors (error). Nothing is logged per
+//! record, and no secret is ever logged.
+
+mod driver;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_io::Timer;
+use kafka_runtime_common::shared::Shared;
+use kafka_runtime_common::{Parts, Runtime};
+use tracing::Instrument;
+
+pub use kafka_runtime_common::partitioner::Partitioner;
+pub use kafka_runtime_common::{
+    Acks, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
+    DeliveryResult, ErrorCode, FatalError, PartitionerChoice, ProducerConfig, ProducerRecord,
+    RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner,
+};
+
+/// async-std (and smol, whose reactor it shares), as the [`Runtime`] of the
+/// shared producer API.
+#[derive(Debug)]
+pub enum AsyncStd {}
+
+/// An async Kafka producer for async-std and smol: a cheap, cloneable,
+/// `Send + Sync` handle (see [`kafka_runtime_common::Producer`] for every
+/// method).
+pub type Producer = kafka_runtime_common::Producer<AsyncStd>;
+
+/// Builds a [`Producer`]; see [`kafka_runtime_common::ProducerBuilder`]
+/// for the settings.
+pub type ProducerBuilder = kafka_runtime_common::ProducerBuilder<AsyncStd>;
+
+impl Runtime for AsyncStd {
+    type Producer = Producer;
+
+    /// Spawns the driver task on async-std's global executor.
+    fn start(parts: Parts) -> Result<Producer, ConfigError> {
+        // One permit: a wake-up that comes while the driver is busy stays
+        // queued, and more of them add nothing.
+        let (wake_tx, wake_rx) = async_channel::bounded(1);
+        let shared = Arc::new(Shared::new(
+            parts.core,
+            Box::new(move || {
+                let _ = wake_tx.try_send(());
+            }),
+        ));
+        let tls = parts.tls.map(futures_rustls::TlsConnector::from);
+        // Dropping the JoinHandle detaches the task: the driver ends by
+        // itself once the producer is closed.
+        drop(async_std::task::spawn(
+            driver::run(shared.clone(), wake_rx, tls).instrument(parts.span),
+        ));
+        Ok(Producer::new(shared))
+    }
+
+    async fn timeout_at<F: Future + Send>(deadline: Instant, future: F) -> Option<F::Output> {
+        let expired = async {
+            Timer::at(deadline).await;
+            None
+        };
+        futures_lite::future::or(async { Some(future.await) }, expired).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use async_std::task::block_on;
+
+    use super::*;
+
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+
+    /// Handles and every future of the API can move between threads (a
+    /// lock guard held across an await would break this).
+    #[test]
+    fn the_handle_is_send_and_sync_and_its_futures_are_send() {
+        let p = ProducerBuilder::new()
+            .bootstrap_servers("127.0.0.1:1")
+            .build()
+            .unwrap();
+        send_sync(&p);
+        send(p.send(ProducerRecord::new("t")));
+        send(p.send_with_callback(ProducerRecord::new("t"), |_| {}));
+        send(p.flush());
+        send(p.close(Duration::ZERO));
+        send(p.partitions_for("t"));
+        send(AsyncStd::timeout_at(Instant::now(), async {}));
+        block_on(p.close(Duration::ZERO));
+        assert!(p.is_closed());
+    }
+
+    /// async-std needs no runtime context: building from a plain thread
+    /// starts a driver that answers.
+    #[test]
+    fn building_outside_any_runtime_works() {
+        let p = ProducerBuilder::new()
+            .bootstrap_servers("127.0.0.1:1")
+            .build()
+            .unwrap();
+        assert!(!p.is_closed());
+        // Only a running driver completes a close.
+        kafka_runtime_common::block_on(p.close(Duration::from_millis(100)));
+        assert!(p.is_closed());
+        let e = kafka_runtime_common::block_on(p.send(ProducerRecord::new("t"))).unwrap_err();
+        assert_eq!(e, SendError::Closed);
+    }
+
+    #[test]
+    fn java_long_max_value_timeouts_do_not_overflow() {
+        let p = ProducerBuilder::new()
+            .bootstrap_servers("127.0.0.1:1")
+            .set("max.block.ms", &i64::MAX.to_string())
+            .build()
+            .unwrap();
+        let send = p.send(ProducerRecord::new("t").value("v"));
+        let soon = Instant::now() + Duration::from_millis(200);
+        let waited = block_on(AsyncStd::timeout_at(soon, send));
+        assert!(waited.is_none(), "still waiting for metadata");
+        block_on(p.close(Duration::MAX));
+        assert!(p.is_closed());
+    }
+
+    #[test]
+    fn max_block_zero_fails_at_once_without_a_broker() {
+        block_on(async {
+            let p = ProducerBuilder::new()
+                .bootstrap_servers("127.0.0.1:1")
+                .max_block(Duration::ZERO)
+                .build()
+                .unwrap();
+            let e = p
+                .send(ProducerRecord::new("t").value("v"))
+                .await
+                .unwrap_err();
+            assert!(matches!(e, SendError::TopicUnavailable { .. }), "{e}");
+            p.close(Duration::from_millis(100)).await;
+            let e = p.send(ProducerRecord::new("t")).await.unwrap_err();
+            assert_eq!(e, SendError::Closed);
+        });
+    }
+
+    #[test]
+    fn timeout_at_prefers_a_ready_future_and_gives_up_at_the_deadline() {
+        let past = Instant::now();
+        assert_eq!(block_on(AsyncStd::timeout_at(past, async { 7 })), Some(7));
+        let soon = Instant::now() + Duration::from_millis(20);
+        let never = std::future::pending::<()>();
+        assert_eq!(block_on(AsyncStd::timeout_at(soon, never)), None);
+        assert!(Instant::now() >= soon);
+    }
+}
