@@ -1,0 +1,278 @@
+//! [`BlockingProducer`]: the event loop on a thread of its own, and a
+//! handle whose methods block the calling thread.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::task::{Context, Poll as TaskPoll, Wake, Waker};
+use std::thread::{self, JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+use kafka_runtime_common::shared::Shared;
+use kafka_runtime_common::{Parts, Producer, Runtime, block_on};
+use mio::{Events, Poll, Token};
+
+use crate::driver::EventLoop;
+use crate::{ConfigError, DeliveryFuture, DeliveryResult, ProducerRecord, SendError};
+
+/// The driver thread's name.
+pub(crate) const THREAD_NAME: &str = "kafka-producer-mio";
+/// The driver thread's wake-up token; connections use the ones after it.
+const WAKE: Token = Token(0);
+const CONNECTION_TOKENS: std::ops::Range<Token> = Token(1)..Token(1 << 20);
+/// Readiness events taken per poll.
+const EVENTS: usize = 256;
+
+thread_local! {
+    /// Set on a driver thread: waiting there would stop the very loop that
+    /// ends the wait (a callback calling the producer).
+    pub(crate) static ON_DRIVER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// mio with a driver thread per producer, as the [`Runtime`] of the
+/// shared producer API: its waits block the calling thread.
+#[derive(Debug)]
+pub enum Mio {}
+
+impl Runtime for Mio {
+    type Producer = BlockingProducer;
+
+    /// Creates the `mio::Poll` and its `Waker`, and spawns the driver
+    /// thread.
+    fn start(parts: Parts) -> Result<BlockingProducer, ConfigError> {
+        let io_error = |what: &str, e: std::io::Error| ConfigError::Conflict {
+            reason: format!("cannot start the mio driver: {what}: {e}"),
+        };
+        let poll = Poll::new().map_err(|e| io_error("Poll::new", e))?;
+        let waker =
+            mio::Waker::new(poll.registry(), WAKE).map_err(|e| io_error("Waker::new", e))?;
+        let registry = poll
+            .registry()
+            .try_clone()
+            .map_err(|e| io_error("Registry::try_clone", e))?;
+        let pending = Arc::new(AtomicBool::new(false));
+        let flag = pending.clone();
+        let shared = Arc::new(Shared::new(
+            parts.core,
+            Box::new(move || {
+                flag.store(true, Ordering::Release);
+                // mio's Waker keeps a wake-up that comes while the thread is busy.
+                if let Err(e) = waker.wake() {
+                    tracing::error!(error = %e, "cannot wake the producer's driver thread");
+                }
+            }),
+        ));
+        let event_loop = EventLoop::new(
+            shared.clone(),
+            pending,
+            registry,
+            CONNECTION_TOKENS,
+            parts.tls,
+            parts.span,
+        );
+        let (exited_tx, exited) = mpsc::channel::<()>();
+        let handle = thread::Builder::new()
+            .name(THREAD_NAME.to_owned())
+            .spawn(move || {
+                // Dropped last, when the thread is done with everything.
+                let _exited = exited_tx;
+                run(poll, event_loop);
+            })
+            .map_err(|e| io_error("spawning its thread", e))?;
+        Ok(BlockingProducer {
+            inner: Producer::new(shared),
+            thread: Arc::new(DriverThread {
+                exited: Mutex::new(exited),
+                handle: Mutex::new(Some(handle)),
+            }),
+        })
+    }
+
+    /// Blocks the calling thread until `future` completes or `deadline`
+    /// passes; on the driver thread itself, never waits.
+    async fn timeout_at<F: Future + Send>(deadline: Instant, future: F) -> Option<F::Output> {
+        if ON_DRIVER.get() {
+            return crate::poll_once(future);
+        }
+        wait_until(deadline, future)
+    }
+}
+
+/// The driver thread: poll, serve the sockets, run the turn, until the
+/// producer has closed and its connections are gone.
+fn run(mut poll: Poll, mut event_loop: EventLoop) {
+    ON_DRIVER.set(true);
+    let mut events = Events::with_capacity(EVENTS);
+    while !event_loop.is_finished() {
+        let timeout = event_loop.next_timeout(Instant::now());
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            // Dropping the loop fails what is still waiting.
+            tracing::error!(error = %e, "mio poll failed; the producer stops");
+            return;
+        }
+        for event in &events {
+            // The waker's event only ends the poll: it set `pending` itself.
+            if event.token() != WAKE {
+                event_loop.handle_event(event);
+            }
+        }
+        event_loop.handle_timeout(Instant::now());
+    }
+    tracing::debug!("driver thread done");
+}
+
+/// Polls `future` on this thread, parking between polls, until it
+/// completes or `deadline` passes.
+fn wait_until<F: Future>(deadline: Instant, future: F) -> Option<F::Output> {
+    struct Unpark(Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let TaskPoll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return Some(output);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        // A spurious unpark only costs another poll.
+        thread::park_timeout(left);
+    }
+}
+
+/// The driver thread, for [`BlockingProducer::close`] to wait for.
+#[derive(Debug)]
+pub(crate) struct DriverThread {
+    /// Disconnected when the thread has finished.
+    exited: Mutex<mpsc::Receiver<()>>,
+    pub(crate) handle: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl DriverThread {
+    /// Waits until the thread has finished, or `deadline` (`None`: no
+    /// deadline); joins it when it has.
+    fn join_until(&self, deadline: Option<Instant>) {
+        let exited = self.exited.lock().unwrap_or_else(PoisonError::into_inner);
+        let finished = match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                matches!(
+                    exited.recv_timeout(left),
+                    Err(mpsc::RecvTimeoutError::Disconnected)
+                )
+            }
+            None => exited.recv().is_err(),
+        };
+        if !finished {
+            tracing::debug!("driver thread still writing to closed connections; not waiting");
+            return;
+        }
+        let handle = self
+            .handle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            if handle.join().is_err() {
+                tracing::error!("the driver thread panicked (in a delivery callback?)");
+            }
+        }
+    }
+}
+
+/// A Kafka producer whose methods block the calling thread: a cheap,
+/// cloneable, `Send + Sync` handle on a producer driven by one background
+/// thread (named `kafka-producer-mio`) running a mio event loop.
+///
+/// Built by [`ProducerBuilder::build`](crate::ProducerBuilder). Dropping
+/// the last handle closes the producer in the background, delivering what
+/// is buffered; call [`close`](Self::close) to wait for that.
+///
+/// Delivery callbacks run on the driver thread: keep them short. A send
+/// from a callback never waits (it is refused where it would have waited),
+/// and waiting on a [`DeliveryFuture`] there would stop the producer.
+#[derive(Debug, Clone)]
+pub struct BlockingProducer {
+    inner: Producer<Mio>,
+    pub(crate) thread: Arc<DriverThread>,
+}
+
+impl BlockingProducer {
+    /// Queues `record` and returns a handle on its outcome
+    /// ([`DeliveryFuture::wait`] blocks for it,
+    /// [`try_result`](DeliveryFuture::try_result) does not; it is also a
+    /// `Future`).
+    ///
+    /// Blocks only while `buffer.memory` is full or the topic's metadata is
+    /// not known yet, at most `max.block.ms` each; then fails with
+    /// [`SendError::BufferTimeout`] or [`SendError::TopicUnavailable`].
+    /// Records are delivered in the order they were queued, per partition.
+    pub fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
+        block_on(self.inner.send(record))
+    }
+
+    /// Queues `record` and blocks until it is delivered or has failed.
+    /// The outer error is a refusal (nothing was queued), the inner one a
+    /// failed delivery. One record at a time is slow: prefer
+    /// [`send`](Self::send) and waiting later.
+    pub fn send_and_wait(&self, record: ProducerRecord) -> Result<DeliveryResult, SendError> {
+        Ok(self.send(record)?.wait())
+    }
+
+    /// Queues `record` and calls `callback` with its outcome, on the driver
+    /// thread. Blocks as [`send`](Self::send) does.
+    pub fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> Result<(), SendError>
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static,
+    {
+        block_on(self.inner.send_with_callback(record, callback))
+    }
+
+    /// Sends everything buffered now without waiting for `linger.ms`, and
+    /// returns once each of those records has an outcome.
+    pub fn flush(&self) {
+        block_on(self.inner.flush());
+    }
+
+    /// Stops taking records, delivers what is buffered, and returns when
+    /// every record has an outcome and the driver thread has finished (or,
+    /// if a broker stops reading, about when `timeout` runs out: the thread
+    /// then finishes on its own).
+    ///
+    /// Records still undelivered after `timeout` fail with
+    /// `ProducerClosed`. Later sends on any clone fail with
+    /// [`SendError::Closed`].
+    pub fn close(&self, timeout: Duration) {
+        let deadline = Instant::now().checked_add(timeout);
+        block_on(self.inner.close(timeout));
+        if !ON_DRIVER.get() {
+            self.thread.join_until(deadline);
+        }
+    }
+
+    /// The number of partitions of `topic`, fetching its metadata if it is
+    /// not known yet (blocking at most `max.block.ms`).
+    pub fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
+        block_on(self.inner.partitions_for(topic))
+    }
+
+    /// Whether the producer has closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+}

@@ -1,0 +1,254 @@
+//! [`MioDriver`]: the producer embedded in a `mio::Poll` the user owns.
+
+use std::future::Future;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use kafka_runtime_common::shared::Shared;
+use kafka_runtime_common::{Parts, Producer, Runtime, block_on};
+use mio::event::Event;
+use mio::{Registry, Token};
+
+use crate::driver::EventLoop;
+use crate::{ConfigError, DeliveryFuture, DeliveryResult, ProducerRecord, SendError};
+
+/// The runtime of a [`MioDriver`]: its producer never waits, because the
+/// thread that would wait is the one that must run the driver.
+///
+/// Its [`ProducerBuilder::build`](kafka_runtime_common::ProducerBuilder::build)
+/// returns the validated [`Parts`], for [`MioDriver::from_parts`].
+#[derive(Debug)]
+pub enum Embedded {}
+
+/// Builds a [`MioDriver`] (see [`MioDriver::new`]); the settings are
+/// those of [`kafka_runtime_common::ProducerBuilder`].
+pub type DriverBuilder = kafka_runtime_common::ProducerBuilder<Embedded>;
+
+impl Runtime for Embedded {
+    type Producer = Parts;
+
+    /// Starts nothing: the driver needs the user's registry, which
+    /// [`MioDriver::from_parts`] takes.
+    fn start(parts: Parts) -> Result<Parts, ConfigError> {
+        Ok(parts)
+    }
+
+    /// Never waits: whatever `future` has not done at once has timed out.
+    async fn timeout_at<F: Future + Send>(_deadline: Instant, future: F) -> Option<F::Output> {
+        crate::poll_once(future)
+    }
+}
+
+/// A Kafka producer driven by your own `mio::Poll`, on your thread: for
+/// programs that already run a mio event loop and want no extra thread.
+///
+/// The driver registers its broker sockets with your registry under tokens
+/// of the range you give it. In your loop:
+///
+/// - poll with at most [`next_timeout`](Self::next_timeout);
+/// - hand it every event of its tokens with
+///   [`handle_event`](Self::handle_event) (it returns `false` for the
+///   others, which are yours);
+/// - call [`handle_timeout`](Self::handle_timeout) after each poll: it runs
+///   the producer's turn when one is due (cheap otherwise), and completes
+///   deliveries there, running callbacks.
+///
+/// [`send`](Self::send) never waits: when a [`BlockingProducer`](crate::BlockingProducer)
+/// would wait (buffer full, topic metadata not known yet), it returns the
+/// refusal at once; try again after a few turns of your loop.
+///
+/// ```no_run
+/// use std::time::{Duration, Instant};
+/// use kafka_runtime_mio::{DriverBuilder, MioDriver, ProducerRecord};
+/// use mio::{Events, Poll, Token};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut poll = Poll::new()?;
+/// let builder = DriverBuilder::new().bootstrap_servers("localhost:9092");
+/// let mut driver = MioDriver::new(builder, poll.registry(), Token(1000)..Token(2000))?;
+/// let mut events = Events::with_capacity(256);
+/// let mut delivery = None;
+/// while !driver.is_finished() {
+///     if delivery.is_none() {
+///         // Refused while the topic's metadata is on its way: retry later.
+///         delivery = driver.send(ProducerRecord::new("events").value("hello")).ok();
+///     }
+///     poll.poll(&mut events, driver.next_timeout())?;
+///     for event in &events {
+///         if !driver.handle_event(event) {
+///             // one of your own tokens
+///         }
+///     }
+///     driver.handle_timeout(Instant::now());
+///     if let Some(result) = delivery.as_ref().and_then(|d| d.try_result()) {
+///         println!("{result:?}");
+///         driver.close(Duration::from_secs(5));
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct MioDriver {
+    event_loop: EventLoop,
+    producer: Producer<Embedded>,
+}
+
+impl std::fmt::Debug for MioDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MioDriver").finish_non_exhaustive()
+    }
+}
+
+impl MioDriver {
+    /// Validates `builder`'s settings and creates a driver whose sockets
+    /// are registered with `registry` (a clone of it is kept) under tokens
+    /// of `tokens`, which must not be empty and must not overlap yours.
+    /// A connection per broker is open at a time, plus one while
+    /// reconnecting: a few dozen tokens are plenty.
+    pub fn new(
+        builder: DriverBuilder,
+        registry: &Registry,
+        tokens: Range<Token>,
+    ) -> Result<MioDriver, ConfigError> {
+        MioDriver::from_parts(builder.build()?, registry, tokens)
+    }
+
+    /// [`new`](Self::new) from what [`DriverBuilder::build`](kafka_runtime_common::ProducerBuilder::build)
+    /// returned.
+    pub fn from_parts(
+        parts: Parts,
+        registry: &Registry,
+        tokens: Range<Token>,
+    ) -> Result<MioDriver, ConfigError> {
+        if tokens.start >= tokens.end {
+            return Err(ConfigError::Conflict {
+                reason: format!("the driver's token range {tokens:?} is empty"),
+            });
+        }
+        let registry = registry.try_clone().map_err(|e| ConfigError::Conflict {
+            reason: format!("cannot clone the mio registry: {e}"),
+        })?;
+        // Handles run on this thread only: a flag that the next
+        // `next_timeout` reads is wake-up enough.
+        let pending = Arc::new(AtomicBool::new(false));
+        let flag = pending.clone();
+        let shared = Arc::new(Shared::new(
+            parts.core,
+            Box::new(move || flag.store(true, Ordering::Release)),
+        ));
+        let event_loop = EventLoop::new(
+            shared.clone(),
+            pending,
+            registry,
+            tokens,
+            parts.tls,
+            parts.span,
+        );
+        Ok(MioDriver {
+            event_loop,
+            producer: Producer::new(shared),
+        })
+    }
+
+    /// Whether `token` is one of the driver's.
+    pub fn owns(&self, token: Token) -> bool {
+        self.event_loop.owns(token)
+    }
+
+    /// Serves `event` if its token is one of the driver's (and returns
+    /// `true`): socket reads and writes, without running the producer's
+    /// turn (that is [`handle_timeout`](Self::handle_timeout)'s).
+    pub fn handle_event(&mut self, event: &Event) -> bool {
+        if !self.owns(event.token()) {
+            return false;
+        }
+        self.event_loop.handle_event(event);
+        true
+    }
+
+    /// The longest your next `Poll::poll` may block: zero when the driver
+    /// has work (after a [`send`](Self::send), or events it has read),
+    /// `None` when only its sockets can bring any.
+    pub fn next_timeout(&self) -> Option<Duration> {
+        self.event_loop.next_timeout(Instant::now())
+    }
+
+    /// Runs the producer's turn when one is due: hands what the sockets
+    /// read to the producer, fires its timers (linger, retries, request
+    /// timeouts), opens, writes and closes connections, and completes
+    /// deliveries (callbacks run here). Call it after every poll.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.event_loop.handle_timeout(now);
+    }
+
+    /// Queues `record` without waiting, and returns a future for its
+    /// outcome (check it with [`DeliveryFuture::try_result`] after
+    /// [`handle_timeout`](Self::handle_timeout); never
+    /// [`wait`](DeliveryFuture::wait) on this thread, which must keep
+    /// driving the producer).
+    ///
+    /// Where a blocking send would wait, this one is refused at once:
+    /// [`SendError::BufferTimeout`] when `buffer.memory` is full now, and
+    /// [`SendError::TopicUnavailable`] while the topic's metadata is not
+    /// known (it has been asked for: try again after a few turns, and give
+    /// up after as long as you would have blocked; its `connection_error`
+    /// names the last connection failure, if any). Nothing was queued then.
+    /// The other refusals are final, as for any send.
+    ///
+    /// Each refusal for metadata wakes the driver (the request must go
+    /// out): retry on a short timer of your own rather than at once after
+    /// every poll, or the loop spins until the metadata arrives.
+    pub fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
+        // Completes in one poll: `Embedded::timeout_at` never waits.
+        block_on(self.producer.send(record))
+    }
+
+    /// Queues `record` without waiting and calls `callback` with its
+    /// outcome, from [`handle_timeout`](Self::handle_timeout). Refusals as
+    /// for [`send`](Self::send).
+    pub fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> Result<(), SendError>
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static,
+    {
+        block_on(self.producer.send_with_callback(record, callback))
+    }
+
+    /// Sends everything buffered at the next turn, without waiting for
+    /// `linger.ms`. Returns at once: the records' futures or callbacks tell
+    /// when each is done.
+    pub fn flush(&self) {
+        block_on(self.producer.flush());
+    }
+
+    /// Starts closing: no more records are taken, buffered ones are
+    /// delivered (those still undelivered after `timeout` fail), then the
+    /// connections close. Returns at once; keep driving the loop until
+    /// [`is_finished`](Self::is_finished).
+    pub fn close(&self, timeout: Duration) {
+        block_on(self.producer.close(timeout));
+    }
+
+    /// The number of partitions of `topic` if its metadata is known;
+    /// otherwise asks for it and returns
+    /// [`SendError::TopicUnavailable`] (try again after a few turns).
+    pub fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
+        block_on(self.producer.partitions_for(topic))
+    }
+
+    /// Whether the producer has closed (no send is taken any more).
+    pub fn is_closed(&self) -> bool {
+        self.producer.is_closed()
+    }
+
+    /// Whether the producer has closed and its last connection is gone:
+    /// the driver has nothing more to do and can be dropped.
+    pub fn is_finished(&self) -> bool {
+        self.event_loop.is_finished()
+    }
+}
