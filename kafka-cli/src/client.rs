@@ -1,7 +1,31 @@
-//! What `produce` and `perf` share: `-X key=value` properties and building
-//! the producer from them.
+//! What `produce` and `perf` share: `-X key=value` properties, the choice
+//! of runtime (`--runtime tokio|async-std|mio`), and building the producer
+//! on it.
+//!
+//! The commands are written once, as async code against [`Sink`] (the part
+//! of the producer API they use), and run on the chosen runtime: Tokio's
+//! multi-thread runtime, async-std's executor, or the mio crate's blocking
+//! producer (whose calls complete before returning, driven by
+//! [`kafka_runtime_common::block_on`]). The command's own future runs on the
+//! calling thread in every case, apart from the producer's driver, so it may
+//! block briefly (reading stdin, throttling).
 
-use kafka_runtime_tokio::{Producer, ProducerBuilder};
+use std::future::Future;
+use std::time::Duration;
+
+use kafka_runtime_common::{DeliveryResult, ProducerRecord, Runtime, SendError};
+
+/// The runtime that drives the producer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RuntimeChoice {
+    /// kafka-runtime-tokio.
+    #[default]
+    Tokio,
+    /// kafka-runtime-async-std.
+    AsyncStd,
+    /// kafka-runtime-mio's blocking producer.
+    Mio,
+}
 
 /// Parses `key=value` (for `-X`); the value may itself contain `=`.
 pub(crate) fn parse_property(s: &str) -> Result<(String, String), String> {
@@ -11,17 +35,108 @@ pub(crate) fn parse_property(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// The producer calls the commands make, on any runtime.
+pub(crate) trait Sink {
+    /// Queues a record, calling `callback` with its outcome.
+    fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> impl Future<Output = Result<(), SendError>>
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static;
+    /// Sends what is buffered and waits for its outcomes.
+    fn flush(&self) -> impl Future<Output = ()>;
+    /// Closes, failing what is undelivered after `timeout`.
+    fn close(&self, timeout: Duration) -> impl Future<Output = ()>;
+}
+
+impl<R: Runtime> Sink for kafka_runtime_common::Producer<R> {
+    fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> impl Future<Output = Result<(), SendError>>
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static,
+    {
+        kafka_runtime_common::Producer::send_with_callback(self, record, callback)
+    }
+    fn flush(&self) -> impl Future<Output = ()> {
+        kafka_runtime_common::Producer::flush(self)
+    }
+    fn close(&self, timeout: Duration) -> impl Future<Output = ()> {
+        kafka_runtime_common::Producer::close(self, timeout)
+    }
+}
+
+impl Sink for kafka_runtime_mio::BlockingProducer {
+    async fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> Result<(), SendError>
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static,
+    {
+        kafka_runtime_mio::BlockingProducer::send_with_callback(self, record, callback)
+    }
+    async fn flush(&self) {
+        kafka_runtime_mio::BlockingProducer::flush(self);
+    }
+    async fn close(&self, timeout: Duration) {
+        kafka_runtime_mio::BlockingProducer::close(self, timeout);
+    }
+}
+
+/// A command, run with a producer on whichever runtime was chosen.
+pub(crate) trait Job {
+    /// What the command returns.
+    type Output;
+    /// Runs the command with `producer`.
+    fn run<P: Sink>(self, producer: P) -> impl Future<Output = Self::Output>;
+}
+
 /// Builds a producer for `bootstrap` with the `-X` properties applied on
 /// top (so `-X bootstrap.servers=...` is not needed but would win).
-pub(crate) fn build_producer(
+fn build<R: Runtime>(
     bootstrap: &str,
     properties: &[(String, String)],
-) -> Result<Producer, String> {
+) -> Result<R::Producer, String> {
     let builder = properties.iter().fold(
-        ProducerBuilder::new().bootstrap_servers(bootstrap),
+        kafka_runtime_common::ProducerBuilder::<R>::new().bootstrap_servers(bootstrap),
         |b, (k, v)| b.set(k, v),
     );
     builder
         .build()
         .map_err(|e| format!("bad producer configuration: {e}"))
+}
+
+/// Builds the producer on `runtime` and runs `job` with it there.
+pub(crate) fn run_on<J: Job>(
+    runtime: RuntimeChoice,
+    bootstrap: &str,
+    properties: &[(String, String)],
+    job: J,
+) -> Result<J::Output, String> {
+    match runtime {
+        RuntimeChoice::Tokio => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start a Tokio runtime: {e}"))?;
+            rt.block_on(async {
+                let producer = build::<kafka_runtime_tokio::Tokio>(bootstrap, properties)?;
+                Ok(job.run(producer).await)
+            })
+        }
+        RuntimeChoice::AsyncStd => async_std::task::block_on(async {
+            let producer = build::<kafka_runtime_async_std::AsyncStd>(bootstrap, properties)?;
+            Ok(job.run(producer).await)
+        }),
+        RuntimeChoice::Mio => {
+            let producer = build::<kafka_runtime_mio::Mio>(bootstrap, properties)?;
+            Ok(kafka_runtime_common::block_on(job.run(producer)))
+        }
+    }
 }

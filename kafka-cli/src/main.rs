@@ -8,7 +8,8 @@
 //! - `kprod perf`: a load generator like Kafka's producer perf test.
 //! - `kprod topic create NAME`: creates a topic.
 //!
-//! Only the last three start a Tokio runtime.
+//! The last three run the producer on the runtime `--runtime` names:
+//! `tokio` (the default), `async-std` or `mio`.
 
 mod client;
 mod dump;
@@ -24,6 +25,9 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "kprod", version, about)]
 struct Cli {
+    /// The runtime that drives the producer: tokio, async-std or mio.
+    #[arg(long, global = true, value_enum, default_value_t)]
+    runtime: client::RuntimeChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -48,8 +52,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dump(args) => dump::run(&args),
-        Command::Produce(args) => produce::run(args),
-        Command::Perf(args) => perf::run(args),
+        Command::Produce(args) => produce::run(args, cli.runtime),
+        Command::Perf(args) => perf::run(args, cli.runtime),
         Command::Topic { command } => topic::run(command),
     }
 }

@@ -21,10 +21,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kafka_runtime_tokio::ProducerRecord;
+use kafka_runtime_common::ProducerRecord;
 use serde_json::json;
 
-use crate::client::{build_producer, parse_property};
+use crate::client::{Job, RuntimeChoice, Sink, parse_property, run_on};
 
 /// Kafka's perf tool keeps at most this many latency samples, taking every
 /// k-th record on longer runs, so memory stays bounded.
@@ -182,28 +182,94 @@ fn payload(size: usize) -> Bytes {
         .into()
 }
 
-/// Runs the load on its own Tokio runtime.
-#[tokio::main]
-pub(crate) async fn run(args: PerfArgs) -> ExitCode {
-    let producer = match build_producer(&args.bootstrap_servers, &args.properties) {
-        Ok(p) => p,
+/// Runs the load on the chosen runtime.
+pub(crate) fn run(args: PerfArgs, runtime: RuntimeChoice) -> ExitCode {
+    let stats = Arc::new(Mutex::new(Stats::new(args.num_records)));
+    let job = Load {
+        args: &args,
+        stats: Arc::clone(&stats),
+    };
+    let elapsed = match run_on(runtime, &args.bootstrap_servers, &args.properties, job) {
+        Ok(elapsed) => elapsed,
         Err(msg) => {
             eprintln!("kprod perf: {msg}");
             return ExitCode::FAILURE;
         }
     };
-    let topic: Arc<str> = Arc::from(args.topic.as_str());
-    let value = payload(args.record_size);
-    let stats = Arc::new(Mutex::new(Stats::new(args.num_records)));
-    let progress = {
-        let stats = Arc::clone(&stats);
-        let record_size = args.record_size;
-        let json = args.json;
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(REPORT_INTERVAL);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
+    report(&args, &stats, elapsed)
+}
+
+/// The load itself, on any runtime.
+struct Load<'a> {
+    args: &'a PerfArgs,
+    stats: Arc<Mutex<Stats>>,
+}
+
+impl Job for Load<'_> {
+    /// Seconds from the first send to the end of the flush.
+    type Output = f64;
+
+    async fn run<P: Sink>(self, producer: P) -> f64 {
+        let Load { args, stats } = self;
+        let topic: Arc<str> = Arc::from(args.topic.as_str());
+        let value = payload(args.record_size);
+        let progress = Progress::start(Arc::clone(&stats), args.record_size, args.json);
+        let start = Instant::now();
+        for i in 0..args.num_records {
+            if args.throughput > 0.0 {
+                let due = start + Duration::from_secs_f64(i as f64 / args.throughput);
+                let now = Instant::now();
+                if due > now + THROTTLE_SLACK {
+                    // This future runs on a thread of its own (see
+                    // `client`), so it may sleep: the driver goes on.
+                    std::thread::sleep(due - now);
+                }
+            }
+            let mut record = ProducerRecord::new(Arc::clone(&topic)).value(value.clone());
+            if let Some(k) = args.key_cardinality {
+                record = record.key((i % k).to_string());
+            }
+            let outcome = Arc::clone(&stats);
+            let sent_at = Instant::now();
+            let sent = producer
+                .send_with_callback(record, move |result| {
+                    let latency = sent_at.elapsed();
+                    let mut s = outcome.lock().unwrap_or_else(PoisonError::into_inner);
+                    match result {
+                        Ok(_) => s.delivered(i, latency),
+                        Err(e) => s.fail(&e),
+                    }
+                })
+                .await;
+            if let Err(e) = sent {
+                stats
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .fail(&e);
+            }
+        }
+        producer.flush().await;
+        let elapsed = start.elapsed().as_secs_f64().max(1e-9);
+        producer.close(CLOSE_TIMEOUT).await;
+        progress.stop();
+        elapsed
+    }
+}
+
+/// The progress line every [`REPORT_INTERVAL`], from a thread of its own
+/// (so it works the same on every runtime).
+struct Progress {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(stats: Arc<Mutex<Stats>>, record_size: usize, json: bool) -> Progress {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(REPORT_INTERVAL)
+            {
                 let line = stats
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -214,45 +280,18 @@ pub(crate) async fn run(args: PerfArgs) -> ExitCode {
                     println!("{line}");
                 }
             }
-        })
-    };
-    let start = Instant::now();
-    let tokio_start = tokio::time::Instant::now();
-    for i in 0..args.num_records {
-        if args.throughput > 0.0 {
-            let due = tokio_start + Duration::from_secs_f64(i as f64 / args.throughput);
-            if due > tokio::time::Instant::now() + THROTTLE_SLACK {
-                tokio::time::sleep_until(due).await;
-            }
-        }
-        let mut record = ProducerRecord::new(Arc::clone(&topic)).value(value.clone());
-        if let Some(k) = args.key_cardinality {
-            record = record.key((i % k).to_string());
-        }
-        let outcome = Arc::clone(&stats);
-        let sent_at = Instant::now();
-        let sent = producer
-            .send_with_callback(record, move |result| {
-                let latency = sent_at.elapsed();
-                let mut s = outcome.lock().unwrap_or_else(PoisonError::into_inner);
-                match result {
-                    Ok(_) => s.delivered(i, latency),
-                    Err(e) => s.fail(&e),
-                }
-            })
-            .await;
-        if let Err(e) = sent {
-            stats
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .fail(&e);
-        }
+        });
+        Progress { stop, thread }
     }
-    producer.flush().await;
-    let elapsed = start.elapsed().as_secs_f64().max(1e-9);
-    producer.close(CLOSE_TIMEOUT).await;
-    progress.abort();
 
+    fn stop(self) {
+        drop(self.stop);
+        let _ = self.thread.join();
+    }
+}
+
+/// Prints the final line (or JSON object); fails if any record failed.
+fn report(args: &PerfArgs, stats: &Mutex<Stats>, elapsed: f64) -> ExitCode {
     let mut s = stats.lock().unwrap_or_else(PoisonError::into_inner);
     s.samples.sort_unstable();
     let records_per_sec = args.num_records as f64 / elapsed;

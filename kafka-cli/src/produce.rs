@@ -13,10 +13,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_runtime_tokio::ProducerRecord;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 
-use crate::client::{build_producer, parse_property};
+use kafka_runtime_common::ProducerRecord;
+
+use crate::client::{Job, RuntimeChoice, Sink, parse_property, run_on};
 
 /// Failures printed one by one before the summary; beyond that only counted,
 /// so a dead broker does not flood the terminal with one line per record.
@@ -70,10 +71,9 @@ impl Tally {
     }
 }
 
-/// Runs the console producer on its own Tokio runtime.
-#[tokio::main]
-pub(crate) async fn run(args: ProduceArgs) -> ExitCode {
-    match produce(&args).await {
+/// Runs the console producer on the chosen runtime.
+pub(crate) fn run(args: ProduceArgs, runtime: RuntimeChoice) -> ExitCode {
+    match produce(&args, runtime) {
         Ok(tally) => {
             eprintln!(
                 "produced {} records to {} ({} failed)",
@@ -92,64 +92,85 @@ pub(crate) async fn run(args: ProduceArgs) -> ExitCode {
     }
 }
 
-async fn produce(args: &ProduceArgs) -> Result<Tally, String> {
-    let headers: Vec<(String, Option<Bytes>)> = args
-        .headers
-        .iter()
-        .map(|h| match h.split_once('=') {
-            Some((k, v)) => (k.to_owned(), Some(Bytes::copy_from_slice(v.as_bytes()))),
-            None => (h.clone(), None),
-        })
-        .collect();
-    let input: Box<dyn AsyncRead + Unpin + Send> = match &args.file {
-        Some(path) => Box::new(
-            tokio::fs::File::open(path)
-                .await
-                .map_err(|e| format!("{}: {e}", path.display()))?,
-        ),
-        None => Box::new(tokio::io::stdin()),
+fn produce(args: &ProduceArgs, runtime: RuntimeChoice) -> Result<Tally, String> {
+    let input: Box<dyn Read> = match &args.file {
+        Some(path) => {
+            Box::new(std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => Box::new(std::io::stdin()),
     };
-    let producer = build_producer(&args.bootstrap_servers, &args.properties)?;
-    let topic: Arc<str> = Arc::from(args.topic.as_str());
-    let separator = args.key_separator.as_deref().map(str::as_bytes);
-    let tally = Arc::new(Mutex::new(Tally::default()));
-    let mut reader = BufReader::new(input);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .await
-            .map_err(|e| format!("reading input: {e}"))?;
-        if read == 0 {
-            break;
-        }
-        let record = make_record(&topic, strip_line_ending(&line), separator, &headers);
-        let record = match args.partition {
-            Some(p) => record.partition(p),
-            None => record,
-        };
-        let outcome = Arc::clone(&tally);
-        let sent = producer
-            .send_with_callback(record, move |result| {
-                let mut t = outcome.lock().unwrap_or_else(PoisonError::into_inner);
-                match result {
-                    Ok(_) => t.delivered += 1,
-                    Err(e) => t.fail(&e),
-                }
+    let job = Lines {
+        args,
+        input: BufReader::new(input),
+    };
+    run_on(runtime, &args.bootstrap_servers, &args.properties, job)?
+}
+
+/// The input's lines as records, on any runtime.
+struct Lines<'a> {
+    args: &'a ProduceArgs,
+    input: BufReader<Box<dyn Read>>,
+}
+
+impl Job for Lines<'_> {
+    type Output = Result<Tally, String>;
+
+    async fn run<P: Sink>(self, producer: P) -> Result<Tally, String> {
+        let Lines { args, mut input } = self;
+        let headers: Vec<(String, Option<Bytes>)> = args
+            .headers
+            .iter()
+            .map(|h| match h.split_once('=') {
+                Some((k, v)) => (k.to_owned(), Some(Bytes::copy_from_slice(v.as_bytes()))),
+                None => (h.clone(), None),
             })
-            .await;
-        if let Err(e) = sent {
-            tally
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .fail(&e);
+            .collect();
+        let topic: Arc<str> = Arc::from(args.topic.as_str());
+        let separator = args.key_separator.as_deref().map(str::as_bytes);
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let mut line = Vec::new();
+        let mut result = Ok(());
+        loop {
+            line.clear();
+            // A blocking read: this future has its thread to itself (see
+            // `client`), the producer's driver runs elsewhere.
+            match input.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    result = Err(format!("reading input: {e}"));
+                    break;
+                }
+            }
+            let record = make_record(&topic, strip_line_ending(&line), separator, &headers);
+            let record = match args.partition {
+                Some(p) => record.partition(p),
+                None => record,
+            };
+            let outcome = Arc::clone(&tally);
+            let sent = producer
+                .send_with_callback(record, move |result| {
+                    let mut t = outcome.lock().unwrap_or_else(PoisonError::into_inner);
+                    match result {
+                        Ok(_) => t.delivered += 1,
+                        Err(e) => t.fail(&e),
+                    }
+                })
+                .await;
+            if let Err(e) = sent {
+                tally
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .fail(&e);
+            }
         }
+        // What was read before an input error is still delivered.
+        producer.flush().await;
+        producer.close(CLOSE_TIMEOUT).await;
+        result?;
+        let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner));
+        Ok(tally)
     }
-    producer.flush().await;
-    producer.close(CLOSE_TIMEOUT).await;
-    let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner));
-    Ok(tally)
 }
 
 /// The line without its `\n` or `\r\n`, as Kafka's console producer strips

@@ -225,3 +225,95 @@ fn perf_prints_the_summary_line_without_json() {
         assert!(last.contains(part), "{part} missing: {last}");
     }
 }
+
+#[test]
+fn produce_and_perf_run_on_every_runtime() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let tansu = Tansu::start();
+    let bootstrap = tansu.bootstrap();
+    for runtime in ["tokio", "async-std", "mio"] {
+        let topic = format!("kprod-runtime-{runtime}");
+        let input: String = (0..50).map(|i| format!("{runtime} {i}\n")).collect();
+        let out = kprod(
+            &[
+                "--runtime",
+                runtime,
+                "produce",
+                "-b",
+                &bootstrap,
+                "-t",
+                &topic,
+            ],
+            input.as_bytes(),
+        );
+        let stderr = text(&out.stderr);
+        assert!(out.status.success(), "{runtime}: {stderr}");
+        assert!(
+            stderr.contains(&format!("produced 50 records to {topic} (0 failed)")),
+            "{runtime}: {stderr}"
+        );
+        let mut values: Vec<Vec<u8>> = tokio_common::read_back(&bootstrap, &topic, 50, &[])
+            .into_iter()
+            .map(|r| r.value.expect("a value"))
+            .collect();
+        values.sort();
+        let mut want: Vec<Vec<u8>> = (0..50)
+            .map(|i| format!("{runtime} {i}").into_bytes())
+            .collect();
+        want.sort();
+        assert_eq!(values, want, "{runtime}");
+
+        // The option also goes after the subcommand.
+        let out = kprod(
+            &[
+                "perf",
+                "-b",
+                &bootstrap,
+                "-t",
+                &format!("kprod-perf-{runtime}"),
+                "--num-records",
+                "5000",
+                "--record-size",
+                "100",
+                "--throughput",
+                "-1",
+                "--json",
+                "--runtime",
+                runtime,
+            ],
+            b"",
+        );
+        assert!(out.status.success(), "{runtime}: {}", text(&out.stderr));
+        let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
+        assert_eq!(report["records"], 5000, "{runtime}: {report}");
+        assert_eq!(report["failed"], 0, "{runtime}: {report}");
+    }
+}
+
+#[test]
+fn an_unknown_runtime_is_a_usage_error() {
+    let out = kprod(
+        &[
+            "--runtime",
+            "glommio",
+            "perf",
+            "-b",
+            "127.0.0.1:1",
+            "-t",
+            "t",
+            "--num-records",
+            "1",
+            "--record-size",
+            "1",
+            "--throughput",
+            "-1",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("glommio"),
+        "{}",
+        text(&out.stderr)
+    );
+}
