@@ -58,6 +58,7 @@ mod producer;
 mod record;
 pub mod shared;
 mod tls;
+pub mod write_queue;
 
 use std::future::Future;
 use std::time::Instant;

@@ -380,9 +380,19 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         }
     }
 
+    let mut future = std::pin::pin!(future);
+    // Most calls (a send with room in the buffer) complete at once: try
+    // that without making a waker, which costs an allocation. A future
+    // polled again with another waker must use the new one, so nothing is
+    // lost if it was not ready.
+    if let Poll::Ready(output) = future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        return output;
+    }
     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
     loop {
         match future.as_mut().poll(&mut cx) {
             Poll::Ready(output) => return output,

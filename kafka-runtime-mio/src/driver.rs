@@ -16,16 +16,16 @@
 //! `WouldBlock`.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes};
 use kafka_producer_core::{ConnId, Connect};
 use kafka_runtime_common::shared::{Outputs, Shared, State};
+use kafka_runtime_common::write_queue::WriteQueue;
 use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -34,8 +34,6 @@ use rustls::pki_types::ServerName;
 
 /// How much one `read` takes at most.
 const READ_BUFFER: usize = 64 * 1024;
-/// Buffers handed to one vectored write.
-const MAX_IOV: usize = 64;
 /// How long a closed connection may take to write what was queued for it.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
@@ -71,7 +69,7 @@ struct Conn {
     tls: Option<Box<ClientConnection>>,
     phase: Phase,
     /// Request bytes not written yet (plaintext, before TLS).
-    queue: VecDeque<Bytes>,
+    queue: WriteQueue,
     span: tracing::Span,
 }
 
@@ -266,7 +264,7 @@ impl EventLoop {
             // None: the connection failed; its report is in the inbox.
             if let Some(conn) = self.conns.get_mut(&t.conn) {
                 if !t.data.is_empty() {
-                    conn.queue.push_back(t.data);
+                    conn.queue.push(t.data);
                 }
             }
         }
@@ -350,7 +348,7 @@ impl EventLoop {
             socket,
             tls,
             phase: Phase::Connecting { rest },
-            queue: VecDeque::new(),
+            queue: WriteQueue::new(),
             span,
         })
     }
@@ -618,20 +616,10 @@ fn read_plaintext(
     }
 }
 
-/// Up to [`MAX_IOV`] queued buffers, for one vectored write.
-fn io_slices(queue: &VecDeque<Bytes>) -> ([IoSlice<'_>; MAX_IOV], usize) {
-    let mut iov = [IoSlice::new(&[]); MAX_IOV];
-    let n = iov.len().min(queue.len());
-    for (slot, data) in iov.iter_mut().zip(queue) {
-        *slot = IoSlice::new(data);
-    }
-    (iov, n)
-}
-
-fn write_plain(socket: &mut TcpStream, queue: &mut VecDeque<Bytes>) -> io::Result<()> {
+fn write_plain(socket: &mut TcpStream, queue: &mut WriteQueue) -> io::Result<()> {
     while !queue.is_empty() {
         let written = {
-            let (iov, n) = io_slices(queue);
+            let (iov, n) = queue.io_slices();
             match socket.write_vectored(&iov[..n]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(written) => written,
@@ -640,7 +628,7 @@ fn write_plain(socket: &mut TcpStream, queue: &mut VecDeque<Bytes>) -> io::Resul
                 Err(e) => return Err(e),
             }
         };
-        advance(queue, written);
+        queue.advance(written);
     }
     Ok(())
 }
@@ -651,7 +639,7 @@ fn write_plain(socket: &mut TcpStream, queue: &mut VecDeque<Bytes>) -> io::Resul
 fn write_tls(
     tls: &mut ClientConnection,
     socket: &mut TcpStream,
-    queue: &mut VecDeque<Bytes>,
+    queue: &mut WriteQueue,
 ) -> io::Result<()> {
     loop {
         while tls.wants_write() {
@@ -667,7 +655,7 @@ fn write_tls(
             return Ok(());
         }
         let taken = {
-            let (iov, n) = io_slices(queue);
+            let (iov, n) = queue.io_slices();
             tls.writer().write_vectored(&iov[..n])?
         };
         if taken == 0 {
@@ -675,49 +663,6 @@ fn write_tls(
             // but never spin on it.
             return Ok(());
         }
-        advance(queue, taken);
-    }
-}
-
-/// Drops `written` bytes from the front of `queue`.
-fn advance(queue: &mut VecDeque<Bytes>, mut written: usize) {
-    while written > 0 {
-        let Some(front) = queue.front_mut() else {
-            return;
-        };
-        if written >= front.len() {
-            written -= front.len();
-            queue.pop_front();
-        } else {
-            front.advance(written);
-            written = 0;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn advance_consumes_whole_and_partial_buffers() {
-        let mut queue: VecDeque<Bytes> = [&b"abc"[..], b"de", b"fgh"]
-            .into_iter()
-            .map(Bytes::from_static)
-            .collect();
-        advance(&mut queue, 4);
-        assert_eq!(queue, [&b"e"[..], b"fgh"]);
-        advance(&mut queue, 4);
-        assert!(queue.is_empty());
-    }
-
-    #[test]
-    fn io_slices_take_at_most_max_iov_buffers_in_order() {
-        let queue: VecDeque<Bytes> = (0..MAX_IOV + 3)
-            .map(|i| Bytes::from(vec![i as u8]))
-            .collect();
-        let (iov, n) = io_slices(&queue);
-        assert_eq!(n, MAX_IOV);
-        assert!(iov.iter().enumerate().all(|(i, s)| s[..] == [i as u8]));
+        queue.advance(taken);
     }
 }

@@ -41,14 +41,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
 
     for key in ["vip-ann", "bob", "vip-cem", "dana", "eve"] {
-        let record = ProducerRecord::new(topic.as_str())
-            .key(key)
-            .value("order");
+        let record = ProducerRecord::new(topic.as_str()).key(key).value("order");
         let metadata = producer.send(record).await?.await?;
         println!("{key:>8} -> partition {}", metadata.partition);
     }
     // A record naming its partition bypasses the partitioner.
-    let pinned = ProducerRecord::new(topic.as_str()).partition(0).value("audit");
+    let pinned = ProducerRecord::new(topic.as_str())
+        .partition(0)
+        .value("audit");
     producer.send(pinned).await?.await?;
 
     producer.close(Duration::from_secs(10)).await;

@@ -46,7 +46,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .send(ProducerRecord::new("secure-events").value("hello over TLS"))
         .await?
         .await?;
-    println!("written at {}-{}@{}", metadata.topic, metadata.partition, metadata.offset);
+    println!(
+        "written at {}-{}@{}",
+        metadata.topic, metadata.partition, metadata.offset
+    );
     producer.close(Duration::from_secs(10)).await;
     Ok(())
 }

@@ -8,14 +8,15 @@
 //! writes what the driver hands it through its own unbounded channel (the
 //! driver must never wait on a slow socket).
 
-use std::collections::{HashMap, VecDeque};
-use std::io::{self, IoSlice};
+use std::collections::HashMap;
+use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use kafka_producer_core::ConnId;
 use kafka_runtime_common::shared::{Outputs, Shared, State};
+use kafka_runtime_common::write_queue::{MAX_IOV, WriteQueue};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc};
@@ -29,8 +30,6 @@ use tracing::Instrument;
 const NET_EVENT_CAPACITY: usize = 256;
 /// How much a connection reads at once.
 const READ_BUFFER: usize = 64 * 1024;
-/// Buffers handed to one vectored write.
-const MAX_IOV: usize = 64;
 /// How long a closed connection may take to write what was queued for it.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
@@ -263,65 +262,33 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     mut writer: W,
     mut rx: mpsc::UnboundedReceiver<Bytes>,
 ) -> io::Result<()> {
-    let mut queue = VecDeque::new();
+    let mut queue = WriteQueue::new();
     while let Some(data) = rx.recv().await {
-        queue.push_back(data);
-        while queue.len() < MAX_IOV {
+        queue.push(data);
+        while queue.buffers() < MAX_IOV {
             match rx.try_recv() {
-                Ok(data) => queue.push_back(data),
+                Ok(data) => queue.push(data),
                 Err(_) => break,
             }
         }
-        queue.retain(|b| !b.is_empty());
         while !queue.is_empty() {
             let written = {
-                let mut iov = [IoSlice::new(&[]); MAX_IOV];
-                let n = iov.len().min(queue.len());
-                for (slot, data) in iov.iter_mut().zip(&queue) {
-                    *slot = IoSlice::new(data);
-                }
+                let (iov, n) = queue.io_slices();
                 writer.write_vectored(&iov[..n]).await?
             };
             if written == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
-            advance(&mut queue, written);
+            queue.advance(written);
         }
         writer.flush().await?;
     }
     writer.shutdown().await
 }
 
-fn advance(queue: &mut VecDeque<Bytes>, mut written: usize) {
-    while written > 0 {
-        let Some(front) = queue.front_mut() else {
-            return;
-        };
-        if written >= front.len() {
-            written -= front.len();
-            queue.pop_front();
-        } else {
-            front.advance(written);
-            written = 0;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn advance_consumes_whole_and_partial_buffers() {
-        let mut queue: VecDeque<Bytes> = [&b"abc"[..], b"de", b"fgh"]
-            .into_iter()
-            .map(Bytes::from_static)
-            .collect();
-        advance(&mut queue, 4);
-        assert_eq!(queue, [&b"e"[..], b"fgh"]);
-        advance(&mut queue, 4);
-        assert!(queue.is_empty());
-    }
 
     #[tokio::test]
     async fn write_loop_writes_in_order_and_shuts_down_when_the_sender_goes() {
