@@ -490,10 +490,20 @@ impl Producer {
             self.topics.insert(name.clone(), Topic::new(name));
             self.metadata.request();
         }
-        if !self.pending_topics.contains_key(topic) {
-            let name = self.topics.get(topic).map(|t| t.name.clone());
-            if let Some(name) = name {
-                self.pending_topics.insert(name, deadline);
+        match self.pending_topics.get_mut(topic) {
+            // A wait that has run out but was not reported yet (no timer
+            // turn since): its waiters have given up by their own clocks.
+            // A new wait starts now, with a full max.block.ms — otherwise
+            // it would be told "unavailable" at once.
+            Some(pending) if *pending <= self.now => *pending = deadline,
+            // A wait in progress: a retry of the same send, or another
+            // sender waiting for the same topic.
+            Some(_) => {}
+            None => {
+                let name = self.topics.get(topic).map(|t| t.name.clone());
+                if let Some(name) = name {
+                    self.pending_topics.insert(name, deadline);
+                }
             }
         }
     }

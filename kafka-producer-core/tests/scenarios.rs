@@ -195,6 +195,43 @@ fn unknown_topic_fails_after_max_block() {
 }
 
 #[test]
+fn a_new_wait_after_an_unreported_expiry_gets_a_full_max_block() {
+    // The adapter's own timer can end a wait a moment before the core's
+    // timer turn reports it; a wait starting in between must not inherit
+    // the old deadline (and be failed at once).
+    let mut sim = Sim::new(spec(&[]), Faults::default(), 4, &[("max.block.ms", "2000")]);
+    let t0 = sim.now;
+    assert!(matches!(
+        sim.producer.send(&record("missing", b"x"), t0),
+        Err(SendError::MetadataPending { .. })
+    ));
+    // Past the first wait's deadline, before any timer turn: a new wait.
+    let late = t0 + Duration::from_millis(2001);
+    sim.producer.prefetch_topic("missing", late).unwrap();
+    sim.producer.handle_timeout(late);
+    assert!(
+        !std::iter::from_fn(|| sim.producer.poll_event())
+            .any(|e| matches!(e, Event::TopicUnavailable { .. })),
+        "the new wait was failed at once"
+    );
+    sim.now = late;
+    let events = sim.run_until(Duration::from_secs(10), |e| {
+        e.iter()
+            .any(|e| matches!(e, Event::TopicUnavailable { .. }))
+    });
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::TopicUnavailable { .. }))
+    );
+    let waited = sim.now - late;
+    assert!(
+        waited >= Duration::from_millis(2000) && waited < Duration::from_millis(2100),
+        "{waited:?}"
+    );
+}
+
+#[test]
 fn auto_created_topics_become_ready() {
     let mut s = spec(&[]);
     s.auto_create_partitions = Some(4);
