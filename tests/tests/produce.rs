@@ -1,9 +1,11 @@
-//! kafka-runtime-tokio against a real broker (tansu), read back with
-//! confluent-kafka (CRC checks on): every codec, keyed placement,
-//! idempotence at volume, unknown topics, oversized records, unreachable
-//! brokers, and close with a deadline.
+//! Every runtime (Tokio, async-std, mio) against a real broker (tansu),
+//! read back with confluent-kafka (CRC checks on): every codec, keyed
+//! placement, idempotence at volume, unknown topics, oversized records,
+//! unreachable brokers, close with a deadline, back-pressure and custom
+//! partitioners. One scenario list, run on each runtime by `suite!` (see
+//! `runtimes/mod.rs`); each test starts its own broker.
 
-mod tokio_common;
+mod runtimes;
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -12,17 +14,18 @@ use std::time::{Duration, Instant};
 
 use kafka_integration_tests::tools::{Tool, free_loopback_port};
 use kafka_integration_tests::{Tansu, require_tools};
-use kafka_runtime_tokio::partitioner::partition_for_key;
-use kafka_runtime_tokio::{
+use kafka_runtime_common::partitioner::partition_for_key;
+use kafka_runtime_common::{
     Compression, DeliveryErrorKind, DeliveryResult, ProducerBuilder, ProducerRecord,
     RecordMetadata, SendError,
 };
-use tokio_common::{ReadRecord, read_back};
+use runtimes::read_back::{ReadRecord, read_back};
+use runtimes::{Rt, TestProducer, sleep, timeout};
 
-fn producer(bootstrap: &str) -> ProducerBuilder {
-    ProducerBuilder::new()
+fn producer<T: Rt>(bootstrap: &str) -> ProducerBuilder<T::R> {
+    ProducerBuilder::<T::R>::new()
         .bootstrap_servers(bootstrap)
-        .client_id("tokio-tests")
+        .client_id(&format!("{}-tests", T::NAME))
 }
 
 /// Record `i` of the round trip: keys, null keys and values, headers with
@@ -72,19 +75,18 @@ fn assert_same(sent: &ProducerRecord, meta: &RecordMetadata, got: &ReadRecord) {
     assert_eq!(got.headers, headers, "headers at {meta:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn round_trip_of_every_codec_reads_back_intact() {
+async fn round_trip_of_every_codec_reads_back_intact<T: Rt>() {
     require_tools!(Tool::Tansu, Tool::Python);
     let broker = Tansu::start();
     const N: usize = 1000;
     for codec in Compression::ALL {
-        let p = producer(&broker.bootstrap())
+        let p = producer::<T>(&broker.bootstrap())
             .compression(codec)
             .linger(Duration::from_millis(2))
             .batch_size(8 * 1024)
             .build()
             .unwrap();
-        let topic: Arc<str> = format!("tokio-codec-{codec}").into();
+        let topic: Arc<str> = format!("codec-{codec}").into();
         let mut pending = Vec::with_capacity(N);
         for i in 0..N {
             let record = round_trip_record(&topic, codec, i);
@@ -116,12 +118,11 @@ async fn round_trip_of_every_codec_reads_back_intact() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keyed_records_go_to_the_java_murmur2_partition() {
+async fn keyed_records_go_to_the_java_murmur2_partition<T: Rt>() {
     require_tools!(Tool::Tansu, Tool::Python);
     let broker = Tansu::start();
-    let p = producer(&broker.bootstrap()).build().unwrap();
-    let topic = "tokio-keyed";
+    let p = producer::<T>(&broker.bootstrap()).build().unwrap();
+    let topic = "keyed";
     let partitions = p.partitions_for(topic).await.unwrap();
     assert!(
         partitions > 1,
@@ -152,21 +153,29 @@ async fn keyed_records_go_to_the_java_murmur2_partition() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idempotent_1m_records_arrive_once_each_in_order() {
+async fn idempotent_records_arrive_once_each_in_order<T: Rt>() {
     require_tools!(Tool::Tansu, Tool::Python);
     let broker = Tansu::start();
-    // A million by default, as the issue asks; fewer for a quick local run.
+    // A million by default, as the issue asks, on Tokio; 100,000 on the
+    // other runtimes, so that one run of the suite does not spend three
+    // times ~60 s on volume the other scenarios already cover per runtime.
+    // KAFKA_TESTS_IDEMPOTENT_RECORDS sets the count on every runtime (fewer
+    // for a quick local run, a million to check a runtime at full volume).
+    let default = if T::NAME == "tokio" {
+        1_000_000
+    } else {
+        100_000
+    };
     let n: usize = std::env::var("KAFKA_TESTS_IDEMPOTENT_RECORDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let p = producer(&broker.bootstrap())
+        .unwrap_or(default);
+    let p = producer::<T>(&broker.bootstrap())
         .batch_size(4096)
         .compression(Compression::Lz4)
         .build()
         .unwrap();
-    let topic: Arc<str> = "tokio-idempotent".into();
+    let topic: Arc<str> = "idempotent".into();
     let failures: Arc<Mutex<Vec<String>>> = Arc::default();
     let offsets: Arc<Mutex<Vec<(i32, i64)>>> = Arc::default();
     let start = Instant::now();
@@ -217,8 +226,7 @@ async fn idempotent_1m_records_arrive_once_each_in_order() {
     assert!(seen.iter().all(|s| *s), "records lost");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_topics_are_auto_created_by_tansu() {
+async fn unknown_topics_are_auto_created_by_tansu<T: Rt>() {
     // Documented behaviour: tansu creates a topic it is asked about (by
     // Metadata or Produce) with 4 partitions, so a send to a new topic
     // waits for metadata once and then succeeds; on a Kafka broker with
@@ -227,19 +235,19 @@ async fn unknown_topics_are_auto_created_by_tansu() {
     // UNKNOWN_TOPIC_OR_PARTITION.
     require_tools!(Tool::Tansu, Tool::Python);
     let broker = Tansu::start();
-    let p = producer(&broker.bootstrap())
+    let p = producer::<T>(&broker.bootstrap())
         .max_block(Duration::from_secs(10))
         .build()
         .unwrap();
     let meta = p
-        .send(ProducerRecord::new("tokio-never-created").value("hello"))
+        .send(ProducerRecord::new("never-created").value("hello"))
         .await
         .unwrap()
         .await
         .unwrap();
     assert_eq!(meta.offset, 0);
-    assert_eq!(p.partitions_for("tokio-never-created").await.unwrap(), 4);
-    assert_eq!(p.partitions_for("tokio-also-new").await.unwrap(), 4);
+    assert_eq!(p.partitions_for("never-created").await.unwrap(), 4);
+    assert_eq!(p.partitions_for("also-new").await.unwrap(), 4);
     // Names Kafka refuses never reach the broker.
     let bad = p.send(ProducerRecord::new("no/slashes").value("x")).await;
     assert!(
@@ -247,18 +255,17 @@ async fn unknown_topics_are_auto_created_by_tansu() {
         "{bad:?}"
     );
     p.close(Duration::from_secs(5)).await;
-    let got = read_back(&broker.bootstrap(), "tokio-never-created", 1, &[]);
+    let got = read_back(&broker.bootstrap(), "never-created", 1, &[]);
     assert_eq!(got[0].value.as_deref(), Some(&b"hello"[..]));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_record_over_max_request_size_is_refused_and_the_producer_goes_on() {
+async fn a_record_over_max_request_size_is_refused_and_the_producer_goes_on<T: Rt>() {
     require_tools!(Tool::Tansu, Tool::Python);
     let broker = Tansu::start();
-    let p = producer(&broker.bootstrap()).build().unwrap();
+    let p = producer::<T>(&broker.bootstrap()).build().unwrap();
     let huge = vec![7u8; 2 << 20];
     let err = p
-        .send(ProducerRecord::new("tokio-large").value(huge))
+        .send(ProducerRecord::new("large").value(huge))
         .await
         .unwrap_err();
     match &err {
@@ -275,26 +282,28 @@ async fn a_record_over_max_request_size_is_refused_and_the_producer_goes_on() {
     }
     assert!(err.to_string().contains("max.request.size"), "{err}");
     let small = p
-        .send(ProducerRecord::new("tokio-large").value("small"))
+        .send(ProducerRecord::new("large").value("small"))
         .await
         .unwrap()
         .await
         .unwrap();
     assert_eq!(small.offset, 0);
     p.close(Duration::from_secs(5)).await;
-    let got = read_back(&broker.bootstrap(), "tokio-large", 1, &[]);
+    let got = read_back(&broker.bootstrap(), "large", 1, &[]);
     assert_eq!(got[0].value.as_deref(), Some(&b"small"[..]));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_bootstrap_fails_send_after_max_block() {
+async fn an_unreachable_bootstrap_fails_send_after_max_block<T: Rt>() {
     // No broker: a port nobody listens on (connections are refused).
     let bootstrap = format!("127.0.0.1:{}", free_loopback_port());
     let max_block = Duration::from_millis(1500);
-    let p = producer(&bootstrap).max_block(max_block).build().unwrap();
+    let p = producer::<T>(&bootstrap)
+        .max_block(max_block)
+        .build()
+        .unwrap();
     let start = Instant::now();
     let err = p
-        .send(ProducerRecord::new("tokio-nowhere").value("x"))
+        .send(ProducerRecord::new("nowhere").value("x"))
         .await
         .unwrap_err();
     let waited = start.elapsed();
@@ -308,19 +317,28 @@ async fn an_unreachable_bootstrap_fails_send_after_max_block() {
             connection_error: Some(cause),
             ..
         } => {
-            assert_eq!(topic, "tokio-nowhere");
+            assert_eq!(topic, "nowhere");
             assert!(cause.contains(&bootstrap), "{cause}");
             assert!(cause.to_lowercase().contains("refused"), "{cause}");
         }
         other => panic!("expected TopicUnavailable with a cause, got {other:?}"),
     }
     println!("after {waited:?}: {err}");
-    let err = p.partitions_for("tokio-nowhere").await.unwrap_err();
+    let start = Instant::now();
+    let err = p.partitions_for("nowhere").await.unwrap_err();
     assert!(matches!(err, SendError::TopicUnavailable { .. }), "{err:?}");
+    // A new wait gets its own max.block.ms, even right after
+    // the previous wait on the topic ran out (mio once failed it at once).
+    let waited = start.elapsed();
+    assert!(
+        waited >= max_block - Duration::from_millis(50),
+        "{waited:?}: {err}"
+    );
+    println!("partitions_for failed after {waited:?}: {err}");
     let start = Instant::now();
     p.close(Duration::from_secs(1)).await;
     assert!(start.elapsed() < Duration::from_secs(5));
-    let after = p.send(ProducerRecord::new("tokio-nowhere")).await;
+    let after = p.send(ProducerRecord::new("nowhere")).await;
     assert!(matches!(after, Err(SendError::Closed)), "{after:?}");
 }
 
@@ -347,8 +365,7 @@ fn signal(pid: u32, signal: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered() {
+async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered<T: Rt>() {
     require_tools!(Tool::Tansu);
     let broker = Tansu::start();
     // A linger and one partition put the 50 records below into one or two
@@ -356,11 +373,11 @@ async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered() {
     // slowly this machine runs the loop. With linger 0, a loaded machine
     // made more than 5 batches, and the ones never sent were (rightly)
     // reported as not written.
-    let p = producer(&broker.bootstrap())
+    let p = producer::<T>(&broker.bootstrap())
         .linger(Duration::from_millis(50))
         .build()
         .unwrap();
-    let topic = "tokio-close";
+    let topic = "close";
     p.send(ProducerRecord::new(topic).value("warm-up"))
         .await
         .unwrap()
@@ -371,10 +388,12 @@ async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered() {
     signal(broker.pid(), "-STOP");
     let mut deliveries = Vec::new();
     for i in 0..50 {
-        let record = ProducerRecord::new(topic).partition(0).value(format!("{i}"));
+        let record = ProducerRecord::new(topic)
+            .partition(0)
+            .value(format!("{i}"));
         deliveries.push(p.send(record).await.unwrap());
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    sleep(Duration::from_millis(300)).await;
     let start = Instant::now();
     p.close(Duration::from_millis(500)).await;
     let took = start.elapsed();
@@ -392,12 +411,11 @@ async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered() {
     assert!(matches!(after, Err(SendError::Closed)), "{after:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn close_with_a_deadline_fails_what_a_dead_broker_never_got_as_not_written() {
+async fn close_with_a_deadline_fails_what_a_dead_broker_never_got_as_not_written<T: Rt>() {
     require_tools!(Tool::Tansu);
     let broker = Tansu::start();
-    let p = producer(&broker.bootstrap()).build().unwrap();
-    let topic = "tokio-close-dead";
+    let p = producer::<T>(&broker.bootstrap()).build().unwrap();
+    let topic = "close-dead";
     p.send(ProducerRecord::new(topic).value("warm-up"))
         .await
         .unwrap()
@@ -405,7 +423,7 @@ async fn close_with_a_deadline_fails_what_a_dead_broker_never_got_as_not_written
         .unwrap();
     drop(broker);
     // Let the producer notice the connection is gone.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    sleep(Duration::from_millis(300)).await;
     let mut deliveries = Vec::new();
     for i in 0..20 {
         let record = ProducerRecord::new(topic).value(format!("{i}"));
@@ -419,47 +437,45 @@ async fn close_with_a_deadline_fails_what_a_dead_broker_never_got_as_not_written
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropping_the_last_handle_still_delivers_in_the_background() {
+async fn dropping_the_last_handle_still_delivers_in_the_background<T: Rt>() {
     require_tools!(Tool::Tansu, Tool::Python);
     let broker = Tansu::start();
-    let p = producer(&broker.bootstrap())
+    let p = producer::<T>(&broker.bootstrap())
         .linger(Duration::from_millis(200))
         .build()
         .unwrap();
     let clone = p.clone();
     let mut deliveries = Vec::new();
     for i in 0..100 {
-        let record = ProducerRecord::new("tokio-dropped").value(format!("{i}"));
+        let record = ProducerRecord::new("dropped").value(format!("{i}"));
         deliveries.push(clone.send(record).await.unwrap());
     }
     drop(p);
     drop(clone);
     for d in deliveries {
-        tokio::time::timeout(Duration::from_secs(10), d)
+        timeout(Duration::from_secs(10), d)
             .await
             .expect("delivered after the handles were dropped")
             .unwrap();
     }
-    let got = read_back(&broker.bootstrap(), "tokio-dropped", 100, &[]);
+    let got = read_back(&broker.bootstrap(), "dropped", 100, &[]);
     assert_eq!(got.len(), 100);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_buffer_makes_send_wait_for_delivery_not_fail() {
+async fn a_full_buffer_makes_send_wait_for_delivery_not_fail<T: Rt>() {
     require_tools!(Tool::Tansu, Tool::Python);
     let broker = Tansu::start();
     const N: usize = 20_000;
     // 32 KiB of buffer for ~2 MB of records: send must wait for space again
     // and again (Event::MemoryAvailable), never time out.
-    let p = producer(&broker.bootstrap())
+    let p = producer::<T>(&broker.bootstrap())
         .buffer_memory(32 * 1024)
         .batch_size(4 * 1024)
         .build()
         .unwrap();
     let mut deliveries = Vec::with_capacity(N);
     for i in 0..N {
-        let record = ProducerRecord::new("tokio-backpressure").value(format!("{i:0>100}"));
+        let record = ProducerRecord::new("backpressure").value(format!("{i:0>100}"));
         deliveries.push(p.send(record).await.unwrap());
     }
     for d in deliveries {
@@ -467,23 +483,22 @@ async fn a_full_buffer_makes_send_wait_for_delivery_not_fail() {
     }
     p.close(Duration::from_secs(5)).await;
     assert_eq!(
-        read_back(&broker.bootstrap(), "tokio-backpressure", N, &[]).len(),
+        read_back(&broker.bootstrap(), "backpressure", N, &[]).len(),
         N
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_buffer_that_never_drains_fails_send_after_max_block() {
+async fn a_full_buffer_that_never_drains_fails_send_after_max_block<T: Rt>() {
     require_tools!(Tool::Tansu);
     let broker = Tansu::start();
     let max_block = Duration::from_millis(700);
-    let p = producer(&broker.bootstrap())
+    let p = producer::<T>(&broker.bootstrap())
         .buffer_memory(16 * 1024)
         .batch_size(1024)
         .max_block(max_block)
         .build()
         .unwrap();
-    p.send(ProducerRecord::new("tokio-stuck").value("warm-up"))
+    p.send(ProducerRecord::new("stuck").value("warm-up"))
         .await
         .unwrap()
         .await
@@ -493,7 +508,7 @@ async fn a_full_buffer_that_never_drains_fails_send_after_max_block() {
     let mut queued = Vec::new();
     let err = loop {
         match p
-            .send(ProducerRecord::new("tokio-stuck").value(vec![1u8; 500]))
+            .send(ProducerRecord::new("stuck").value(vec![1u8; 500]))
             .await
         {
             Ok(d) => queued.push(d),
@@ -521,27 +536,26 @@ async fn a_full_buffer_that_never_drains_fails_send_after_max_block() {
 /// Sends every record to the last partition.
 struct LastPartition;
 
-impl kafka_runtime_tokio::Partitioner for LastPartition {
+impl kafka_runtime_common::Partitioner for LastPartition {
     fn partition(
         &mut self,
         _topic: &str,
         _key: Option<&[u8]>,
         _value: Option<&[u8]>,
-        partitions: &kafka_runtime_tokio::partitioner::TopicPartitions<'_>,
+        partitions: &kafka_runtime_common::partitioner::TopicPartitions<'_>,
     ) -> i32 {
         partitions.num_partitions - 1
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_custom_partitioner_places_records_without_a_partition() {
+async fn a_custom_partitioner_places_records_without_a_partition<T: Rt>() {
     require_tools!(Tool::Tansu);
     let broker = Tansu::start();
-    let p = producer(&broker.bootstrap())
+    let p = producer::<T>(&broker.bootstrap())
         .custom_partitioner(LastPartition)
         .build()
         .unwrap();
-    let topic = "tokio-custom-partitioner";
+    let topic = "custom-partitioner";
     let last = p.partitions_for(topic).await.unwrap() - 1;
     for i in 0..20 {
         let record = ProducerRecord::new(topic).key(format!("k{i}")).value("v");
@@ -563,3 +577,18 @@ async fn a_custom_partitioner_places_records_without_a_partition() {
     assert!(matches!(err, SendError::InvalidPartition { .. }), "{err:?}");
     p.close(Duration::from_secs(5)).await;
 }
+
+runtimes::suite!(
+    round_trip_of_every_codec_reads_back_intact,
+    keyed_records_go_to_the_java_murmur2_partition,
+    idempotent_records_arrive_once_each_in_order,
+    unknown_topics_are_auto_created_by_tansu,
+    a_record_over_max_request_size_is_refused_and_the_producer_goes_on,
+    an_unreachable_bootstrap_fails_send_after_max_block,
+    close_with_a_deadline_fails_what_a_frozen_broker_never_answered,
+    close_with_a_deadline_fails_what_a_dead_broker_never_got_as_not_written,
+    dropping_the_last_handle_still_delivers_in_the_background,
+    a_full_buffer_makes_send_wait_for_delivery_not_fail,
+    a_full_buffer_that_never_drains_fails_send_after_max_block,
+    a_custom_partitioner_places_records_without_a_partition,
+);

@@ -1,14 +1,15 @@
-//! kafka-runtime-tokio over TLS: stunnel terminates TLS (with client
-//! certificates required) in front of a plaintext tansu that advertises the
-//! stunnel port, as /work/shared/BROKERS.md describes (tansu's own TLS flags
-//! are broken). Certificates come from the openssl CLI. Read back with
-//! confluent-kafka over the same TLS listener.
+//! Every runtime (Tokio, async-std, mio) over TLS: stunnel terminates TLS
+//! (with client certificates required) in front of a plaintext tansu that
+//! advertises the stunnel port, as /work/shared/BROKERS.md describes
+//! (tansu's own TLS flags are broken). Certificates come from the openssl
+//! CLI. Read back with confluent-kafka over the same TLS listener. One
+//! scenario list, run on each runtime by `suite!` (see `runtimes/mod.rs`).
 //!
 //! Needs `stunnel` (Debian `stunnel4`) and `openssl`; when either is
 //! missing the test says so and returns, even in CI, since
 //! scripts/setup-test-env.sh does not install them yet.
 
-mod tokio_common;
+mod runtimes;
 
 use std::fs::{self, File};
 use std::net::TcpStream;
@@ -19,10 +20,11 @@ use std::time::{Duration, Instant};
 use kafka_integration_tests::require_tools;
 use kafka_integration_tests::tansu::api_versions_probe;
 use kafka_integration_tests::tools::{Tool, free_loopback_port};
-use kafka_runtime_tokio::{
+use kafka_runtime_common::{
     Compression, ProducerBuilder, ProducerRecord, SecurityProtocol, SendError,
 };
-use tokio_common::read_back;
+use runtimes::read_back::read_back;
+use runtimes::{Rt, TestProducer};
 
 /// Child processes killed on drop, with the scratch directory removed.
 struct Processes {
@@ -94,7 +96,11 @@ fn make_certificates(dir: &Path) {
             "localhost",
             "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n",
         ),
-        ("client", "tokio-client", "extendedKeyUsage=clientAuth\n"),
+        (
+            "client",
+            "kafka-tests-client",
+            "extendedKeyUsage=clientAuth\n",
+        ),
     ] {
         let (key, csr, pem, extfile) = (
             format!("{name}.key"),
@@ -199,8 +205,8 @@ fn start_tls_broker(dir: &Path) -> (Processes, u16) {
     (processes, tls_port)
 }
 
-fn tls_producer(dir: &Path, bootstrap: &str, ca: &str) -> ProducerBuilder {
-    ProducerBuilder::new()
+fn tls_producer<T: Rt>(dir: &Path, bootstrap: &str, ca: &str) -> ProducerBuilder<T::R> {
+    ProducerBuilder::<T::R>::new()
         .bootstrap_servers(bootstrap)
         .set("security.protocol", "SSL")
         .set("ssl.ca.location", &dir.join(ca).display().to_string())
@@ -215,10 +221,10 @@ fn tls_producer(dir: &Path, bootstrap: &str, ca: &str) -> ProducerBuilder {
         .max_block(Duration::from_secs(2))
 }
 
-async fn expect_refused(builder: ProducerBuilder, what: &str, cause: &[&str]) {
+async fn expect_refused<T: Rt>(builder: ProducerBuilder<T::R>, what: &str, cause: &[&str]) {
     let p = builder.build().unwrap();
     let err = p
-        .send(ProducerRecord::new("tokio-tls").value("never"))
+        .send(ProducerRecord::new("tls").value("never"))
         .await
         .unwrap_err();
     match &err {
@@ -231,11 +237,10 @@ async fn expect_refused(builder: ProducerBuilder, what: &str, cause: &[&str]) {
     p.close(Duration::from_secs(1)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_with_client_certificates_verifies_the_ca_and_the_host_name() {
+async fn tls_with_client_certificates_verifies_the_ca_and_the_host_name<T: Rt>() {
     require_tools!(Tool::Tansu, Tool::Python);
     if !on_path("stunnel") || !on_path("openssl") {
-        let message = "tokio TLS test needs `stunnel` (Debian stunnel4) and `openssl` on PATH \
+        let message = "TLS test needs `stunnel` (Debian stunnel4) and `openssl` on PATH \
                        (scripts/setup-test-env.sh installs them)";
         if std::env::var_os("KAFKA_TESTS_REQUIRE_BROKERS").is_some_and(|v| v == "1") {
             panic!("{message}");
@@ -243,7 +248,11 @@ async fn tls_with_client_certificates_verifies_the_ca_and_the_host_name() {
         eprintln!("SKIPPED {message}");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("kafka-tests/tokio-tls-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "kafka-tests/tls-{}-{}",
+        T::NAME,
+        std::process::id()
+    ));
     fs::create_dir_all(&dir).unwrap();
     make_certificates(&dir);
     let (_processes, port) = start_tls_broker(&dir);
@@ -251,13 +260,13 @@ async fn tls_with_client_certificates_verifies_the_ca_and_the_host_name() {
     let by_ip = format!("127.0.0.1:{port}");
 
     // The right CA, the host name the certificate names, a client certificate.
-    let p = tls_producer(&dir, &by_name, "ca.pem")
+    let p = tls_producer::<T>(&dir, &by_name, "ca.pem")
         .compression(Compression::Gzip)
         .build()
         .unwrap();
     let mut deliveries = Vec::new();
     for i in 0..200 {
-        let record = ProducerRecord::new("tokio-tls")
+        let record = ProducerRecord::new("tls")
             .key(format!("k{i}"))
             .value(format!("tls {i}"));
         deliveries.push(p.send(record).await.unwrap());
@@ -274,7 +283,7 @@ async fn tls_with_client_certificates_verifies_the_ca_and_the_host_name() {
     );
     let got = read_back(
         &by_name,
-        "tokio-tls",
+        "tls",
         200,
         &["security.protocol=SSL", &ca, &cert, &key],
     );
@@ -291,7 +300,7 @@ async fn tls_with_client_certificates_verifies_the_ca_and_the_host_name() {
     let mut keystore = fs::read(dir.join("client.pem")).unwrap();
     keystore.extend(fs::read(dir.join("client.key")).unwrap());
     fs::write(dir.join("keystore.pem"), keystore).unwrap();
-    let p = ProducerBuilder::new()
+    let p = ProducerBuilder::<T::R>::new()
         .bootstrap_servers(&by_name)
         .security_protocol(SecurityProtocol::Ssl)
         .ssl_ca_location(dir.join("ca.pem"))
@@ -302,7 +311,7 @@ async fn tls_with_client_certificates_verifies_the_ca_and_the_host_name() {
         )
         .build()
         .unwrap();
-    p.send(ProducerRecord::new("tokio-tls-keystore").value("x"))
+    p.send(ProducerRecord::new("tls-keystore").value("x"))
         .await
         .unwrap()
         .await
@@ -310,22 +319,22 @@ async fn tls_with_client_certificates_verifies_the_ca_and_the_host_name() {
     p.close(Duration::from_secs(5)).await;
 
     // A CA that did not sign the broker's certificate.
-    expect_refused(
-        tls_producer(&dir, &by_name, "other-ca.pem"),
+    expect_refused::<T>(
+        tls_producer::<T>(&dir, &by_name, "other-ca.pem"),
         "wrong CA",
         &["UnknownIssuer", "unknown issuer"],
     )
     .await;
     // The certificate names localhost, not 127.0.0.1.
-    expect_refused(
-        tls_producer(&dir, &by_ip, "ca.pem"),
+    expect_refused::<T>(
+        tls_producer::<T>(&dir, &by_ip, "ca.pem"),
         "wrong host name",
         &["NotValidForName", "not valid for name"],
     )
     .await;
     // No client certificate: stunnel refuses the session.
-    expect_refused(
-        ProducerBuilder::new()
+    expect_refused::<T>(
+        ProducerBuilder::<T::R>::new()
             .bootstrap_servers(&by_name)
             .set("security.protocol", "SSL")
             .set("ssl.ca.location", &dir.join("ca.pem").display().to_string())
@@ -336,20 +345,20 @@ async fn tls_with_client_certificates_verifies_the_ca_and_the_host_name() {
     .await;
 
     // Host name check off: the chain is still verified, the name is not.
-    let p = tls_producer(&dir, &by_ip, "ca.pem")
+    let p = tls_producer::<T>(&dir, &by_ip, "ca.pem")
         .set("ssl.endpoint.identification.algorithm", "none")
         .build()
         .unwrap();
     let meta = p
-        .send(ProducerRecord::new("tokio-tls-ip").value("by address"))
+        .send(ProducerRecord::new("tls-ip").value("by address"))
         .await
         .unwrap()
         .await
         .unwrap();
     assert_eq!(meta.offset, 0);
     p.close(Duration::from_secs(5)).await;
-    expect_refused(
-        tls_producer(&dir, &by_ip, "other-ca.pem")
+    expect_refused::<T>(
+        tls_producer::<T>(&dir, &by_ip, "other-ca.pem")
             .set("ssl.endpoint.identification.algorithm", "none"),
         "wrong CA without host name check",
         &["UnknownIssuer", "unknown issuer"],
@@ -357,22 +366,21 @@ async fn tls_with_client_certificates_verifies_the_ca_and_the_host_name() {
     .await;
 }
 
-#[tokio::test]
-async fn tls_settings_are_checked_when_building() {
-    let missing = ProducerBuilder::new()
+async fn tls_settings_are_checked_when_building<T: Rt>() {
+    let missing = ProducerBuilder::<T::R>::new()
         .bootstrap_servers("localhost:9093")
         .set("security.protocol", "SSL")
         .set("ssl.ca.location", "/nonexistent/ca.pem")
         .build()
         .unwrap_err();
     assert!(missing.to_string().contains("ssl.ca.location"), "{missing}");
-    let jks = ProducerBuilder::new()
+    let jks = ProducerBuilder::<T::R>::new()
         .bootstrap_servers("localhost:9093")
         .set("ssl.truststore.type", "JKS")
         .build()
         .unwrap_err();
     assert!(jks.to_string().contains("PEM"), "{jks}");
-    let unknown = ProducerBuilder::new()
+    let unknown = ProducerBuilder::<T::R>::new()
         .bootstrap_servers("localhost:9093")
         .set("ssl.no.such.thing", "1")
         .build()
@@ -381,7 +389,7 @@ async fn tls_settings_are_checked_when_building() {
         unknown.to_string().contains("ssl.no.such.thing"),
         "{unknown}"
     );
-    let half = ProducerBuilder::new()
+    let half = ProducerBuilder::<T::R>::new()
         .bootstrap_servers("localhost:9093")
         .set("security.protocol", "SSL")
         .set("ssl.certificate.location", "/nonexistent/client.pem")
@@ -389,3 +397,8 @@ async fn tls_settings_are_checked_when_building() {
         .unwrap_err();
     assert!(half.to_string().contains("ssl.key.location"), "{half}");
 }
+
+runtimes::suite!(
+    tls_with_client_certificates_verifies_the_ca_and_the_host_name,
+    tls_settings_are_checked_when_building,
+);
