@@ -105,7 +105,7 @@ impl<R: Runtime> Producer<R> {
     /// Records are delivered in the order they were queued, per partition.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
         let future = self.enqueue(&record, None).await?;
-        // Without a callback, `try_send` always makes a future.
+        // Without a callback, `attempt` always makes a future.
         future.ok_or(SendError::Closed)
     }
 
@@ -125,6 +125,61 @@ impl<R: Runtime> Producer<R> {
     {
         self.enqueue(&record, Some(Box::new(callback))).await?;
         Ok(())
+    }
+
+    /// Queues `record` if that can be done now, and returns a future for
+    /// its outcome; never waits. Where [`send`](Self::send) would wait it
+    /// fails at once with [`SendError::BufferFull`] or
+    /// [`SendError::MetadataPending`] (the metadata has been asked for):
+    /// for event loops that must not block, which retry on their own
+    /// schedule (and give up after as long as they are willing to wait).
+    pub fn try_send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
+        self.try_enqueue(&record, None)?.ok_or(SendError::Closed)
+    }
+
+    /// [`try_send`](Self::try_send) with a callback for the outcome, as
+    /// [`send_with_callback`](Self::send_with_callback).
+    pub fn try_send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> Result<(), SendError>
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static,
+    {
+        self.try_enqueue(&record, Some(Box::new(callback)))?;
+        Ok(())
+    }
+
+    fn try_enqueue(
+        &self,
+        record: &ProducerRecord,
+        mut callback: Option<Callback>,
+    ) -> Result<Option<DeliveryFuture>, SendError> {
+        let approx = record.approx_size();
+        let result = record.with_core_record(|core_record| {
+            self.attempt(
+                &mut self.shared().lock(),
+                core_record,
+                approx,
+                &mut callback,
+            )
+        });
+        match result {
+            Ok((done, wake)) => {
+                if wake {
+                    self.shared().wake_driver();
+                }
+                Ok(done)
+            }
+            Err(e) => {
+                if matches!(e, CoreSendError::MetadataPending { .. }) {
+                    // The core has asked for metadata: the driver must send it.
+                    self.shared().wake_driver();
+                }
+                Err(e.into())
+            }
+        }
     }
 
     async fn enqueue(
@@ -182,7 +237,7 @@ impl<R: Runtime> Producer<R> {
                         }
                     }
                 }
-                let result = self.try_send(&mut st, core_record, approx, callback);
+                let result = self.attempt(&mut st, core_record, approx, callback);
                 (result, st.generation)
             };
             let refusal = match result {
@@ -217,7 +272,7 @@ impl<R: Runtime> Producer<R> {
 
     /// One attempt under the lock. Returns the future (if no callback) and
     /// whether to wake the driver.
-    fn try_send(
+    fn attempt(
         &self,
         st: &mut State,
         record: &Record<'_>,

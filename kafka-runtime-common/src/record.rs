@@ -218,6 +218,26 @@ pub enum SendError {
         /// `max.block.ms`.
         max_block: Duration,
     },
+    /// `buffer.memory` is full now: only from the non-waiting
+    /// [`try_send`](crate::Producer::try_send) (the waiting sends wait, then
+    /// fail with [`BufferTimeout`](Self::BufferTimeout)). Try again once
+    /// deliveries have freed memory.
+    BufferFull {
+        /// Bytes the record needs.
+        needed: usize,
+        /// Bytes in use.
+        used: usize,
+        /// `buffer.memory`.
+        limit: usize,
+    },
+    /// The topic's metadata is not known yet and has been asked for: only
+    /// from the non-waiting [`try_send`](crate::Producer::try_send) (the
+    /// waiting sends wait, then fail with
+    /// [`TopicUnavailable`](Self::TopicUnavailable)). Try again shortly.
+    MetadataPending {
+        /// The topic.
+        topic: String,
+    },
     /// The producer is closing or closed.
     Closed,
     /// The producer hit an error it cannot recover from.
@@ -251,6 +271,16 @@ impl From<CoreSendError> for SendError {
                 partitions,
             },
             CoreSendError::Topic { topic, error } => SendError::Topic { topic, error },
+            CoreSendError::BufferFull {
+                needed,
+                used,
+                limit,
+            } => SendError::BufferFull {
+                needed,
+                used,
+                limit,
+            },
+            CoreSendError::MetadataPending { topic } => SendError::MetadataPending { topic },
             CoreSendError::Closed => SendError::Closed,
             CoreSendError::Fatal(e) => SendError::Fatal(e),
             other => SendError::Other(other),
@@ -313,6 +343,17 @@ impl fmt::Display for SendError {
                 "buffer.memory stayed full for max.block.ms ({} ms)",
                 max_block.as_millis()
             ),
+            SendError::BufferFull {
+                needed,
+                used,
+                limit,
+            } => write!(
+                f,
+                "buffer.memory is full: {used} of {limit} bytes used, the record needs {needed}"
+            ),
+            SendError::MetadataPending { topic } => {
+                write!(f, "the metadata of topic {topic:?} is not known yet")
+            }
             SendError::Closed => f.write_str("the producer is closed"),
             SendError::Fatal(e) => write!(f, "the producer failed: {e}"),
             SendError::Other(e) => e.fmt(f),

@@ -103,7 +103,7 @@ fn produce(
         }) {
             Ok(()) => {}
             // Where a blocking producer would wait: keep the line, retry later.
-            Err(SendError::TopicUnavailable { .. } | SendError::BufferTimeout { .. }) => {
+            Err(SendError::MetadataPending { .. } | SendError::BufferFull { .. }) => {
                 backlog.push_front(retry);
                 *retry_at = Some(Instant::now() + RETRY_DELAY);
                 return;

@@ -190,19 +190,17 @@ impl MioDriver {
     /// driving the producer).
     ///
     /// Where a blocking send would wait, this one is refused at once:
-    /// [`SendError::BufferTimeout`] when `buffer.memory` is full now, and
-    /// [`SendError::TopicUnavailable`] while the topic's metadata is not
+    /// [`SendError::BufferFull`] when `buffer.memory` is full now, and
+    /// [`SendError::MetadataPending`] while the topic's metadata is not
     /// known (it has been asked for: try again after a few turns, and give
-    /// up after as long as you would have blocked; its `connection_error`
-    /// names the last connection failure, if any). Nothing was queued then.
-    /// The other refusals are final, as for any send.
+    /// up after as long as you would have blocked). Nothing was queued
+    /// then. The other refusals are final, as for any send.
     ///
     /// Each refusal for metadata wakes the driver (the request must go
     /// out): retry on a short timer of your own rather than at once after
     /// every poll, or the loop spins until the metadata arrives.
     pub fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
-        // Completes in one poll: `Embedded::timeout_at` never waits.
-        block_on(self.producer.send(record))
+        self.producer.try_send(record)
     }
 
     /// Queues `record` without waiting and calls `callback` with its
@@ -216,7 +214,7 @@ impl MioDriver {
     where
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
-        block_on(self.producer.send_with_callback(record, callback))
+        self.producer.try_send_with_callback(record, callback)
     }
 
     /// Sends everything buffered at the next turn, without waiting for

@@ -138,15 +138,18 @@ fn the_embedded_driver_never_waits_and_reports_connection_failures() {
     assert!(driver.owns(Token(11)) && !driver.owns(Token(12)));
     // The first turn is due at once.
     assert_eq!(driver.next_timeout(), Some(Duration::ZERO));
+    // A send never waits: the metadata is asked for, the record refused.
+    let e = driver
+        .send(ProducerRecord::new("t").value("v"))
+        .unwrap_err();
+    assert!(matches!(e, SendError::MetadataPending { .. }), "{e}");
     let mut events = Events::with_capacity(16);
     let deadline = Instant::now() + Duration::from_secs(20);
     let connection_error = loop {
         assert!(Instant::now() < deadline, "no connection failure reported");
         // max.block.ms is a minute, yet each refusal comes at once.
         let start = Instant::now();
-        let e = driver
-            .send(ProducerRecord::new("t").value("v"))
-            .unwrap_err();
+        let e = driver.partitions_for("t").unwrap_err();
         assert!(start.elapsed() < Duration::from_secs(1));
         match e {
             SendError::TopicUnavailable {

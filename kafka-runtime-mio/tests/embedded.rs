@@ -95,7 +95,7 @@ fn one_thread_one_poll_serves_its_own_socket_and_produces_what_it_reads() {
             match result {
                 Ok(future) => sent.push((r, future)),
                 // Metadata not known yet: the lines stay, in order.
-                Err(SendError::TopicUnavailable { .. }) => {
+                Err(SendError::MetadataPending { .. }) => {
                     refusals += 1;
                     backlog.push_front(r);
                     break;
@@ -155,11 +155,11 @@ fn a_full_buffer_is_refused_at_once_and_retried_records_land_in_order() {
                     futures.push(f);
                     next += 1;
                 }
-                Err(SendError::BufferTimeout { .. }) => {
+                Err(SendError::BufferFull { .. }) => {
                     buffer_full += 1;
                     break;
                 }
-                Err(SendError::TopicUnavailable { .. }) => break,
+                Err(SendError::MetadataPending { .. }) => break,
                 Err(e) => panic!("refused: {e}"),
             }
         }

@@ -284,7 +284,7 @@ fn tls_with_client_certificates_on_both_faces_verifies_the_ca_and_the_host_name(
         while let Some(r) = pending.pop() {
             match driver.send(r.clone()) {
                 Ok(f) => sent.push((r, f)),
-                Err(SendError::TopicUnavailable { .. }) => {
+                Err(SendError::MetadataPending { .. }) => {
                     pending.push(r);
                     break;
                 }
