@@ -358,23 +358,31 @@ impl Connection {
             None => return Err(ConnError::Protocol("truncated ApiVersions response".into())),
         };
         if error == ErrorCode::UNSUPPORTED_VERSION {
-            let (_, body) = frame::decode_response::<ApiVersionsRequest>(frame, 0)?;
-            let broker_max = body
-                .api_keys
-                .iter()
-                .find(|k| k.api_key == ApiKey::ApiVersions.0)
-                .map_or(0, |k| k.max_version);
-            let retry = broker_max.min(version - 1).max(0);
             if version == 0 {
                 return Err(ConnError::Unsupported {
                     api: "ApiVersions",
                     needed: "v0",
                 });
             }
+            // The broker's highest ApiVersions, read from the body as v0
+            // (KIP-511) or as the version we sent; a body that is neither
+            // (librdkafka's mock cluster answers in a layout of its own)
+            // means v0, as the Java client falls back.
+            let broker_max = [0, version]
+                .into_iter()
+                .find_map(|v| {
+                    let (_, body) = decode_lenient::<ApiVersionsRequest>(frame.clone(), v).ok()?;
+                    body.api_keys
+                        .iter()
+                        .find(|k| k.api_key == ApiKey::ApiVersions.0)
+                        .map(|k| k.max_version)
+                })
+                .unwrap_or(0);
+            let retry = broker_max.min(version - 1).max(0);
             self.send_api_versions(retry, now);
             return Ok(());
         }
-        let (_, body) = frame::decode_response::<ApiVersionsRequest>(frame, version)?;
+        let (_, body) = decode_lenient::<ApiVersionsRequest>(frame, version)?;
         if !error.is_ok() {
             return Err(ConnError::Protocol(format!(
                 "ApiVersions failed: {}",
@@ -414,7 +422,7 @@ impl Connection {
         version: i16,
         now: Instant,
     ) -> Result<(), ConnError> {
-        let (_, body) = frame::decode_response::<SaslHandshakeRequest>(frame, version)?;
+        let (_, body) = decode_lenient::<SaslHandshakeRequest>(frame, version)?;
         let Some(sasl) = self.sasl.clone() else {
             return Err(ConnError::Protocol(
                 "unexpected SaslHandshake response".into(),
@@ -465,7 +473,7 @@ impl Connection {
         now: Instant,
     ) -> Result<(), ConnError> {
         let (_, body): (_, SaslAuthenticateResponse) =
-            frame::decode_response::<SaslAuthenticateRequest>(frame, version)?;
+            decode_lenient::<SaslAuthenticateRequest>(frame, version)?;
         let error = ErrorCode(body.error_code);
         if !error.is_ok() {
             return Err(ConnError::Authentication(
@@ -495,7 +503,18 @@ impl Connection {
 
 /// Decodes a response frame for request type `R`.
 pub(crate) fn decode<R: Request>(response: Response) -> Result<R::Response, ConnError> {
-    Ok(frame::decode_response::<R>(response.frame, response.version)?.1)
+    Ok(decode_lenient::<R>(response.frame, response.version)?.1)
+}
+
+/// Decodes a response as the Java client does: bytes after what this
+/// version of the response holds are ignored (a broker may add some; the
+/// mock cluster of librdkafka adds one to Metadata v12).
+fn decode_lenient<R: Request>(
+    frame: Bytes,
+    version: i16,
+) -> Result<(kafka_proto::header::ResponseHeader, R::Response), kafka_proto::DecodeError> {
+    let (header, body, _trailing) = frame::decode_response_prefix::<R>(frame, version)?;
+    Ok((header, body))
 }
 
 #[cfg(test)]
@@ -585,6 +604,57 @@ mod tests {
         assert_eq!(c.versions().pick::<MetadataRequest>(7), Some(7));
         use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
         assert_eq!(c.versions().pick::<InitProducerIdRequest>(5), None);
+    }
+
+    #[test]
+    fn a_rejection_in_an_unknown_layout_falls_back_to_v0() {
+        // librdkafka's mock cluster (2.16) rejects ApiVersions v4 with this
+        // body after the correlation id: error 35, a one-byte count, the
+        // entry (18, 0, 2), a throttle time — neither v0 nor v4.
+        let now = crate::testing::t0();
+        let mut c = conn(now);
+        c.connected(now);
+        c.take_output().unwrap();
+        let body = [0, 0, 0, 0, 0, 0x23, 1, 0, 0x12, 0, 0, 0, 2, 0, 0, 0, 0];
+        let mut frame = (body.len() as i32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&body);
+        let mut out = Vec::new();
+        c.receive(&frame, now, &mut out).unwrap();
+        let retry = c.take_output().unwrap();
+        assert_eq!(&retry[4..6], &18i16.to_be_bytes());
+        assert_eq!(
+            i16::from_be_bytes([retry[6], retry[7]]),
+            0,
+            "retried with v0"
+        );
+    }
+
+    #[test]
+    fn bytes_after_a_response_body_are_ignored_as_java_does() {
+        let now = crate::testing::t0();
+        let mut c = conn(now);
+        c.connected(now);
+        c.take_output().unwrap();
+        let ok = ApiVersionsResponse {
+            api_keys: vec![ApiVersion {
+                api_key: 3,
+                min_version: 0,
+                max_version: 12,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut frame = api_versions_frame(0, ApiVersionsRequest::MAX_VERSION, &ok);
+        // One more byte inside the frame, as the mock cluster sends after
+        // Metadata v12.
+        frame.push(0);
+        let size = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]) + 1;
+        frame[..4].copy_from_slice(&size.to_be_bytes());
+        let mut out = Vec::new();
+        c.receive(&frame, now, &mut out).unwrap();
+        assert!(c.is_ready());
+        use kafka_proto::messages::metadata::MetadataRequest;
+        assert_eq!(c.versions().pick::<MetadataRequest>(12), Some(12));
     }
 
     #[test]

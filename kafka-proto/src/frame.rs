@@ -76,16 +76,32 @@ pub fn decode_response<R: Request>(
     frame: Bytes,
     version: i16,
 ) -> Result<(ResponseHeader, R::Response), DecodeError> {
+    let len = frame.len();
+    let (header, body, trailing) = decode_response_prefix::<R>(frame, version)?;
+    if trailing > 0 {
+        return Err(DecodeError::new(
+            len - trailing,
+            DecodeErrorKind::TrailingBytes { count: trailing },
+        ));
+    }
+    Ok((header, body))
+}
+
+/// Like [`decode_response`], but bytes after the body are not an error:
+/// returns how many there were. The Java client reads a response this way
+/// (what it knows, ignoring the rest), and some brokers rely on it —
+/// librdkafka's mock cluster appends a byte to Metadata v12 responses. A
+/// client should prefer this for talking to brokers, and the strict form
+/// for checking its own encoder.
+pub fn decode_response_prefix<R: Request>(
+    frame: Bytes,
+    version: i16,
+) -> Result<(ResponseHeader, R::Response, usize), DecodeError> {
     let mut r = Reader::new(frame);
     let hv = response_header_version(R::API_KEY, R::Response::is_flexible(version));
     let header = ResponseHeader::decode(&mut r, hv)?;
     let body = R::Response::decode_from(&mut r, version)?;
-    if !r.is_empty() {
-        return Err(r.error(DecodeErrorKind::TrailingBytes {
-            count: r.remaining(),
-        }));
-    }
-    Ok((header, body))
+    Ok((header, body, r.remaining()))
 }
 
 /// Splits a byte stream into frames. Feed it bytes as they arrive, in any
