@@ -14,7 +14,9 @@
 //! # The drive loop
 //!
 //! Feed inputs, then drain outputs, then sleep until the next input or the
-//! next timeout. Here against a toy "network" that refuses every connection,
+//! next timeout. `examples/std_loop.rs` is the complete loop on real
+//! sockets (std, one thread, about a hundred lines; the README shows it).
+//! Here against a toy "network" that refuses every connection,
 //! so the record's topic never becomes known and the wait ends after
 //! `max.block.ms`:
 //!

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_producer_core::ConnId;
-use kafka_runtime_common::shared::{Outputs, Shared, State};
+use kafka_runtime_common::shared::{ConnEntry, NetEvent, Outputs, Shared};
 use kafka_runtime_common::write_queue::{MAX_IOV, WriteQueue};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -32,14 +32,6 @@ const NET_EVENT_CAPACITY: usize = 256;
 const READ_BUFFER: usize = 64 * 1024;
 /// How long a closed connection may take to write what was queued for it.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
-
-/// What a connection task tells the driver.
-enum NetEvent {
-    Connected(ConnId),
-    ConnectFailed(ConnId, io::Error),
-    Received(ConnId, Bytes),
-    Disconnected(ConnId, String),
-}
 
 /// The driver's end of a connection task.
 struct ConnHandle {
@@ -65,7 +57,7 @@ pub(crate) async fn run(shared: Arc<Shared>, wake: Arc<Notify>, tls: Option<TlsC
             let st = &mut *guard;
             let now = Instant::now();
             for event in inbox.drain(..) {
-                feed(st, &mut conns, event, now);
+                st.feed(&mut conns, event, now);
             }
             if deadline.is_some_and(|d| d <= now) {
                 st.core.handle_timeout(now);
@@ -93,31 +85,12 @@ pub(crate) async fn run(shared: Arc<Shared>, wake: Arc<Notify>, tls: Option<TlsC
     }
 }
 
-/// Hands a network report to the core, unless the connection was already
-/// released (the core never reuses ids, so late reports are only noise).
-fn feed(st: &mut State, conns: &mut HashMap<ConnId, ConnHandle>, event: NetEvent, now: Instant) {
-    match event {
-        NetEvent::Connected(conn) => {
-            if let Some(c) = conns.get_mut(&conn) {
-                c.connected = true;
-                st.connected(conn, &c.peer, now);
-            }
-        }
-        NetEvent::ConnectFailed(conn, error) => {
-            if let Some(c) = conns.remove(&conn) {
-                st.connect_failed(conn, &c.peer, &error, now);
-            }
-        }
-        NetEvent::Received(conn, data) => {
-            if conns.contains_key(&conn) {
-                st.core.handle_received(conn, &data, now);
-            }
-        }
-        NetEvent::Disconnected(conn, reason) => {
-            if let Some(c) = conns.remove(&conn) {
-                st.disconnected(conn, &c.peer, &reason, now);
-            }
-        }
+impl ConnEntry for ConnHandle {
+    fn peer(&self) -> &str {
+        &self.peer
+    }
+    fn set_connected(&mut self) {
+        self.connected = true;
     }
 }
 
