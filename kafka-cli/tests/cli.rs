@@ -8,8 +8,8 @@ use kafka_integration_tests::tools::Tool;
 use kafka_integration_tests::{Tansu, require_tools};
 use serde_json::Value;
 
-#[path = "../../tests/tests/tokio_common/mod.rs"]
-mod tokio_common;
+#[path = "../../tests/tests/runtimes/read_back.rs"]
+mod read_back;
 
 fn kprod(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kprod"))
@@ -90,7 +90,7 @@ fn topic_create_then_produce_lines_with_keys_and_a_header() {
         "{stderr}"
     );
 
-    let records = tokio_common::read_back(&bootstrap, topic, 100, &[]);
+    let records = read_back::read_back(&bootstrap, topic, 100, &[]);
     assert_eq!(records.len(), 100);
     let mut keys: Vec<String> = records
         .iter()
@@ -252,7 +252,7 @@ fn produce_and_perf_run_on_every_runtime() {
             stderr.contains(&format!("produced 50 records to {topic} (0 failed)")),
             "{runtime}: {stderr}"
         );
-        let mut values: Vec<Vec<u8>> = tokio_common::read_back(&bootstrap, &topic, 50, &[])
+        let mut values: Vec<Vec<u8>> = read_back::read_back(&bootstrap, &topic, 50, &[])
             .into_iter()
             .map(|r| r.value.expect("a value"))
             .collect();

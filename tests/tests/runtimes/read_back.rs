@@ -1,7 +1,6 @@
 //! Reading a topic back with confluent-kafka (librdkafka,
 //! `check.crcs=true`), an independent client, to compare with what was sent.
-//! Included by the runtime suite (`runtimes`) and, through
-//! `tokio_common`, by the Tokio-only tests.
+//! Included by the runtime suite (`runtimes`) and by kprod's tests.
 
 #![allow(dead_code, unreachable_pub)]
 

@@ -1,13 +1,16 @@
-//! kafka-runtime-tokio authenticating with SASL/SCRAM (SCRAM-SHA-256 and
-//! SCRAM-SHA-512, over SASL_PLAINTEXT) to a real broker: a tansu built with
-//! sqlite storage, with users created through AlterUserScramCredentials by
-//! confluent-kafka (see [`TansuSasl`]). What the producer delivers is read
-//! back by confluent-kafka authenticating with SCRAM too, CRC checks on.
+//! Every runtime (Tokio, async-std, mio) authenticating with SASL/SCRAM
+//! (SCRAM-SHA-256 and SCRAM-SHA-512, over SASL_PLAINTEXT) to a real broker:
+//! a tansu built with sqlite storage, with users created through
+//! AlterUserScramCredentials by confluent-kafka (see [`TansuSasl`]). What
+//! the producer delivers is read back by confluent-kafka authenticating with
+//! SCRAM too, CRC checks on.
 //!
 //! The passwords are distinctive strings so that finding one in an error
-//! message or a `Debug` output is a plain substring search.
+//! message or a `Debug` output is a plain substring search. One scenario
+//! list, run on each runtime by `suite!` (see `runtimes/mod.rs`); each test
+//! that needs a broker starts its own.
 
-mod tokio_common;
+mod runtimes;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,8 +19,9 @@ use std::time::{Duration, Instant};
 use kafka_integration_tests::tansu_sasl::{ScramMechanism, ScramUser, librdkafka_sasl_properties};
 use kafka_integration_tests::tools::Tool;
 use kafka_integration_tests::{TansuSasl, require_tools};
-use kafka_runtime_tokio::{FatalError, ProducerBuilder, ProducerRecord, SendError};
-use tokio_common::read_back;
+use kafka_runtime_common::{FatalError, ProducerBuilder, ProducerRecord, SendError};
+use runtimes::read_back::read_back;
+use runtimes::{Rt, TestProducer};
 
 const PASSWORD: &str = "Right-Pa55word-7f3c9e";
 const WRONG_PASSWORD: &str = "Wrong-Pa55word-b81d04";
@@ -26,10 +30,15 @@ const WRONG_PASSWORD: &str = "Wrong-Pa55word-b81d04";
 /// the wait well before this; reaching it means the failure went unnoticed.
 const MAX_BLOCK: Duration = Duration::from_secs(30);
 
-fn sasl_producer(bootstrap: &str, mechanism: &str, user: &str, password: &str) -> ProducerBuilder {
-    ProducerBuilder::new()
+fn sasl_producer<T: Rt>(
+    bootstrap: &str,
+    mechanism: &str,
+    user: &str,
+    password: &str,
+) -> ProducerBuilder<T::R> {
+    ProducerBuilder::<T::R>::new()
         .bootstrap_servers(bootstrap)
-        .client_id("tokio-sasl-tests")
+        .client_id(&format!("{}-sasl-tests", T::NAME))
         .set("security.protocol", "SASL_PLAINTEXT")
         .sasl(mechanism, user, password)
         .max_block(MAX_BLOCK)
@@ -51,7 +60,12 @@ fn record(topic: &Arc<str>, i: usize) -> ProducerRecord {
 
 /// Produces `n` records as `user` and reads them back as the same user with
 /// confluent-kafka; every record must be where its delivery said, intact.
-async fn round_trip(broker: &TansuSasl, user: &ScramUser, producer: ProducerBuilder, n: usize) {
+async fn round_trip<T: Rt>(
+    broker: &TansuSasl,
+    user: &ScramUser,
+    producer: ProducerBuilder<T::R>,
+    n: usize,
+) {
     let topic: Arc<str> = format!(
         "sasl-{}-{}",
         user.mechanism.name().to_lowercase(),
@@ -103,41 +117,38 @@ async fn round_trip(broker: &TansuSasl, user: &ScramUser, producer: ProducerBuil
     }
 }
 
-async fn right_password_delivers(mechanism: ScramMechanism) {
+async fn right_password_delivers<T: Rt>(mechanism: ScramMechanism) {
     let user = ScramUser::new(mechanism, "alice", PASSWORD);
     let broker = TansuSasl::start(std::slice::from_ref(&user));
-    let producer = sasl_producer(
+    let producer = sasl_producer::<T>(
         &broker.sasl_bootstrap(),
         mechanism.name(),
         "alice",
         PASSWORD,
     );
     let started = Instant::now();
-    round_trip(&broker, &user, producer, 300).await;
+    round_trip::<T>(&broker, &user, producer, 300).await;
     println!(
         "{mechanism}: 300 records delivered and read back as alice in {:?}",
         started.elapsed()
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scram_sha_256_with_the_right_password_delivers_records() {
+async fn scram_sha_256_with_the_right_password_delivers_records<T: Rt>() {
     require_tools!(Tool::TansuSqlite, Tool::Python);
-    right_password_delivers(ScramMechanism::Sha256).await;
+    right_password_delivers::<T>(ScramMechanism::Sha256).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scram_sha_512_with_the_right_password_delivers_records() {
+async fn scram_sha_512_with_the_right_password_delivers_records<T: Rt>() {
     require_tools!(Tool::TansuSqlite, Tool::Python);
-    right_password_delivers(ScramMechanism::Sha512).await;
+    right_password_delivers::<T>(ScramMechanism::Sha512).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn credentials_in_sasl_jaas_config_authenticate_too() {
+async fn credentials_in_sasl_jaas_config_authenticate_too<T: Rt>() {
     require_tools!(Tool::TansuSqlite, Tool::Python);
     let user = ScramUser::new(ScramMechanism::Sha512, "carol", PASSWORD);
     let broker = TansuSasl::start(std::slice::from_ref(&user));
-    let producer = ProducerBuilder::new()
+    let producer = ProducerBuilder::<T::R>::new()
         .bootstrap_servers(&broker.sasl_bootstrap())
         .set("security.protocol", "SASL_PLAINTEXT")
         .set("sasl.mechanism", "SCRAM-SHA-512")
@@ -153,14 +164,14 @@ async fn credentials_in_sasl_jaas_config_authenticate_too() {
         !format!("{producer:?}").contains(PASSWORD),
         "sasl.jaas.config shown by Debug: {producer:?}"
     );
-    round_trip(&broker, &user, producer, 20).await;
+    round_trip::<T>(&broker, &user, producer, 20).await;
 }
 
 /// Sends one record with credentials the broker must refuse and returns
 /// the message of the fatal authentication error, after checking that the
 /// refusal is prompt, sticky, and shows no password.
-async fn refused(bootstrap: &str, mechanism: &str, user: &str, password: &str) -> String {
-    let p = sasl_producer(bootstrap, mechanism, user, password)
+async fn refused<T: Rt>(bootstrap: &str, mechanism: &str, user: &str, password: &str) -> String {
+    let p = sasl_producer::<T>(bootstrap, mechanism, user, password)
         .build()
         .unwrap();
     let started = Instant::now();
@@ -202,15 +213,14 @@ async fn refused(bootstrap: &str, mechanism: &str, user: &str, password: &str) -
     message
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_password_is_a_fatal_authentication_error() {
+async fn wrong_password_is_a_fatal_authentication_error<T: Rt>() {
     require_tools!(Tool::TansuSqlite, Tool::Python);
     let broker = TansuSasl::start(&[
         ScramUser::new(ScramMechanism::Sha256, "bob", PASSWORD),
         ScramUser::new(ScramMechanism::Sha512, "bob", PASSWORD),
     ]);
     for mechanism in ScramMechanism::ALL {
-        let message = refused(
+        let message = refused::<T>(
             &broker.sasl_bootstrap(),
             mechanism.name(),
             "bob",
@@ -226,8 +236,7 @@ async fn wrong_password_is_a_fatal_authentication_error() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_user_is_a_fatal_authentication_error() {
+async fn unknown_user_is_a_fatal_authentication_error<T: Rt>() {
     require_tools!(Tool::TansuSqlite, Tool::Python);
     // dave has a SCRAM-SHA-256 credential only: as far as SCRAM-SHA-512 is
     // concerned he does not exist.
@@ -236,7 +245,7 @@ async fn unknown_user_is_a_fatal_authentication_error() {
     // sends in place of a server-first-message.
     let expected = "the server rejected the SCRAM exchange: unknown-user";
     for mechanism in ScramMechanism::ALL {
-        let message = refused(
+        let message = refused::<T>(
             &broker.sasl_bootstrap(),
             mechanism.name(),
             "nobody",
@@ -245,20 +254,19 @@ async fn unknown_user_is_a_fatal_authentication_error() {
         .await;
         assert_eq!(message, expected, "{mechanism}");
     }
-    let message = refused(&broker.sasl_bootstrap(), "SCRAM-SHA-512", "dave", PASSWORD).await;
+    let message = refused::<T>(&broker.sasl_bootstrap(), "SCRAM-SHA-512", "dave", PASSWORD).await;
     assert_eq!(message, expected);
 }
 
 /// Without SASL the broker closes every connection after ApiVersions (it
 /// logs NOT_AUTHENTICATED): the broker really requires authentication, so
 /// the deliveries above prove that the producer authenticated.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sasl_broker_refuses_a_producer_without_sasl() {
+async fn the_sasl_broker_refuses_a_producer_without_sasl<T: Rt>() {
     require_tools!(Tool::TansuSqlite, Tool::Python);
     let broker = TansuSasl::start(&[]);
     broker.create_topic("sasl-required", 1);
     let max_block = Duration::from_secs(3);
-    let p = ProducerBuilder::new()
+    let p = ProducerBuilder::<T::R>::new()
         .bootstrap_servers(&broker.sasl_bootstrap())
         .max_block(max_block)
         .build()
@@ -277,10 +285,9 @@ async fn the_sasl_broker_refuses_a_producer_without_sasl() {
     p.close(Duration::from_secs(5)).await;
 }
 
-#[test]
-fn builder_debug_shows_no_secret() {
+async fn builder_debug_shows_no_secret<T: Rt>() {
     for mechanism in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
-        let builder = ProducerBuilder::new()
+        let builder = ProducerBuilder::<T::R>::new()
             .bootstrap_servers("127.0.0.1:9092")
             .set("security.protocol", "SASL_PLAINTEXT")
             .sasl(mechanism, "alice", PASSWORD);
@@ -292,9 +299,19 @@ fn builder_debug_shows_no_secret() {
     }
     // A bad value of a secret property becomes the builder's error: neither
     // it nor the builder shows the value.
-    let builder = ProducerBuilder::new()
+    let builder = ProducerBuilder::<T::R>::new()
         .bootstrap_servers("127.0.0.1:9092")
         .set("sasl.jaas.config", &format!("not a jaas line {PASSWORD}"));
     let shown = format!("{builder:?}");
     assert!(!shown.contains(PASSWORD), "{shown}");
 }
+
+runtimes::suite!(
+    scram_sha_256_with_the_right_password_delivers_records,
+    scram_sha_512_with_the_right_password_delivers_records,
+    credentials_in_sasl_jaas_config_authenticate_too,
+    wrong_password_is_a_fatal_authentication_error,
+    unknown_user_is_a_fatal_authentication_error,
+    the_sasl_broker_refuses_a_producer_without_sasl,
+    builder_debug_shows_no_secret,
+);
