@@ -22,7 +22,7 @@ use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use futures_rustls::TlsConnector;
 use futures_rustls::pki_types::ServerName;
 use kafka_producer_core::ConnId;
-use kafka_runtime_common::shared::{ConnEntry, NetEvent, Outputs, Shared};
+use kafka_runtime_common::shared::{ConnEntry, ExitGuard, NetEvent, Outputs, Shared};
 use kafka_runtime_common::write_queue::{MAX_IOV, WriteQueue};
 use tracing::Instrument;
 
@@ -67,12 +67,7 @@ pub(crate) async fn run(shared: Arc<Shared>, wake: Receiver<()>, tls: Option<Tls
             for event in inbox.drain(..) {
                 st.feed(&mut conns, event, now);
             }
-            if deadline.is_some_and(|d| d <= now) {
-                st.core.handle_timeout(now);
-            }
-            out.collect(st, now);
-            deadline = st.core.poll_timeout();
-            st.is_closed()
+            out.turn(st, &mut deadline, now)
         };
         act(&shared, &mut out, &mut conns, tls.as_ref(), &net_tx);
         if closed {
@@ -158,17 +153,6 @@ fn act(
 async fn until_stopped(stopped: Receiver<()>) {
     if stopped.recv().await.is_ok() {
         Timer::after(CLOSE_GRACE).await;
-    }
-}
-
-/// Marks the producer closed however the driver ends (including being
-/// dropped with its executor), so that no send, flush or delivery future
-/// waits for it forever.
-struct ExitGuard(Arc<Shared>);
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        self.0.driver_exited();
     }
 }
 

@@ -65,7 +65,7 @@ use std::time::Instant;
 
 pub use builder::{Parts, ProducerBuilder};
 pub use delivery::{DeliveryFuture, DeliveryResult, RecordMetadata};
-pub use producer::{Producer, block_on};
+pub use producer::{Producer, block_on, block_on_until};
 pub use record::{ProducerRecord, RecordHeader, SendError};
 
 pub use kafka_producer_core::config::{Acks, PartitionerChoice, SecurityProtocol};

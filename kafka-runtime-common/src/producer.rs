@@ -423,6 +423,34 @@ fn topic_unavailable(st: &State, topic: &str, error: Option<ErrorCode>) -> SendE
 /// Runs `future` to completion on this thread, parking it while the future
 /// waits: how blocking APIs (and tests) drive the async ones.
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    let parked = drive(future, || {
+        std::thread::park();
+        Ok::<(), std::convert::Infallible>(())
+    });
+    match parked {
+        Ok(output) => output,
+        Err(never) => match never {},
+    }
+}
+
+/// [`block_on`] with a deadline: `None` if `future` has not completed when
+/// `deadline` passes (it is dropped then).
+pub fn block_on_until<F: Future>(deadline: Instant, future: F) -> Option<F::Output> {
+    drive(future, || {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(());
+        }
+        std::thread::park_timeout(left);
+        Ok(())
+    })
+    .ok()
+}
+
+/// Polls `future` on this thread until it is ready, calling `park` while
+/// it waits; `park` may give up with an error. A spurious unpark only costs
+/// another poll.
+fn drive<F: Future, E>(future: F, mut park: impl FnMut() -> Result<(), E>) -> Result<F::Output, E> {
     use std::task::{Context, Poll, Wake, Waker};
 
     struct Unpark(std::thread::Thread);
@@ -444,15 +472,46 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))
     {
-        return output;
+        return Ok(output);
     }
     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
     loop {
-        match future.as_mut().poll(&mut cx) {
-            Poll::Ready(output) => return output,
-            // A spurious unpark only costs another poll.
-            Poll::Pending => std::thread::park(),
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return Ok(output);
         }
+        park()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_on_until_gives_up_at_the_deadline_and_returns_what_is_ready() {
+        let start = Instant::now();
+        let never = std::future::pending::<()>();
+        assert_eq!(
+            block_on_until(start + Duration::from_millis(50), never),
+            None
+        );
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        assert_eq!(block_on_until(start, async { 7 }), Some(7));
+        // Woken from another thread before the deadline.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let listener = {
+            let event = Arc::new(event_listener::Event::new());
+            let l = event.listen();
+            std::thread::spawn(move || {
+                let _ = rx.recv();
+                event.notify(1);
+            });
+            l
+        };
+        tx.send(()).unwrap();
+        let far = Instant::now() + Duration::from_secs(30);
+        assert_eq!(block_on_until(far, listener), Some(()));
+        assert_eq!(block_on(async { 8 }), 8);
     }
 }

@@ -134,6 +134,18 @@ impl Shared {
     }
 }
 
+/// Held by a driver for as long as it runs: however it ends (the runtime
+/// shutting down included), dropping it calls [`Shared::driver_exited`], so
+/// no send, flush or delivery waits for a driver that is gone.
+#[derive(Debug)]
+pub struct ExitGuard(pub Arc<Shared>);
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        self.0.driver_exited();
+    }
+}
+
 impl State {
     /// Whether the core has reported `Closed` (or the driver is gone): the
     /// driver stops after acting on this round's outputs.
@@ -258,6 +270,19 @@ impl fmt::Debug for Outputs {
 }
 
 impl Outputs {
+    /// A driver's turn under the lock, after the network reports are fed:
+    /// fires the core's timer if `deadline` has passed, drains its outputs,
+    /// and sets `deadline` to the next one. Returns whether the core has
+    /// closed (the driver stops after acting on this turn's outputs).
+    pub fn turn(&mut self, st: &mut State, deadline: &mut Option<Instant>, now: Instant) -> bool {
+        if deadline.is_some_and(|d| d <= now) {
+            st.core.handle_timeout(now);
+        }
+        self.collect(st, now);
+        *deadline = st.core.poll_timeout();
+        st.is_closed()
+    }
+
     /// Drains every output of the core, in the documented order, and
     /// matches delivery outcomes with the records' waiters.
     pub fn collect(&mut self, st: &mut State, now: Instant) {

@@ -3,15 +3,13 @@
 
 use std::cell::Cell;
 use std::future::Future;
-use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
-use std::task::{Context, Poll as TaskPoll, Wake, Waker};
-use std::thread::{self, JoinHandle, Thread};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use kafka_runtime_common::shared::Shared;
-use kafka_runtime_common::{Parts, Producer, Runtime, block_on};
+use kafka_runtime_common::{Parts, Producer, Runtime, block_on, block_on_until};
 use mio::{Events, Poll, Token};
 
 use crate::driver::EventLoop;
@@ -96,7 +94,7 @@ impl Runtime for Mio {
         if ON_DRIVER.get() {
             return crate::poll_once(future);
         }
-        wait_until(deadline, future)
+        block_on_until(deadline, future)
     }
 }
 
@@ -124,31 +122,6 @@ fn run(mut poll: Poll, mut event_loop: EventLoop) {
         event_loop.handle_timeout(Instant::now());
     }
     tracing::debug!("driver thread done");
-}
-
-/// Polls `future` on this thread, parking between polls, until it
-/// completes or `deadline` passes.
-fn wait_until<F: Future>(deadline: Instant, future: F) -> Option<F::Output> {
-    struct Unpark(Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let TaskPoll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return Some(output);
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return None;
-        }
-        // A spurious unpark only costs another poll.
-        thread::park_timeout(left);
-    }
 }
 
 /// The driver thread, for [`BlockingProducer::close`] to wait for.

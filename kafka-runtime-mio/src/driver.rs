@@ -229,12 +229,7 @@ impl EventLoop {
             for event in self.inbox.drain(..) {
                 feed(st, event, now);
             }
-            if self.deadline.is_some_and(|d| d <= now) {
-                st.core.handle_timeout(now);
-            }
-            self.out.collect(st, now);
-            self.deadline = st.core.poll_timeout();
-            st.is_closed()
+            self.out.turn(st, &mut self.deadline, now)
         };
         self.act(now);
         if closed {

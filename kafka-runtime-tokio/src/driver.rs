@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_producer_core::ConnId;
-use kafka_runtime_common::shared::{ConnEntry, NetEvent, Outputs, Shared};
+use kafka_runtime_common::shared::{ConnEntry, ExitGuard, NetEvent, Outputs, Shared};
 use kafka_runtime_common::write_queue::{MAX_IOV, WriteQueue};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -59,12 +59,7 @@ pub(crate) async fn run(shared: Arc<Shared>, wake: Arc<Notify>, tls: Option<TlsC
             for event in inbox.drain(..) {
                 st.feed(&mut conns, event, now);
             }
-            if deadline.is_some_and(|d| d <= now) {
-                st.core.handle_timeout(now);
-            }
-            out.collect(st, now);
-            deadline = st.core.poll_timeout();
-            st.is_closed()
+            out.turn(st, &mut deadline, now)
         };
         act(&shared, &mut out, &mut conns, tls.as_ref(), &net_tx);
         if closed {
@@ -141,17 +136,6 @@ fn act(
         }
     }
     out.complete(shared);
-}
-
-/// Marks the producer closed however the driver ends (including being
-/// dropped with its runtime), so that no send, flush or delivery future
-/// waits for it forever.
-struct ExitGuard(Arc<Shared>);
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        self.0.driver_exited();
-    }
 }
 
 /// One broker connection: connect, TLS, then read and write until either
