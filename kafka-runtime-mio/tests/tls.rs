@@ -248,6 +248,7 @@ fn tls_with_client_certificates_on_both_faces_verifies_the_ca_and_the_host_name(
         format!("ssl.certificate.location={}", path(&dir, "client.pem")),
         format!("ssl.key.location={}", path(&dir, "client.key")),
     ];
+    let consumer_tls: Vec<&str> = consumer_tls.iter().map(String::as_str).collect();
 
     // The blocking producer: right CA, the certificate's host name.
     const N: usize = 200;
