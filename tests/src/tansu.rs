@@ -27,6 +27,58 @@ pub struct Tansu {
     log: PathBuf,
 }
 
+/// `tansu broker` listening on (and advertising) `127.0.0.1:port`, with
+/// the settings tansu would otherwise take from the environment removed, and
+/// its output going to `log_file`.
+pub(crate) fn broker_command(
+    binary: &Path,
+    port: u16,
+    storage_engine: &str,
+    cluster_id: &str,
+    log_file: File,
+) -> Command {
+    let url = format!("tcp://127.0.0.1:{port}");
+    let mut cmd = Command::new(binary);
+    cmd.arg("broker")
+        .args(["--listener-url", &url])
+        .args(["--advertised-listener-url", &url])
+        .args(["--storage-engine", storage_engine])
+        .args(["--cluster-id", cluster_id])
+        .env_remove("CLUSTER_ID")
+        .env_remove("LISTENER_URL")
+        .env_remove("ADVERTISED_LISTENER_URL")
+        .env_remove("STORAGE_ENGINE")
+        .env_remove("SCHEMA_REGISTRY")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().expect("clone log file handle"))
+        .stderr(log_file);
+    cmd
+}
+
+/// Waits until the broker `child` answers ApiVersions on `addr`, at most
+/// [`STARTUP_TIMEOUT`]; an error if it exits or stays silent.
+pub(crate) fn wait_ready(child: &mut Child, addr: SocketAddr) -> Result<(), String> {
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Err(format!("tansu exited with {status}")),
+            Ok(None) => {}
+            Err(e) => return Err(format!("waiting for tansu: {e}")),
+        }
+        let last_error = match api_versions_probe(addr) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "no ApiVersions answer on {addr} within {STARTUP_TIMEOUT:?} (last error: {last_error})"
+            ));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 impl Tansu {
     /// Starts tansu and waits until it answers an ApiVersions request. Panics (with the
     /// broker's log) if it is not installed, exits, or does not become ready within
@@ -43,23 +95,7 @@ impl Tansu {
                 .join(format!("tansu-{}-{port}.log", std::process::id()));
             let log_file = File::create(&log)
                 .unwrap_or_else(|e| panic!("create tansu log {}: {e}", log.display()));
-            let url = format!("tcp://127.0.0.1:{port}");
-            let child = Command::new(&binary)
-                .arg("broker")
-                .args(["--listener-url", &url])
-                .args(["--advertised-listener-url", &url])
-                .args(["--storage-engine", "memory://tansu/"])
-                .args(["--cluster-id", "kafka-tests"])
-                // Settings tansu would otherwise take from the environment.
-                .env_remove("CLUSTER_ID")
-                .env_remove("LISTENER_URL")
-                .env_remove("ADVERTISED_LISTENER_URL")
-                .env_remove("STORAGE_ENGINE")
-                .env_remove("SCHEMA_REGISTRY")
-                .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-                .stdin(Stdio::null())
-                .stdout(log_file.try_clone().expect("clone log file handle"))
-                .stderr(log_file)
+            let child = broker_command(&binary, port, "memory://tansu/", "kafka-tests", log_file)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
             let watchdog = spawn_watchdog(child.id());
@@ -85,25 +121,8 @@ impl Tansu {
     }
 
     fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return Err(format!("tansu exited with {status}")),
-                Ok(None) => {}
-                Err(e) => return Err(format!("waiting for tansu: {e}")),
-            }
-            let last_error = match api_versions_probe(self.addr()) {
-                Ok(()) => return Ok(()),
-                Err(e) => e,
-            };
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "no ApiVersions answer on {} within {STARTUP_TIMEOUT:?} (last error: {last_error})",
-                    self.bootstrap()
-                ));
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        let addr = self.addr();
+        wait_ready(&mut self.child, addr)
     }
 
     /// The bootstrap address, `127.0.0.1:PORT`.

@@ -13,9 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
 
-use crate::tansu::{STARTUP_TIMEOUT, api_versions_probe};
+use crate::tansu::{broker_command, wait_ready};
 use crate::tools::{Tool, free_loopback_port, log_dir, python_output};
 
 /// The SCRAM iteration count [`ScramUser::new`] stores: Kafka's minimum, so that the PBKDF2
@@ -168,28 +167,12 @@ impl Broker {
                 ));
             let log_file = File::create(&log)
                 .unwrap_or_else(|e| panic!("create tansu log {}: {e}", log.display()));
-            let url = format!("tcp://127.0.0.1:{port}");
-            let mut cmd = Command::new(&binary);
-            cmd.arg("broker")
-                .args(["--listener-url", &url])
-                .args(["--advertised-listener-url", &url])
-                .args(["--storage-engine", DATABASE_URL])
-                .args(["--cluster-id", "kafka-tests-sasl"]);
+            let mut cmd = broker_command(&binary, port, DATABASE_URL, "kafka-tests-sasl", log_file);
             if authentication {
                 cmd.arg("--authentication");
             }
             let child = cmd
                 .current_dir(dir)
-                // Settings tansu would otherwise take from the environment.
-                .env_remove("CLUSTER_ID")
-                .env_remove("LISTENER_URL")
-                .env_remove("ADVERTISED_LISTENER_URL")
-                .env_remove("STORAGE_ENGINE")
-                .env_remove("SCHEMA_REGISTRY")
-                .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-                .stdin(Stdio::null())
-                .stdout(log_file.try_clone().expect("clone log file handle"))
-                .stderr(log_file)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
             let watchdog = spawn_watchdog(child.id());
@@ -217,26 +200,8 @@ impl Broker {
     }
 
     fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return Err(format!("tansu exited with {status}")),
-                Ok(None) => {}
-                Err(e) => return Err(format!("waiting for tansu: {e}")),
-            }
-            let last_error = match api_versions_probe(self.addr()) {
-                Ok(()) => return Ok(()),
-                Err(e) => e,
-            };
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "no ApiVersions answer on port {} within {STARTUP_TIMEOUT:?} (last error: \
-                     {last_error})",
-                    self.port
-                ));
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        let addr = self.addr();
+        wait_ready(&mut self.child, addr)
     }
 
     fn addr(&self) -> SocketAddr {
