@@ -50,12 +50,20 @@
 //!
 //! # How it runs
 //!
-//! [`ProducerBuilder::build`] needs no runtime context: it spawns one
-//! driver task on async-std's global executor, which runs its own threads,
-//! so the producer works the same whether the application runs on
-//! async-std, in `smol::block_on`, or on any other executor. Sockets and
-//! timers are `async-net` and `async-io` ones, the reactor both async-std
-//! and smol use.
+//! [`ProducerBuilder::build`] needs no runtime context. The producer's
+//! driver and its connections are tasks of the one driver all async
+//! runtime crates share ([`kafka_runtime_common::driver`]), on async-io's
+//! sockets and timers (the reactor both async-std and smol use) and
+//! futures-rustls. This crate does not depend on async-std (discontinued
+//! upstream, RUSTSEC-2025-0052), so nothing forces its executor on smol
+//! users:
+//!
+//! - [`Producer`] / [`ProducerBuilder`] run those tasks on a small executor
+//!   of this crate, on one thread (`kafka-producer-io`) shared by every
+//!   producer of the process, started with the first one;
+//! - [`ProducerOn<S>`] / [`ProducerBuilderOn<S>`] hand them to your own
+//!   executor through a [`Spawn`] of yours (for example
+//!   `smol::spawn(task).detach()`).
 //!
 //! Handles share the core behind a `std::sync::Mutex` rather than talking
 //! to the driver over a channel, so `send` costs no message per record;
@@ -81,16 +89,18 @@
 //! unavailable topics (warn), fatal errors (error). Nothing is logged per
 //! record, and no secret is ever logged.
 
-mod driver;
-
+use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::io;
+use std::marker::PhantomData;
+use std::sync::Once;
 use std::time::Instant;
 
+use async_executor::Executor;
 use async_io::Timer;
-use kafka_runtime_common::shared::Shared;
+use async_net::TcpStream;
+use kafka_runtime_common::driver::{self, AsyncIo};
 use kafka_runtime_common::{Parts, Runtime};
-use tracing::Instrument;
 
 pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
@@ -99,10 +109,112 @@ pub use kafka_runtime_common::{
     RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner,
 };
 
-/// async-std (and smol, whose reactor it shares), as the [`Runtime`] of the
-/// shared producer API.
+/// How the producer's tasks (its driver and one per broker connection)
+/// get run: a hook into the executor of your choice.
+///
+/// ```
+/// use kafka_runtime_async_std::{ProducerBuilderOn, Spawn, Task};
+///
+/// /// smol's global executor.
+/// enum Smol {}
+/// impl Spawn for Smol {
+///     fn spawn(task: Task) {
+///         smol::spawn(task).detach();
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let producer = ProducerBuilderOn::<Smol>::new()
+///     .bootstrap_servers("localhost:9092")
+///     .build()?;
+/// # drop(producer);
+/// # Ok(())
+/// # }
+/// ```
+pub trait Spawn: 'static {
+    /// Runs `task` in the background until it completes (the tasks end by
+    /// themselves once the producer has closed). It must not run it on the
+    /// calling thread: the caller is often the producer's driver.
+    fn spawn(task: Task);
+}
+
+pub use kafka_runtime_common::driver::Task;
+
+/// The default [`Spawn`]: a small executor of this crate (async-executor)
+/// on one thread, `kafka-producer-io`, shared by every producer of the
+/// process and started with the first one.
 #[derive(Debug)]
-pub enum AsyncStd {}
+pub enum IoThread {}
+
+/// The executor [`IoThread`] runs.
+static EXECUTOR: Executor<'static> = Executor::new();
+
+impl Spawn for IoThread {
+    fn spawn(task: Task) {
+        static STARTED: Once = Once::new();
+        STARTED.call_once(|| {
+            let started = std::thread::Builder::new()
+                .name("kafka-producer-io".to_owned())
+                .spawn(|| async_io::block_on(EXECUTOR.run(std::future::pending::<()>())));
+            if let Err(e) = started {
+                // Tasks then wait until another thread runs the executor:
+                // nothing does, so say why the producer never starts.
+                tracing::error!(error = %e, "cannot start the kafka-producer-io thread");
+            }
+        });
+        EXECUTOR.spawn(task).detach();
+    }
+}
+
+/// async-io's sockets and timers, with tasks spawned by `S`.
+struct AsyncIoOn<S>(PhantomData<fn() -> S>);
+
+impl<S: Spawn> AsyncIo for AsyncIoOn<S> {
+    type Tcp = TcpStream;
+
+    fn spawn(&self, task: Task) {
+        S::spawn(task);
+    }
+
+    // Not an `async fn`: the future must not borrow `self` ('static).
+    #[allow(clippy::manual_async_fn)]
+    fn connect(
+        &self,
+        host: String,
+        port: u16,
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send + 'static {
+        async move {
+            let tcp = TcpStream::connect((host.as_str(), port)).await?;
+            // Requests are whole frames written at once; Nagle would only
+            // add latency.
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+            Ok(tcp)
+        }
+    }
+
+    #[allow(clippy::manual_async_fn)]
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send + 'static {
+        async move {
+            Timer::at(deadline).await;
+        }
+    }
+}
+
+/// The [`Runtime`] of producers whose tasks `S` spawns; waits use async-io
+/// timers, so handles work under any executor.
+pub struct On<S>(PhantomData<fn() -> S>, std::convert::Infallible);
+
+impl<S> fmt::Debug for On<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("On")
+    }
+}
+
+/// async-std and smol (whose reactor they share), as the [`Runtime`] of the
+/// shared producer API: tasks on this crate's [`IoThread`].
+pub type AsyncStd = On<IoThread>;
 
 /// An async Kafka producer for async-std and smol: a cheap, cloneable,
 /// `Send + Sync` handle (see [`kafka_runtime_common::Producer`] for every
@@ -113,27 +225,19 @@ pub type Producer = kafka_runtime_common::Producer<AsyncStd>;
 /// for the settings.
 pub type ProducerBuilder = kafka_runtime_common::ProducerBuilder<AsyncStd>;
 
-impl Runtime for AsyncStd {
-    type Producer = Producer;
+/// A [`Producer`] whose tasks run on the executor `S` spawns on.
+pub type ProducerOn<S> = kafka_runtime_common::Producer<On<S>>;
 
-    /// Spawns the driver task on async-std's global executor.
-    fn start(parts: Parts) -> Result<Producer, ConfigError> {
-        // One permit: a wake-up that comes while the driver is busy stays
-        // queued, and more of them add nothing.
-        let (wake_tx, wake_rx) = async_channel::bounded(1);
-        let shared = Arc::new(Shared::new(
-            parts.core,
-            Box::new(move || {
-                let _ = wake_tx.try_send(());
-            }),
-        ));
-        let tls = parts.tls.map(futures_rustls::TlsConnector::from);
-        // Dropping the JoinHandle detaches the task: the driver ends by
-        // itself once the producer is closed.
-        drop(async_std::task::spawn(
-            driver::run(shared.clone(), wake_rx, tls).instrument(parts.span),
-        ));
-        Ok(Producer::new(shared))
+/// Builds a [`ProducerOn<S>`].
+pub type ProducerBuilderOn<S> = kafka_runtime_common::ProducerBuilder<On<S>>;
+
+impl<S: Spawn> Runtime for On<S> {
+    type Producer = kafka_runtime_common::Producer<On<S>>;
+
+    /// Spawns the driver task with `S`.
+    fn start(parts: Parts) -> Result<Self::Producer, ConfigError> {
+        let shared = driver::start(AsyncIoOn::<S>(PhantomData), parts);
+        Ok(kafka_runtime_common::Producer::new(shared))
     }
 
     async fn timeout_at<F: Future + Send>(deadline: Instant, future: F) -> Option<F::Output> {
@@ -152,6 +256,30 @@ mod tests {
     use async_std::task::block_on;
 
     use super::*;
+
+    /// smol's global executor, through the spawn hook.
+    enum Smol {}
+    impl Spawn for Smol {
+        fn spawn(task: Task) {
+            smol::spawn(task).detach();
+        }
+    }
+
+    #[test]
+    fn a_spawn_hook_runs_the_driver_on_the_users_executor() {
+        smol::block_on(async {
+            let p = ProducerBuilderOn::<Smol>::new()
+                .bootstrap_servers("127.0.0.1:1")
+                .max_block(Duration::ZERO)
+                .build()
+                .unwrap();
+            let e = p.send(ProducerRecord::new("t")).await.unwrap_err();
+            assert!(matches!(e, SendError::TopicUnavailable { .. }), "{e}");
+            // Only a running driver completes a close.
+            p.close(Duration::from_millis(100)).await;
+            assert!(p.is_closed());
+        });
+    }
 
     fn send_sync<T: Send + Sync>(_: &T) {}
     fn send<T: Send>(_: T) {}

@@ -54,6 +54,7 @@
 
 mod builder;
 mod delivery;
+pub mod driver;
 mod producer;
 mod record;
 pub mod shared;

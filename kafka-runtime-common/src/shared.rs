@@ -13,11 +13,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use event_listener::{Event as Signal, EventListener};
 use kafka_producer_core::{
     BatchId, ConnId, Connect, ErrorCode, Event, FlushId, Producer as Core, Transmit,
@@ -183,64 +181,6 @@ impl State {
         tracing::info!(conn = conn.0, %peer, %reason, "connection lost");
         self.last_connect_error = Some(format!("{peer}: {reason}"));
         self.core.handle_disconnected(conn, now);
-    }
-}
-
-/// What a connection task reports to its driver (for runtimes that run a
-/// task per connection).
-#[derive(Debug)]
-pub enum NetEvent {
-    /// TCP (and TLS) is up.
-    Connected(ConnId),
-    /// The connection could not be opened.
-    ConnectFailed(ConnId, io::Error),
-    /// Bytes read.
-    Received(ConnId, Bytes),
-    /// An open connection ended, and why.
-    Disconnected(ConnId, String),
-}
-
-/// The driver's record of one connection, as [`State::feed`] needs it.
-pub trait ConnEntry {
-    /// `host:port`, for logs and errors.
-    fn peer(&self) -> &str;
-    /// Notes that the connection is up.
-    fn set_connected(&mut self);
-}
-
-impl State {
-    /// Hands a network report to the core, unless the connection was
-    /// already released (the core never reuses ids, so late reports are
-    /// only noise); a failed or lost connection leaves `conns`.
-    pub fn feed<C: ConnEntry>(
-        &mut self,
-        conns: &mut HashMap<ConnId, C>,
-        event: NetEvent,
-        now: Instant,
-    ) {
-        match event {
-            NetEvent::Connected(conn) => {
-                if let Some(c) = conns.get_mut(&conn) {
-                    c.set_connected();
-                    self.connected(conn, c.peer(), now);
-                }
-            }
-            NetEvent::ConnectFailed(conn, error) => {
-                if let Some(c) = conns.remove(&conn) {
-                    self.connect_failed(conn, c.peer(), &error, now);
-                }
-            }
-            NetEvent::Received(conn, data) => {
-                if conns.contains_key(&conn) {
-                    self.core.handle_received(conn, &data, now);
-                }
-            }
-            NetEvent::Disconnected(conn, reason) => {
-                if let Some(c) = conns.remove(&conn) {
-                    self.disconnected(conn, c.peer(), &reason, now);
-                }
-            }
-        }
     }
 }
 

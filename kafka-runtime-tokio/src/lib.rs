@@ -73,15 +73,12 @@
 //! unavailable topics (warn), fatal errors (error). Nothing is logged per
 //! record, and no secret is ever logged.
 
-mod driver;
+mod io;
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Instant;
 
-use kafka_runtime_common::shared::Shared;
-use kafka_runtime_common::{Parts, Runtime};
-use tracing::Instrument;
+use kafka_runtime_common::{Parts, Runtime, driver};
 
 pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
@@ -110,15 +107,7 @@ impl Runtime for Tokio {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::Conflict {
             reason: "ProducerBuilder::build must be called within a Tokio runtime".to_owned(),
         })?;
-        let wake = Arc::new(tokio::sync::Notify::new());
-        let notify = wake.clone();
-        let shared = Arc::new(Shared::new(
-            parts.core,
-            Box::new(move || notify.notify_one()),
-        ));
-        let tls = parts.tls.map(tokio_rustls::TlsConnector::from);
-        runtime.spawn(driver::run(shared.clone(), wake, tls).instrument(parts.span));
-        Ok(Producer::new(shared))
+        Ok(Producer::new(driver::start(io::TokioIo(runtime), parts)))
     }
 
     async fn timeout_at<F: Future + Send>(deadline: Instant, future: F) -> Option<F::Output> {
