@@ -28,7 +28,7 @@ pub struct RecordMetadata {
 pub type DeliveryResult = Result<RecordMetadata, DeliveryError>;
 
 /// A per-record callback of [`Producer::send_with_callback`](crate::Producer::send_with_callback).
-pub(crate) type Callback = Box<dyn FnOnce(DeliveryResult) + Send>;
+pub type Callback = Box<dyn FnOnce(DeliveryResult) + Send>;
 
 /// A batch's outcome, shared by all its records.
 #[derive(Debug, Clone)]

@@ -65,7 +65,7 @@ use std::future::Future;
 use std::time::Instant;
 
 pub use builder::{Parts, ProducerBuilder};
-pub use delivery::{DeliveryFuture, DeliveryResult, RecordMetadata};
+pub use delivery::{Callback, DeliveryFuture, DeliveryResult, RecordMetadata};
 pub use producer::{Producer, block_on, block_on_until};
 pub use record::{ProducerRecord, RecordHeader, SendError};
 
@@ -94,4 +94,12 @@ pub trait Runtime: 'static {
         deadline: Instant,
         future: F,
     ) -> impl Future<Output = Option<F::Output>> + Send;
+
+    /// Whether the calling thread may block in the `*_blocking` methods of
+    /// [`Producer`] (default: yes). A runtime whose driver runs delivery
+    /// callbacks on a thread of its own says no there: waiting on it would
+    /// stop the very loop that ends the wait.
+    fn may_block() -> bool {
+        true
+    }
 }

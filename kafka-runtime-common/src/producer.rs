@@ -7,7 +7,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kafka_producer_core::{ErrorCode, Record};
+use event_listener::{EventListener, Listener};
+use kafka_producer_core::{ErrorCode, FlushId, Record};
 
 use crate::Runtime;
 use crate::delivery::{Callback, DeliveryFuture, DeliveryResult};
@@ -78,7 +79,7 @@ enum Step {
     /// Refused for now (buffer full, metadata pending): wait for a change
     /// until the deadline.
     Wait {
-        listener: event_listener::EventListener,
+        listener: EventListener,
         deadline: Instant,
         refusal: CoreSendError,
     },
@@ -158,12 +159,9 @@ impl<R: Runtime> Producer<R> {
     ) -> Result<Option<DeliveryFuture>, SendError> {
         let approx = record.approx_size();
         let result = record.with_core_record(|core_record| {
-            self.attempt(
-                &mut self.shared().lock(),
-                core_record,
-                approx,
-                &mut callback,
-            )
+            self.shared()
+                .lock()
+                .attempt(core_record, approx, &mut callback)
         });
         match result {
             Ok((done, wake)) => {
@@ -203,15 +201,47 @@ impl<R: Runtime> Producer<R> {
                     refusal,
                 } => {
                     if R::timeout_at(deadline, listener).await.is_none() {
-                        return Err(match refusal {
-                            CoreSendError::BufferFull { .. } => SendError::BufferTimeout {
-                                max_block: self.shared().max_block,
-                            },
-                            _ => topic_unavailable(&self.shared().lock(), &record.topic, None),
-                        });
+                        return Err(self.timed_out(record, &refusal));
                     }
                 }
             }
+        }
+    }
+
+    /// [`enqueue`](Self::enqueue), blocking the thread while it waits.
+    fn enqueue_blocking(
+        &self,
+        record: &ProducerRecord,
+        mut callback: Option<Callback>,
+    ) -> Result<Option<DeliveryFuture>, SendError> {
+        let approx = record.approx_size();
+        let mut waiting: Option<(Instant, u64)> = None;
+        loop {
+            let step = record.with_core_record(|core_record| {
+                self.step(record, core_record, approx, &mut callback, &mut waiting)
+            });
+            match step {
+                Step::Done(result) => return result,
+                Step::Wait {
+                    listener,
+                    deadline,
+                    refusal,
+                } => {
+                    if !wait_blocking::<R>(listener, deadline) {
+                        return Err(self.timed_out(record, &refusal));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Why a send that waited `max.block.ms` gave up.
+    fn timed_out(&self, record: &ProducerRecord, refusal: &CoreSendError) -> SendError {
+        match refusal {
+            CoreSendError::BufferFull { .. } => SendError::BufferTimeout {
+                max_block: self.shared().max_block,
+            },
+            _ => topic_unavailable(&self.shared().lock(), &record.topic, None),
         }
     }
 
@@ -237,7 +267,7 @@ impl<R: Runtime> Producer<R> {
                         }
                     }
                 }
-                let result = self.attempt(&mut st, core_record, approx, callback);
+                let result = st.attempt(core_record, approx, callback);
                 (result, st.generation)
             };
             let refusal = match result {
@@ -270,38 +300,6 @@ impl<R: Runtime> Producer<R> {
         }
     }
 
-    /// One attempt under the lock. Returns the future (if no callback) and
-    /// whether to wake the driver.
-    fn attempt(
-        &self,
-        st: &mut State,
-        record: &Record<'_>,
-        approx: usize,
-        callback: &mut Option<Callback>,
-    ) -> Result<(Option<DeliveryFuture>, bool), CoreSendError> {
-        if st.closed {
-            return Err(CoreSendError::Closed);
-        }
-        let token = st.core.send(record, Instant::now())?;
-        let waiters = st.batches.entry(token.batch).or_default();
-        waiters.approx_bytes += approx;
-        // A new batch may need a linger timer, or follows one that just
-        // filled up; a batch past batch.size is ready to go now.
-        let mut wake = token.index == 0;
-        if !waiters.full_reported && waiters.approx_bytes >= self.shared().batch_size {
-            waiters.full_reported = true;
-            wake = true;
-        }
-        let done = match callback.take() {
-            Some(callback) => {
-                waiters.callback(token.index, token.timestamp, callback);
-                None
-            }
-            None => Some(waiters.future(token.index, token.timestamp)),
-        };
-        Ok((done, wake))
-    }
-
     /// Waits until `done` holds (checked under the lock) or `deadline`.
     /// Returns whether it held.
     async fn wait_for(&self, deadline: Instant, mut done: impl FnMut(&mut State) -> bool) -> bool {
@@ -316,25 +314,47 @@ impl<R: Runtime> Producer<R> {
         }
     }
 
+    /// [`wait_for`](Self::wait_for), blocking the thread.
+    fn wait_for_blocking(
+        &self,
+        deadline: Instant,
+        mut done: impl FnMut(&mut State) -> bool,
+    ) -> bool {
+        loop {
+            let listener = self.shared().listen();
+            if done(&mut self.shared().lock()) {
+                return true;
+            }
+            if !wait_blocking::<R>(listener, deadline) {
+                return done(&mut self.shared().lock());
+            }
+        }
+    }
+
     /// Sends everything buffered now without waiting for `linger.ms`, and
     /// returns once each of those records has an outcome (delivered or
     /// failed: look at their futures or callbacks for which).
     pub async fn flush(&self) {
+        let Some(id) = self.start_flush() else { return };
+        // A driver that is gone settles every record too (and clears the
+        // flushes).
+        let forever = deadline_after(FOREVER);
+        self.wait_for(forever, |st| st.closed || !st.flushes.contains(&id))
+            .await;
+    }
+
+    fn start_flush(&self) -> Option<FlushId> {
         let id = {
             let mut st = self.shared().lock();
             if st.closed {
-                return;
+                return None;
             }
             let id = st.core.flush(Instant::now());
             st.flushes.push(id);
             id
         };
         self.shared().wake_driver();
-        // A driver that is gone settles every record too (and clears the
-        // flushes).
-        let forever = deadline_after(FOREVER);
-        self.wait_for(forever, |st| st.closed || !st.flushes.contains(&id))
-            .await;
+        Some(id)
     }
 
     /// Stops taking records, delivers what is buffered, and returns when
@@ -346,53 +366,120 @@ impl<R: Runtime> Producer<R> {
     /// sends on any clone fail with [`SendError::Closed`]. Closing again can
     /// only shorten the deadline.
     pub async fn close(&self, timeout: Duration) {
-        {
-            let mut st = self.shared().lock();
-            if !st.closed {
-                // Deadlines past the Instant range mean "no deadline".
-                let now = Instant::now();
-                let timeout = now.checked_add(timeout.saturating_mul(2)).map(|_| timeout);
-                st.core.close(now, timeout);
-            }
-        }
-        self.shared().wake_driver();
+        self.start_close(timeout);
         let forever = deadline_after(FOREVER);
         self.wait_for(forever, |st| st.closed).await;
+    }
+
+    fn start_close(&self, timeout: Duration) {
+        self.shared().lock().close(timeout);
+        self.shared().wake_driver();
     }
 
     /// The number of partitions of `topic`, fetching its metadata if it is
     /// not known yet (waiting at most `max.block.ms`).
     pub async fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
-        let shared = self.shared();
-        let deadline = deadline_after(shared.max_block);
+        let deadline = deadline_after(self.shared().max_block);
         let mut since = None;
         loop {
-            let listener = shared.listen();
-            {
-                let mut st = shared.lock();
-                if let Some(count) = st.core.partition_count(topic) {
-                    return Ok(count);
+            let listener = self.shared().listen();
+            if let Some(result) = self.partitions_step(topic, &mut since)? {
+                return Ok(result);
+            }
+            if R::timeout_at(deadline, listener).await.is_none() {
+                return Err(topic_unavailable(&self.shared().lock(), topic, None));
+            }
+        }
+    }
+
+    /// One look at `topic`'s partition count: the count, a final error, or
+    /// `None` (asked for, wait for a change); `since` is the generation of
+    /// the first ask.
+    fn partitions_step(
+        &self,
+        topic: &str,
+        since: &mut Option<u64>,
+    ) -> Result<Option<i32>, SendError> {
+        let shared = self.shared();
+        {
+            let mut st = shared.lock();
+            if let Some(count) = st.core.partition_count(topic) {
+                return Ok(Some(count));
+            }
+            if st.closed {
+                return Err(SendError::Closed);
+            }
+            match *since {
+                None => {
+                    st.core.prefetch_topic(topic, Instant::now())?;
+                    *since = Some(st.generation);
                 }
-                if st.closed {
-                    return Err(SendError::Closed);
-                }
-                match since {
-                    None => {
-                        st.core.prefetch_topic(topic, Instant::now())?;
-                        since = Some(st.generation);
-                    }
-                    Some(since) => {
-                        if let Some(&(reported, error)) = st.unavailable.get(topic) {
-                            if reported > since {
-                                return Err(topic_unavailable(&st, topic, error));
-                            }
+                Some(since) => {
+                    if let Some(&(reported, error)) = st.unavailable.get(topic) {
+                        if reported > since {
+                            return Err(topic_unavailable(&st, topic, error));
                         }
                     }
                 }
             }
-            shared.wake_driver();
-            if R::timeout_at(deadline, listener).await.is_none() {
-                return Err(topic_unavailable(&shared.lock(), topic, None));
+        }
+        shared.wake_driver();
+        Ok(None)
+    }
+
+    /// [`send`](Self::send), blocking the calling thread instead of
+    /// awaiting: for threads outside the runtime. Where the runtime says
+    /// that this thread must not block (mio: its own driver thread), it
+    /// never waits and a wait times out at once.
+    pub fn send_blocking(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
+        self.enqueue_blocking(&record, None)?
+            .ok_or(SendError::Closed)
+    }
+
+    /// [`send_with_callback`](Self::send_with_callback), blocking as
+    /// [`send_blocking`](Self::send_blocking) does.
+    pub fn send_with_callback_blocking<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> Result<(), SendError>
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static,
+    {
+        self.enqueue_blocking(&record, Some(Box::new(callback)))?;
+        Ok(())
+    }
+
+    /// [`flush`](Self::flush), blocking the calling thread (not at all
+    /// where the runtime says it must not block: then it only starts the
+    /// flush).
+    pub fn flush_blocking(&self) {
+        let Some(id) = self.start_flush() else { return };
+        let forever = deadline_after(FOREVER);
+        self.wait_for_blocking(forever, |st| st.closed || !st.flushes.contains(&id));
+    }
+
+    /// [`close`](Self::close), blocking the calling thread (not at all
+    /// where the runtime says it must not block: then it only starts the
+    /// close).
+    pub fn close_blocking(&self, timeout: Duration) {
+        self.start_close(timeout);
+        let forever = deadline_after(FOREVER);
+        self.wait_for_blocking(forever, |st| st.closed);
+    }
+
+    /// [`partitions_for`](Self::partitions_for), blocking the calling
+    /// thread.
+    pub fn partitions_for_blocking(&self, topic: &str) -> Result<i32, SendError> {
+        let deadline = deadline_after(self.shared().max_block);
+        let mut since = None;
+        loop {
+            let listener = self.shared().listen();
+            if let Some(result) = self.partitions_step(topic, &mut since)? {
+                return Ok(result);
+            }
+            if !wait_blocking::<R>(listener, deadline) {
+                return Err(topic_unavailable(&self.shared().lock(), topic, None));
             }
         }
     }
@@ -412,12 +499,14 @@ fn deadline_after(wait: Duration) -> Instant {
         .unwrap_or(now)
 }
 
+/// Blocks until `listener` is notified (`true`) or `deadline` passes,
+/// unless this thread must not block.
+fn wait_blocking<R: Runtime>(listener: EventListener, deadline: Instant) -> bool {
+    R::may_block() && listener.wait_deadline(deadline).is_some()
+}
+
 fn topic_unavailable(st: &State, topic: &str, error: Option<ErrorCode>) -> SendError {
-    SendError::TopicUnavailable {
-        topic: topic.to_owned(),
-        error,
-        connection_error: st.last_connect_error.clone(),
-    }
+    st.topic_unavailable(topic, error)
 }
 
 /// Runs `future` to completion on this thread, parking it while the future

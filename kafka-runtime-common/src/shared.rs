@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 
 use event_listener::{Event as Signal, EventListener};
 use kafka_producer_core::{
-    BatchId, ConnId, Connect, ErrorCode, Event, FlushId, Producer as Core, Transmit,
+    BatchId, ConnId, Connect, ErrorCode, Event, FlushId, Producer as Core, Record, Transmit,
 };
 
-use crate::delivery::{BatchOutcome, BatchWaiters};
+use crate::delivery::{BatchOutcome, BatchWaiters, Callback, DeliveryFuture};
+use crate::record::{ProducerRecord, SendError};
 
 /// Wakes a runtime's driver: called by handles when the core has new work.
 /// It must not lose a wake-up that comes while the driver is busy (Tokio's
@@ -36,8 +37,6 @@ pub struct Shared {
     /// lock, so a spurious wake-up is harmless.
     changed: Signal,
     wake_driver: WakeDriver,
-    /// `batch.size`, to tell when a batch is probably full.
-    pub(crate) batch_size: usize,
     /// `max.block.ms`.
     pub(crate) max_block: Duration,
 }
@@ -45,7 +44,6 @@ pub struct Shared {
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
-            .field("batch_size", &self.batch_size)
             .field("max_block", &self.max_block)
             .finish_non_exhaustive()
     }
@@ -69,26 +67,18 @@ pub struct State {
     /// The last connection failure or loss, to explain a topic that never
     /// became available.
     pub(crate) last_connect_error: Option<String>,
+    /// `batch.size`, to tell when a batch is probably full.
+    batch_size: usize,
 }
 
 impl Shared {
     /// Wraps `core`; `wake_driver` is how handles wake the runtime's driver.
     pub fn new(core: Core, wake_driver: WakeDriver) -> Shared {
-        let config = core.config();
-        let (batch_size, max_block) = (config.batch_size, config.max_block);
+        let max_block = core.config().max_block;
         Shared {
-            state: Mutex::new(State {
-                core,
-                batches: HashMap::new(),
-                flushes: Vec::new(),
-                unavailable: HashMap::new(),
-                generation: 0,
-                closed: false,
-                last_connect_error: None,
-            }),
+            state: Mutex::new(State::new(core)),
             changed: Signal::new(),
             wake_driver,
-            batch_size,
             max_block,
         }
     }
@@ -145,6 +135,116 @@ impl Drop for ExitGuard {
 }
 
 impl State {
+    /// The state of a new producer around `core`: on its own for a driver
+    /// that owns it (mio's embedded one), or in a [`Shared`].
+    pub fn new(core: Core) -> State {
+        let batch_size = core.config().batch_size;
+        State {
+            core,
+            batches: HashMap::new(),
+            flushes: Vec::new(),
+            unavailable: HashMap::new(),
+            generation: 0,
+            closed: false,
+            last_connect_error: None,
+            batch_size,
+        }
+    }
+
+    /// Queues `record` if that can be done now: the record's future (none
+    /// if `callback` takes the outcome), and whether to wake the driver.
+    /// Never waits; a refusal (`BufferFull`, `MetadataPending` included)
+    /// queued nothing.
+    pub fn try_send(
+        &mut self,
+        record: &ProducerRecord,
+        callback: Option<Callback>,
+    ) -> Result<(Option<DeliveryFuture>, bool), SendError> {
+        let mut callback = callback;
+        let approx = record.approx_size();
+        record
+            .with_core_record(|r| self.attempt(r, approx, &mut callback))
+            .map_err(SendError::from)
+    }
+
+    /// One attempt to queue `record` (about `approx` bytes). Returns the
+    /// future (if no callback) and whether to wake the driver.
+    pub(crate) fn attempt(
+        &mut self,
+        record: &Record<'_>,
+        approx: usize,
+        callback: &mut Option<Callback>,
+    ) -> Result<(Option<DeliveryFuture>, bool), kafka_producer_core::SendError> {
+        if self.closed {
+            return Err(kafka_producer_core::SendError::Closed);
+        }
+        let token = self.core.send(record, Instant::now())?;
+        let waiters = self.batches.entry(token.batch).or_default();
+        waiters.approx_bytes += approx;
+        // A new batch may need a linger timer, or follows one that just
+        // filled up; a batch past batch.size is ready to go now.
+        let mut wake = token.index == 0;
+        if !waiters.full_reported && waiters.approx_bytes >= self.batch_size {
+            waiters.full_reported = true;
+            wake = true;
+        }
+        let done = match callback.take() {
+            Some(callback) => {
+                waiters.callback(token.index, token.timestamp, callback);
+                None
+            }
+            None => Some(waiters.future(token.index, token.timestamp)),
+        };
+        Ok((done, wake))
+    }
+
+    /// Starts closing the core (see [`Producer::close`](crate::Producer::close)),
+    /// unless it has closed already.
+    pub fn close(&mut self, timeout: Duration) {
+        if !self.closed {
+            // Deadlines past the Instant range mean "no deadline".
+            let now = Instant::now();
+            let timeout = now.checked_add(timeout.saturating_mul(2)).map(|_| timeout);
+            self.core.close(now, timeout);
+        }
+    }
+
+    /// `topic`'s partition count if its metadata is known; otherwise asks
+    /// for it (the driver must then run) and fails with
+    /// [`SendError::TopicUnavailable`], with the broker's error if the
+    /// topic was reported unavailable. Never waits.
+    pub fn try_partitions_for(&mut self, topic: &str) -> Result<i32, SendError> {
+        if let Some(count) = self.core.partition_count(topic) {
+            return Ok(count);
+        }
+        if self.closed {
+            return Err(SendError::Closed);
+        }
+        self.core.prefetch_topic(topic, Instant::now())?;
+        let error = self.unavailable.get(topic).and_then(|&(_, error)| error);
+        Err(self.topic_unavailable(topic, error))
+    }
+
+    /// Why `topic` cannot be sent to.
+    pub(crate) fn topic_unavailable(&self, topic: &str, error: Option<ErrorCode>) -> SendError {
+        SendError::TopicUnavailable {
+            topic: topic.to_owned(),
+            error,
+            connection_error: self.last_connect_error.clone(),
+        }
+    }
+
+    /// The driver that owns this state is gone: marks the producer closed
+    /// and fails every record still waiting (`ProducerClosed`, possibly
+    /// written), running their callbacks here. For a state a driver owns;
+    /// [`Shared::driver_exited`] is the same for a shared one.
+    pub fn end(&mut self) {
+        self.closed = true;
+        self.generation += 1;
+        self.flushes.clear();
+        self.batches.clear();
+    }
+
     /// Whether the core has reported `Closed` (or the driver is gone): the
     /// driver stops after acting on this round's outputs.
     pub fn is_closed(&self) -> bool {
@@ -304,11 +404,18 @@ impl Outputs {
     /// Completes deliveries and wakes waiting handles. Call it without the
     /// lock: user callbacks run here, and may call back into the producer.
     pub fn complete(&mut self, shared: &Shared) {
+        if self.complete_deliveries() {
+            shared.notify_changed();
+        }
+    }
+
+    /// Completes deliveries (user callbacks run here) and returns whether
+    /// handles waiting for a change should be woken: [`complete`](Self::complete)
+    /// for a state no handle waits on (one a driver owns).
+    pub fn complete_deliveries(&mut self) -> bool {
         for (waiters, outcome) in self.completed.drain(..) {
             waiters.complete(outcome);
         }
-        if std::mem::take(&mut self.changed) {
-            shared.notify_changed();
-        }
+        std::mem::take(&mut self.changed)
     }
 }

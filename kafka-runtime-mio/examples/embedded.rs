@@ -90,7 +90,7 @@ impl Client {
 /// Sends the backlog in order until the producer refuses a line for now;
 /// that line is retried after [`RETRY_DELAY`].
 fn produce(
-    driver: &MioDriver,
+    driver: &mut MioDriver,
     backlog: &mut VecDeque<ProducerRecord>,
     retry_at: &mut Option<Instant>,
     reports: &mpsc::Sender<DeliveryResult>,
@@ -219,7 +219,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         if retry_at.is_none_or(|at| at <= Instant::now()) {
             retry_at = None;
-            produce(&driver, &mut backlog, &mut retry_at, &reports);
+            produce(&mut driver, &mut backlog, &mut retry_at, &reports);
         }
         for result in delivered.try_iter() {
             match result {

@@ -9,7 +9,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use kafka_runtime_common::shared::Shared;
-use kafka_runtime_common::{Parts, Producer, Runtime, block_on, block_on_until};
+use kafka_runtime_common::{Parts, Producer, Runtime, block_on_until};
 use mio::{Events, Poll, Token};
 
 use crate::driver::EventLoop;
@@ -89,18 +89,25 @@ impl Runtime for Mio {
     }
 
     /// Blocks the calling thread until `future` completes or `deadline`
-    /// passes; on the driver thread itself, never waits.
+    /// passes; on the driver thread itself, never waits. (Only the async
+    /// methods of `Producer<Mio>` use it; [`BlockingProducer`] calls the
+    /// blocking ones.)
     async fn timeout_at<F: Future + Send>(deadline: Instant, future: F) -> Option<F::Output> {
         if ON_DRIVER.get() {
             return crate::poll_once(future);
         }
         block_on_until(deadline, future)
     }
+
+    /// Everywhere but on the driver thread.
+    fn may_block() -> bool {
+        !ON_DRIVER.get()
+    }
 }
 
 /// The driver thread: poll, serve the sockets, run the turn, until the
 /// producer has closed and its connections are gone.
-fn run(mut poll: Poll, mut event_loop: EventLoop) {
+fn run(mut poll: Poll, mut event_loop: EventLoop<Arc<Shared>>) {
     ON_DRIVER.set(true);
     let mut events = Events::with_capacity(EVENTS);
     while !event_loop.is_finished() {
@@ -192,7 +199,7 @@ impl BlockingProducer {
     /// [`SendError::BufferTimeout`] or [`SendError::TopicUnavailable`].
     /// Records are delivered in the order they were queued, per partition.
     pub fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
-        block_on(self.inner.send(record))
+        self.inner.send_blocking(record)
     }
 
     /// Queues `record` and blocks until it is delivered or has failed.
@@ -213,13 +220,13 @@ impl BlockingProducer {
     where
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
-        block_on(self.inner.send_with_callback(record, callback))
+        self.inner.send_with_callback_blocking(record, callback)
     }
 
     /// Sends everything buffered now without waiting for `linger.ms`, and
     /// returns once each of those records has an outcome.
     pub fn flush(&self) {
-        block_on(self.inner.flush());
+        self.inner.flush_blocking();
     }
 
     /// Stops taking records, delivers what is buffered, and returns when
@@ -232,7 +239,7 @@ impl BlockingProducer {
     /// [`SendError::Closed`].
     pub fn close(&self, timeout: Duration) {
         let deadline = Instant::now().checked_add(timeout);
-        block_on(self.inner.close(timeout));
+        self.inner.close_blocking(timeout);
         if !ON_DRIVER.get() {
             self.thread.join_until(deadline);
         }
@@ -241,7 +248,7 @@ impl BlockingProducer {
     /// The number of partitions of `topic`, fetching its metadata if it is
     /// not known yet (blocking at most `max.block.ms`).
     pub fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
-        block_on(self.inner.partitions_for(topic))
+        self.inner.partitions_for_blocking(topic)
     }
 
     /// Whether the producer has closed.

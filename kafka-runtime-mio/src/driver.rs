@@ -73,10 +73,49 @@ struct Conn {
     span: tracing::Span,
 }
 
+/// Where the loop finds the producer's state: behind the handles' lock
+/// (the blocking producer), or owned by the loop (the embedded driver,
+/// which has no other handle and needs no lock).
+pub(crate) trait CoreCell {
+    /// Runs `f` on the state, under the lock if there is one.
+    fn with<T>(&mut self, f: impl FnOnce(&mut State) -> T) -> T;
+    /// Completes what a turn drained, without the lock (callbacks run
+    /// here), waking handles that wait for a change.
+    fn complete(&mut self, out: &mut Outputs);
+    /// The loop is gone: nothing may wait for it any more.
+    fn exited(&mut self);
+}
+
+impl CoreCell for Arc<Shared> {
+    fn with<T>(&mut self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.lock())
+    }
+    fn complete(&mut self, out: &mut Outputs) {
+        out.complete(self);
+    }
+    fn exited(&mut self) {
+        self.driver_exited();
+    }
+}
+
+impl CoreCell for State {
+    fn with<T>(&mut self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(self)
+    }
+    fn complete(&mut self, out: &mut Outputs) {
+        // No handle waits on an owned state: nothing to wake.
+        let _ = out.complete_deliveries();
+    }
+    fn exited(&mut self) {
+        self.end();
+    }
+}
+
 /// The connections and timers of one producer, driven by its caller's
 /// `mio::Poll`.
-pub(crate) struct EventLoop {
-    shared: Arc<Shared>,
+pub(crate) struct EventLoop<C: CoreCell> {
+    /// The producer's state.
+    pub(crate) core: C,
     /// Set by the handles' wake-up (and by the driver for itself): a turn
     /// is due.
     pending: Arc<AtomicBool>,
@@ -98,23 +137,23 @@ pub(crate) struct EventLoop {
     span: tracing::Span,
 }
 
-impl EventLoop {
-    /// A loop for `shared`'s core, registering sockets with `registry`
-    /// under `tokens` (a non-empty range). `pending` is the flag the
-    /// handles' wake-up sets.
+impl<C: CoreCell> EventLoop<C> {
+    /// A loop for `core`, registering sockets with `registry` under
+    /// `tokens` (a non-empty range). `pending` is the flag the handles'
+    /// wake-up sets.
     pub(crate) fn new(
-        shared: Arc<Shared>,
+        core: C,
         pending: Arc<AtomicBool>,
         registry: Registry,
         tokens: Range<Token>,
         tls: Option<Arc<rustls::ClientConfig>>,
         span: tracing::Span,
-    ) -> EventLoop {
+    ) -> EventLoop<C> {
         debug_assert!(tokens.start < tokens.end);
         // The core may have work from the start (bootstrap): first turn at once.
         pending.store(true, Ordering::Release);
         EventLoop {
-            shared,
+            core,
             pending,
             registry,
             tokens: tokens.start.0..tokens.end.0,
@@ -223,14 +262,13 @@ impl EventLoop {
     fn turn(&mut self, now: Instant) {
         // Cleared before locking: a wake-up during the turn schedules another.
         self.pending.store(false, Ordering::Release);
-        let closed = {
-            let mut guard = self.shared.lock();
-            let st = &mut *guard;
-            for event in self.inbox.drain(..) {
+        let (inbox, out, deadline) = (&mut self.inbox, &mut self.out, &mut self.deadline);
+        let closed = self.core.with(|st| {
+            for event in inbox.drain(..) {
                 feed(st, event, now);
             }
-            self.out.turn(st, &mut self.deadline, now)
-        };
+            out.turn(st, deadline, now)
+        });
         self.act(now);
         if closed {
             self.core_closed = true;
@@ -286,7 +324,7 @@ impl EventLoop {
         for (id, reason) in dead {
             self.drop_conn(id, reason);
         }
-        self.out.complete(&self.shared);
+        self.core.complete(&mut self.out);
     }
 
     /// Starts a connection; a failure is reported at the next turn.
@@ -407,7 +445,7 @@ impl EventLoop {
     }
 }
 
-impl Drop for EventLoop {
+impl<C: CoreCell> Drop for EventLoop<C> {
     /// However the loop ends (closed, its thread panicking in a callback,
     /// the embedding driver dropped), no send, flush or delivery waits for
     /// it forever.
@@ -415,7 +453,7 @@ impl Drop for EventLoop {
         for conn in self.conns.values_mut() {
             let _ = self.registry.deregister(&mut conn.socket);
         }
-        self.shared.driver_exited();
+        self.core.exited();
     }
 }
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kafka_runtime_common::shared::Shared;
-use kafka_runtime_common::{Parts, Producer, Runtime, block_on};
+use kafka_runtime_common::shared::State;
+use kafka_runtime_common::{Parts, Runtime};
 use mio::event::Event;
 use mio::{Registry, Token};
 
@@ -91,8 +91,11 @@ impl Runtime for Embedded {
 /// # }
 /// ```
 pub struct MioDriver {
-    event_loop: EventLoop,
-    producer: Producer<Embedded>,
+    /// The loop and, in it, the producer's state: owned, with no lock and
+    /// no other handle (sends take `&mut self`).
+    event_loop: EventLoop<State>,
+    /// Set when a call has given the producer work: a turn is due.
+    pending: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for MioDriver {
@@ -130,17 +133,12 @@ impl MioDriver {
         let registry = registry.try_clone().map_err(|e| ConfigError::Conflict {
             reason: format!("cannot clone the mio registry: {e}"),
         })?;
-        // Handles run on this thread only: a flag that the next
+        // The calls run on this thread only: a flag that the next
         // `next_timeout` reads is wake-up enough.
         let pending = Arc::new(AtomicBool::new(false));
-        let flag = pending.clone();
-        let shared = Arc::new(Shared::new(
-            parts.core,
-            Box::new(move || flag.store(true, Ordering::Release)),
-        ));
         let event_loop = EventLoop::new(
-            shared.clone(),
-            pending,
+            State::new(parts.core),
+            pending.clone(),
             registry,
             tokens,
             parts.tls,
@@ -148,8 +146,13 @@ impl MioDriver {
         );
         Ok(MioDriver {
             event_loop,
-            producer: Producer::new(shared),
+            pending,
         })
+    }
+
+    /// A turn is due (the producer has work).
+    fn wake(&self) {
+        self.pending.store(true, Ordering::Release);
     }
 
     /// Whether `token` is one of the driver's.
@@ -199,49 +202,81 @@ impl MioDriver {
     /// Each refusal for metadata wakes the driver (the request must go
     /// out): retry on a short timer of your own rather than at once after
     /// every poll, or the loop spins until the metadata arrives.
-    pub fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
-        self.producer.try_send(record)
+    pub fn send(&mut self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
+        self.try_send(&record, None)?.ok_or(SendError::Closed)
     }
 
     /// Queues `record` without waiting and calls `callback` with its
     /// outcome, from [`handle_timeout`](Self::handle_timeout). Refusals as
     /// for [`send`](Self::send).
     pub fn send_with_callback<F>(
-        &self,
+        &mut self,
         record: ProducerRecord,
         callback: F,
     ) -> Result<(), SendError>
     where
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
-        self.producer.try_send_with_callback(record, callback)
+        self.try_send(&record, Some(Box::new(callback)))?;
+        Ok(())
+    }
+
+    fn try_send(
+        &mut self,
+        record: &ProducerRecord,
+        callback: Option<kafka_runtime_common::Callback>,
+    ) -> Result<Option<DeliveryFuture>, SendError> {
+        match self.event_loop.core.try_send(record, callback) {
+            Ok((done, wake)) => {
+                if wake {
+                    self.wake();
+                }
+                Ok(done)
+            }
+            Err(e) => {
+                if matches!(e, SendError::MetadataPending { .. }) {
+                    // The core has asked for metadata: the request must go out.
+                    self.wake();
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Sends everything buffered at the next turn, without waiting for
     /// `linger.ms`. Returns at once: the records' futures or callbacks tell
     /// when each is done.
-    pub fn flush(&self) {
-        block_on(self.producer.flush());
+    pub fn flush(&mut self) {
+        let st = &mut self.event_loop.core;
+        if !st.is_closed() {
+            let _ = st.core.flush(Instant::now());
+            self.wake();
+        }
     }
 
     /// Starts closing: no more records are taken, buffered ones are
     /// delivered (those still undelivered after `timeout` fail), then the
     /// connections close. Returns at once; keep driving the loop until
     /// [`is_finished`](Self::is_finished).
-    pub fn close(&self, timeout: Duration) {
-        block_on(self.producer.close(timeout));
+    pub fn close(&mut self, timeout: Duration) {
+        self.event_loop.core.close(timeout);
+        self.wake();
     }
 
     /// The number of partitions of `topic` if its metadata is known;
     /// otherwise asks for it and returns
     /// [`SendError::TopicUnavailable`] (try again after a few turns).
-    pub fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
-        block_on(self.producer.partitions_for(topic))
+    pub fn partitions_for(&mut self, topic: &str) -> Result<i32, SendError> {
+        let result = self.event_loop.core.try_partitions_for(topic);
+        if result.is_err() {
+            self.wake();
+        }
+        result
     }
 
     /// Whether the producer has closed (no send is taken any more).
     pub fn is_closed(&self) -> bool {
-        self.producer.is_closed()
+        self.event_loop.core.is_closed()
     }
 
     /// Whether the producer has closed and its last connection is gone:

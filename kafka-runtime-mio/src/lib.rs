@@ -53,15 +53,17 @@
 //!
 //! # How it runs
 //!
-//! Handles share the core behind a mutex with the event loop (see
-//! [`kafka_runtime_common::shared`]): `send` appends the record itself and
-//! wakes the loop (a `mio::Waker`, for the blocking producer) only when a
-//! batch starts or is probably full. Each loop turn takes the lock once:
-//! what the sockets read and the expired timers go to the core, its
-//! outputs are drained, and the lock is released before connecting,
-//! writing (vectored, per-connection queues, on `WRITABLE` readiness) and
-//! completing deliveries. Broker host names are resolved with the blocking
-//! system resolver when a connection opens (see [`MioDriver`]).
+//! The [`BlockingProducer`]'s handles share the core behind a mutex with
+//! the event loop (see [`kafka_runtime_common::shared`]): `send` appends
+//! the record itself and wakes the loop (a `mio::Waker`) only when a batch
+//! starts or is probably full; its waits block on a listener, with no
+//! future to drive. The [`MioDriver`] owns its core outright: no lock, no
+//! other handle, no future. Each loop turn hands what the sockets read and
+//! the expired timers to the core (under the lock, for the blocking
+//! producer), drains its outputs, and then connects, writes (vectored,
+//! per-connection queues, on `WRITABLE` readiness) and completes
+//! deliveries. Broker host names are resolved with the blocking system
+//! resolver when a connection opens (see [`MioDriver`]).
 //!
 //! # Errors
 //!
