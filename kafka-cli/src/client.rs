@@ -11,9 +11,8 @@
 //! block briefly (reading stdin, throttling).
 
 use std::future::Future;
-use std::time::Duration;
 
-use kafka_runtime_common::{DeliveryResult, ProducerRecord, Runtime, SendError};
+use kafka_runtime_common::Runtime;
 
 /// The runtime that drives the producer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -35,59 +34,9 @@ pub(crate) fn parse_property(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The producer calls the commands make, on any runtime.
-pub(crate) trait Sink {
-    /// Queues a record, calling `callback` with its outcome.
-    fn send_with_callback<F>(
-        &self,
-        record: ProducerRecord,
-        callback: F,
-    ) -> impl Future<Output = Result<(), SendError>>
-    where
-        F: FnOnce(DeliveryResult) + Send + 'static;
-    /// Sends what is buffered and waits for its outcomes.
-    fn flush(&self) -> impl Future<Output = ()>;
-    /// Closes, failing what is undelivered after `timeout`.
-    fn close(&self, timeout: Duration) -> impl Future<Output = ()>;
-}
-
-impl<R: Runtime> Sink for kafka_runtime_common::Producer<R> {
-    fn send_with_callback<F>(
-        &self,
-        record: ProducerRecord,
-        callback: F,
-    ) -> impl Future<Output = Result<(), SendError>>
-    where
-        F: FnOnce(DeliveryResult) + Send + 'static,
-    {
-        kafka_runtime_common::Producer::send_with_callback(self, record, callback)
-    }
-    fn flush(&self) -> impl Future<Output = ()> {
-        kafka_runtime_common::Producer::flush(self)
-    }
-    fn close(&self, timeout: Duration) -> impl Future<Output = ()> {
-        kafka_runtime_common::Producer::close(self, timeout)
-    }
-}
-
-impl Sink for kafka_runtime_mio::BlockingProducer {
-    async fn send_with_callback<F>(
-        &self,
-        record: ProducerRecord,
-        callback: F,
-    ) -> Result<(), SendError>
-    where
-        F: FnOnce(DeliveryResult) + Send + 'static,
-    {
-        kafka_runtime_mio::BlockingProducer::send_with_callback(self, record, callback)
-    }
-    async fn flush(&self) {
-        kafka_runtime_mio::BlockingProducer::flush(self);
-    }
-    async fn close(&self, timeout: Duration) {
-        kafka_runtime_mio::BlockingProducer::close(self, timeout);
-    }
-}
+/// The producer calls the commands make, on any runtime: the runtime
+/// crates' shared trait.
+pub(crate) use kafka_runtime_common::AnyProducer as Sink;
 
 /// A command, run with a producer on whichever runtime was chosen.
 pub(crate) trait Job {

@@ -52,6 +52,7 @@
 //! # Ok::<(), ConfigError>(())
 //! ```
 
+mod any;
 mod builder;
 mod delivery;
 pub mod driver;
@@ -64,6 +65,7 @@ pub mod write_queue;
 use std::future::Future;
 use std::time::Instant;
 
+pub use any::AnyProducer;
 pub use builder::{Parts, ProducerBuilder};
 pub use delivery::{Callback, DeliveryFuture, DeliveryResult, RecordMetadata};
 pub use producer::{Producer, block_on, block_on_until};

@@ -256,3 +256,34 @@ impl BlockingProducer {
         self.inner.is_closed()
     }
 }
+
+/// The futures do their work when first polled, blocking the calling
+/// thread as the methods of the same names do.
+impl kafka_runtime_common::AnyProducer for BlockingProducer {
+    async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
+        BlockingProducer::send(self, record)
+    }
+
+    async fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> Result<(), SendError>
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static,
+    {
+        BlockingProducer::send_with_callback(self, record, callback)
+    }
+
+    async fn flush(&self) {
+        BlockingProducer::flush(self);
+    }
+
+    async fn close(&self, timeout: Duration) {
+        BlockingProducer::close(self, timeout);
+    }
+
+    async fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
+        BlockingProducer::partitions_for(self, topic)
+    }
+}

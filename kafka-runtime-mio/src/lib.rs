@@ -93,7 +93,7 @@ pub use embedded::{DriverBuilder, Embedded, MioDriver};
 
 pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
-    Acks, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
+    Acks, AnyProducer, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
     DeliveryResult, ErrorCode, FatalError, PartitionerChoice, ProducerConfig, ProducerRecord,
     RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner,
 };

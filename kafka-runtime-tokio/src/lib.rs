@@ -82,7 +82,7 @@ use kafka_runtime_common::{Parts, Runtime, driver};
 
 pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
-    Acks, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
+    Acks, AnyProducer, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
     DeliveryResult, ErrorCode, FatalError, PartitionerChoice, ProducerConfig, ProducerRecord,
     RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner,
 };

@@ -26,13 +26,10 @@
 
 pub(crate) mod read_back;
 
-use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
-use kafka_runtime_common::{
-    DeliveryFuture, DeliveryResult, Producer, ProducerRecord, Runtime, SendError,
-};
+use kafka_runtime_common::Runtime;
 use kafka_runtime_mio::BlockingProducer;
 
 /// A runtime the suite runs on.
@@ -49,96 +46,11 @@ pub(crate) trait Rt: 'static {
     fn block_on<F: Future>(future: F) -> F::Output;
 }
 
-/// What scenarios call on a producer, whatever the runtime. The mio
-/// producer blocks inside these futures: its scenarios run under
-/// [`kafka_runtime_common::block_on`] on the test's own thread, where
-/// blocking holds up nothing else.
-pub(crate) trait TestProducer: Clone + Debug + Send + Sync + 'static {
-    /// Queues `record`; the future resolves with its outcome.
-    fn send(
-        &self,
-        record: ProducerRecord,
-    ) -> impl Future<Output = Result<DeliveryFuture, SendError>> + Send;
-
-    /// Queues `record`; `callback` gets its outcome.
-    fn send_with_callback<F>(
-        &self,
-        record: ProducerRecord,
-        callback: F,
-    ) -> impl Future<Output = Result<(), SendError>> + Send
-    where
-        F: FnOnce(DeliveryResult) + Send + 'static;
-
-    /// Sends what is buffered and waits for every outcome.
-    fn flush(&self) -> impl Future<Output = ()> + Send;
-
-    /// Closes, failing what is undelivered after `timeout`.
-    fn close(&self, timeout: Duration) -> impl Future<Output = ()> + Send;
-
-    /// The partition count of `topic`, fetching metadata if needed.
-    fn partitions_for(&self, topic: &str) -> impl Future<Output = Result<i32, SendError>> + Send;
-}
-
-impl<R: Runtime> TestProducer for Producer<R> {
-    fn send(
-        &self,
-        record: ProducerRecord,
-    ) -> impl Future<Output = Result<DeliveryFuture, SendError>> + Send {
-        Producer::send(self, record)
-    }
-
-    fn send_with_callback<F>(
-        &self,
-        record: ProducerRecord,
-        callback: F,
-    ) -> impl Future<Output = Result<(), SendError>> + Send
-    where
-        F: FnOnce(DeliveryResult) + Send + 'static,
-    {
-        Producer::send_with_callback(self, record, callback)
-    }
-
-    fn flush(&self) -> impl Future<Output = ()> + Send {
-        Producer::flush(self)
-    }
-
-    fn close(&self, timeout: Duration) -> impl Future<Output = ()> + Send {
-        Producer::close(self, timeout)
-    }
-
-    fn partitions_for(&self, topic: &str) -> impl Future<Output = Result<i32, SendError>> + Send {
-        Producer::partitions_for(self, topic)
-    }
-}
-
-impl TestProducer for BlockingProducer {
-    async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
-        BlockingProducer::send(self, record)
-    }
-
-    async fn send_with_callback<F>(
-        &self,
-        record: ProducerRecord,
-        callback: F,
-    ) -> Result<(), SendError>
-    where
-        F: FnOnce(DeliveryResult) + Send + 'static,
-    {
-        BlockingProducer::send_with_callback(self, record, callback)
-    }
-
-    async fn flush(&self) {
-        BlockingProducer::flush(self);
-    }
-
-    async fn close(&self, timeout: Duration) {
-        BlockingProducer::close(self, timeout);
-    }
-
-    async fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
-        BlockingProducer::partitions_for(self, topic)
-    }
-}
+/// What scenarios call on a producer, whatever the runtime: the runtime
+/// crates' shared trait. The mio producer blocks inside its futures: its
+/// scenarios run under [`kafka_runtime_common::block_on`] on the test's own
+/// thread, where blocking holds up nothing else.
+pub(crate) use kafka_runtime_common::AnyProducer as TestProducer;
 
 /// kafka-runtime-tokio on a multi-threaded runtime with two workers (the
 /// shape of the `#[tokio::test(flavor = "multi_thread")]` tests this suite

@@ -1,0 +1,95 @@
+//! [`AnyProducer`]: the producer API once, for code that runs on any
+//! runtime.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::{DeliveryFuture, DeliveryResult, Producer, ProducerRecord, Runtime, SendError};
+
+/// A Kafka producer on any runtime: the calls an application makes,
+/// implemented by the async [`Producer`] of every runtime crate (Tokio,
+/// async-std/smol) and by kafka-runtime-mio's `BlockingProducer`, so that
+/// code written once against it (kprod's commands, the runtime test suite)
+/// runs on each.
+///
+/// The async producers' futures wait as their own methods do. The blocking
+/// producer's futures do their work, blocking the calling thread, when
+/// first polled: run them where blocking holds up nothing else (a thread
+/// of their own, or `kafka_runtime_common::block_on`).
+///
+/// ```
+/// use kafka_runtime_common::{AnyProducer, ProducerRecord, SendError};
+///
+/// /// Sends `count` records and waits for every outcome.
+/// async fn produce<P: AnyProducer>(producer: &P, count: usize) -> Result<(), SendError> {
+///     for i in 0..count {
+///         let record = ProducerRecord::new("events").value(format!("event {i}"));
+///         producer.send_with_callback(record, |_| {}).await?;
+///     }
+///     producer.flush().await;
+///     Ok(())
+/// }
+/// ```
+pub trait AnyProducer: Clone + Debug + Send + Sync + 'static {
+    /// Queues `record`; the returned future resolves with its outcome
+    /// ([`Producer::send`]).
+    fn send(
+        &self,
+        record: ProducerRecord,
+    ) -> impl Future<Output = Result<DeliveryFuture, SendError>> + Send;
+
+    /// Queues `record`; `callback` gets its outcome
+    /// ([`Producer::send_with_callback`]).
+    fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> impl Future<Output = Result<(), SendError>> + Send
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static;
+
+    /// Sends what is buffered and waits for every outcome
+    /// ([`Producer::flush`]).
+    fn flush(&self) -> impl Future<Output = ()> + Send;
+
+    /// Closes, failing what is undelivered after `timeout`
+    /// ([`Producer::close`]).
+    fn close(&self, timeout: Duration) -> impl Future<Output = ()> + Send;
+
+    /// The partition count of `topic`, fetching its metadata if needed
+    /// ([`Producer::partitions_for`]).
+    fn partitions_for(&self, topic: &str) -> impl Future<Output = Result<i32, SendError>> + Send;
+}
+
+impl<R: Runtime> AnyProducer for Producer<R> {
+    fn send(
+        &self,
+        record: ProducerRecord,
+    ) -> impl Future<Output = Result<DeliveryFuture, SendError>> + Send {
+        Producer::send(self, record)
+    }
+
+    fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> impl Future<Output = Result<(), SendError>> + Send
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static,
+    {
+        Producer::send_with_callback(self, record, callback)
+    }
+
+    fn flush(&self) -> impl Future<Output = ()> + Send {
+        Producer::flush(self)
+    }
+
+    fn close(&self, timeout: Duration) -> impl Future<Output = ()> + Send {
+        Producer::close(self, timeout)
+    }
+
+    fn partitions_for(&self, topic: &str) -> impl Future<Output = Result<i32, SendError>> + Send {
+        Producer::partitions_for(self, topic)
+    }
+}
