@@ -2,12 +2,14 @@
 """Throughput of `kprod perf` on each runtime (tokio, async-std, mio) against one local tansu,
 in interleaved rounds, so all three see the same broker and the same machine state.
 
-Usage: scripts/runtime-parity.py [--rounds N] [--records N] [--pin] [-- extra kprod perf args]
+Usage: scripts/runtime-parity.py [--rounds N] [--records N] [--pin] [--baseline KPROD] [-- extra kprod perf args]
 
 Builds kprod in release mode first. Prints one line per run and a Markdown table of medians:
 records/s, the ratio to tokio, the client's CPU time per record (user + system, from
 getrusage), and latency p50/p99. --pin runs the broker on CPU 1 and kprod on CPU 0 (taskset), so
-the client's threads do not compete with the broker's for the same core.
+the client's threads do not compete with the broker's for the same core. --baseline KPROD also runs
+another kprod binary (e.g. a copy built from an earlier commit) right after each run, labelled
+`RUNTIME@base`, for before/after figures from the same broker and machine state.
 """
 import argparse, json, os, resource, shutil, socket, statistics, subprocess, sys, time
 
@@ -16,6 +18,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--rounds", type=int, default=5)
 ap.add_argument("--records", type=int, default=500_000)
 ap.add_argument("--pin", action="store_true")
+ap.add_argument("--baseline", metavar="KPROD")
 ap.add_argument("extra", nargs="*")
 args = ap.parse_args()
 
@@ -43,19 +46,22 @@ try:
         except OSError:
             time.sleep(0.1)
     for r in range(args.rounds):
-        for rt in ["tokio", "async-std", "mio"]:
-            topic = f"parity-{rt}-{r}"
+        runs = [(rt, kprod) for rt in ["tokio", "async-std", "mio"]]
+        if args.baseline:
+            runs = [run for rt, k in runs for run in [(rt, k), (rt + "@base", args.baseline)]]
+        for rt, binary in runs:
+            topic = f"parity-{rt.replace('@', '-')}-{r}"
             subprocess.run([kprod, "topic", "create", topic, "--partitions", "4", "--replication-factor", "1",
                             "-b", bootstrap], capture_output=True, check=True)
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            out = subprocess.run(pin(0) + [kprod, "--runtime", rt, "perf", "-b", bootstrap, "-t", topic,
+            out = subprocess.run(pin(0) + [binary, "--runtime", rt.split("@")[0], "perf", "-b", bootstrap, "-t", topic,
                                   "--num-records", str(args.records), "--record-size", "100", "--throughput", "-1",
                                   "--json", *args.extra], capture_output=True, text=True, check=True)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             d = json.loads(out.stdout)
             d["cpu_us"] = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) / args.records * 1e6
             rows.setdefault(rt, []).append(d)
-            print(f"round {r} {rt:9} {d['records_per_sec']:>10,.0f} records/s  {d['cpu_us']:.2f} µs CPU/record  "
+            print(f"round {r} {rt:14} {d['records_per_sec']:>10,.0f} records/s  {d['cpu_us']:.2f} µs CPU/record  "
                   f"p50 {d['latency_p50_ms']:.0f} ms  failed {d['failed']}", flush=True)
 finally:
     tansu.kill()

@@ -2,11 +2,12 @@
 //! of runtime (`--runtime tokio|async-std|mio`), and building the producer
 //! on it.
 //!
-//! The commands are written once, as async code against [`Sink`] (the part
-//! of the producer API they use), and run on the chosen runtime: Tokio's
-//! multi-thread runtime, async-std's executor, or the mio crate's blocking
-//! producer (whose calls complete before returning, driven by
-//! [`kafka_runtime_common::block_on`]). The command's own future runs on the
+//! The commands are written once, as async code against [`Sink`] (the
+//! runtime crates' `AnyProducer`), and run on the chosen runtime: Tokio's
+//! multi-thread runtime, the async-std crate's producer (whose tasks run on
+//! its own executor thread) or the mio crate's blocking producer (whose
+//! calls complete before returning), the last two driven by
+//! [`kafka_runtime_common::block_on`]. The command's own future runs on the
 //! calling thread in every case, apart from the producer's driver, so it may
 //! block briefly (reading stdin, throttling).
 
@@ -79,7 +80,9 @@ pub(crate) fn run_on<J: Job>(
                 Ok(job.run(producer).await)
             })
         }
-        RuntimeChoice::AsyncStd => async_std::task::block_on(async {
+        // The async-std crate's producer runs its own tasks: the command's
+        // future needs no executor, only a thread to run on.
+        RuntimeChoice::AsyncStd => kafka_runtime_common::block_on(async {
             let producer = build::<kafka_runtime_async_std::AsyncStd>(bootstrap, properties)?;
             Ok(job.run(producer).await)
         }),

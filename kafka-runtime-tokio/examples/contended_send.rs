@@ -4,8 +4,10 @@
 //!
 //! Threads outside the runtime send with `send_with_callback_blocking`;
 //! the buffer is sized so that no send waits for memory, so a send's time
-//! is its append plus any wait for the lock. Prints records/s and the
-//! send-time distribution.
+//! is its append plus any wait for the lock. A probe thread takes the lock
+//! alone (`is_closed`) every 100 µs meanwhile: its waits are the lock's
+//! hold times (the driver's turns, other sends) as a caller meets them.
+//! Prints records/s and both distributions.
 //!
 //! ```text
 //! cargo run --release -p kafka-runtime-tokio --example contended_send -- \
@@ -47,6 +49,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     producer.partitions_for_blocking(&topic)?;
 
     let failed = Arc::new(AtomicUsize::new(0));
+    let sending_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let probe = {
+        let (producer, done) = (producer.clone(), sending_done.clone());
+        std::thread::spawn(move || {
+            let mut waits = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let before = Instant::now();
+                let _ = producer.is_closed();
+                waits.push(before.elapsed());
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            waits
+        })
+    };
     let start = Instant::now();
     let senders: Vec<_> = (0..threads)
         .map(|t| {
@@ -82,16 +98,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sending = start.elapsed();
     producer.flush_blocking();
     let total = start.elapsed();
+    sending_done.store(true, Ordering::Relaxed);
+    let mut waits = probe.join().expect("probe thread");
     producer.close_blocking(Duration::from_secs(30));
 
     took.sort_unstable();
+    waits.sort_unstable();
     let at = |q: f64| took[((took.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    let wait_at = |q: f64| {
+        waits
+            .get(((waits.len().max(1) - 1) as f64 * q) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    };
     let records = threads * per_thread;
     let mean = took.iter().map(Duration::as_secs_f64).sum::<f64>() / records as f64 * 1e6;
     println!(
         "compression={compression} threads={threads} records={records} failed={} \
          sends {:.0}/s, delivered {:.0}/s; send µs: mean {mean:.2} p50 {:.2} p99 {:.1} \
-         p99.9 {:.1} max {:.0}",
+         p99.9 {:.1} max {:.0}; lock probe µs ({} waits): p99 {:.1} p99.9 {:.1} max {:.0}",
         failed.load(Ordering::Relaxed),
         records as f64 / sending.as_secs_f64(),
         records as f64 / total.as_secs_f64(),
@@ -99,6 +123,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         at(0.99),
         at(0.999),
         at(1.0),
+        waits.len(),
+        wait_at(0.99),
+        wait_at(0.999),
+        wait_at(1.0),
     );
     Ok(())
 }

@@ -29,8 +29,8 @@
 //! `runtimes` ([`sleep`], [`timeout`]), delivery futures, and a single
 //! non-blocking [`poll_now`]. The mock's commands are blocking round trips
 //! to its process, made from the scenario's own thread: every runtime
-//! drives the producer elsewhere (Tokio's workers, async-std's global
-//! executor, mio's driver thread), so they hold up nothing.
+//! drives the producer elsewhere (Tokio's workers, the async-std crate's
+//! executor thread, mio's driver thread), so they hold up nothing.
 
 mod runtimes;
 

@@ -73,7 +73,7 @@ impl Rt for TokioRt {
 }
 
 /// kafka-runtime-async-std: the scenario on async-std's `block_on`, the
-/// producer's driver on async-std's global executor.
+/// producer's driver on the crate's own executor thread.
 pub(crate) enum AsyncStdRt {}
 
 impl Rt for AsyncStdRt {
