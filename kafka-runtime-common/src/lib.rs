@@ -10,7 +10,10 @@
 //! settings turned into a rustls configuration, and the handle
 //! ([`Producer`]) that shares the sans-IO core with the runtime's driver
 //! ([`shared`]). A runtime supplies only a [`Runtime`]: how to start the
-//! driver (sockets, timers) and how to wait with a deadline.
+//! driver (sockets, timers) and how to wait with a deadline. Async runtimes
+//! share one driver ([`driver`]) and supply only its [`AsyncIo`](driver::AsyncIo)
+//! (spawn, connect, sleep); [`AnyProducer`] is the producer API once for
+//! code that runs on any of them.
 //!
 //! All producer logic (batching, partitioning, retries, idempotence, SASL)
 //! is in [`kafka_producer_core`]; nothing here decides what to send.

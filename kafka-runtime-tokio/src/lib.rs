@@ -163,6 +163,44 @@ mod tests {
         p.close(Duration::MAX).await;
     }
 
+    /// The blocking calls work from a thread outside the runtime, with the
+    /// driver on the runtime's workers.
+    #[test]
+    fn blocking_calls_from_a_plain_thread() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let p = {
+            let _entered = runtime.enter();
+            ProducerBuilder::new()
+                .bootstrap_servers("127.0.0.1:1")
+                .max_block(Duration::from_millis(100))
+                .build()
+                .unwrap()
+        };
+        let waited = std::thread::spawn(move || {
+            let start = Instant::now();
+            let e = p
+                .send_blocking(ProducerRecord::new("t").value("v"))
+                .unwrap_err();
+            assert!(matches!(e, SendError::TopicUnavailable { .. }), "{e}");
+            assert!(
+                start.elapsed() >= Duration::from_millis(100),
+                "waited max.block.ms"
+            );
+            let e = p.partitions_for_blocking("t").unwrap_err();
+            assert!(matches!(e, SendError::TopicUnavailable { .. }), "{e}");
+            p.flush_blocking();
+            p.close_blocking(Duration::from_millis(100));
+            assert!(p.is_closed());
+            let e = p.send_with_callback_blocking(ProducerRecord::new("t"), |_| {});
+            assert_eq!(e.unwrap_err(), SendError::Closed);
+        });
+        waited.join().unwrap();
+    }
+
     #[tokio::test]
     async fn max_block_zero_fails_at_once_without_a_broker() {
         let p = ProducerBuilder::new()
