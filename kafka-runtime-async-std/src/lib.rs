@@ -149,13 +149,22 @@ pub enum IoThread {}
 /// The executor [`IoThread`] runs.
 static EXECUTOR: Executor<'static> = Executor::new();
 
+thread_local! {
+    /// Set on the `kafka-producer-io` thread: a blocking call there (from a
+    /// delivery callback) would stop the very tasks that end the wait.
+    static ON_IO_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 impl Spawn for IoThread {
     fn spawn(task: Task) {
         static STARTED: Once = Once::new();
         STARTED.call_once(|| {
             let started = std::thread::Builder::new()
                 .name("kafka-producer-io".to_owned())
-                .spawn(|| async_io::block_on(EXECUTOR.run(std::future::pending::<()>())));
+                .spawn(|| {
+                    ON_IO_THREAD.set(true);
+                    async_io::block_on(EXECUTOR.run(std::future::pending::<()>()));
+                });
             if let Err(e) = started {
                 // Tasks then wait until another thread runs the executor:
                 // nothing does, so say why the producer never starts.
@@ -247,6 +256,12 @@ impl<S: Spawn> Runtime for On<S> {
         };
         futures_lite::future::or(async { Some(future.await) }, expired).await
     }
+
+    /// Everywhere but on the `kafka-producer-io` thread (a callback calling
+    /// a `*_blocking` method there is refused where it would wait).
+    fn may_block() -> bool {
+        !ON_IO_THREAD.get()
+    }
 }
 
 #[cfg(test)]
@@ -263,6 +278,31 @@ mod tests {
         fn spawn(task: Task) {
             smol::spawn(task).detach();
         }
+    }
+
+    /// A callback on the executor thread that sends with a blocking call
+    /// is refused where it would wait, rather than stopping the producer.
+    #[test]
+    fn blocking_calls_never_wait_on_the_io_thread() {
+        let p = ProducerBuilder::new()
+            .bootstrap_servers("127.0.0.1:1")
+            .max_block(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let probe = p.clone();
+        IoThread::spawn(Box::pin(async move {
+            let start = Instant::now();
+            let refused = probe.send_blocking(ProducerRecord::new("t")).unwrap_err();
+            let _ = tx.send((refused, start.elapsed()));
+        }));
+        let (refused, took) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        assert!(
+            matches!(refused, SendError::TopicUnavailable { .. }),
+            "{refused}"
+        );
+        assert!(took < Duration::from_secs(30), "did not wait max.block.ms");
+        block_on(p.close(Duration::ZERO));
     }
 
     #[test]
