@@ -87,16 +87,20 @@ pub enum Tool {
     /// tansu built with sqlite storage, `.tools/bin/tansu-sqlite`: the only tansu that keeps
     /// SCRAM credentials, so the one the SASL tests use.
     TansuSqlite,
+    /// Apache Kafka's jars, `.tools/kafka/current` (the reference version; the compatibility
+    /// versions beside it), and a `java` that runs.
+    Kafka,
 }
 
 impl Tool {
     /// Every tool.
-    pub const ALL: [Tool; 5] = [
+    pub const ALL: [Tool; 6] = [
         Tool::Tansu,
         Tool::MockCluster,
         Tool::Kcat,
         Tool::Python,
         Tool::TansuSqlite,
+        Tool::Kafka,
     ];
 
     /// The tool's short name, as used in messages.
@@ -107,6 +111,7 @@ impl Tool {
             Tool::Kcat => "kcat",
             Tool::Python => "venv python",
             Tool::TansuSqlite => "tansu-sqlite",
+            Tool::Kafka => "Apache Kafka (jars and java)",
         }
     }
 
@@ -118,6 +123,7 @@ impl Tool {
             Tool::Kcat => tools_dir().join("bin").join("kcat"),
             Tool::Python => venv_python(),
             Tool::TansuSqlite => tools_dir().join("bin").join("tansu-sqlite"),
+            Tool::Kafka => crate::kafka::kafka_libs("current"),
         }
     }
 
@@ -133,6 +139,7 @@ impl Tool {
                         .join(".kafka-tests-requirements.sha256")
                         .is_file()
             }
+            Tool::Kafka => crate::kafka::kafka_installed("current"),
             _ => present,
         }
     }
