@@ -207,7 +207,10 @@ impl<R: Runtime> Producer<R> {
                             CoreSendError::BufferFull { .. } => SendError::BufferTimeout {
                                 max_block: self.shared().max_block,
                             },
-                            _ => topic_unavailable(&self.shared().lock(), &record.topic, None),
+                            _ => {
+                                let since = waiting.map_or(0, |(_, since)| since);
+                                self.unavailable_after_timeout(&record.topic, since).await
+                            }
                         });
                     }
                 }
@@ -392,7 +395,38 @@ impl<R: Runtime> Producer<R> {
             }
             shared.wake_driver();
             if R::timeout_at(deadline, listener).await.is_none() {
-                return Err(topic_unavailable(&shared.lock(), topic, None));
+                let since = since.unwrap_or(0);
+                return Err(self.unavailable_after_timeout(topic, since).await);
+            }
+        }
+    }
+
+    /// The error for a topic wait whose `max.block.ms` ran out here. The
+    /// core ends the same wait at its own deadline (no later than this
+    /// side's) and reports the broker's last error for the topic (e.g.
+    /// UNKNOWN_TOPIC_OR_PARTITION), but only at the driver's next turn,
+    /// which this side's timer may beat: wait for that report a moment
+    /// ([`REPORT_GRACE`]) rather than answer without the error. Found on
+    /// Apache Kafka, where Tokio and mio callers got no error code.
+    async fn unavailable_after_timeout(&self, topic: &str, since: u64) -> SendError {
+        let shared = self.shared();
+        let grace = deadline_after(REPORT_GRACE);
+        loop {
+            let listener = shared.listen();
+            {
+                let st = shared.lock();
+                if let Some(&(reported, error)) = st.unavailable.get(topic) {
+                    if reported > since {
+                        return topic_unavailable(&st, topic, error);
+                    }
+                }
+                if st.closed {
+                    return topic_unavailable(&st, topic, None);
+                }
+            }
+            shared.wake_driver();
+            if R::timeout_at(grace, listener).await.is_none() {
+                return topic_unavailable(&shared.lock(), topic, None);
             }
         }
     }
@@ -403,6 +437,10 @@ impl<R: Runtime> Producer<R> {
         self.shared().lock().closed
     }
 }
+
+/// How long a wait that ran out here waits for the core's report of the
+/// same wait (see `unavailable_after_timeout`).
+const REPORT_GRACE: Duration = Duration::from_millis(500);
 
 /// `wait` from now, capped (see [`FOREVER`]).
 fn deadline_after(wait: Duration) -> Instant {

@@ -47,7 +47,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -1150,36 +1150,42 @@ impl KafkaCluster {
 
     /// The cluster started once per test binary for `config`'s node count and version (the
     /// first caller's `config` starts it; later callers with the same count and version share
-    /// it, whatever else their config says). Never dropped: the nodes are killed and the
-    /// directory removed when the process exits, unless a test panicked.
+    /// it, whatever else their config says, so give every caller in a binary the same users).
+    /// Never dropped: the nodes are killed and the directory removed when the process exits,
+    /// unless a test panicked (then the directory is kept and its path printed).
     ///
-    /// Tests sharing a cluster must not disturb each other: unique topic names, no node
-    /// control (start a cluster of your own for failover).
-    pub fn shared(config: ClusterConfig) -> &'static KafkaCluster {
-        type Shared = Mutex<Vec<((usize, String), &'static OnceLock<KafkaCluster>)>>;
-        static SHARED: OnceLock<Shared> = OnceLock::new();
-        let key = (config.nodes, config.version.clone());
-        let cell: &'static OnceLock<KafkaCluster> = {
-            let mut shared = SHARED.get_or_init(Default::default).lock().unwrap();
-            match shared.iter().find(|(k, _)| *k == key) {
-                Some((_, cell)) => cell,
-                None => {
-                    let cell: &'static OnceLock<KafkaCluster> = Box::leak(Box::default());
-                    shared.push((key, cell));
-                    cell
-                }
-            }
+    /// The guard gives shared use: tests holding one run at the same time, so they use topics
+    /// of their own and leave the nodes alone. A test that stops, kills or restarts a node
+    /// takes [`shared_exclusive`](Self::shared_exclusive) instead. Hold one guard per test.
+    pub fn shared(config: ClusterConfig) -> SharedCluster {
+        let entry = shared_entry(&config);
+        let guard = SharedGuard::Shared {
+            _held: entry.users.read().unwrap_or_else(|e| e.into_inner()),
         };
-        cell.get_or_init(|| {
-            let cluster = KafkaCluster::start(config);
-            keep_on_panic(cluster.dir.clone());
-            cluster
-        })
+        SharedCluster {
+            cluster: entry.get_or_start(config),
+            guard,
+        }
+    }
+
+    /// [`shared`](Self::shared), but alone: waits until no other test holds the cluster and
+    /// keeps the others out until the guard is dropped. The holder may pause, kill, shut down
+    /// and restart nodes; dropping the guard resumes paused nodes and restarts stopped ones,
+    /// so the next test finds every node running.
+    pub fn shared_exclusive(config: ClusterConfig) -> SharedCluster {
+        let entry = shared_entry(&config);
+        let guard = SharedGuard::Exclusive {
+            _held: entry.users.write().unwrap_or_else(|e| e.into_inner()),
+        };
+        SharedCluster {
+            cluster: entry.get_or_start(config),
+            guard,
+        }
     }
 
     /// The one-node cluster of this test binary: [`shared`](Self::shared) with
     /// [`ClusterConfig::single_node`] (no users).
-    pub fn shared_single_node() -> &'static KafkaCluster {
+    pub fn shared_single_node() -> SharedCluster {
         KafkaCluster::shared(ClusterConfig::single_node())
     }
 
@@ -1653,6 +1659,105 @@ pub fn librdkafka_sasl(mechanism: &str, user: &str, password: &str) -> Vec<Strin
         format!("sasl.username={user}"),
         format!("sasl.password={password}"),
     ]
+}
+
+/// A cluster shared by the tests of one binary, and who may use it now.
+struct SharedEntry {
+    key: (usize, String),
+    cluster: OnceLock<KafkaCluster>,
+    users: RwLock<()>,
+}
+
+impl SharedEntry {
+    fn get_or_start(&'static self, config: ClusterConfig) -> &'static KafkaCluster {
+        self.cluster.get_or_init(|| {
+            let cluster = KafkaCluster::start(config);
+            keep_on_panic(cluster.dir.clone());
+            cluster
+        })
+    }
+}
+
+fn shared_entry(config: &ClusterConfig) -> &'static SharedEntry {
+    static SHARED: Mutex<Vec<&'static SharedEntry>> = Mutex::new(Vec::new());
+    let key = (config.nodes, config.version.clone());
+    let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(entry) = shared.iter().find(|e| e.key == key) {
+        return entry;
+    }
+    let entry: &'static SharedEntry = Box::leak(Box::new(SharedEntry {
+        key,
+        cluster: OnceLock::new(),
+        users: RwLock::new(()),
+    }));
+    shared.push(entry);
+    entry
+}
+
+/// Held for its drop: the lock is released when the guard goes.
+enum SharedGuard {
+    Shared {
+        _held: RwLockReadGuard<'static, ()>,
+    },
+    Exclusive {
+        _held: RwLockWriteGuard<'static, ()>,
+    },
+}
+
+/// A test's hold on a shared cluster ([`KafkaCluster::shared`] or
+/// [`KafkaCluster::shared_exclusive`]); dereferences to the [`KafkaCluster`].
+pub struct SharedCluster {
+    cluster: &'static KafkaCluster,
+    guard: SharedGuard,
+}
+
+impl SharedCluster {
+    /// The cluster itself, for as long as the process lives (the hold ends with the guard).
+    pub fn cluster(&self) -> &'static KafkaCluster {
+        self.cluster
+    }
+
+    /// Whether this guard holds the cluster alone.
+    pub fn is_exclusive(&self) -> bool {
+        matches!(self.guard, SharedGuard::Exclusive { .. })
+    }
+}
+
+impl fmt::Debug for SharedCluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedCluster")
+            .field("cluster", self.cluster)
+            .field("exclusive", &self.is_exclusive())
+            .finish()
+    }
+}
+
+impl std::ops::Deref for SharedCluster {
+    type Target = KafkaCluster;
+
+    fn deref(&self) -> &KafkaCluster {
+        self.cluster
+    }
+}
+
+impl Drop for SharedCluster {
+    fn drop(&mut self) {
+        if !self.is_exclusive() {
+            return;
+        }
+        // Leave every node running for the next test. While panicking, a failed restart
+        // would abort the process, so then only paused nodes are resumed.
+        for id in self.cluster.node_ids() {
+            match self.cluster.node_state(id) {
+                NodeState::Running => {}
+                NodeState::Paused => self.cluster.resume_node(id),
+                NodeState::Down if !thread::panicking() => self.cluster.restart_node(id),
+                NodeState::Down => eprintln!(
+                    "kafka-tests: node {id} of the shared cluster stays down after a panic"
+                ),
+            }
+        }
+    }
 }
 
 /// Waits until `/proc/<pid>/stat` says stopped (`T`) or, with `stopped` false, not stopped:
