@@ -420,6 +420,11 @@ impl TlsFiles {
         self.dir.join("client.key")
     }
 
+    /// The client certificate and its key in one PEM file (`ssl.keystore.type=PEM`).
+    pub fn client_keystore(&self) -> PathBuf {
+        self.dir.join("client-keystore.pem")
+    }
+
     /// The brokers' private key and certificate in one PEM file: Kafka's PEM keystore.
     pub fn server_keystore(&self) -> PathBuf {
         self.dir.join("server-keystore.pem")
@@ -496,6 +501,9 @@ impl TlsFiles {
         let mut keystore = fs::read(dir.join("server.key"))?;
         keystore.extend(fs::read(dir.join("server.pem"))?);
         fs::write(dir.join("server-keystore.pem"), keystore)?;
+        let mut keystore = fs::read(dir.join("client.pem"))?;
+        keystore.extend(fs::read(dir.join("client.key"))?);
+        fs::write(dir.join("client-keystore.pem"), keystore)?;
         Ok(TlsFiles {
             dir: dir.to_path_buf(),
         })
