@@ -7,7 +7,6 @@
 //! - [`KafkaCluster`]: Apache Kafka KRaft clusters (1 or 3 nodes, every listener and SASL
 //!   mechanism), node control for failover, shared per test binary.
 //! - [`Tansu`]: a fresh tansu broker on a free loopback port, killed on drop.
-//! - [`TansuSasl`]: a pair of sqlite-backed tansu brokers, one requiring SASL/SCRAM, with users.
 //! - [`MockCluster`]: librdkafka's mock cluster with fault injection through stdin commands.
 
 use std::path::PathBuf;
@@ -17,14 +16,12 @@ pub mod kafka;
 pub mod mock_cluster;
 pub mod raw_client;
 pub mod tansu;
-pub mod tansu_sasl;
 pub mod tools;
 
 pub use kafka::{ClusterConfig, KafkaCluster, Listener};
 pub use mock_cluster::MockCluster;
 pub use raw_client::RawClient;
 pub use tansu::Tansu;
-pub use tansu_sasl::TansuSasl;
 pub use tools::{Tool, kcat, python, python_output, tools_dir, venv_python};
 
 /// The directory holding checked-in test vectors (`tests/vectors`).

@@ -84,9 +84,6 @@ pub enum Tool {
     Kcat,
     /// The venv's Python with the Kafka clients, `.venv/bin/python`.
     Python,
-    /// tansu built with sqlite storage, `.tools/bin/tansu-sqlite`: the only tansu that keeps
-    /// SCRAM credentials, so the one the SASL tests use.
-    TansuSqlite,
     /// Apache Kafka's jars, `.tools/kafka/current` (the reference version; the compatibility
     /// versions beside it), and a `java` that runs.
     Kafka,
@@ -94,12 +91,11 @@ pub enum Tool {
 
 impl Tool {
     /// Every tool.
-    pub const ALL: [Tool; 6] = [
+    pub const ALL: [Tool; 5] = [
         Tool::Tansu,
         Tool::MockCluster,
         Tool::Kcat,
         Tool::Python,
-        Tool::TansuSqlite,
         Tool::Kafka,
     ];
 
@@ -110,7 +106,6 @@ impl Tool {
             Tool::MockCluster => "mockcluster",
             Tool::Kcat => "kcat",
             Tool::Python => "venv python",
-            Tool::TansuSqlite => "tansu-sqlite",
             Tool::Kafka => "Apache Kafka (jars and java)",
         }
     }
@@ -122,7 +117,6 @@ impl Tool {
             Tool::MockCluster => tools_dir().join("bin").join("mockcluster"),
             Tool::Kcat => tools_dir().join("bin").join("kcat"),
             Tool::Python => venv_python(),
-            Tool::TansuSqlite => tools_dir().join("bin").join("tansu-sqlite"),
             Tool::Kafka => crate::kafka::kafka_libs("current"),
         }
     }
