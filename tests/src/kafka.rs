@@ -946,20 +946,8 @@ impl KafkaCluster {
             fs::create_dir_all(node.dir.join("data")).expect("create the node's data directory");
             fs::write(node.config_path(), self.server_properties(&node))
                 .expect("write server.properties");
-            let mut cmd = Command::new(&self.java);
-            cmd.args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-                .arg("-XX:-UsePerfData")
-                .arg(format!(
-                    "-Dlog4j2.configurationFile={}",
-                    self.dir.join("log4j2.properties").display()
-                ))
-                .arg(format!(
-                    "-Dlog4j.configuration=file:{}",
-                    self.dir.join("log4j.properties").display()
-                ))
-                .arg("-cp")
-                .arg(self.libs.join("*"))
-                .args(["kafka.tools.StorageTool", "format", "-t", &self.cluster_id])
+            let mut cmd = self.tool_command("kafka.tools.StorageTool");
+            cmd.args(["format", "-t", &self.cluster_id])
                 .arg("-c")
                 .arg(node.config_path());
             for user in &self.config.scram_users {
@@ -967,9 +955,6 @@ impl KafkaCluster {
             }
             let out = File::create(node.dir.join("format.log")).expect("create format.log");
             cmd.current_dir(&node.dir)
-                .env_remove("KAFKA_OPTS")
-                .env_remove("JAVA_TOOL_OPTIONS")
-                .stdin(Stdio::null())
                 .stdout(out.try_clone().expect("clone log handle"))
                 .stderr(out);
             let child = cmd
@@ -1195,6 +1180,35 @@ impl KafkaCluster {
     /// [`ClusterConfig::single_node`] (no users).
     pub fn shared_single_node() -> SharedCluster {
         KafkaCluster::shared(ClusterConfig::single_node())
+    }
+
+    /// A `java` command running `main_class` from the cluster's jars (Kafka's tools, e.g.
+    /// `org.apache.kafka.tools.LeaderElectionCommand`,
+    /// `org.apache.kafka.tools.reassign.ReassignPartitionsCommand`,
+    /// `org.apache.kafka.tools.TopicCommand`, `org.apache.kafka.tools.consumer.ConsoleConsumer`)
+    /// with a small heap and quiet logging; add the tool's arguments, e.g. `--bootstrap-server`
+    /// with [`bootstrap`](Self::bootstrap)`(Listener::Plaintext)`.
+    pub fn tool_command(&self, main_class: &str) -> Command {
+        let mut cmd = Command::new(&self.java);
+        cmd.args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+            .arg("-XX:-UsePerfData")
+            .arg(format!(
+                "-Dlog4j2.configurationFile={}",
+                self.dir.join("log4j2.properties").display()
+            ))
+            .arg(format!(
+                "-Dlog4j.configuration=file:{}",
+                self.dir.join("log4j.properties").display()
+            ))
+            .arg("-cp")
+            .arg(self.libs.join("*"))
+            .arg(main_class)
+            .env_remove("KAFKA_OPTS")
+            .env_remove("JAVA_TOOL_OPTIONS")
+            .env_remove("_JAVA_OPTIONS")
+            .env_remove("CLASSPATH")
+            .stdin(Stdio::null());
+        cmd
     }
 
     /// The node ids, `1..=N`.

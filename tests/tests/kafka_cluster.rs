@@ -242,3 +242,25 @@ fn compatibility_versions_start_and_serve() {
         );
     }
 }
+
+#[test]
+fn kafka_tools_run_against_the_cluster() {
+    require_tools!(Tool::Kafka);
+    let kafka = KafkaCluster::shared_single_node();
+    kafka.create_topic("tools", 1);
+    // Add partitions with Kafka's own TopicCommand, and see them in the metadata.
+    let out = kafka
+        .tool_command("org.apache.kafka.tools.TopicCommand")
+        .args(["--bootstrap-server", &kafka.bootstrap(Listener::Plaintext)])
+        .args(["--alter", "--topic", "tools", "--partitions", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    kafka.wait_for_topic("tools", Duration::from_secs(30), "3 partitions", |ps| {
+        ps.len() == 3
+    });
+}
