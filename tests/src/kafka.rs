@@ -59,6 +59,9 @@ use kafka_proto::header::RequestHeader;
 use kafka_proto::messages::create_topics::{
     CreatableTopic, CreatableTopicConfig, CreateTopicsRequest,
 };
+use kafka_proto::messages::list_offsets::{
+    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
+};
 use kafka_proto::messages::metadata::{MetadataRequest, MetadataRequestTopic, MetadataResponse};
 
 use crate::tansu::api_versions_probe;
@@ -1547,6 +1550,75 @@ impl KafkaCluster {
                 thread::sleep(Duration::from_millis(50));
             }
         }
+        self.wait_until_writable(
+            &topic.name,
+            deadline.saturating_duration_since(Instant::now()),
+        );
+    }
+
+    /// Waits until the leader of every partition of `topic` serves it: ListOffsets (latest)
+    /// answered without error by the node the metadata names as leader. A broker publishes a
+    /// partition's leader in its metadata a moment before its log takes writes; a Produce in
+    /// that moment gets NOT_LEADER_OR_FOLLOWER. [`create_topic`](Self::create_topic) waits for
+    /// this; call it after moving leaders too. Returns the end offsets, by partition.
+    pub fn wait_until_writable(&self, topic: &str, timeout: Duration) -> Vec<i64> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let last = match self.end_offsets(topic) {
+                Ok(offsets) => return offsets,
+                Err(e) => e,
+            };
+            if Instant::now() > deadline {
+                panic!("{topic}: leaders not serving within {timeout:?}: {last}");
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The end offset (next offset to be written, the high watermark) of every partition of
+    /// `topic`, by partition, each asked of its leader (ListOffsets v7, latest).
+    pub fn end_offsets(&self, topic: &str) -> Result<Vec<i64>, String> {
+        let partitions = self.describe_topic(topic)?;
+        let mut offsets = Vec::with_capacity(partitions.len());
+        for p in &partitions {
+            if p.leader < 0 || self.node_state(p.leader) != NodeState::Running {
+                return Err(format!(
+                    "partition {} has no serving leader: {p:?}",
+                    p.partition
+                ));
+            }
+            let request = ListOffsetsRequest {
+                replica_id: -1,
+                topics: vec![ListOffsetsTopic {
+                    name: topic.to_owned(),
+                    partitions: vec![ListOffsetsPartition {
+                        partition_index: p.partition,
+                        current_leader_epoch: p.leader_epoch,
+                        timestamp: -1,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            let addr = self.node_addr(p.leader, Listener::Plaintext);
+            let response = self.call(addr, &request, 7)?;
+            let answer = response
+                .topics
+                .first()
+                .and_then(|t| t.partitions.first())
+                .ok_or_else(|| format!("empty ListOffsets answer for {topic}/{}", p.partition))?;
+            if answer.error_code != 0 {
+                return Err(format!(
+                    "{topic}/{} on node {}: {}",
+                    p.partition,
+                    p.leader,
+                    ErrorCode(answer.error_code)
+                ));
+            }
+            offsets.push(answer.offset);
+        }
+        Ok(offsets)
     }
 
     /// Every partition of `topic` as the metadata of a running node describes it, by index.
