@@ -363,6 +363,9 @@ pub struct NewTopic {
     pub replication_factor: i16,
     /// Topic configurations (`min.insync.replicas`, `retention.ms`, ...).
     pub configs: Vec<(String, String)>,
+    /// Whether [`KafkaCluster::create_topic_with`] waits until every partition's leader takes
+    /// writes (the default) or returns as soon as the metadata names the leaders.
+    pub wait_until_writable: bool,
 }
 
 impl NewTopic {
@@ -373,7 +376,15 @@ impl NewTopic {
             partitions,
             replication_factor: -1,
             configs: Vec::new(),
+            wait_until_writable: true,
         }
+    }
+
+    /// Returns from creation once the metadata names every leader, without waiting until the
+    /// leaders take writes: what a client that creates a topic and produces at once meets.
+    pub fn without_waiting_until_writable(mut self) -> NewTopic {
+        self.wait_until_writable = false;
+        self
     }
 
     /// The replication factor.
@@ -1550,10 +1561,10 @@ impl KafkaCluster {
                 thread::sleep(Duration::from_millis(50));
             }
         }
-        self.wait_until_writable(
-            &topic.name,
-            deadline.saturating_duration_since(Instant::now()),
-        );
+        if topic.wait_until_writable {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.wait_until_writable(&topic.name, left);
+        }
     }
 
     /// Waits until the leader of every partition of `topic` serves it: ListOffsets (latest)
