@@ -212,8 +212,15 @@ fn node_control_on_three_nodes_moves_leaders_and_rejoins_the_isr() {
     cluster.wait_for_full_isr("failover", Duration::from_secs(60));
 
     // SIGSTOP: the process is frozen, SIGCONT brings it back.
+    // Its partitions get other leaders once the controller fences it, after
+    // broker.session.timeout.ms (9 s by default).
     cluster.pause_node(2);
     assert_eq!(cluster.node_state(2), NodeState::Paused);
+    let t = Instant::now();
+    for partition in 0..3 {
+        cluster.wait_for_leader_other_than("failover", partition, 2, Duration::from_secs(60));
+    }
+    println!("paused 2: its partitions moved after {:?}", t.elapsed());
     round_trip(&cluster, Listener::Plaintext, "failover", &[]);
     cluster.resume_node(2);
     cluster.wait_for_full_isr("failover", Duration::from_secs(60));
