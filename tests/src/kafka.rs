@@ -1356,13 +1356,18 @@ impl KafkaCluster {
     /// leadership moves first), and waits until the process has exited. Returns how long that
     /// took. Panics (after SIGKILL) if it takes longer than [`SHUTDOWN_TIMEOUT`].
     pub fn shut_down_node(&self, id: i32) -> Duration {
-        let mut node = self.node(id);
-        assert_eq!(node.state, NodeState::Running, "node {id}");
-        let pid = node.pid().expect("running");
+        let pid = {
+            let node = self.node(id);
+            assert_eq!(node.state, NodeState::Running, "node {id}");
+            node.pid().expect("running")
+        };
         let started = Instant::now();
         signal(pid, "-TERM").expect("send SIGTERM");
-        while !node.has_exited() {
+        // The node's lock is taken only for a moment at a time, so other threads can describe
+        // the cluster meanwhile (leaders move during a controlled shutdown).
+        while !self.node(id).has_exited() {
             if started.elapsed() > SHUTDOWN_TIMEOUT {
+                let mut node = self.node(id);
                 node.kill();
                 panic!(
                     "node {id} did not shut down within {SHUTDOWN_TIMEOUT:?}; killed it. Log: {}",
@@ -1371,7 +1376,7 @@ impl KafkaCluster {
             }
             thread::sleep(Duration::from_millis(20));
         }
-        let status = node.reap();
+        let status = self.node(id).reap();
         let took = started.elapsed();
         eprintln!("kafka-tests: node {id} shut down in {took:.1?} ({status:?})");
         took

@@ -313,6 +313,46 @@ where
     cmd
 }
 
+/// A `Command` for the venv's Python running `code` given on the command line (`python -c`;
+/// `sys.argv[1:]` are `args`): no script file to write into, or leave behind in, the temp
+/// directory. Panics with instructions if the venv is missing.
+pub fn python_inline_command<I, S>(code: &str, args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(Tool::Python.require());
+    cmd.arg("-c")
+        .arg(code)
+        .args(args)
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    cmd
+}
+
+/// Runs `code` with the venv's Python (see [`python_inline_command`]) and returns its output
+/// whatever its exit status; killed and failed after [`DEFAULT_COMMAND_TIMEOUT`].
+pub fn python_inline_output<I, S>(code: &str, args: I) -> CommandOutput
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run_command(
+        &mut python_inline_command(code, args),
+        DEFAULT_COMMAND_TIMEOUT,
+    )
+}
+
+/// Runs `code` with the venv's Python (see [`python_inline_command`]), panics (showing its
+/// output) unless it exits with 0, and returns its stdout.
+pub fn python_inline<I, S>(code: &str, args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    python_inline_output(code, args).expect_success("python -c")
+}
+
 /// Runs a Python script with the venv's Python (see [`python_command`]) and returns its output
 /// whatever its exit status; killed and failed after [`DEFAULT_COMMAND_TIMEOUT`].
 pub fn python_output<I, S>(script: impl AsRef<Path>, args: I) -> CommandOutput

@@ -10,8 +10,9 @@ use kafka_integration_tests::kafka::{
     ClusterConfig, KafkaCluster, Listener, NewTopic, NodeState, ScramMechanism, ScramUser,
     librdkafka_sasl,
 };
+use kafka_integration_tests::require_tools;
 use kafka_integration_tests::tools::Tool;
-use kafka_integration_tests::{python_output, require_tools};
+use kafka_integration_tests::tools::python_inline_output;
 
 const PASSWORD: &str = "harness-Pa55word";
 
@@ -47,19 +48,11 @@ c.close()
 sys.exit(f"record not read back; errors: {errors[:3]}")
 "#;
 
-fn script() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join("kafka-tests");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("harness-round-trip-{}.py", std::process::id()));
-    std::fs::write(&path, ROUND_TRIP).unwrap();
-    path
-}
-
 fn round_trip(cluster: &KafkaCluster, listener: Listener, topic: &str, extra: &[String]) {
     let mut args = vec![cluster.bootstrap(listener), topic.to_owned()];
     args.extend(cluster.librdkafka_properties(listener));
     args.extend(extra.iter().cloned());
-    let out = python_output(script(), &args);
+    let out = python_inline_output(ROUND_TRIP, &args);
     assert!(
         out.status.success() && out.stdout.trim() == "ok",
         "{listener} {extra:?}: {}\n{}",
@@ -73,7 +66,7 @@ fn round_trip_fails(cluster: &KafkaCluster, listener: Listener, topic: &str, ext
     args.extend(cluster.librdkafka_properties(listener));
     args.extend(extra.iter().cloned());
     args.push("message.timeout.ms=3000".to_owned());
-    let out = python_output(script(), &args);
+    let out = python_inline_output(ROUND_TRIP, &args);
     assert!(
         !out.status.success(),
         "{listener} {extra:?} should have been refused: {}",
@@ -159,7 +152,7 @@ fn every_listener_and_sasl_mechanism_serves_confluent_kafka() {
         format!("ssl.ca.location={}", cluster.tls().ca().display()),
     ];
     args.push("message.timeout.ms=3000".to_owned());
-    let out = python_output(script(), &args);
+    let out = python_inline_output(ROUND_TRIP, &args);
     assert!(
         !out.status.success(),
         "SSL without a client certificate: {}",

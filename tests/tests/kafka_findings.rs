@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use kafka_integration_tests::kafka::NewTopic;
 use kafka_integration_tests::tools::Tool;
-use kafka_integration_tests::{KafkaCluster, Listener, python, require_tools};
+use kafka_integration_tests::tools::python_inline;
+use kafka_integration_tests::{KafkaCluster, Listener, require_tools};
 use kafka_runtime_common::{Compression, ProducerBuilder, ProducerRecord};
 
 /// Counts the records of every partition of TOPIC with confluent-kafka and
@@ -46,8 +47,6 @@ fn records_first_refused_by_a_new_leader_are_not_reported_delivered_unwritten() 
     require_tools!(Tool::Kafka, Tool::Python);
     let kafka = KafkaCluster::shared_single_node();
     let bootstrap = kafka.bootstrap(Listener::Plaintext);
-    let script = std::env::temp_dir().join(format!("findings-{}.py", std::process::id()));
-    std::fs::write(&script, READ_VALUES).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -82,10 +81,11 @@ fn records_first_refused_by_a_new_leader_are_not_reported_delivered_unwritten() 
             p.close(Duration::from_secs(10)).await;
             (delivered, minus_one)
         });
-        let in_log: HashSet<String> = python(&script, [bootstrap.as_str(), topic.as_str()])
-            .lines()
-            .map(str::to_owned)
-            .collect();
+        let in_log: HashSet<String> =
+            python_inline(READ_VALUES, [bootstrap.as_str(), topic.as_str()])
+                .lines()
+                .map(str::to_owned)
+                .collect();
         let missing = delivered.difference(&in_log).count();
         println!(
             "attempt {attempt}: {} delivered, {minus_one} of them at offset -1, {missing} not in the log",
@@ -96,5 +96,4 @@ fn records_first_refused_by_a_new_leader_are_not_reported_delivered_unwritten() 
             "{missing} records reported delivered are not in the log of {topic}"
         );
     }
-    let _ = std::fs::remove_file(&script);
 }
