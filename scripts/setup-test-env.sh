@@ -133,17 +133,28 @@ fi
 # connect-api jar is missing; 4.0.0 resolves.)
 KAFKA_VERSION="4.4.0"
 KAFKA_COMPAT_VERSIONS=(4.0.0 3.9.1)
+LOG4J_VERSION="2.25.5"
 command -v java >/dev/null || die "java is needed to run Apache Kafka (Debian: apt-get install openjdk-17-jre-headless)"
 command -v mvn >/dev/null || die "mvn is needed to fetch Apache Kafka's jars (Debian: apt-get install maven)"
 fetch_kafka() { # version
     local v=$1 dir="$CACHE/kafka-$1"
-    if [[ -f "$dir/.complete" && -f "$dir/libs/kafka_2.13-$v.jar" ]]; then
+    # 4.x brings slf4j without a binding (the broker would log nothing at all): the pom adds
+    # log4j2's slf4j binding, so a cache without it is from before and is fetched again.
+    # 3.x brings its own (slf4j-reload4j).
+    local logging="" binding="slf4j-reload4j-*.jar"
+    if [[ $v != 3.* ]]; then
+        logging="<dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>$LOG4J_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$LOG4J_VERSION</version></dependency>"
+        binding="log4j-slf4j-impl-$LOG4J_VERSION.jar"
+    fi
+    if [[ -f "$dir/.complete" && -f "$dir/libs/kafka_2.13-$v.jar" ]] && compgen -G "$dir/libs/$binding" >/dev/null; then
         log "Apache Kafka $v jars cached ($(find "$dir/libs" -name '*.jar' | wc -l) jars in $dir/libs)"
     else
         log "fetching Apache Kafka $v jars from Maven Central into $dir"
         rm -rf "$dir"
         mkdir -p "$dir"
-        sed "s/@VERSION@/$v/g" >"$dir/pom.xml" <<'EOF'
+        local pom
+        pom=$(cat <<'EOF'
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.kafka-producer-tests</groupId>
@@ -152,9 +163,13 @@ fetch_kafka() { # version
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>@VERSION@</version></dependency>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>@VERSION@</version></dependency>
+    @LOGGING@
   </dependencies>
 </project>
 EOF
+)
+        pom=${pom//@VERSION@/$v}
+        printf '%s\n' "${pom//@LOGGING@/$logging}" >"$dir/pom.xml"
         mvn -q -B -f "$dir/pom.xml" dependency:copy-dependencies -DoutputDirectory="$dir/libs" \
             -DincludeScope=runtime >&2 || die "mvn could not resolve Apache Kafka $v (see above)"
         [[ -f "$dir/libs/kafka_2.13-$v.jar" ]] || die "Apache Kafka $v: kafka_2.13-$v.jar missing after mvn"

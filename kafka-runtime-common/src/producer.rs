@@ -201,7 +201,13 @@ impl<R: Runtime> Producer<R> {
                     refusal,
                 } => {
                     if R::timeout_at(deadline, listener).await.is_none() {
-                        return Err(self.timed_out(record, &refusal));
+                        return Err(match refusal {
+                            CoreSendError::BufferFull { .. } => self.buffer_timeout(),
+                            _ => {
+                                let since = waiting.map_or(0, |(_, since)| since);
+                                self.unavailable_after_timeout(&record.topic, since).await
+                            }
+                        });
                     }
                 }
             }
@@ -228,20 +234,23 @@ impl<R: Runtime> Producer<R> {
                     refusal,
                 } => {
                     if !wait_blocking::<R>(listener, deadline) {
-                        return Err(self.timed_out(record, &refusal));
+                        return Err(match refusal {
+                            CoreSendError::BufferFull { .. } => self.buffer_timeout(),
+                            _ => {
+                                let since = waiting.map_or(0, |(_, since)| since);
+                                self.unavailable_after_timeout_blocking(&record.topic, since)
+                            }
+                        });
                     }
                 }
             }
         }
     }
 
-    /// Why a send that waited `max.block.ms` gave up.
-    fn timed_out(&self, record: &ProducerRecord, refusal: &CoreSendError) -> SendError {
-        match refusal {
-            CoreSendError::BufferFull { .. } => SendError::BufferTimeout {
-                max_block: self.shared().max_block,
-            },
-            _ => topic_unavailable(&self.shared().lock(), &record.topic, None),
+    /// The error for a wait for buffer space that ran out.
+    fn buffer_timeout(&self) -> SendError {
+        SendError::BufferTimeout {
+            max_block: self.shared().max_block,
         }
     }
 
@@ -387,7 +396,8 @@ impl<R: Runtime> Producer<R> {
                 return Ok(result);
             }
             if R::timeout_at(deadline, listener).await.is_none() {
-                return Err(topic_unavailable(&self.shared().lock(), topic, None));
+                let since = since.unwrap_or(0);
+                return Err(self.unavailable_after_timeout(topic, since).await);
             }
         }
     }
@@ -479,7 +489,58 @@ impl<R: Runtime> Producer<R> {
                 return Ok(result);
             }
             if !wait_blocking::<R>(listener, deadline) {
-                return Err(topic_unavailable(&self.shared().lock(), topic, None));
+                let since = since.unwrap_or(0);
+                return Err(self.unavailable_after_timeout_blocking(topic, since));
+            }
+        }
+    }
+
+    /// The core's report ending the topic wait begun at generation
+    /// `since`, if it has come (or the producer closed meanwhile).
+    fn unavailable_report(&self, topic: &str, since: u64) -> Option<SendError> {
+        let st = self.shared().lock();
+        match st.unavailable.get(topic) {
+            Some(&(reported, error)) if reported > since => {
+                Some(topic_unavailable(&st, topic, error))
+            }
+            _ if st.closed => Some(topic_unavailable(&st, topic, None)),
+            _ => None,
+        }
+    }
+
+    /// The error for a topic wait whose `max.block.ms` ran out here. The
+    /// core ends the same wait at its own deadline (no later than this
+    /// side's) and reports the broker's last error for the topic (e.g.
+    /// UNKNOWN_TOPIC_OR_PARTITION), but only at the driver's next turn,
+    /// which this side's timer may beat: wait for that report a moment
+    /// ([`REPORT_GRACE`]) rather than answer without the error. Found on
+    /// Apache Kafka, where Tokio and mio callers got no error code.
+    async fn unavailable_after_timeout(&self, topic: &str, since: u64) -> SendError {
+        let grace = deadline_after(REPORT_GRACE);
+        loop {
+            let listener = self.shared().listen();
+            if let Some(error) = self.unavailable_report(topic, since) {
+                return error;
+            }
+            self.shared().wake_driver();
+            if R::timeout_at(grace, listener).await.is_none() {
+                return topic_unavailable(&self.shared().lock(), topic, None);
+            }
+        }
+    }
+
+    /// [`unavailable_after_timeout`](Self::unavailable_after_timeout),
+    /// blocking the calling thread.
+    fn unavailable_after_timeout_blocking(&self, topic: &str, since: u64) -> SendError {
+        let grace = deadline_after(REPORT_GRACE);
+        loop {
+            let listener = self.shared().listen();
+            if let Some(error) = self.unavailable_report(topic, since) {
+                return error;
+            }
+            self.shared().wake_driver();
+            if !wait_blocking::<R>(listener, grace) {
+                return topic_unavailable(&self.shared().lock(), topic, None);
             }
         }
     }
@@ -490,6 +551,10 @@ impl<R: Runtime> Producer<R> {
         self.shared().lock().closed
     }
 }
+
+/// How long a wait that ran out here waits for the core's report of the
+/// same wait (see `unavailable_after_timeout`).
+const REPORT_GRACE: Duration = Duration::from_millis(500);
 
 /// `wait` from now, capped (see [`FOREVER`]).
 fn deadline_after(wait: Duration) -> Instant {

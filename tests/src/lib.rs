@@ -4,24 +4,25 @@
 //! - [`tools`]: where `scripts/setup-test-env.sh` put tansu, the mock cluster, kcat and the
 //!   Python venv; [`require_tools!`] to skip (or, with `KAFKA_TESTS_REQUIRE_BROKERS=1`, fail)
 //!   when they are missing; [`python`] and [`kcat`] runners.
+//! - [`KafkaCluster`]: Apache Kafka KRaft clusters (1 or 3 nodes, every listener and SASL
+//!   mechanism), node control for failover, shared per test binary.
 //! - [`Tansu`]: a fresh tansu broker on a free loopback port, killed on drop.
-//! - [`TansuSasl`]: a pair of sqlite-backed tansu brokers, one requiring SASL/SCRAM, with users.
 //! - [`MockCluster`]: librdkafka's mock cluster with fault injection through stdin commands.
 
 use std::path::PathBuf;
 
 pub mod fuzz_oracles;
+pub mod kafka;
 pub mod mock_cluster;
 pub mod raw_client;
 pub mod tansu;
-pub mod tansu_sasl;
 pub mod tools;
 
+pub use kafka::{ClusterConfig, KafkaCluster, Listener};
 pub use mock_cluster::MockCluster;
 pub use raw_client::RawClient;
 pub use tansu::Tansu;
-pub use tansu_sasl::TansuSasl;
-pub use tools::{Tool, kcat, python, tools_dir, venv_python};
+pub use tools::{Tool, kcat, python, python_output, tools_dir, venv_python};
 
 /// The directory holding checked-in test vectors (`tests/vectors`).
 pub fn vectors_dir() -> PathBuf {

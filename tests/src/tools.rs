@@ -84,9 +84,9 @@ pub enum Tool {
     Kcat,
     /// The venv's Python with the Kafka clients, `.venv/bin/python`.
     Python,
-    /// tansu built with sqlite storage, `.tools/bin/tansu-sqlite`: the only tansu that keeps
-    /// SCRAM credentials, so the one the SASL tests use.
-    TansuSqlite,
+    /// Apache Kafka's jars, `.tools/kafka/current` (the reference version; the compatibility
+    /// versions beside it), and a `java` that runs.
+    Kafka,
 }
 
 impl Tool {
@@ -96,7 +96,7 @@ impl Tool {
         Tool::MockCluster,
         Tool::Kcat,
         Tool::Python,
-        Tool::TansuSqlite,
+        Tool::Kafka,
     ];
 
     /// The tool's short name, as used in messages.
@@ -106,7 +106,7 @@ impl Tool {
             Tool::MockCluster => "mockcluster",
             Tool::Kcat => "kcat",
             Tool::Python => "venv python",
-            Tool::TansuSqlite => "tansu-sqlite",
+            Tool::Kafka => "Apache Kafka (jars and java)",
         }
     }
 
@@ -117,7 +117,7 @@ impl Tool {
             Tool::MockCluster => tools_dir().join("bin").join("mockcluster"),
             Tool::Kcat => tools_dir().join("bin").join("kcat"),
             Tool::Python => venv_python(),
-            Tool::TansuSqlite => tools_dir().join("bin").join("tansu-sqlite"),
+            Tool::Kafka => crate::kafka::kafka_libs("current"),
         }
     }
 
@@ -133,6 +133,7 @@ impl Tool {
                         .join(".kafka-tests-requirements.sha256")
                         .is_file()
             }
+            Tool::Kafka => crate::kafka::kafka_installed("current"),
             _ => present,
         }
     }
@@ -310,6 +311,46 @@ where
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1");
     cmd
+}
+
+/// A `Command` for the venv's Python running `code` given on the command line (`python -c`;
+/// `sys.argv[1:]` are `args`): no script file to write into, or leave behind in, the temp
+/// directory. Panics with instructions if the venv is missing.
+pub fn python_inline_command<I, S>(code: &str, args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(Tool::Python.require());
+    cmd.arg("-c")
+        .arg(code)
+        .args(args)
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    cmd
+}
+
+/// Runs `code` with the venv's Python (see [`python_inline_command`]) and returns its output
+/// whatever its exit status; killed and failed after [`DEFAULT_COMMAND_TIMEOUT`].
+pub fn python_inline_output<I, S>(code: &str, args: I) -> CommandOutput
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run_command(
+        &mut python_inline_command(code, args),
+        DEFAULT_COMMAND_TIMEOUT,
+    )
+}
+
+/// Runs `code` with the venv's Python (see [`python_inline_command`]), panics (showing its
+/// output) unless it exits with 0, and returns its stdout.
+pub fn python_inline<I, S>(code: &str, args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    python_inline_output(code, args).expect_success("python -c")
 }
 
 /// Runs a Python script with the venv's Python (see [`python_command`]) and returns its output

@@ -1,19 +1,25 @@
-//! Every runtime (Tokio, async-std, mio) against a real broker (tansu),
-//! read back with confluent-kafka (CRC checks on): every codec, keyed
-//! placement, idempotence at volume, unknown topics, oversized records,
-//! unreachable brokers, close with a deadline, back-pressure and custom
-//! partitioners. One scenario list, run on each runtime by `suite!` (see
-//! `runtimes/mod.rs`); each test starts its own broker.
+//! Every runtime (Tokio, async-std, mio) against Apache Kafka, read back with
+//! confluent-kafka (CRC checks on): every codec, keyed placement, idempotence
+//! at volume, unknown topics, oversized records, unreachable brokers, close
+//! with a deadline, back-pressure and custom partitioners. One scenario list,
+//! run on each runtime by `suite!` (see `runtimes/mod.rs`).
+//!
+//! The tests share one single-node Kafka cluster per run of this binary
+//! (`KafkaCluster::shared`), each on topics of its own (named after the
+//! runtime); those that freeze or kill the node hold it alone
+//! (`shared_exclusive`), which brings it back afterwards. tansu, the second
+//! implementation, keeps one scenario: its auto-creation of topics.
 
 mod runtimes;
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kafka_integration_tests::kafka::{ClusterConfig, SharedCluster};
 use kafka_integration_tests::tools::{Tool, free_loopback_port};
-use kafka_integration_tests::{Tansu, require_tools};
+use kafka_integration_tests::{KafkaCluster, Listener, Tansu, require_tools};
+use kafka_proto::ErrorCode;
 use kafka_runtime_common::partitioner::partition_for_key;
 use kafka_runtime_common::{
     Compression, DeliveryErrorKind, DeliveryResult, ProducerBuilder, ProducerRecord,
@@ -21,6 +27,24 @@ use kafka_runtime_common::{
 };
 use runtimes::read_back::{ReadRecord, read_back};
 use runtimes::{Rt, TestProducer, sleep, timeout};
+
+/// The binary's Kafka cluster, shared with the tests running beside this one.
+fn kafka() -> SharedCluster {
+    KafkaCluster::shared(ClusterConfig::single_node())
+}
+
+/// The binary's Kafka cluster, held alone: the test may freeze or kill the
+/// node (the guard brings it back).
+fn kafka_alone() -> SharedCluster {
+    KafkaCluster::shared_exclusive(ClusterConfig::single_node())
+}
+
+/// `base` for runtime `T`, created with `partitions` partitions.
+fn topic<T: Rt>(kafka: &KafkaCluster, base: &str, partitions: i32) -> String {
+    let name = format!("{base}-{}", T::NAME);
+    kafka.create_topic(&name, partitions);
+    name
+}
 
 fn producer<T: Rt>(bootstrap: &str) -> ProducerBuilder<T::R> {
     ProducerBuilder::<T::R>::new()
@@ -76,17 +100,18 @@ fn assert_same(sent: &ProducerRecord, meta: &RecordMetadata, got: &ReadRecord) {
 }
 
 async fn round_trip_of_every_codec_reads_back_intact<T: Rt>() {
-    require_tools!(Tool::Tansu, Tool::Python);
-    let broker = Tansu::start();
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
     const N: usize = 1000;
     for codec in Compression::ALL {
-        let p = producer::<T>(&broker.bootstrap())
+        let p = producer::<T>(&bootstrap)
             .compression(codec)
             .linger(Duration::from_millis(2))
             .batch_size(8 * 1024)
             .build()
             .unwrap();
-        let topic: Arc<str> = format!("codec-{codec}").into();
+        let topic: Arc<str> = topic::<T>(&kafka, &format!("codec-{codec}"), 3).into();
         let mut pending = Vec::with_capacity(N);
         for i in 0..N {
             let record = round_trip_record(&topic, codec, i);
@@ -106,7 +131,7 @@ async fn round_trip_of_every_codec_reads_back_intact<T: Rt>() {
             );
         }
         p.close(Duration::from_secs(10)).await;
-        let got = read_back(&broker.bootstrap(), &topic, N, &[]);
+        let got = read_back(&bootstrap, &topic, N, &[]);
         assert_eq!(got.len(), N);
         for g in &got {
             let (record, meta) = sent
@@ -119,15 +144,13 @@ async fn round_trip_of_every_codec_reads_back_intact<T: Rt>() {
 }
 
 async fn keyed_records_go_to_the_java_murmur2_partition<T: Rt>() {
-    require_tools!(Tool::Tansu, Tool::Python);
-    let broker = Tansu::start();
-    let p = producer::<T>(&broker.bootstrap()).build().unwrap();
-    let topic = "keyed";
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    let p = producer::<T>(&bootstrap).build().unwrap();
+    let topic = &*topic::<T>(&kafka, "keyed", 4);
     let partitions = p.partitions_for(topic).await.unwrap();
-    assert!(
-        partitions > 1,
-        "tansu auto-creates 4 partitions; got {partitions}"
-    );
+    assert_eq!(partitions, 4);
     let mut expected = HashMap::new();
     let mut deliveries = Vec::new();
     for i in 0..1000 {
@@ -144,7 +167,7 @@ async fn keyed_records_go_to_the_java_murmur2_partition<T: Rt>() {
         expected.insert(key.into_bytes(), want);
     }
     p.close(Duration::from_secs(10)).await;
-    let got = read_back(&broker.bootstrap(), topic, 1000, &[]);
+    let got = read_back(&bootstrap, topic, 1000, &[]);
     let used: std::collections::BTreeSet<i32> = got.iter().map(|g| g.partition).collect();
     assert!(used.len() > 1, "all keys landed on {used:?}");
     for g in got {
@@ -154,8 +177,9 @@ async fn keyed_records_go_to_the_java_murmur2_partition<T: Rt>() {
 }
 
 async fn idempotent_records_arrive_once_each_in_order<T: Rt>() {
-    require_tools!(Tool::Tansu, Tool::Python);
-    let broker = Tansu::start();
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
     // A million by default, as the issue asks, on Tokio; 100,000 on the
     // other runtimes, so that one run of the suite does not spend three
     // times ~60 s on volume the other scenarios already cover per runtime.
@@ -170,12 +194,12 @@ async fn idempotent_records_arrive_once_each_in_order<T: Rt>() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default);
-    let p = producer::<T>(&broker.bootstrap())
+    let p = producer::<T>(&bootstrap)
         .batch_size(4096)
         .compression(Compression::Lz4)
         .build()
         .unwrap();
-    let topic: Arc<str> = "idempotent".into();
+    let topic: Arc<str> = topic::<T>(&kafka, "idempotent", 4).into();
     let failures: Arc<Mutex<Vec<String>>> = Arc::default();
     let offsets: Arc<Mutex<Vec<(i32, i64)>>> = Arc::default();
     let start = Instant::now();
@@ -209,7 +233,7 @@ async fn idempotent_records_arrive_once_each_in_order<T: Rt>() {
     assert_eq!(offsets.len(), n, "no two records reported at one offset");
     println!("{n} records acknowledged in {elapsed:.2?}");
 
-    let got = read_back(&broker.bootstrap(), &topic, n, &[]);
+    let got = read_back(&bootstrap, &topic, n, &[]);
     let mut seen = vec![false; n];
     let mut last_in_partition: HashMap<i32, usize> = HashMap::new();
     for g in &got {
@@ -227,12 +251,10 @@ async fn idempotent_records_arrive_once_each_in_order<T: Rt>() {
 }
 
 async fn unknown_topics_are_auto_created_by_tansu<T: Rt>() {
-    // Documented behaviour: tansu creates a topic it is asked about (by
-    // Metadata or Produce) with 4 partitions, so a send to a new topic
-    // waits for metadata once and then succeeds; on a Kafka broker with
-    // auto.create.topics.enable=false the same send fails after
-    // max.block.ms with SendError::TopicUnavailable and
-    // UNKNOWN_TOPIC_OR_PARTITION.
+    // tansu, the second implementation: it creates a topic it is asked
+    // about (by Metadata or Produce) with 4 partitions, so a send to a new
+    // topic waits for metadata once and then succeeds, read back intact.
+    // Kafka without auto.create.topics.enable: the next scenario.
     require_tools!(Tool::Tansu, Tool::Python);
     let broker = Tansu::start();
     let p = producer::<T>(&broker.bootstrap())
@@ -259,13 +281,70 @@ async fn unknown_topics_are_auto_created_by_tansu<T: Rt>() {
     assert_eq!(got[0].value.as_deref(), Some(&b"hello"[..]));
 }
 
+async fn a_topic_kafka_does_not_have_fails_send_after_max_block_until_created<T: Rt>() {
+    // auto.create.topics.enable=false, as production clusters often run:
+    // the broker answers UNKNOWN_TOPIC_OR_PARTITION until the topic exists,
+    // so the send waits max.block.ms and fails, naming that error; once the
+    // topic is created, a new send finds it.
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    let max_block = Duration::from_millis(1500);
+    let p = producer::<T>(&bootstrap)
+        .max_block(max_block)
+        .build()
+        .unwrap();
+    let name = format!("created-later-{}", T::NAME);
+    let start = Instant::now();
+    let err = p
+        .send(ProducerRecord::new(name.as_str()).value("too early"))
+        .await
+        .unwrap_err();
+    let waited = start.elapsed();
+    match &err {
+        SendError::TopicUnavailable {
+            topic,
+            error: Some(error),
+            ..
+        } => {
+            assert_eq!(topic, &name);
+            assert_eq!(*error, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "{err}");
+        }
+        other => panic!("expected TopicUnavailable with UNKNOWN_TOPIC_OR_PARTITION, got {other:?}"),
+    }
+    assert!(
+        waited >= max_block - Duration::from_millis(50) && waited < Duration::from_secs(10),
+        "waited {waited:?}"
+    );
+    println!("before the topic exists, after {waited:?}: {err}");
+    kafka.create_topic(&name, 2);
+    let meta = p
+        .send(ProducerRecord::new(name.as_str()).value("hello"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(meta.offset, 0);
+    assert_eq!(p.partitions_for(&name).await.unwrap(), 2);
+    let bad = p.send(ProducerRecord::new("no/slashes").value("x")).await;
+    assert!(
+        matches!(bad, Err(SendError::InvalidTopic { .. })),
+        "{bad:?}"
+    );
+    p.close(Duration::from_secs(5)).await;
+    let got = read_back(&bootstrap, &name, 1, &[]);
+    assert_eq!(got[0].value.as_deref(), Some(&b"hello"[..]));
+}
+
 async fn a_record_over_max_request_size_is_refused_and_the_producer_goes_on<T: Rt>() {
-    require_tools!(Tool::Tansu, Tool::Python);
-    let broker = Tansu::start();
-    let p = producer::<T>(&broker.bootstrap()).build().unwrap();
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    let large = topic::<T>(&kafka, "large", 1);
+    let p = producer::<T>(&bootstrap).build().unwrap();
     let huge = vec![7u8; 2 << 20];
     let err = p
-        .send(ProducerRecord::new("large").value(huge))
+        .send(ProducerRecord::new(large.as_str()).value(huge))
         .await
         .unwrap_err();
     match &err {
@@ -282,14 +361,14 @@ async fn a_record_over_max_request_size_is_refused_and_the_producer_goes_on<T: R
     }
     assert!(err.to_string().contains("max.request.size"), "{err}");
     let small = p
-        .send(ProducerRecord::new("large").value("small"))
+        .send(ProducerRecord::new(large.as_str()).value("small"))
         .await
         .unwrap()
         .await
         .unwrap();
     assert_eq!(small.offset, 0);
     p.close(Duration::from_secs(5)).await;
-    let got = read_back(&broker.bootstrap(), "large", 1, &[]);
+    let got = read_back(&bootstrap, &large, 1, &[]);
     assert_eq!(got[0].value.as_deref(), Some(&b"small"[..]));
 }
 
@@ -342,42 +421,19 @@ async fn an_unreachable_bootstrap_fails_send_after_max_block<T: Rt>() {
     assert!(matches!(after, Err(SendError::Closed)), "{after:?}");
 }
 
-fn signal(pid: u32, signal: &str) {
-    let status = Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill {signal} {pid}");
-    // Wait until the broker is (or is no longer) stopped: `kill` returns
-    // before every thread of the target has taken the signal.
-    let stopped = signal == "-STOP";
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat
-            .rsplit(')')
-            .next()
-            .and_then(|s| s.split_whitespace().next());
-        if (state == Some("T")) == stopped || Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered<T: Rt>() {
-    require_tools!(Tool::Tansu);
-    let broker = Tansu::start();
+    require_tools!(Tool::Kafka);
+    let kafka = kafka_alone();
     // A linger and one partition put the 50 records below into one or two
     // batches: all of them in flight at once (max.in.flight is 5), however
     // slowly this machine runs the loop. With linger 0, a loaded machine
     // made more than 5 batches, and the ones never sent were (rightly)
     // reported as not written.
-    let p = producer::<T>(&broker.bootstrap())
+    let p = producer::<T>(&kafka.bootstrap(Listener::Plaintext))
         .linger(Duration::from_millis(50))
         .build()
         .unwrap();
-    let topic = "close";
+    let topic = &*topic::<T>(&kafka, "close", 1);
     p.send(ProducerRecord::new(topic).value("warm-up"))
         .await
         .unwrap()
@@ -385,7 +441,7 @@ async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered<T: Rt>(
         .unwrap();
     // Frozen, not dead: the connection stays up and requests get no answer,
     // so what is sent is in flight with an unknown outcome.
-    signal(broker.pid(), "-STOP");
+    kafka.pause_node(1);
     let mut deliveries = Vec::new();
     for i in 0..50 {
         let record = ProducerRecord::new(topic)
@@ -397,7 +453,7 @@ async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered<T: Rt>(
     let start = Instant::now();
     p.close(Duration::from_millis(500)).await;
     let took = start.elapsed();
-    signal(broker.pid(), "-CONT");
+    kafka.resume_node(1);
     assert!(
         took >= Duration::from_millis(450) && took < Duration::from_secs(5),
         "close took {took:?}"
@@ -412,16 +468,19 @@ async fn close_with_a_deadline_fails_what_a_frozen_broker_never_answered<T: Rt>(
 }
 
 async fn close_with_a_deadline_fails_what_a_dead_broker_never_got_as_not_written<T: Rt>() {
-    require_tools!(Tool::Tansu);
-    let broker = Tansu::start();
-    let p = producer::<T>(&broker.bootstrap()).build().unwrap();
-    let topic = "close-dead";
+    require_tools!(Tool::Kafka);
+    // The guard restarts the node for the tests after this one.
+    let kafka = kafka_alone();
+    let p = producer::<T>(&kafka.bootstrap(Listener::Plaintext))
+        .build()
+        .unwrap();
+    let topic = &*topic::<T>(&kafka, "close-dead", 1);
     p.send(ProducerRecord::new(topic).value("warm-up"))
         .await
         .unwrap()
         .await
         .unwrap();
-    drop(broker);
+    kafka.kill_node(1);
     // Let the producer notice the connection is gone.
     sleep(Duration::from_millis(300)).await;
     let mut deliveries = Vec::new();
@@ -438,16 +497,18 @@ async fn close_with_a_deadline_fails_what_a_dead_broker_never_got_as_not_written
 }
 
 async fn dropping_the_last_handle_still_delivers_in_the_background<T: Rt>() {
-    require_tools!(Tool::Tansu, Tool::Python);
-    let broker = Tansu::start();
-    let p = producer::<T>(&broker.bootstrap())
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    let topic = topic::<T>(&kafka, "dropped", 2);
+    let p = producer::<T>(&bootstrap)
         .linger(Duration::from_millis(200))
         .build()
         .unwrap();
     let clone = p.clone();
     let mut deliveries = Vec::new();
     for i in 0..100 {
-        let record = ProducerRecord::new("dropped").value(format!("{i}"));
+        let record = ProducerRecord::new(topic.as_str()).value(format!("{i}"));
         deliveries.push(clone.send(record).await.unwrap());
     }
     drop(p);
@@ -458,57 +519,57 @@ async fn dropping_the_last_handle_still_delivers_in_the_background<T: Rt>() {
             .expect("delivered after the handles were dropped")
             .unwrap();
     }
-    let got = read_back(&broker.bootstrap(), "dropped", 100, &[]);
+    let got = read_back(&bootstrap, &topic, 100, &[]);
     assert_eq!(got.len(), 100);
 }
 
 async fn a_full_buffer_makes_send_wait_for_delivery_not_fail<T: Rt>() {
-    require_tools!(Tool::Tansu, Tool::Python);
-    let broker = Tansu::start();
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    let topic = topic::<T>(&kafka, "backpressure", 2);
     const N: usize = 20_000;
     // 32 KiB of buffer for ~2 MB of records: send must wait for space again
     // and again (Event::MemoryAvailable), never time out.
-    let p = producer::<T>(&broker.bootstrap())
+    let p = producer::<T>(&bootstrap)
         .buffer_memory(32 * 1024)
         .batch_size(4 * 1024)
         .build()
         .unwrap();
     let mut deliveries = Vec::with_capacity(N);
     for i in 0..N {
-        let record = ProducerRecord::new("backpressure").value(format!("{i:0>100}"));
+        let record = ProducerRecord::new(topic.as_str()).value(format!("{i:0>100}"));
         deliveries.push(p.send(record).await.unwrap());
     }
     for d in deliveries {
         d.await.unwrap();
     }
     p.close(Duration::from_secs(5)).await;
-    assert_eq!(
-        read_back(&broker.bootstrap(), "backpressure", N, &[]).len(),
-        N
-    );
+    assert_eq!(read_back(&bootstrap, &topic, N, &[]).len(), N);
 }
 
 async fn a_full_buffer_that_never_drains_fails_send_after_max_block<T: Rt>() {
-    require_tools!(Tool::Tansu);
-    let broker = Tansu::start();
+    require_tools!(Tool::Kafka);
+    let kafka = kafka_alone();
+    let topic = topic::<T>(&kafka, "stuck", 1);
     let max_block = Duration::from_millis(700);
-    let p = producer::<T>(&broker.bootstrap())
+    let p = producer::<T>(&kafka.bootstrap(Listener::Plaintext))
         .buffer_memory(16 * 1024)
         .batch_size(1024)
         .max_block(max_block)
         .build()
         .unwrap();
-    p.send(ProducerRecord::new("stuck").value("warm-up"))
+    p.send(ProducerRecord::new(topic.as_str()).value("warm-up"))
         .await
         .unwrap()
         .await
         .unwrap();
-    signal(broker.pid(), "-STOP");
+    kafka.pause_node(1);
     let start = Instant::now();
     let mut queued = Vec::new();
     let err = loop {
         match p
-            .send(ProducerRecord::new("stuck").value(vec![1u8; 500]))
+            .send(ProducerRecord::new(topic.as_str()).value(vec![1u8; 500]))
             .await
         {
             Ok(d) => queued.push(d),
@@ -523,7 +584,7 @@ async fn a_full_buffer_that_never_drains_fails_send_after_max_block<T: Rt>() {
         queued.len()
     );
     p.close(Duration::ZERO).await;
-    signal(broker.pid(), "-CONT");
+    kafka.resume_node(1);
     for d in queued {
         let outcome = d.await;
         assert!(
@@ -549,13 +610,13 @@ impl kafka_runtime_common::Partitioner for LastPartition {
 }
 
 async fn a_custom_partitioner_places_records_without_a_partition<T: Rt>() {
-    require_tools!(Tool::Tansu);
-    let broker = Tansu::start();
-    let p = producer::<T>(&broker.bootstrap())
+    require_tools!(Tool::Kafka);
+    let kafka = kafka();
+    let p = producer::<T>(&kafka.bootstrap(Listener::Plaintext))
         .custom_partitioner(LastPartition)
         .build()
         .unwrap();
-    let topic = "custom-partitioner";
+    let topic = &*topic::<T>(&kafka, "custom-partitioner", 3);
     let last = p.partitions_for(topic).await.unwrap() - 1;
     for i in 0..20 {
         let record = ProducerRecord::new(topic).key(format!("k{i}")).value("v");
@@ -583,6 +644,7 @@ runtimes::suite!(
     keyed_records_go_to_the_java_murmur2_partition,
     idempotent_records_arrive_once_each_in_order,
     unknown_topics_are_auto_created_by_tansu,
+    a_topic_kafka_does_not_have_fails_send_after_max_block_until_created,
     a_record_over_max_request_size_is_refused_and_the_producer_goes_on,
     an_unreachable_bootstrap_fails_send_after_max_block,
     close_with_a_deadline_fails_what_a_frozen_broker_never_answered,

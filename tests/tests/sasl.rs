@@ -1,14 +1,13 @@
-//! Every runtime (Tokio, async-std, mio) authenticating with SASL/SCRAM
-//! (SCRAM-SHA-256 and SCRAM-SHA-512, over SASL_PLAINTEXT) to a real broker:
-//! a tansu built with sqlite storage, with users created through
-//! AlterUserScramCredentials by confluent-kafka (see [`TansuSasl`]). What
-//! the producer delivers is read back by confluent-kafka authenticating with
-//! SCRAM too, CRC checks on.
+//! Every runtime (Tokio, async-std, mio) authenticating with SASL to Apache
+//! Kafka: PLAIN (users in the PlainLoginModule's options) and SCRAM-SHA-256 /
+//! SCRAM-SHA-512 (users stored at format time, KIP-900), over SASL_PLAINTEXT
+//! and, for one round trip each, SASL_SSL. What the producer delivers is read
+//! back by confluent-kafka authenticating the same way, CRC checks on.
 //!
 //! The passwords are distinctive strings so that finding one in an error
 //! message or a `Debug` output is a plain substring search. One scenario
-//! list, run on each runtime by `suite!` (see `runtimes/mod.rs`); each test
-//! that needs a broker starts its own.
+//! list, run on each runtime by `suite!` (see `runtimes/mod.rs`), on one
+//! single-node cluster shared by the binary, topics per runtime.
 
 mod runtimes;
 
@@ -16,9 +15,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kafka_integration_tests::tansu_sasl::{ScramMechanism, ScramUser, librdkafka_sasl_properties};
+use kafka_integration_tests::kafka::{
+    ClusterConfig, ScramMechanism, ScramUser, SharedCluster, librdkafka_sasl,
+};
 use kafka_integration_tests::tools::Tool;
-use kafka_integration_tests::{TansuSasl, require_tools};
+use kafka_integration_tests::{KafkaCluster, Listener, require_tools};
 use kafka_runtime_common::{FatalError, ProducerBuilder, ProducerRecord, SendError};
 use runtimes::read_back::read_back;
 use runtimes::{Rt, TestProducer};
@@ -30,18 +31,39 @@ const WRONG_PASSWORD: &str = "Wrong-Pa55word-b81d04";
 /// the wait well before this; reaching it means the failure went unnoticed.
 const MAX_BLOCK: Duration = Duration::from_secs(30);
 
+/// The binary's cluster and its users: alice (PLAIN, and SCRAM with both
+/// mechanisms), bob (SCRAM, both), carol (SCRAM-SHA-512) and dave
+/// (SCRAM-SHA-256 only: for SCRAM-SHA-512 he does not exist).
+fn kafka() -> SharedCluster {
+    KafkaCluster::shared(
+        ClusterConfig::single_node()
+            .plain_user("alice", PASSWORD)
+            .scram_user(ScramUser::new(ScramMechanism::Sha256, "alice", PASSWORD))
+            .scram_user(ScramUser::new(ScramMechanism::Sha512, "alice", PASSWORD))
+            .scram_user(ScramUser::new(ScramMechanism::Sha256, "bob", PASSWORD))
+            .scram_user(ScramUser::new(ScramMechanism::Sha512, "bob", PASSWORD))
+            .scram_user(ScramUser::new(ScramMechanism::Sha512, "carol", PASSWORD))
+            .scram_user(ScramUser::new(ScramMechanism::Sha256, "dave", PASSWORD)),
+    )
+}
+
 fn sasl_producer<T: Rt>(
-    bootstrap: &str,
+    kafka: &KafkaCluster,
+    listener: Listener,
     mechanism: &str,
     user: &str,
     password: &str,
 ) -> ProducerBuilder<T::R> {
-    ProducerBuilder::<T::R>::new()
-        .bootstrap_servers(bootstrap)
+    let mut builder = ProducerBuilder::<T::R>::new()
+        .bootstrap_servers(&kafka.bootstrap(listener))
         .client_id(&format!("{}-sasl-tests", T::NAME))
-        .set("security.protocol", "SASL_PLAINTEXT")
+        .set("security.protocol", listener.name())
         .sasl(mechanism, user, password)
-        .max_block(MAX_BLOCK)
+        .max_block(MAX_BLOCK);
+    if listener.is_tls() {
+        builder = builder.ssl_ca_location(kafka.tls().ca());
+    }
+    builder
 }
 
 /// Record `i`: keys, a null value now and then, headers.
@@ -58,21 +80,38 @@ fn record(topic: &Arc<str>, i: usize) -> ProducerRecord {
     r
 }
 
-/// Produces `n` records as `user` and reads them back as the same user with
-/// confluent-kafka; every record must be where its delivery said, intact.
+/// Who authenticates, and how; `case` names the scenario in the topic name.
+struct Login<'a> {
+    case: &'a str,
+    listener: Listener,
+    mechanism: &'a str,
+    user: &'a str,
+}
+
+/// Produces `n` records with `producer` and reads them back with
+/// confluent-kafka logged in the same way; every record must be where its
+/// delivery said, intact.
 async fn round_trip<T: Rt>(
-    broker: &TansuSasl,
-    user: &ScramUser,
+    kafka: &KafkaCluster,
+    login: Login<'_>,
     producer: ProducerBuilder<T::R>,
     n: usize,
 ) {
+    let Login {
+        case,
+        listener,
+        mechanism,
+        user,
+    } = login;
     let topic: Arc<str> = format!(
-        "sasl-{}-{}",
-        user.mechanism.name().to_lowercase(),
-        user.name
+        "sasl-{case}-{}-{}-{}-{}",
+        listener.name().to_lowercase(),
+        mechanism.to_lowercase(),
+        user,
+        T::NAME
     )
     .into();
-    broker.create_topic(&topic, 3);
+    kafka.create_topic(&topic, 3);
     let p = producer.build().unwrap();
     let mut pending = Vec::with_capacity(n);
     for i in 0..n {
@@ -80,14 +119,14 @@ async fn round_trip<T: Rt>(
         let delivery = p
             .send(r.clone())
             .await
-            .unwrap_or_else(|e| panic!("{}: send {i}: {e}", user.mechanism));
+            .unwrap_or_else(|e| panic!("{mechanism}: send {i}: {e}"));
         pending.push((r, delivery));
     }
     let mut sent = HashMap::new();
     for (r, delivery) in pending {
         let meta = delivery
             .await
-            .unwrap_or_else(|e| panic!("{}: delivery: {e}", user.mechanism));
+            .unwrap_or_else(|e| panic!("{mechanism}: delivery: {e}"));
         assert_eq!(&*meta.topic, &*topic);
         assert!(meta.offset >= 0, "{meta:?}");
         assert!(
@@ -97,9 +136,10 @@ async fn round_trip<T: Rt>(
     }
     p.close(Duration::from_secs(10)).await;
 
-    let properties = librdkafka_sasl_properties(user);
+    let mut properties = kafka.librdkafka_properties(listener);
+    properties.extend(librdkafka_sasl(mechanism, user, PASSWORD));
     let properties: Vec<&str> = properties.iter().map(String::as_str).collect();
-    let got = read_back(&broker.sasl_bootstrap(), &topic, n, &properties);
+    let got = read_back(&kafka.bootstrap(listener), &topic, n, &properties);
     assert_eq!(got.len(), n);
     for g in &got {
         let r = sent
@@ -117,61 +157,91 @@ async fn round_trip<T: Rt>(
     }
 }
 
-async fn right_password_delivers<T: Rt>(mechanism: ScramMechanism) {
-    let user = ScramUser::new(mechanism, "alice", PASSWORD);
-    let broker = TansuSasl::start(std::slice::from_ref(&user));
-    let producer = sasl_producer::<T>(
-        &broker.sasl_bootstrap(),
-        mechanism.name(),
-        "alice",
-        PASSWORD,
-    );
+async fn right_password_delivers<T: Rt>(listener: Listener, mechanism: &str, user: &str) {
+    let kafka = kafka();
+    let producer = sasl_producer::<T>(&kafka, listener, mechanism, user, PASSWORD);
     let started = Instant::now();
-    round_trip::<T>(&broker, &user, producer, 300).await;
+    let login = Login {
+        case: "password",
+        listener,
+        mechanism,
+        user,
+    };
+    round_trip::<T>(&kafka, login, producer, 300).await;
     println!(
-        "{mechanism}: 300 records delivered and read back as alice in {:?}",
+        "{listener} {mechanism}: 300 records delivered and read back as {user} in {:?}",
         started.elapsed()
     );
 }
 
+async fn plain_with_the_right_password_delivers_records<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    right_password_delivers::<T>(Listener::SaslPlaintext, "PLAIN", "alice").await;
+    right_password_delivers::<T>(Listener::SaslSsl, "PLAIN", "alice").await;
+}
+
 async fn scram_sha_256_with_the_right_password_delivers_records<T: Rt>() {
-    require_tools!(Tool::TansuSqlite, Tool::Python);
-    right_password_delivers::<T>(ScramMechanism::Sha256).await;
+    require_tools!(Tool::Kafka, Tool::Python);
+    right_password_delivers::<T>(Listener::SaslPlaintext, "SCRAM-SHA-256", "alice").await;
 }
 
 async fn scram_sha_512_with_the_right_password_delivers_records<T: Rt>() {
-    require_tools!(Tool::TansuSqlite, Tool::Python);
-    right_password_delivers::<T>(ScramMechanism::Sha512).await;
+    require_tools!(Tool::Kafka, Tool::Python);
+    right_password_delivers::<T>(Listener::SaslPlaintext, "SCRAM-SHA-512", "alice").await;
+    right_password_delivers::<T>(Listener::SaslSsl, "SCRAM-SHA-512", "bob").await;
 }
 
 async fn credentials_in_sasl_jaas_config_authenticate_too<T: Rt>() {
-    require_tools!(Tool::TansuSqlite, Tool::Python);
-    let user = ScramUser::new(ScramMechanism::Sha512, "carol", PASSWORD);
-    let broker = TansuSasl::start(std::slice::from_ref(&user));
-    let producer = ProducerBuilder::<T::R>::new()
-        .bootstrap_servers(&broker.sasl_bootstrap())
-        .set("security.protocol", "SASL_PLAINTEXT")
-        .set("sasl.mechanism", "SCRAM-SHA-512")
-        .set(
-            "sasl.jaas.config",
-            &format!(
-                "org.apache.kafka.common.security.scram.ScramLoginModule required \
-                 username=\"carol\" password=\"{PASSWORD}\";"
-            ),
-        )
-        .max_block(MAX_BLOCK);
-    assert!(
-        !format!("{producer:?}").contains(PASSWORD),
-        "sasl.jaas.config shown by Debug: {producer:?}"
-    );
-    round_trip::<T>(&broker, &user, producer, 20).await;
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    for (mechanism, module) in [
+        (
+            "SCRAM-SHA-512",
+            "org.apache.kafka.common.security.scram.ScramLoginModule",
+        ),
+        (
+            "PLAIN",
+            "org.apache.kafka.common.security.plain.PlainLoginModule",
+        ),
+    ] {
+        let user = if mechanism == "PLAIN" {
+            "alice"
+        } else {
+            "carol"
+        };
+        let producer = ProducerBuilder::<T::R>::new()
+            .bootstrap_servers(&kafka.bootstrap(Listener::SaslPlaintext))
+            .set("security.protocol", "SASL_PLAINTEXT")
+            .set("sasl.mechanism", mechanism)
+            .set(
+                "sasl.jaas.config",
+                &format!("{module} required username=\"{user}\" password=\"{PASSWORD}\";"),
+            )
+            .max_block(MAX_BLOCK);
+        assert!(
+            !format!("{producer:?}").contains(PASSWORD),
+            "sasl.jaas.config shown by Debug: {producer:?}"
+        );
+        let login = Login {
+            case: "jaas",
+            listener: Listener::SaslPlaintext,
+            mechanism,
+            user,
+        };
+        round_trip::<T>(&kafka, login, producer, 20).await;
+    }
 }
 
 /// Sends one record with credentials the broker must refuse and returns
 /// the message of the fatal authentication error, after checking that the
 /// refusal is prompt, sticky, and shows no password.
-async fn refused<T: Rt>(bootstrap: &str, mechanism: &str, user: &str, password: &str) -> String {
-    let p = sasl_producer::<T>(bootstrap, mechanism, user, password)
+async fn refused<T: Rt>(
+    kafka: &KafkaCluster,
+    mechanism: &str,
+    user: &str,
+    password: &str,
+) -> String {
+    let p = sasl_producer::<T>(kafka, Listener::SaslPlaintext, mechanism, user, password)
         .build()
         .unwrap();
     let started = Instant::now();
@@ -214,70 +284,70 @@ async fn refused<T: Rt>(bootstrap: &str, mechanism: &str, user: &str, password: 
 }
 
 async fn wrong_password_is_a_fatal_authentication_error<T: Rt>() {
-    require_tools!(Tool::TansuSqlite, Tool::Python);
-    let broker = TansuSasl::start(&[
-        ScramUser::new(ScramMechanism::Sha256, "bob", PASSWORD),
-        ScramUser::new(ScramMechanism::Sha512, "bob", PASSWORD),
-    ]);
+    require_tools!(Tool::Kafka);
+    let kafka = kafka();
     for mechanism in ScramMechanism::ALL {
-        let message = refused::<T>(
-            &broker.sasl_bootstrap(),
-            mechanism.name(),
-            "bob",
-            WRONG_PASSWORD,
-        )
-        .await;
-        // RFC 5802 §7 server-error-value: the broker answers the proof
-        // with `e=invalid-proof` in its server-final-message.
-        assert_eq!(
-            message, "the server rejected the SCRAM exchange: invalid-proof",
-            "{mechanism}"
+        let message = refused::<T>(&kafka, mechanism.name(), "bob", WRONG_PASSWORD).await;
+        // Kafka answers a wrong proof with SaslAuthenticate's
+        // SASL_AUTHENTICATION_FAILED and this message, not with RFC 5802's
+        // `e=invalid-proof` in a server-final-message.
+        assert!(
+            message.contains(&format!(
+                "Authentication failed during authentication due to invalid credentials with \
+                 SASL mechanism {mechanism}"
+            )),
+            "{mechanism}: {message}"
         );
     }
+    let message = refused::<T>(&kafka, "PLAIN", "alice", WRONG_PASSWORD).await;
+    assert!(
+        message.contains("Invalid username or password"),
+        "PLAIN: {message}"
+    );
 }
 
 async fn unknown_user_is_a_fatal_authentication_error<T: Rt>() {
-    require_tools!(Tool::TansuSqlite, Tool::Python);
-    // dave has a SCRAM-SHA-256 credential only: as far as SCRAM-SHA-512 is
-    // concerned he does not exist.
-    let broker = TansuSasl::start(&[ScramUser::new(ScramMechanism::Sha256, "dave", PASSWORD)]);
-    // RFC 5802 §7 server-error-value `unknown-user`, which this broker
-    // sends in place of a server-first-message.
-    let expected = "the server rejected the SCRAM exchange: unknown-user";
+    require_tools!(Tool::Kafka);
+    let kafka = kafka();
     for mechanism in ScramMechanism::ALL {
-        let message = refused::<T>(
-            &broker.sasl_bootstrap(),
-            mechanism.name(),
-            "nobody",
-            PASSWORD,
-        )
-        .await;
-        assert_eq!(message, expected, "{mechanism}");
+        let message = refused::<T>(&kafka, mechanism.name(), "nobody", PASSWORD).await;
+        assert!(
+            message.contains("Authentication failed"),
+            "{mechanism}: {message}"
+        );
     }
-    let message = refused::<T>(&broker.sasl_bootstrap(), "SCRAM-SHA-512", "dave", PASSWORD).await;
-    assert_eq!(message, expected);
+    // dave has a SCRAM-SHA-256 credential only.
+    let message = refused::<T>(&kafka, "SCRAM-SHA-512", "dave", PASSWORD).await;
+    assert!(message.contains("Authentication failed"), "{message}");
+    let message = refused::<T>(&kafka, "PLAIN", "nobody", PASSWORD).await;
+    assert!(
+        message.contains("Invalid username or password"),
+        "PLAIN: {message}"
+    );
 }
 
-/// Without SASL the broker closes every connection after ApiVersions (it
-/// logs NOT_AUTHENTICATED): the broker really requires authentication, so
-/// the deliveries above prove that the producer authenticated.
-async fn the_sasl_broker_refuses_a_producer_without_sasl<T: Rt>() {
-    require_tools!(Tool::TansuSqlite, Tool::Python);
-    let broker = TansuSasl::start(&[]);
-    broker.create_topic("sasl-required", 1);
+/// A producer without SASL on the SASL listener: Kafka serves ApiVersions,
+/// then closes the connection at the first other request (it expects the
+/// SASL handshake). The listener really requires authentication, so the
+/// deliveries above prove that the producer authenticated.
+async fn the_sasl_listener_refuses_a_producer_without_sasl<T: Rt>() {
+    require_tools!(Tool::Kafka);
+    let kafka = kafka();
+    let topic = format!("sasl-required-{}", T::NAME);
+    kafka.create_topic(&topic, 1);
     let max_block = Duration::from_secs(3);
     let p = ProducerBuilder::<T::R>::new()
-        .bootstrap_servers(&broker.sasl_bootstrap())
+        .bootstrap_servers(&kafka.bootstrap(Listener::SaslPlaintext))
         .max_block(max_block)
         .build()
         .unwrap();
     let result = p
-        .send(ProducerRecord::new("sasl-required").value("never written"))
+        .send(ProducerRecord::new(topic.as_str()).value("never written"))
         .await;
     assert!(
         matches!(
             &result,
-            Err(SendError::TopicUnavailable { topic, error: None, connection_error: Some(_) }) if topic == "sasl-required"
+            Err(SendError::TopicUnavailable { topic: t, error: None, connection_error: Some(_) }) if *t == topic
         ),
         "{result:?}"
     );
@@ -307,11 +377,12 @@ async fn builder_debug_shows_no_secret<T: Rt>() {
 }
 
 runtimes::suite!(
+    plain_with_the_right_password_delivers_records,
     scram_sha_256_with_the_right_password_delivers_records,
     scram_sha_512_with_the_right_password_delivers_records,
     credentials_in_sasl_jaas_config_authenticate_too,
     wrong_password_is_a_fatal_authentication_error,
     unknown_user_is_a_fatal_authentication_error,
-    the_sasl_broker_refuses_a_producer_without_sasl,
+    the_sasl_listener_refuses_a_producer_without_sasl,
     builder_debug_shows_no_secret,
 );

@@ -4,10 +4,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
-use kafka_integration_tests::python;
+use kafka_integration_tests::tools::python_inline;
 use serde_json::Value;
 
 /// Reads COUNT records from every partition of TOPIC and prints one JSON
@@ -57,18 +54,6 @@ pub struct ReadRecord {
     pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
-fn script() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = std::env::temp_dir().join("kafka-tests");
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        let path = dir.join(format!("read-back-{}.py", std::process::id()));
-        std::fs::write(&path, READ_BACK).expect("write the read-back script");
-        path
-    })
-    .clone()
-}
-
 fn unhex(v: &Value) -> Option<Vec<u8>> {
     let s = v.as_str()?;
     Some(
@@ -83,7 +68,7 @@ fn unhex(v: &Value) -> Option<Vec<u8>> {
 pub fn read_back(bootstrap: &str, topic: &str, count: usize, extra: &[&str]) -> Vec<ReadRecord> {
     let mut args = vec![bootstrap.to_owned(), topic.to_owned(), count.to_string()];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let out = python(script(), args);
+    let out = python_inline(READ_BACK, args);
     out.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
