@@ -13,6 +13,8 @@
 
 mod client;
 mod dump;
+mod input;
+mod interrupt;
 mod perf;
 mod produce;
 mod topic;
