@@ -34,9 +34,10 @@ took() { printf '[demo] (%s s)\n' "$((SECONDS - step_start))"; }
 DEMO_TMP="$(mktemp -d "${TMPDIR:-/tmp}/kprod-demo.XXXXXX")"
 BROKER_PID=
 cleanup() {
+    trap '' PIPE # a closed stdout must not keep us from stopping the broker
     if [[ -n "$BROKER_PID" ]] && kill -0 "$BROKER_PID" 2>/dev/null; then
-        echo "[demo] stopping the broker"
         kill -TERM "$BROKER_PID" 2>/dev/null || true
+        echo "[demo] stopping the broker" 2>/dev/null || true
         wait "$BROKER_PID" 2>/dev/null || true
     fi
     rm -rf "$DEMO_TMP"

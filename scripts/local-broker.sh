@@ -59,9 +59,12 @@ BROKER_PID=
 stop() {
     local status=$?
     trap - EXIT INT TERM
+    # Whoever read our output may be gone: a write must not kill us (SIGPIPE) before the broker
+    # is stopped.
+    trap '' PIPE
     if [[ -n "$BROKER_PID" ]] && kill -0 "$BROKER_PID" 2>/dev/null; then
-        log "stopping the broker (pid $BROKER_PID)"
         kill -TERM "$BROKER_PID" 2>/dev/null || true
+        log "stopping the broker (pid $BROKER_PID)" 2>/dev/null || true
         # Kafka's controlled shutdown takes a few seconds; do not wait forever.
         for _ in $(seq 150); do
             kill -0 "$BROKER_PID" 2>/dev/null || break
