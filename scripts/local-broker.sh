@@ -49,6 +49,17 @@ log() { printf '[local-broker] %s\n' "$*" >&2; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Whether the broker answers an ApiVersions v0 request (correlation id 1, null client id): Kafka
+# does so only once it has started (its acceptors start last), whatever its logging does.
+answers_api_versions() {
+    (
+        exec 3<>"/dev/tcp/127.0.0.1/$1"
+        printf '\x00\x00\x00\x0a\x00\x12\x00\x00\x00\x00\x00\x01\xff\xff' >&3
+        reply="$(timeout 2 head -c 8 <&3 | od -An -tx1 | tr -d ' \n')"
+        [[ ${#reply} == 16 && ${reply:8:8} == 00000001 ]]
+    ) 2>/dev/null
+}
+
 if port_open "$PORT"; then
     log "port $PORT on 127.0.0.1 is taken (another broker?): choose another with --port N"
     exit 1
@@ -110,7 +121,8 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 EOF
-    # The broker's own log goes to a file (INFO), the console stays quiet.
+    # The broker's own log goes to a file (INFO; only if the jars include log4j2's slf4j
+    # binding), the console stays quiet.
     cat >"$STATE/log4j2.properties" <<EOF
 status = warn
 appender.file.type = File
@@ -133,13 +145,12 @@ EOF
     log "starting Apache Kafka $VERSION (KRaft, one node) after $(elapsed)"
     "${JAVA[@]}" kafka.Kafka "$STATE/server.properties" >"$STATE/console.log" 2>&1 &
     BROKER_PID=$!
-    # "Kafka Server started" is logged once the broker is unfenced and takes requests.
-    for _ in $(seq 1200); do
-        grep -q 'Kafka Server started' "$STATE/server.log" 2>/dev/null && break
+    for _ in $(seq 600); do
+        answers_api_versions "$PORT" && break
         kill -0 "$BROKER_PID" 2>/dev/null || break
-        sleep 0.1
+        sleep 0.2
     done
-    if ! grep -q 'Kafka Server started' "$STATE/server.log" 2>/dev/null; then
+    if ! answers_api_versions "$PORT"; then
         tail -n 30 "$STATE/console.log" "$STATE/server.log" >&2 2>/dev/null || true
         log "Apache Kafka did not start (see above)"
         exit 1
@@ -154,11 +165,11 @@ tansu)
         --storage-engine memory://tansu/ >"$STATE/server.log" 2>&1 &
     BROKER_PID=$!
     for _ in $(seq 300); do
-        port_open "$PORT" && break
+        answers_api_versions "$PORT" && break
         kill -0 "$BROKER_PID" 2>/dev/null || break
         sleep 0.05
     done
-    if ! port_open "$PORT"; then
+    if ! answers_api_versions "$PORT"; then
         tail -n 30 "$STATE/server.log" >&2 || true
         log "tansu did not start (see above)"
         exit 1
