@@ -254,7 +254,12 @@ impl Job for Console<'_> {
         }
         result?;
         let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner));
-        Ok(Outcome { tally, stopped_by })
+        Ok(Outcome {
+            tally,
+            // A signal during the final flush changed nothing but is still
+            // reported (and sets the exit status).
+            stopped_by: stopped_by.or_else(|| interrupt.signal()),
+        })
     }
 }
 
