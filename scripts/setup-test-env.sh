@@ -182,6 +182,10 @@ EOF
     log "installed $("$TOOLS/bin/tansu" --version) at $TOOLS/bin/tansu"
 fi
 ! want tansu || [[ "$("$TOOLS/bin/tansu" --version)" == "$TANSU_VERSION" ]] || die "unexpected tansu version: $("$TOOLS/bin/tansu" --version)"
+if ! want kafka; then # the partial modes without Kafka end here
+    log "$MODE: done in $((SECONDS - started)) s"
+    exit 0
+fi
 
 # --- 4b. Apache Kafka: the reference broker, its jars from Maven Central ----------------------
 # No distribution tarball is reachable here, so the broker's jars (kafka_2.13 with kafka-tools:
@@ -191,10 +195,8 @@ fi
 # connect-api jar is missing; 4.0.0 resolves.)
 KAFKA_VERSION="4.4.0"
 KAFKA_COMPAT_VERSIONS=(4.0.0 3.9.1)
-if want kafka; then
 command -v java >/dev/null || die "java is needed to run Apache Kafka (Debian: apt-get install openjdk-17-jre-headless)"
 command -v mvn >/dev/null || die "mvn is needed to fetch Apache Kafka's jars (Debian: apt-get install maven)"
-fi
 fetch_kafka() { # version
     local v=$1 dir="$CACHE/kafka-$1"
     if [[ -f "$dir/.complete" && -f "$dir/libs/kafka_2.13-$v.jar" ]]; then
@@ -224,10 +226,8 @@ EOF
     mkdir -p "$TOOLS/kafka"
     ln -sfn "$dir/libs" "$TOOLS/kafka/$v"
 }
-if want kafka; then
-    fetch_kafka "$KAFKA_VERSION"
-    ln -sfn "$KAFKA_VERSION" "$TOOLS/kafka/current"
-fi
+fetch_kafka "$KAFKA_VERSION"
+ln -sfn "$KAFKA_VERSION" "$TOOLS/kafka/current"
 if [[ $MODE == full ]]; then
     for v in "${KAFKA_COMPAT_VERSIONS[@]}"; do fetch_kafka "$v"; done
 fi
