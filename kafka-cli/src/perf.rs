@@ -8,13 +8,22 @@
 //! stderr with `--json` so stdout stays one JSON object). The final line:
 //!
 //! ```text
-//! N records sent, X records/sec (Y MB/sec), A ms avg latency, P50 ms 50th, P99 ms 99th, P999 ms 99.9th, MAX ms max.
+//! N records sent, X records/sec (Y MB/sec), A ms avg latency, P50 ms 50th, P99 ms 99th, P999 ms 99.9th, MAX ms max. F failed; of the failed, W possibly written.
 //! ```
 //!
 //! or, with `--json`, one object with keys `records`, `records_per_sec`,
 //! `mb_per_sec`, `latency_avg_ms`, `latency_p50_ms`, `latency_p99_ms`,
-//! `latency_p999_ms`, `latency_max_ms` and `failed`. Exit status 1 if any
-//! record failed.
+//! `latency_p999_ms`, `latency_max_ms`, `failed`, `possibly_written` and
+//! `stopped_by` (`null`, `"SIGINT"` or `"SIGTERM"`). F (`failed`) counts
+//! the records that failed or were refused, W (`possibly_written`) those of
+//! them that may be in the log anyway (a request carrying them got no
+//! definite answer). Exit status 0, or 1 if any record failed.
+//!
+//! Ctrl-C (SIGINT) or SIGTERM stops the load: no more records are made,
+//! the producer is closed with `delivery.timeout.ms` as its timeout (what
+//! is buffered is delivered), the final line counts the records sent until
+//! then, and the exit status is 130 (SIGINT) or 143 (SIGTERM), whatever the
+//! outcomes. A second signal exits at once with that status.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,7 +33,8 @@ use bytes::Bytes;
 use kafka_runtime_common::ProducerRecord;
 use serde_json::json;
 
-use crate::client::{Job, RuntimeChoice, Sink, parse_property, run_on};
+use crate::client::{Job, RuntimeChoice, Sink, delivery_timeout, parse_property, run_on};
+use crate::interrupt::{Interrupt, Signal};
 
 /// Kafka's perf tool keeps at most this many latency samples, taking every
 /// k-th record on longer runs, so memory stays bounded.
@@ -98,6 +108,8 @@ struct Stats {
     window: Window,
     window_start: Instant,
     failed: u64,
+    /// Of `failed`: those that may have been written anyway.
+    possibly_written: u64,
     samples: Vec<u64>,
     sampling: u64,
 }
@@ -110,6 +122,7 @@ impl Stats {
             window: Window::default(),
             window_start: Instant::now(),
             failed: 0,
+            possibly_written: 0,
             samples: Vec::with_capacity(usize::try_from(num_records.min(MAX_SAMPLES)).unwrap_or(0)),
             sampling,
         }
@@ -124,8 +137,11 @@ impl Stats {
         }
     }
 
-    fn fail(&mut self, what: &dyn std::fmt::Display) {
+    fn fail(&mut self, what: &dyn std::fmt::Display, possibly_written: bool) {
         self.failed += 1;
+        if possibly_written {
+            self.possibly_written += 1;
+        }
         if self.failed <= MAX_REPORTED_ERRORS {
             eprintln!("kprod perf: record not delivered: {what}");
         }
@@ -185,44 +201,76 @@ fn payload(size: usize) -> Bytes {
 /// Runs the load on the chosen runtime.
 pub(crate) fn run(args: PerfArgs, runtime: RuntimeChoice) -> ExitCode {
     let stats = Arc::new(Mutex::new(Stats::new(args.num_records)));
-    let job = Load {
-        args: &args,
-        stats: Arc::clone(&stats),
-    };
-    let elapsed = match run_on(runtime, &args.bootstrap_servers, &args.properties, job) {
-        Ok(elapsed) => elapsed,
+    let interrupt = match Interrupt::install("perf") {
+        Ok(interrupt) => interrupt,
         Err(msg) => {
             eprintln!("kprod perf: {msg}");
             return ExitCode::FAILURE;
         }
     };
-    report(&args, &stats, elapsed)
+    let job = Load {
+        args: &args,
+        stats: Arc::clone(&stats),
+        interrupt,
+        close_timeout: delivery_timeout(&args.bootstrap_servers, &args.properties),
+    };
+    let run = match run_on(runtime, &args.bootstrap_servers, &args.properties, job) {
+        Ok(run) => run,
+        Err(msg) => {
+            eprintln!("kprod perf: {msg}");
+            return ExitCode::FAILURE;
+        }
+    };
+    report(&args, &stats, &run)
 }
 
 /// The load itself, on any runtime.
 struct Load<'a> {
     args: &'a PerfArgs,
     stats: Arc<Mutex<Stats>>,
+    interrupt: Interrupt,
+    /// How long `close` may deliver after a signal.
+    close_timeout: Duration,
+}
+
+/// What the load did.
+struct Run {
+    /// Records handed to the producer.
+    sent: u64,
+    /// Seconds from the first send to the end of the flush (or of the
+    /// close, after a signal).
+    elapsed: f64,
+    /// The signal that stopped the load, if one did.
+    stopped_by: Option<Signal>,
 }
 
 impl Job for Load<'_> {
-    /// Seconds from the first send to the end of the flush.
-    type Output = f64;
+    type Output = Run;
 
-    async fn run<P: Sink>(self, producer: P) -> f64 {
-        let Load { args, stats } = self;
+    async fn run<P: Sink>(self, producer: P) -> Run {
+        let Load {
+            args,
+            stats,
+            interrupt,
+            close_timeout,
+        } = self;
         let topic: Arc<str> = Arc::from(args.topic.as_str());
         let value = payload(args.record_size);
         let progress = Progress::start(Arc::clone(&stats), args.record_size, args.json);
         let start = Instant::now();
+        let mut sent = 0;
         for i in 0..args.num_records {
+            if interrupt.is_raised() {
+                break;
+            }
             if args.throughput > 0.0 {
                 let due = start + Duration::from_secs_f64(i as f64 / args.throughput);
                 let now = Instant::now();
-                if due > now + THROTTLE_SLACK {
-                    // This future runs on a thread of its own (see
-                    // `client`), so it may sleep: the driver goes on.
-                    std::thread::sleep(due - now);
+                // This future runs on a thread of its own (see `client`),
+                // so it may sleep: the driver goes on. A signal ends the
+                // sleep.
+                if due > now + THROTTLE_SLACK && interrupt.sleep(due - now) {
+                    break;
                 }
             }
             let mut record = ProducerRecord::new(Arc::clone(&topic)).value(value.clone());
@@ -231,28 +279,55 @@ impl Job for Load<'_> {
             }
             let outcome = Arc::clone(&stats);
             let sent_at = Instant::now();
-            let sent = producer
+            let queued = producer
                 .send_with_callback(record, move |result| {
                     let latency = sent_at.elapsed();
                     let mut s = outcome.lock().unwrap_or_else(PoisonError::into_inner);
                     match result {
                         Ok(_) => s.delivered(i, latency),
-                        Err(e) => s.fail(&e),
+                        Err(e) => s.fail(&e, e.possibly_written),
                     }
                 })
                 .await;
-            if let Err(e) = sent {
+            sent = i + 1;
+            if let Err(e) = queued {
+                // A refused record was never queued: certainly not written.
                 stats
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .fail(&e);
+                    .fail(&e, false);
             }
         }
-        producer.flush().await;
-        let elapsed = start.elapsed().as_secs_f64().max(1e-9);
-        producer.close(CLOSE_TIMEOUT).await;
+        let elapsed = match interrupt.signal() {
+            Some(signal) => {
+                eprintln!(
+                    "kprod perf: {}: stopped after {sent} of {} records; delivering what is \
+                     buffered (waiting at most {} s; {} again exits at once)",
+                    signal.name(),
+                    args.num_records,
+                    close_timeout.as_secs(),
+                    signal.name()
+                );
+                // close delivers what is buffered without waiting for
+                // linger.ms.
+                producer.close(close_timeout).await;
+                start.elapsed().as_secs_f64().max(1e-9)
+            }
+            None => {
+                producer.flush().await;
+                let elapsed = start.elapsed().as_secs_f64().max(1e-9);
+                producer.close(CLOSE_TIMEOUT).await;
+                elapsed
+            }
+        };
         progress.stop();
-        elapsed
+        Run {
+            sent,
+            elapsed,
+            // A signal during the final flush changed nothing but is still
+            // reported (and sets the exit status).
+            stopped_by: interrupt.signal(),
+        }
     }
 }
 
@@ -291,10 +366,10 @@ impl Progress {
 }
 
 /// Prints the final line (or JSON object); fails if any record failed.
-fn report(args: &PerfArgs, stats: &Mutex<Stats>, elapsed: f64) -> ExitCode {
+fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
     let mut s = stats.lock().unwrap_or_else(PoisonError::into_inner);
     s.samples.sort_unstable();
-    let records_per_sec = args.num_records as f64 / elapsed;
+    let records_per_sec = run.sent as f64 / run.elapsed;
     let mb_per_sec = records_per_sec * args.record_size as f64 / MB;
     let avg = avg_ms(&s.total);
     let p50 = percentile_ms(&s.samples, 0.5);
@@ -305,7 +380,7 @@ fn report(args: &PerfArgs, stats: &Mutex<Stats>, elapsed: f64) -> ExitCode {
         println!(
             "{}",
             json!({
-                "records": args.num_records,
+                "records": run.sent,
                 "records_per_sec": records_per_sec,
                 "mb_per_sec": mb_per_sec,
                 "latency_avg_ms": avg,
@@ -314,20 +389,22 @@ fn report(args: &PerfArgs, stats: &Mutex<Stats>, elapsed: f64) -> ExitCode {
                 "latency_p999_ms": p999,
                 "latency_max_ms": max,
                 "failed": s.failed,
+                "possibly_written": s.possibly_written,
+                "stopped_by": run.stopped_by.map(Signal::name),
             })
         );
     } else {
         println!(
             "{} records sent, {records_per_sec:.1} records/sec ({mb_per_sec:.2} MB/sec), \
              {avg:.2} ms avg latency, {p50:.2} ms 50th, {p99:.2} ms 99th, {p999:.2} ms 99.9th, \
-             {max:.2} ms max.",
-            args.num_records
+             {max:.2} ms max. {} failed; of the failed, {} possibly written.",
+            run.sent, s.failed, s.possibly_written
         );
     }
-    if s.failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    match run.stopped_by {
+        Some(signal) => ExitCode::from(signal.exit_code()),
+        None if s.failed == 0 => ExitCode::SUCCESS,
+        None => ExitCode::FAILURE,
     }
 }
 

@@ -3,9 +3,26 @@
 //! with `--key-separator`, the text before the first separator is the key
 //! and the rest the value.
 //!
-//! At the end a summary goes to stderr: `produced N records to T (M
-//! failed)`, N counting acknowledged records; exit status 1 if any record
-//! failed.
+//! At the end a summary goes to stderr:
+//!
+//! ```text
+//! produced N records to T (M failed); of the failed, P possibly written
+//! ```
+//!
+//! N counts acknowledged records, M the records that failed or were refused,
+//! P those of the M that may be in the log anyway (a request carrying them
+//! got no definite answer). Exit status 0, or 1 if any record failed.
+//!
+//! Ctrl-C (SIGINT) or SIGTERM stops the input: nothing more is read, every
+//! complete line already read is still sent, the producer is closed with
+//! `delivery.timeout.ms` as its timeout (what is buffered is delivered, as
+//! Java's console producer does in its shutdown hook), the summary is
+//! printed with `; stopped by SIGINT` (or SIGTERM) at its end, and the exit
+//! status is 130 (SIGINT) or 143 (SIGTERM), whatever the outcomes. A second
+//! signal exits at once with that status, without waiting. A send that
+//! waits for metadata or buffer space is not cut short by the first signal
+//! (it waits at most `max.block.ms`); after such a wait fails, the lines
+//! left are counted as failed without being sent.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,11 +30,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use std::io::{BufRead, BufReader, Read};
+use futures_lite::future;
 
-use kafka_runtime_common::ProducerRecord;
+use kafka_runtime_common::{ProducerRecord, SendError};
 
-use crate::client::{Job, RuntimeChoice, Sink, parse_property, run_on};
+use crate::client::{Job, RuntimeChoice, Sink, delivery_timeout, parse_property, run_on};
+use crate::input::{Input, Lines};
+use crate::interrupt::{Interrupt, Signal};
 
 /// Failures printed one by one before the summary; beyond that only counted,
 /// so a dead broker does not flood the terminal with one line per record.
@@ -60,29 +79,44 @@ pub(crate) struct ProduceArgs {
 struct Tally {
     delivered: u64,
     failed: u64,
+    /// Of `failed`: those that may have been written anyway.
+    possibly_written: u64,
 }
 
 impl Tally {
-    fn fail(&mut self, what: &dyn std::fmt::Display) {
+    fn fail(&mut self, what: &dyn std::fmt::Display, possibly_written: bool) {
         self.failed += 1;
+        if possibly_written {
+            self.possibly_written += 1;
+        }
         if self.failed <= MAX_REPORTED_ERRORS {
             eprintln!("kprod produce: record not delivered: {what}");
         }
     }
 }
 
+/// How the run ended.
+struct Outcome {
+    tally: Tally,
+    /// The signal that stopped the input, if one did.
+    stopped_by: Option<Signal>,
+}
+
 /// Runs the console producer on the chosen runtime.
 pub(crate) fn run(args: ProduceArgs, runtime: RuntimeChoice) -> ExitCode {
     match produce(&args, runtime) {
-        Ok(tally) => {
+        Ok(Outcome { tally, stopped_by }) => {
+            let stopped = stopped_by
+                .map(|s| format!("; stopped by {}", s.name()))
+                .unwrap_or_default();
             eprintln!(
-                "produced {} records to {} ({} failed)",
-                tally.delivered, args.topic, tally.failed
+                "produced {} records to {} ({} failed); of the failed, {} possibly written{stopped}",
+                tally.delivered, args.topic, tally.failed, tally.possibly_written
             );
-            if tally.failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
+            match stopped_by {
+                Some(signal) => ExitCode::from(signal.exit_code()),
+                None if tally.failed == 0 => ExitCode::SUCCESS,
+                None => ExitCode::FAILURE,
             }
         }
         Err(msg) => {
@@ -92,91 +126,207 @@ pub(crate) fn run(args: ProduceArgs, runtime: RuntimeChoice) -> ExitCode {
     }
 }
 
-fn produce(args: &ProduceArgs, runtime: RuntimeChoice) -> Result<Tally, String> {
-    let input: Box<dyn Read> = match &args.file {
-        Some(path) => {
-            Box::new(std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?)
-        }
-        None => Box::new(std::io::stdin()),
+fn produce(args: &ProduceArgs, runtime: RuntimeChoice) -> Result<Outcome, String> {
+    let input = match &args.file {
+        Some(path) => Input::start(
+            std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )?,
+        None => Input::start(std::io::stdin())?,
     };
-    let job = Lines {
+    let interrupt = Interrupt::install("produce")?;
+    let job = Console {
         args,
-        input: BufReader::new(input),
+        input,
+        interrupt,
+        close_timeout: delivery_timeout(&args.bootstrap_servers, &args.properties),
     };
     run_on(runtime, &args.bootstrap_servers, &args.properties, job)?
 }
 
 /// The input's lines as records, on any runtime.
-struct Lines<'a> {
+struct Console<'a> {
     args: &'a ProduceArgs,
-    input: BufReader<Box<dyn Read>>,
+    input: Input,
+    interrupt: Interrupt,
+    /// How long `close` may deliver after a signal.
+    close_timeout: Duration,
 }
 
-impl Job for Lines<'_> {
-    type Output = Result<Tally, String>;
+/// What the input loop saw last.
+enum Next {
+    Read(Option<Result<Vec<u8>, String>>),
+    Stop(Signal),
+}
 
-    async fn run<P: Sink>(self, producer: P) -> Result<Tally, String> {
-        let Lines { args, mut input } = self;
-        let headers: Vec<(String, Option<Bytes>)> = args
-            .headers
-            .iter()
-            .map(|h| match h.split_once('=') {
-                Some((k, v)) => (k.to_owned(), Some(Bytes::copy_from_slice(v.as_bytes()))),
-                None => (h.clone(), None),
-            })
-            .collect();
-        let topic: Arc<str> = Arc::from(args.topic.as_str());
-        let separator = args.key_separator.as_deref().map(str::as_bytes);
-        let tally = Arc::new(Mutex::new(Tally::default()));
-        let mut line = Vec::new();
+impl Job for Console<'_> {
+    type Output = Result<Outcome, String>;
+
+    async fn run<P: Sink>(self, producer: P) -> Result<Outcome, String> {
+        let Console {
+            args,
+            input,
+            interrupt,
+            close_timeout,
+        } = self;
+        let mut sender = LineSender {
+            producer,
+            headers: args
+                .headers
+                .iter()
+                .map(|h| match h.split_once('=') {
+                    Some((k, v)) => (k.to_owned(), Some(Bytes::copy_from_slice(v.as_bytes()))),
+                    None => (h.clone(), None),
+                })
+                .collect(),
+            topic: Arc::from(args.topic.as_str()),
+            args,
+            tally: Arc::new(Mutex::new(Tally::default())),
+            gave_up: false,
+        };
+        let mut lines = Lines::default();
         let mut result = Ok(());
+        let mut stopped_by = None;
         loop {
-            line.clear();
-            // A blocking read: this future has its thread to itself (see
-            // `client`), the producer's driver runs elsewhere.
-            match input.read_until(b'\n', &mut line) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    result = Err(format!("reading input: {e}"));
+            let next = match interrupt.signal() {
+                // Checked first too, or a fast input would never let the
+                // stop be seen.
+                Some(signal) => Next::Stop(signal),
+                None => {
+                    future::or(async { Next::Read(input.next().await) }, async {
+                        Next::Stop(interrupt.wait().await)
+                    })
+                    .await
+                }
+            };
+            match next {
+                Next::Read(Some(Ok(chunk))) => {
+                    lines.push(&chunk);
+                    while let Some(line) = lines.next_line() {
+                        sender.send(line).await;
+                    }
+                }
+                Next::Read(None) => {
+                    // As at the end of a file: the last line needs no `\n`.
+                    if let Some(line) = lines.take_partial() {
+                        sender.send(&line).await;
+                    }
+                    break;
+                }
+                Next::Read(Some(Err(e))) => {
+                    result = Err(e);
+                    break;
+                }
+                Next::Stop(signal) => {
+                    stopped_by = Some(signal);
+                    eprintln!(
+                        "kprod produce: {}: stopped reading input; delivering what was read \
+                         (waiting at most {} s; {} again exits at once)",
+                        signal.name(),
+                        close_timeout.as_secs(),
+                        signal.name()
+                    );
+                    let (rest, _) = input.stop();
+                    lines.push(&rest);
+                    while let Some(line) = lines.next_line() {
+                        sender.send(line).await;
+                    }
+                    if let Some(partial) = lines.take_partial() {
+                        eprintln!(
+                            "kprod produce: the last line read was incomplete ({} bytes without \
+                             a line ending): not sent",
+                            partial.len()
+                        );
+                    }
                     break;
                 }
             }
-            let record = make_record(&topic, strip_line_ending(&line), separator, &headers);
-            let record = match args.partition {
-                Some(p) => record.partition(p),
-                None => record,
-            };
-            let outcome = Arc::clone(&tally);
-            let sent = producer
-                .send_with_callback(record, move |result| {
-                    let mut t = outcome.lock().unwrap_or_else(PoisonError::into_inner);
-                    match result {
-                        Ok(_) => t.delivered += 1,
-                        Err(e) => t.fail(&e),
-                    }
-                })
-                .await;
-            if let Err(e) = sent {
-                tally
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .fail(&e);
-            }
         }
-        // What was read before an input error is still delivered.
-        producer.flush().await;
-        producer.close(CLOSE_TIMEOUT).await;
+        let LineSender {
+            producer, tally, ..
+        } = sender;
+        if stopped_by.is_some() {
+            // close delivers what is buffered without waiting for linger.ms.
+            producer.close(close_timeout).await;
+        } else {
+            // What was read before an input error is still delivered.
+            producer.flush().await;
+            producer.close(CLOSE_TIMEOUT).await;
+        }
         result?;
         let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner));
-        Ok(tally)
+        Ok(Outcome {
+            tally,
+            // A signal during the final flush changed nothing but is still
+            // reported (and sets the exit status).
+            stopped_by: stopped_by.or_else(|| interrupt.signal()),
+        })
     }
 }
 
-/// The line without its `\n` or `\r\n`, as Kafka's console producer strips
-/// it.
+/// Turns lines into records and sends them, counting the outcomes.
+struct LineSender<'a, P> {
+    producer: P,
+    args: &'a ProduceArgs,
+    headers: Vec<(String, Option<Bytes>)>,
+    topic: Arc<str>,
+    tally: Arc<Mutex<Tally>>,
+    /// A send waited for `max.block.ms` in vain (or the producer failed):
+    /// the lines left are counted as failed without trying them, so that a
+    /// dead cluster does not cost `max.block.ms` per line.
+    gave_up: bool,
+}
+
+impl<P: Sink> LineSender<'_, P> {
+    async fn send(&mut self, line: &[u8]) {
+        if self.gave_up {
+            self.tally
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .failed += 1;
+            return;
+        }
+        let separator = self.args.key_separator.as_deref().map(str::as_bytes);
+        let record = make_record(
+            &self.topic,
+            strip_line_ending(line),
+            separator,
+            &self.headers,
+        );
+        let record = match self.args.partition {
+            Some(p) => record.partition(p),
+            None => record,
+        };
+        let outcome = Arc::clone(&self.tally);
+        let sent = self
+            .producer
+            .send_with_callback(record, move |result| {
+                let mut t = outcome.lock().unwrap_or_else(PoisonError::into_inner);
+                match result {
+                    Ok(_) => t.delivered += 1,
+                    Err(e) => t.fail(&e, e.possibly_written),
+                }
+            })
+            .await;
+        if let Err(e) = sent {
+            // A refused record was never queued: certainly not written.
+            self.tally
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .fail(&e, false);
+            self.gave_up = matches!(
+                e,
+                SendError::TopicUnavailable { .. }
+                    | SendError::BufferTimeout { .. }
+                    | SendError::Closed
+                    | SendError::Fatal(_)
+            );
+        }
+    }
+}
+
+/// The line (already without its `\n`) without the `\r` of a `\r\n`, as
+/// Kafka's console producer strips it.
 fn strip_line_ending(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
@@ -208,11 +358,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn line_endings_are_stripped_once() {
-        assert_eq!(strip_line_ending(b"a\r\n"), b"a");
-        assert_eq!(strip_line_ending(b"a\n"), b"a");
+    fn the_cr_of_a_crlf_is_stripped_once() {
+        assert_eq!(strip_line_ending(b"a\r"), b"a");
         assert_eq!(strip_line_ending(b"a"), b"a");
-        assert_eq!(strip_line_ending(b"a\n\n"), b"a\n");
+        assert_eq!(strip_line_ending(b"a\r\r"), b"a\r");
     }
 
     #[test]

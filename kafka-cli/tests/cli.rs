@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use kafka_integration_tests::tools::Tool;
 use kafka_integration_tests::{Tansu, require_tools};
@@ -86,7 +87,9 @@ fn topic_create_then_produce_lines_with_keys_and_a_header() {
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains(&format!("produced 100 records to {topic} (0 failed)")),
+        stderr.contains(&format!(
+            "produced 100 records to {topic} (0 failed); of the failed, 0 possibly written"
+        )),
         "{stderr}"
     );
 
@@ -165,6 +168,8 @@ fn perf_reports_every_record_as_json() {
     let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("one JSON object");
     assert_eq!(report["records"], 20000, "{report}");
     assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["possibly_written"], 0, "{report}");
+    assert_eq!(report["stopped_by"], Value::Null, "{report}");
     for key in [
         "records_per_sec",
         "mb_per_sec",
@@ -220,7 +225,7 @@ fn perf_prints_the_summary_line_without_json() {
         " ms 50th, ",
         " ms 99th, ",
         " ms 99.9th, ",
-        " ms max.",
+        " ms max. 0 failed; of the failed, 0 possibly written.",
     ] {
         assert!(last.contains(part), "{part} missing: {last}");
     }
@@ -316,4 +321,312 @@ fn an_unknown_runtime_is_a_usage_error() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// A running kprod with its stdin kept open.
+#[cfg(unix)]
+struct Running {
+    child: std::process::Child,
+}
+
+#[cfg(unix)]
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let child = Command::new(env!("CARGO_BIN_EXE_kprod"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start kprod");
+        Running { child }
+    }
+
+    fn stdin(&mut self) -> &mut std::process::ChildStdin {
+        self.child.stdin.as_mut().expect("stdin")
+    }
+
+    /// Waits until kprod has read everything written to its stdin (the
+    /// pipe is empty: FIONREAD works on the write end too).
+    fn wait_until_input_read(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let unread = rustix::io::ioctl_fionread(&*self.stdin()).expect("FIONREAD");
+            if unread == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "kprod left {unread} bytes unread"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn signal(&self, signal: rustix::process::Signal) {
+        signal_pid(self.child.id(), signal);
+    }
+
+    /// Waits (at most `limit`) for kprod to exit; kills it after that.
+    fn finish(mut self, limit: Duration) -> Output {
+        let deadline = Instant::now() + limit;
+        while self.child.try_wait().expect("try_wait").is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let out = self.child.wait_with_output().expect("wait");
+                panic!(
+                    "kprod still running after {limit:?}; stderr: {}",
+                    text(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.child
+            .wait_with_output()
+            .expect("collect kprod's output")
+    }
+}
+
+#[cfg(unix)]
+fn signal_pid(pid: u32, signal: rustix::process::Signal) {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).expect("pid")).expect("pid > 0");
+    rustix::process::kill_process(pid, signal).expect("kill");
+}
+
+/// Ctrl-C while the input is still open: what was read is delivered
+/// (linger.ms and batch.size keep all of it buffered until the close), the
+/// summary is printed and the exit status is 130. Before, SIGINT killed
+/// kprod and none of the 5,000 records reached the log.
+#[cfg(unix)]
+#[test]
+fn produce_delivers_what_it_read_when_interrupted_on_every_runtime() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let tansu = Tansu::start();
+    let bootstrap = tansu.bootstrap();
+    for runtime in ["tokio", "async-std", "mio"] {
+        let topic = format!("kprod-sigint-{runtime}");
+        let out = create_topic(&bootstrap, &topic, "3");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mut kprod = Running::start(&[
+            "--runtime",
+            runtime,
+            "produce",
+            "-b",
+            &bootstrap,
+            "-t",
+            &topic,
+            "-X",
+            "linger.ms=600000",
+            "-X",
+            "batch.size=1048576",
+        ]);
+        let input: String = (0..5000).map(|i| format!("{runtime} line {i}\n")).collect();
+        kprod
+            .stdin()
+            .write_all(input.as_bytes())
+            .expect("write kprod's stdin");
+        kprod.wait_until_input_read();
+        kprod.signal(rustix::process::Signal::INT);
+        let out = kprod.finish(Duration::from_secs(60));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{runtime}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "produced 5000 records to {topic} (0 failed); of the failed, 0 possibly written; \
+                 stopped by SIGINT"
+            )),
+            "{runtime}: {stderr}"
+        );
+        let mut values: Vec<Vec<u8>> = read_back::read_back(&bootstrap, &topic, 5000, &[])
+            .into_iter()
+            .map(|r| r.value.expect("a value"))
+            .collect();
+        values.sort();
+        let mut want: Vec<Vec<u8>> = (0..5000)
+            .map(|i| format!("{runtime} line {i}").into_bytes())
+            .collect();
+        want.sort();
+        assert_eq!(values, want, "{runtime}");
+    }
+}
+
+/// SIGTERM during a long perf run: the load stops, what was sent is
+/// delivered, the final JSON counts it and says why it stopped; exit 143.
+#[cfg(unix)]
+#[test]
+fn perf_reports_what_it_sent_when_terminated_on_every_runtime() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let tansu = Tansu::start();
+    let bootstrap = tansu.bootstrap();
+    for runtime in ["tokio", "async-std", "mio"] {
+        let topic = format!("kprod-sigterm-{runtime}");
+        let out = create_topic(&bootstrap, &topic, "2");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let kprod = Running::start(&[
+            "--runtime",
+            runtime,
+            "perf",
+            "-b",
+            &bootstrap,
+            "-t",
+            &topic,
+            "--num-records",
+            "100000000",
+            "--record-size",
+            "100",
+            "--throughput",
+            "2000",
+            "-X",
+            "linger.ms=50",
+            "--json",
+        ]);
+        std::thread::sleep(Duration::from_secs(2));
+        kprod.signal(rustix::process::Signal::TERM);
+        let out = kprod.finish(Duration::from_secs(60));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(143), "{runtime}: {stderr}");
+        let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
+        assert_eq!(report["stopped_by"], "SIGTERM", "{runtime}: {report}");
+        assert_eq!(report["failed"], 0, "{runtime}: {report}");
+        assert_eq!(report["possibly_written"], 0, "{runtime}: {report}");
+        let sent = report["records"].as_u64().expect("records");
+        assert!(sent > 0 && sent < 100_000_000, "{runtime}: {report}");
+        assert!(
+            stderr.contains(&format!(
+                "SIGTERM: stopped after {sent} of 100000000 records"
+            )),
+            "{runtime}: {stderr}"
+        );
+        let count = usize::try_from(sent).expect("count");
+        assert_eq!(
+            read_back::read_back(&bootstrap, &topic, count, &[]).len(),
+            count,
+            "{runtime}"
+        );
+    }
+}
+
+/// Against nothing (connection refused), every record fails and none was
+/// written; the counts say so and the exit status is 1.
+#[test]
+fn failures_against_no_broker_are_counted_as_not_written_on_every_runtime() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a free port")
+        .port();
+    let bootstrap = format!("127.0.0.1:{port}");
+    for runtime in ["tokio", "async-std", "mio"] {
+        let input: String = (0..20).map(|i| format!("{i}\n")).collect();
+        let started = Instant::now();
+        let out = kprod(
+            &[
+                "--runtime",
+                runtime,
+                "produce",
+                "-b",
+                &bootstrap,
+                "-t",
+                "nowhere",
+                "-X",
+                "max.block.ms=500",
+            ],
+            input.as_bytes(),
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{runtime}: {stderr}");
+        assert!(
+            stderr.contains(
+                "produced 0 records to nowhere (20 failed); of the failed, 0 possibly written"
+            ),
+            "{runtime}: {stderr}"
+        );
+        // After the first send waited max.block.ms in vain, the other lines
+        // are not tried one max.block.ms each.
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{runtime}: {:?}",
+            started.elapsed()
+        );
+
+        let out = kprod(
+            &[
+                "--runtime",
+                runtime,
+                "perf",
+                "-b",
+                &bootstrap,
+                "-t",
+                "nowhere",
+                "--num-records",
+                "3",
+                "--record-size",
+                "10",
+                "--throughput",
+                "-1",
+                "-X",
+                "max.block.ms=200",
+            ],
+            b"",
+        );
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{runtime}: {stdout}");
+        let last = stdout.lines().last().expect("a summary line");
+        assert!(last.starts_with("3 records sent, "), "{runtime}: {last}");
+        assert!(
+            last.ends_with(" ms max. 3 failed; of the failed, 0 possibly written."),
+            "{runtime}: {last}"
+        );
+    }
+}
+
+/// A broker that stops answering (SIGSTOP) after taking the records'
+/// Produce request: delivery.timeout.ms runs out with the request in flight,
+/// so the records failed but may be in the log, and the summary says so.
+#[cfg(unix)]
+#[test]
+fn records_lost_in_flight_are_counted_as_possibly_written_on_every_runtime() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let tansu = Tansu::start();
+    let bootstrap = tansu.bootstrap();
+    for runtime in ["tokio", "async-std", "mio"] {
+        let topic = format!("kprod-in-flight-{runtime}");
+        let out = create_topic(&bootstrap, &topic, "1");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mut kprod = Running::start(&[
+            "--runtime",
+            runtime,
+            "produce",
+            "-b",
+            &bootstrap,
+            "-t",
+            &topic,
+            "-X",
+            "linger.ms=0",
+            "-X",
+            "request.timeout.ms=1000",
+            "-X",
+            "delivery.timeout.ms=3000",
+        ]);
+        // One record delivered first: the connection and metadata are ready.
+        kprod.stdin().write_all(b"first\n").expect("write");
+        assert_eq!(read_back::read_back(&bootstrap, &topic, 1, &[]).len(), 1);
+        signal_pid(tansu.pid(), rustix::process::Signal::STOP);
+        let input: String = (0..100).map(|i| format!("{i}\n")).collect();
+        kprod.stdin().write_all(input.as_bytes()).expect("write");
+        drop(kprod.child.stdin.take());
+        let out = kprod.finish(Duration::from_secs(60));
+        signal_pid(tansu.pid(), rustix::process::Signal::CONT);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{runtime}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "produced 1 records to {topic} (100 failed); of the failed, 100 possibly written"
+            )),
+            "{runtime}: {stderr}"
+        );
+        assert!(
+            stderr.contains("(the records may have been written)"),
+            "{runtime}: {stderr}"
+        );
+    }
 }

@@ -1,0 +1,275 @@
+//! `kprod produce` and `kprod perf` against Apache Kafka 4.4.0: one KRaft
+//! node started the way users start it, with `scripts/local-broker.sh
+//! --kafka` (jars from `scripts/setup-test-env.sh`), shared by this file's
+//! tests, read back with confluent-kafka.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use kafka_integration_tests::tools::{Tool, free_loopback_port, repo_root, tools_required};
+use kafka_integration_tests::{require_tools, tools_dir};
+use serde_json::Value;
+
+#[path = "../../tests/tests/runtimes/read_back.rs"]
+mod read_back;
+
+/// How long the node may take to format and start (it takes 5-15 s here).
+const START_LIMIT: Duration = Duration::from_secs(180);
+
+/// A running `scripts/local-broker.sh --kafka`.
+struct LocalKafka {
+    bootstrap: String,
+    /// The script (kept so its pipes stay open); it stops the JVM and
+    /// removes its temp dir on SIGTERM.
+    _script: Child,
+    /// `sh` that sends the script SIGTERM when its stdin (a pipe from this
+    /// process) closes: when the test binary exits, however it exits.
+    _watchdog: Child,
+}
+
+/// The node shared by this file's tests, or `None` (the test returns) when
+/// the Kafka jars are not installed and brokers are not required.
+fn kafka() -> Option<&'static LocalKafka> {
+    static NODE: OnceLock<Option<LocalKafka>> = OnceLock::new();
+    NODE.get_or_init(|| {
+        let jars = tools_dir().join("kafka").join("current");
+        if !has_kafka_jar(&jars) {
+            let why = format!(
+                "no Apache Kafka jars in {} (run scripts/setup-test-env.sh)",
+                jars.display()
+            );
+            assert!(!tools_required(), "{why}");
+            eprintln!("skipping: {why}");
+            return None;
+        }
+        Some(LocalKafka::start())
+    })
+    .as_ref()
+}
+
+fn has_kafka_jar(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with("kafka_2.13-") && n.ends_with(".jar"))
+        })
+    })
+}
+
+impl LocalKafka {
+    fn start() -> LocalKafka {
+        let port = free_loopback_port();
+        let mut script = Command::new("bash")
+            .arg(repo_root().join("scripts/local-broker.sh"))
+            .args(["--kafka", "--port", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start scripts/local-broker.sh");
+        let watchdog = Command::new("sh")
+            .args([
+                "-c",
+                &format!("cat >/dev/null; kill -TERM {} 2>/dev/null", script.id()),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the watchdog");
+        // The script's messages, for a failure to start.
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = script.stderr.take().expect("stderr");
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let stdout = script.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(bootstrap) = line.strip_prefix("bootstrap.servers=") {
+                    let _ = tx.send(bootstrap.to_owned());
+                }
+            }
+        });
+        let bootstrap = rx.recv_timeout(START_LIMIT).unwrap_or_else(|_| {
+            let _ = script.kill();
+            panic!(
+                "Apache Kafka did not start within {START_LIMIT:?}:\n{}",
+                log.lock().unwrap_or_else(PoisonError::into_inner)
+            )
+        });
+        assert_eq!(bootstrap, format!("127.0.0.1:{port}"));
+        LocalKafka {
+            bootstrap,
+            _script: script,
+            _watchdog: watchdog,
+        }
+    }
+}
+
+fn kprod(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kprod"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kprod");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write kprod's stdin");
+    child.wait_with_output().expect("wait for kprod")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Lines with keys into a topic made by `kprod topic create`, and lines into
+/// a topic Kafka creates on first use; every record read back.
+#[test]
+fn produce_to_apache_kafka() {
+    require_tools!(Tool::Python);
+    let Some(kafka) = kafka() else { return };
+    let bootstrap = &kafka.bootstrap;
+
+    let topic = "kprod-kafka-produce";
+    let out = kprod(
+        &[
+            "topic",
+            "create",
+            topic,
+            "--partitions",
+            "3",
+            "--replication-factor",
+            "1",
+            "-b",
+            bootstrap,
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let input: String = (0..1000).map(|i| format!("key-{i}\tvalue {i}\n")).collect();
+    let out = kprod(
+        &[
+            "produce",
+            "-b",
+            bootstrap,
+            "-t",
+            topic,
+            "--key-separator",
+            "\t",
+        ],
+        input.as_bytes(),
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "produced 1000 records to {topic} (0 failed); of the failed, 0 possibly written"
+        )),
+        "{stderr}"
+    );
+    let records = read_back::read_back(bootstrap, topic, 1000, &[]);
+    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = records
+        .into_iter()
+        .map(|r| (r.key.expect("a key"), r.value.expect("a value")))
+        .collect();
+    pairs.sort();
+    let mut want: Vec<(Vec<u8>, Vec<u8>)> = (0..1000)
+        .map(|i| {
+            (
+                format!("key-{i}").into_bytes(),
+                format!("value {i}").into_bytes(),
+            )
+        })
+        .collect();
+    want.sort();
+    assert_eq!(pairs, want);
+
+    // auto.create.topics.enable=true, as local-broker.sh says.
+    let auto = "kprod-kafka-auto-created";
+    let out = kprod(&["produce", "-b", bootstrap, "-t", auto], b"one\ntwo\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut values: Vec<Vec<u8>> = read_back::read_back(bootstrap, auto, 2, &[])
+        .into_iter()
+        .map(|r| r.value.expect("a value"))
+        .collect();
+    values.sort();
+    assert_eq!(values, vec![b"one".to_vec(), b"two".to_vec()]);
+}
+
+/// perf with keys and zstd: every record acknowledged, the JSON complete,
+/// and as many records in the log as it says it sent.
+#[test]
+fn perf_against_apache_kafka() {
+    require_tools!(Tool::Python);
+    let Some(kafka) = kafka() else { return };
+    let bootstrap = &kafka.bootstrap;
+    let topic = "kprod-kafka-perf";
+    let out = kprod(
+        &[
+            "topic",
+            "create",
+            topic,
+            "--partitions",
+            "2",
+            "--replication-factor",
+            "1",
+            "-b",
+            bootstrap,
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = kprod(
+        &[
+            "perf",
+            "-b",
+            bootstrap,
+            "-t",
+            topic,
+            "--num-records",
+            "20000",
+            "--record-size",
+            "100",
+            "--throughput",
+            "-1",
+            "--key-cardinality",
+            "100",
+            "-X",
+            "compression.type=zstd",
+            "--json",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("one JSON object");
+    assert_eq!(report["records"], 20000, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["possibly_written"], 0, "{report}");
+    assert_eq!(report["stopped_by"], Value::Null, "{report}");
+    assert!(report["records_per_sec"].as_f64() > Some(0.0), "{report}");
+    assert_eq!(
+        read_back::read_back(bootstrap, topic, 20000, &[]).len(),
+        20000
+    );
+}
