@@ -8,6 +8,8 @@
 //!   mechanism), node control for failover, shared per test binary.
 //! - [`Tansu`]: a fresh tansu broker on a free loopback port, killed on drop.
 //! - [`TansuSasl`]: a pair of sqlite-backed tansu brokers, one requiring SASL/SCRAM, with users.
+//! - [`proxy::FaultProxy`]: a TCP proxy in front of a broker that cuts, swallows, halves or
+//!   holds Produce exchanges.
 //! - [`MockCluster`]: librdkafka's mock cluster with fault injection through stdin commands.
 
 use std::path::PathBuf;
@@ -15,6 +17,7 @@ use std::path::PathBuf;
 pub mod fuzz_oracles;
 pub mod kafka;
 pub mod mock_cluster;
+pub mod proxy;
 pub mod raw_client;
 pub mod tansu;
 pub mod tansu_sasl;

@@ -16,13 +16,12 @@
 //! `soak` (ignored; `scripts/soak.sh` runs it): a steady rate for 10 minutes with a broker
 //! restart every minute, sampling this process's RSS.
 
+mod outcomes;
 mod runtimes;
 
-use std::collections::HashMap;
 use std::fs;
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -30,8 +29,12 @@ use std::time::{Duration, Instant};
 use kafka_integration_tests::kafka::{ClusterConfig, KafkaCluster, Listener, NewTopic};
 use kafka_integration_tests::tools::{Tool, run_command};
 use kafka_integration_tests::{python, require_tools};
-use kafka_runtime_common::{Acks, DeliveryResult, ProducerBuilder, ProducerRecord};
-use runtimes::{Rt, TestProducer, sleep};
+use kafka_runtime_common::{Acks, ProducerBuilder};
+use outcomes::{
+    ACKED, Gate, Ledger, NOT_WRITTEN, POSSIBLY_WRITTEN, assert_all_delivered, script, stream,
+    verify,
+};
+use runtimes::{Rt, TestProducer};
 
 /// Held by each scenario for its whole run: they all stop, pause or move brokers.
 static NODE_CONTROL: Mutex<()> = Mutex::new(());
@@ -95,128 +98,6 @@ fn producer<T: Rt>(bootstrap: &str, delivery_timeout: Duration) -> T::P {
         .expect("build the producer")
 }
 
-fn key(i: usize) -> String {
-    format!("key-{}", i % 997)
-}
-
-fn record(topic: &Arc<str>, i: usize) -> ProducerRecord {
-    ProducerRecord::new(topic.clone())
-        .key(key(i))
-        .value(i.to_string())
-}
-
-const NONE: u8 = 0;
-const ACKED: u8 = 1;
-const NOT_WRITTEN: u8 = 2;
-const POSSIBLY_WRITTEN: u8 = 3;
-
-/// Every record's outcome, as the producer reported it, by record index: a byte of state and
-/// the reported partition and offset. A second outcome for a record is counted, not stored.
-struct Ledger {
-    state: Vec<AtomicU8>,
-    partition: Vec<AtomicI32>,
-    offset: Vec<AtomicI64>,
-    twice: AtomicUsize,
-    errors: Mutex<HashMap<String, usize>>,
-}
-
-impl Ledger {
-    fn new(n: usize) -> Arc<Ledger> {
-        Arc::new(Ledger {
-            state: (0..n).map(|_| AtomicU8::new(NONE)).collect(),
-            partition: (0..n).map(|_| AtomicI32::new(-1)).collect(),
-            offset: (0..n).map(|_| AtomicI64::new(-1)).collect(),
-            twice: AtomicUsize::new(0),
-            errors: Mutex::new(HashMap::new()),
-        })
-    }
-
-    fn record(&self, i: usize, result: DeliveryResult) {
-        let state = match &result {
-            Ok(meta) => {
-                self.partition[i].store(meta.partition, Ordering::Relaxed);
-                self.offset[i].store(meta.offset, Ordering::Relaxed);
-                ACKED
-            }
-            Err(e) => {
-                *self
-                    .errors
-                    .lock()
-                    .unwrap()
-                    .entry(format!(
-                        "{} (possibly written: {})",
-                        e.kind, e.possibly_written
-                    ))
-                    .or_default() += 1;
-                if e.possibly_written {
-                    POSSIBLY_WRITTEN
-                } else {
-                    NOT_WRITTEN
-                }
-            }
-        };
-        if self.state[i]
-            .compare_exchange(NONE, state, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            self.twice.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn count(&self, state: u8) -> usize {
-        self.state
-            .iter()
-            .filter(|s| s.load(Ordering::Acquire) == state)
-            .count()
-    }
-
-    fn errors(&self) -> HashMap<String, usize> {
-        self.errors.lock().unwrap().clone()
-    }
-}
-
-/// Where the producer is, for the thread disrupting the cluster: records sent so far, and
-/// whether the disruption is over (the stream holds its last tenth until then).
-#[derive(Default)]
-struct Gate {
-    sent: AtomicUsize,
-    disrupted: AtomicBool,
-}
-
-/// Sends records `range` paced over `duration`, each with a callback into `ledger`. Holds at
-/// `hold_at` until `gate.disrupted`.
-async fn stream<P: TestProducer>(
-    producer: &P,
-    topic: &Arc<str>,
-    range: std::ops::Range<usize>,
-    duration: Duration,
-    ledger: &Arc<Ledger>,
-    gate: &Gate,
-    hold_at: Option<usize>,
-) {
-    let started = Instant::now();
-    let (first, n) = (range.start, range.len().max(1));
-    for i in range {
-        if Some(i) == hold_at {
-            while !gate.disrupted.load(Ordering::Acquire) {
-                sleep(Duration::from_millis(50)).await;
-            }
-        }
-        if i % 100 == 0 && hold_at.is_none_or(|h| i < h) {
-            let due = duration.mul_f64((i - first) as f64 / n as f64);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                sleep(wait).await;
-            }
-        }
-        let ledger = ledger.clone();
-        producer
-            .send_with_callback(record(topic, i), move |r| ledger.record(i, r))
-            .await
-            .unwrap_or_else(|e| panic!("send of record {i}: {e}"));
-        gate.sent.store(i + 1, Ordering::Release);
-    }
-}
-
 /// Runs a paced stream of `n` records to `topic` while `disrupt` runs on a thread of its own,
 /// started once a tenth of the records are sent; the last tenth waits for it to finish. Then
 /// flushes and returns the ledger.
@@ -266,171 +147,6 @@ async fn stream_through<T: Rt>(
     disruption.join().expect("the disruption failed");
     ledger
 }
-
-/// Reads every partition of TOPIC to its high watermark (confluent-kafka, CRCs checked) and
-/// prints `partition offset key value` per record.
-const READ_ALL: &str = r#"
-import sys, time
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
-
-bootstrap, topic = sys.argv[1], sys.argv[2]
-c = Consumer({"bootstrap.servers": bootstrap, "group.id": "failover-read-back",
-              "enable.auto.commit": False, "check.crcs": True, "enable.partition.eof": True})
-parts = sorted(c.list_topics(topic, timeout=30).topics[topic].partitions)
-ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in parts}
-pending = {p for p in parts if ends[p] > 0}
-c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
-deadline, out = time.time() + 180, []
-while pending and time.time() < deadline:
-    for m in c.consume(num_messages=10000, timeout=0.5):
-        if m.error():
-            if m.error().code() == KafkaError._PARTITION_EOF:
-                continue
-            sys.exit(f"consume error: {m.error()}")
-        out.append(f"{m.partition()} {m.offset()} {m.key().decode()} {m.value().decode()}")
-        if m.offset() + 1 >= ends[m.partition()]:
-            pending.discard(m.partition())
-c.close()
-sys.stdout.write("\n".join(out))
-if pending:
-    sys.exit(f"partitions {sorted(pending)} not read to their ends {ends}")
-"#;
-
-fn script(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    if !path.exists() {
-        fs::write(&path, text).expect("write a script");
-    }
-    path
-}
-
-/// One record read back: its partition and offset and the index its value carries.
-struct Read {
-    partition: i32,
-    offset: i64,
-    index: usize,
-}
-
-fn read_all(cluster: &KafkaCluster, topic: &str) -> Vec<Read> {
-    let out = python(
-        script(cluster.dir(), "failover-read-all.py", READ_ALL),
-        [cluster.bootstrap(Listener::Plaintext), topic.to_owned()],
-    );
-    out.lines()
-        .filter(|l| !l.is_empty())
-        .map(|line| {
-            let f: Vec<&str> = line.split(' ').collect();
-            assert_eq!(f.len(), 4, "read back {line:?}");
-            let index: usize = f[3].parse().expect("an index");
-            assert_eq!(f[2], key(index), "the key of record {index}");
-            Read {
-                partition: f[0].parse().expect("partition"),
-                offset: f[1].parse().expect("offset"),
-                index,
-            }
-        })
-        .collect()
-}
-
-/// What a check found, for the scenario's own assertions and its log line.
-// Some counts are read only through `Debug`, in the scenario's log line.
-#[allow(dead_code)]
-#[derive(Debug)]
-struct Verdict {
-    acked: usize,
-    not_written: usize,
-    possibly_written: usize,
-    possibly_written_present: usize,
-    partitions_written: Vec<i32>,
-}
-
-/// Checks the log of `topic` against `ledger`: every record has exactly one outcome; no index
-/// appears twice in the log; per partition the indices grow with the offsets (send order
-/// kept, as every key always maps to one partition); acknowledged records are in the log at
-/// their reported partition and offset; "not written" records are absent.
-fn verify(cluster: &KafkaCluster, topic: &str, ledger: &Ledger) -> Verdict {
-    let n = ledger.state.len();
-    let log = read_all(cluster, topic);
-    assert_eq!(
-        ledger.twice.load(Ordering::Acquire),
-        0,
-        "outcomes reported twice"
-    );
-    assert_eq!(ledger.count(NONE), 0, "records without an outcome");
-    let mut at: Vec<Option<(i32, i64)>> = vec![None; n];
-    let mut last: HashMap<i32, usize> = HashMap::new();
-    for r in &log {
-        assert!(r.index < n, "record {} was never sent", r.index);
-        if let Some(first) = at[r.index] {
-            panic!(
-                "record {} is in the log twice: at {first:?} and at {}/{}",
-                r.index, r.partition, r.offset
-            );
-        }
-        at[r.index] = Some((r.partition, r.offset));
-        if let Some(previous) = last.insert(r.partition, r.index) {
-            assert!(
-                previous < r.index,
-                "partition {} out of order: record {} after {previous} (offset {})",
-                r.partition,
-                r.index,
-                r.offset
-            );
-        }
-    }
-    let mut possibly_written_present = 0;
-    for (i, place) in at.iter().enumerate() {
-        match ledger.state[i].load(Ordering::Acquire) {
-            ACKED => {
-                let (partition, offset) = place.unwrap_or_else(|| {
-                    panic!("record {i} was acknowledged but is not in the log (lost)")
-                });
-                assert_eq!(
-                    partition,
-                    ledger.partition[i].load(Ordering::Acquire),
-                    "record {i}'s partition"
-                );
-                let reported = ledger.offset[i].load(Ordering::Acquire);
-                assert!(
-                    reported == -1 || reported == offset,
-                    "record {i} acknowledged at offset {reported}, in the log at {offset}"
-                );
-            }
-            NOT_WRITTEN => assert!(
-                place.is_none(),
-                "record {i} was reported not written but is in the log at {place:?}"
-            ),
-            _ => possibly_written_present += usize::from(place.is_some()),
-        }
-    }
-    let mut partitions_written: Vec<i32> = last.keys().copied().collect();
-    partitions_written.sort_unstable();
-    let verdict = Verdict {
-        acked: ledger.count(ACKED),
-        not_written: ledger.count(NOT_WRITTEN),
-        possibly_written: ledger.count(POSSIBLY_WRITTEN),
-        possibly_written_present,
-        partitions_written,
-    };
-    eprintln!(
-        "failover: {topic}: {verdict:?}, {} records in the log, errors {:?}",
-        log.len(),
-        ledger.errors()
-    );
-    verdict
-}
-
-/// Checks that nothing failed (the scenarios where every record must arrive).
-fn assert_all_delivered(cluster: &KafkaCluster, topic: &str, ledger: &Ledger) {
-    let verdict = verify(cluster, topic, ledger);
-    assert_eq!(
-        verdict.acked,
-        ledger.state.len(),
-        "records failed: {:?}",
-        ledger.errors()
-    );
-}
-
 /// The leader of `topic`'s partition 0 (every partition is busy: keys spread over all).
 fn leader_of_partition_0(cluster: &KafkaCluster, topic: &str) -> i32 {
     cluster.describe_partition(topic, 0).leader

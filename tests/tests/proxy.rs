@@ -1,0 +1,148 @@
+//! Truthful outcomes through a faulty network: every runtime produces (idempotent, acks=all,
+//! 5 in flight) through [`FaultProxy`] in front of a 1-node Apache Kafka cluster that
+//! advertises the proxy's port, while every 7th Produce request (40th for held responses) is hit by one fault: the
+//! connection cut mid-request, the response dropped after the append, the response cut in
+//! half, the response held past `request.timeout.ms`. Then confluent-kafka reads the topic
+//! back (through the proxy, faults off) and each record's outcome is checked against the log:
+//! acknowledged records at their reported offsets, "not written" records absent,
+//! possibly-written ones either way; nothing duplicated, order kept per partition.
+//!
+//! One cluster and one proxy per test binary; the scenarios take [`FAULTS`] in turn (the fault
+//! is the proxy's, shared).
+
+mod outcomes;
+mod runtimes;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use kafka_integration_tests::kafka::{ClusterConfig, KafkaCluster, Listener};
+use kafka_integration_tests::proxy::{Fault, FaultProxy};
+use kafka_integration_tests::require_tools;
+use kafka_integration_tests::tools::Tool;
+use kafka_runtime_common::{Acks, ProducerBuilder};
+use outcomes::{Gate, Ledger, stream, verify};
+use runtimes::{Rt, TestProducer};
+
+/// One fault at a time: the proxy is shared.
+static FAULTS: Mutex<()> = Mutex::new(());
+
+/// The producer's `request.timeout.ms`; held responses wait longer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The fault hits every N-th Produce request (a held response stalls its connection for
+/// `request.timeout.ms`, so it comes rarer: at every 7th, delivery timeouts expire).
+fn every(fault: Fault) -> u64 {
+    match fault {
+        Fault::HoldResponse(_) => 40,
+        _ => 7,
+    }
+}
+
+fn setup() -> &'static (FaultProxy, KafkaCluster) {
+    static SETUP: OnceLock<(FaultProxy, KafkaCluster)> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let proxy = FaultProxy::bind().expect("bind the proxy");
+        let cluster = KafkaCluster::start(ClusterConfig::single_node().broker_config(
+            "advertised.listeners",
+            &format!("PLAINTEXT://{}", proxy.address()),
+        ));
+        proxy.set_upstream(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            cluster.node_port(1, Listener::Plaintext),
+        )));
+        (proxy, cluster)
+    })
+}
+
+fn records_for<T: Rt>() -> usize {
+    if T::NAME == "tokio" { 20_000 } else { 10_000 }
+}
+
+async fn through_the_proxy<T: Rt>(name: &str, fault: Fault) {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let _faults = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    let (proxy, cluster) = setup();
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let topic = format!(
+        "proxy-{name}-{}-{}-{}",
+        T::NAME,
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    cluster.create_topic(&topic, 3);
+    let producer = ProducerBuilder::<T::R>::new()
+        .bootstrap_servers(&proxy.address())
+        .client_id(&format!("proxy-{}", T::NAME))
+        .acks(Acks::All)
+        .enable_idempotence(true)
+        .max_in_flight(5)
+        .linger(Duration::from_millis(5))
+        .request_timeout(REQUEST_TIMEOUT)
+        .delivery_timeout(Duration::from_secs(60))
+        .set("retry.backoff.ms", "50")
+        .set("retry.backoff.max.ms", "500")
+        .build()
+        .expect("build the producer");
+    let n = records_for::<T>();
+    let ledger = Ledger::new(n);
+    let (faults_before, started) = (proxy.faults_injected(), Instant::now());
+    proxy.inject(fault, every(fault));
+    let topic_arc: Arc<str> = topic.as_str().into();
+    stream(
+        &producer,
+        &topic_arc,
+        0..n,
+        Duration::from_secs(6),
+        &ledger,
+        &Gate::default(),
+        None,
+    )
+    .await;
+    producer.flush().await;
+    proxy.clear();
+    producer.close(Duration::from_secs(10)).await;
+    let faults = proxy.faults_injected() - faults_before;
+    eprintln!(
+        "proxy: {fault:?} on {}: {n} records in {:.1?}, {faults} faults injected",
+        T::NAME,
+        started.elapsed()
+    );
+    let verdict = verify(cluster, &topic, &ledger);
+    assert!(faults >= 3, "only {faults} faults were injected");
+    assert_eq!(
+        verdict.acked,
+        n,
+        "with retries and a 60 s delivery timeout every record arrives: {:?}",
+        ledger.errors()
+    );
+}
+
+async fn connection_cut_mid_request<T: Rt>() {
+    through_the_proxy::<T>("cut-request", Fault::CutMidRequest).await;
+}
+
+async fn response_dropped_after_the_append<T: Rt>() {
+    through_the_proxy::<T>("drop-response", Fault::DropResponseAfterAppend).await;
+}
+
+async fn response_cut_in_half<T: Rt>() {
+    through_the_proxy::<T>("half-response", Fault::HalfResponse).await;
+}
+
+async fn response_held_past_the_request_timeout<T: Rt>() {
+    through_the_proxy::<T>(
+        "held-response",
+        Fault::HoldResponse(REQUEST_TIMEOUT + Duration::from_secs(2)),
+    )
+    .await;
+}
+
+runtimes::suite!(
+    connection_cut_mid_request,
+    response_dropped_after_the_append,
+    response_cut_in_half,
+    response_held_past_the_request_timeout,
+);
