@@ -16,6 +16,10 @@
 //! `soak` (ignored; `scripts/soak.sh` runs it): a steady rate for 10 minutes with a broker
 //! restart every minute, sampling this process's RSS.
 
+// `NODE_CONTROL` serialises whole tests: each runs its scenario on an executor of its own thread
+// (`runtimes::suite!`), where nothing else waits for the guard held across awaits.
+#![allow(clippy::await_holding_lock)]
+
 mod outcomes;
 mod runtimes;
 
@@ -469,6 +473,79 @@ async fn added_partitions_receive_records<T: Rt>() {
     );
 }
 
+/// Deletes TOPIC and creates it again with PARTITIONS partitions (RF 3) with confluent-kafka's
+/// AdminClient, retrying the creation while the deletion completes. Args: bootstrap, topic,
+/// partitions.
+const RECREATE: &str = r#"
+import sys, time
+from confluent_kafka.admin import AdminClient, NewTopic
+bootstrap, topic, partitions = sys.argv[1], sys.argv[2], int(sys.argv[3])
+a = AdminClient({"bootstrap.servers": bootstrap})
+for f in a.delete_topics([topic], operation_timeout=30).values():
+    f.result()
+deadline = time.time() + 60
+while True:
+    try:
+        for f in a.create_topics([NewTopic(topic, partitions, 3)], operation_timeout=30).values():
+            f.result()
+        break
+    except Exception as e:
+        if time.time() > deadline:
+            raise
+        time.sleep(0.2)
+print("ok")
+"#;
+
+/// Kafka loses a partition's log and producer state under a live idempotent producer: the
+/// topic is deleted and created again between two streams, so the producer's sequences are
+/// ahead of a log that knows nothing of its producer id. It must deliver the second stream
+/// whole, in order, without duplicates. The first stream's records went with the old topic:
+/// only the second is checked against the log.
+///
+/// Kafka 4.x accepts any first sequence from a producer id it has no state for (KIP-360), so
+/// here this takes neither UNKNOWN_PRODUCER_ID nor OUT_OF_ORDER_SEQUENCE_NUMBER: it proves
+/// the producer carries on over lost broker state, not the epoch-bump fallback (the simulated
+/// cluster's job).
+async fn recovers_after_the_topic_is_deleted_and_recreated<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let _nodes = lock();
+    let cluster = cluster();
+    let topic = topic_name::<T>("recreate");
+    cluster.create_topic(&topic, 3);
+    let n = records_for::<T>() / 5;
+    let producer = producer::<T>(
+        &cluster.bootstrap(Listener::Plaintext),
+        Duration::from_secs(60),
+    );
+    let topic_arc: Arc<str> = topic.as_str().into();
+    let gate = Gate::default();
+    let before = Ledger::new(n);
+    let second = Duration::from_secs(1);
+    stream(&producer, &topic_arc, 0..n, second, &before, &gate, None).await;
+    producer.flush().await;
+    assert_eq!(before.count(ACKED), n, "{:?}", before.errors());
+
+    python(
+        script(cluster.dir(), "failover-recreate.py", RECREATE),
+        [
+            cluster.bootstrap(Listener::Plaintext),
+            topic.clone(),
+            "3".to_owned(),
+        ],
+    );
+    heal(cluster, &topic);
+    let after = Ledger::new(n);
+    let started = Instant::now();
+    stream(&producer, &topic_arc, 0..n, second, &after, &gate, None).await;
+    producer.flush().await;
+    producer.close(Duration::from_secs(10)).await;
+    eprintln!(
+        "failover: {n} records to the recreated {topic} in {:.1?}",
+        started.elapsed()
+    );
+    assert_all_delivered(cluster, &topic, &after);
+}
+
 runtimes::suite!(
     sigkill_of_the_leader_mid_stream_loses_nothing,
     sigstop_longer_than_the_request_timeout_loses_nothing,
@@ -476,6 +553,7 @@ runtimes::suite!(
     isr_below_min_insync_fails_records_truthfully,
     reassignment_and_leader_election_lose_nothing,
     added_partitions_receive_records,
+    recovers_after_the_topic_is_deleted_and_recreated,
 );
 
 /// This process's resident set size in KiB (`VmRSS` of /proc/self/status).
@@ -529,11 +607,11 @@ fn soak() {
                 }
                 let id = round % 3 + 1;
                 if round % 2 == 0 {
-                    cluster.shut_down_node(id as i32);
+                    cluster.shut_down_node(id);
                 } else {
-                    cluster.kill_node(id as i32);
+                    cluster.kill_node(id);
                 }
-                cluster.restart_node(id as i32);
+                cluster.restart_node(id);
                 cluster.wait_for_full_isr(&topic, ISR_TIMEOUT);
                 eprintln!("soak: restarted node {id} (round {round})");
                 round += 1;

@@ -11,6 +11,10 @@
 //! One cluster and one proxy per test binary; the scenarios take [`FAULTS`] in turn (the fault
 //! is the proxy's, shared).
 
+// `FAULTS` serialises whole tests: each runs its scenario on an executor of its own thread
+// (`runtimes::suite!`), where nothing else waits for the guard held across awaits.
+#![allow(clippy::await_holding_lock)]
+
 mod outcomes;
 mod runtimes;
 
