@@ -4,7 +4,8 @@
 //! The proxy reads whole frames in both directions (4-byte length, then the request or
 //! response header), so it knows which request each response answers (by correlation id) and
 //! can hit exactly the N-th Produce request: cut the connection halfway through the request
-//! (the broker never sees it whole), swallow the response after the broker appended, cut the
+//! (the broker never sees it whole), swallow the request (a gap in the sequences), swallow the
+//! response after the broker appended, cut the
 //! response halfway, or hold the response past the client's `request.timeout.ms`. Everything
 //! else passes through unchanged.
 //!
@@ -34,6 +35,10 @@ pub enum Fault {
     DropResponseAfterAppend,
     /// Forwards the first half of the response, then closes both connections.
     HalfResponse,
+    /// Swallows the request: not forwarded, never answered, the connection kept open (the
+    /// client's `request.timeout.ms` ends it). Later requests on the connection go through, so
+    /// the broker sees a gap in the producer's sequences.
+    SwallowRequest,
     /// Holds the response this long (longer than the client's `request.timeout.ms`) before
     /// forwarding it, if the client is still there.
     HoldResponse(Duration),
@@ -42,7 +47,8 @@ pub enum Fault {
 #[derive(Default)]
 struct Shared {
     upstream: Mutex<Option<SocketAddr>>,
-    fault: Mutex<Option<(Fault, u64)>>,
+    /// The fault, its period, and the Produce count when it was set.
+    fault: Mutex<Option<(Fault, u64, u64)>>,
     produce_requests: AtomicU64,
     faults_injected: AtomicU64,
     stopped: AtomicBool,
@@ -103,7 +109,14 @@ impl FaultProxy {
     /// connections).
     pub fn inject(&self, fault: Fault, every: u64) {
         assert!(every >= 1, "every must be at least 1");
-        *Shared::lock(&self.shared.fault) = Some((fault, every));
+        let start = self.shared.produce_requests.load(Ordering::Relaxed);
+        *Shared::lock(&self.shared.fault) = Some((fault, every, start));
+    }
+
+    /// Applies `fault` to the next Produce request only.
+    pub fn inject_once(&self, fault: Fault) {
+        let start = self.shared.produce_requests.load(Ordering::Relaxed);
+        *Shared::lock(&self.shared.fault) = Some((fault, u64::MAX, start));
     }
 
     /// Stops injecting faults.
@@ -210,14 +223,27 @@ fn requests(
         while let Some(frame) = read_frame(&mut client)? {
             if frame.len() >= 12 && i16::from_be_bytes([frame[4], frame[5]]) == PRODUCE {
                 let n = shared.produce_requests.fetch_add(1, Ordering::Relaxed) + 1;
-                let fault = *Shared::lock(&shared.fault);
-                if let Some((fault, every)) = fault.filter(|(_, every)| n % every == 0) {
-                    let _ = every;
+                let fault = {
+                    let mut slot = Shared::lock(&shared.fault);
+                    match *slot {
+                        Some((fault, u64::MAX, start)) if n == start + 1 => {
+                            *slot = None;
+                            Some(fault)
+                        }
+                        Some((fault, every, start)) if (n - start) % every == 0 => Some(fault),
+                        _ => None,
+                    }
+                };
+                if let Some(fault) = fault {
                     shared.faults_injected.fetch_add(1, Ordering::Relaxed);
-                    if fault == Fault::CutMidRequest {
-                        broker.write_all(&frame[..frame.len() / 2])?;
-                        cut(&client, &broker);
-                        return Ok(());
+                    match fault {
+                        Fault::CutMidRequest => {
+                            broker.write_all(&frame[..frame.len() / 2])?;
+                            cut(&client, &broker);
+                            return Ok(());
+                        }
+                        Fault::SwallowRequest => continue,
+                        _ => {}
                     }
                     let correlation =
                         i32::from_be_bytes([frame[8], frame[9], frame[10], frame[11]]);
@@ -252,7 +278,9 @@ fn responses(
                     thread::sleep(hold);
                     client.write_all(&frame)?;
                 }
-                Some(Fault::CutMidRequest) | None => client.write_all(&frame)?,
+                Some(Fault::CutMidRequest | Fault::SwallowRequest) | None => {
+                    client.write_all(&frame)?;
+                }
             }
         }
         Ok(())

@@ -202,3 +202,62 @@ runtimes::suite!(
     response_held_past_the_request_timeout,
     held_responses_outlast_the_delivery_timeout,
 );
+
+/// The first Produce request of a fresh producer is swallowed (never reaches the broker) while
+/// the next ones, on the same connection, do. Kafka accepts any first sequence from a producer
+/// id it has no state for (KIP-360), so the second batch is appended at offset 0; the first,
+/// retried after `request.timeout.ms`, is behind a later sequence. Its records were never
+/// written: they may fail as not written, but must never be reported delivered while absent,
+/// nor land after later records of the partition.
+async fn swallowed_first_request_is_not_reported_delivered<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let _faults = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    let (proxy, cluster) = setup();
+    let topic = format!("proxy-swallowed-{}-{}", T::NAME, std::process::id());
+    cluster.create_topic(&topic, 1);
+    let producer = ProducerBuilder::<T::R>::new()
+        .bootstrap_servers(&proxy.address())
+        .client_id(&format!("proxy-{}", T::NAME))
+        .acks(Acks::All)
+        .enable_idempotence(true)
+        .max_in_flight(5)
+        .linger(Duration::from_millis(5))
+        .request_timeout(REQUEST_TIMEOUT)
+        .delivery_timeout(Duration::from_secs(30))
+        .build()
+        .expect("build the producer");
+    let n = 2_000;
+    let ledger = Ledger::new(n);
+    proxy.inject_once(Fault::SwallowRequest);
+    let topic_arc: Arc<str> = topic.as_str().into();
+    let gate = Gate::default();
+    stream(
+        &producer,
+        &topic_arc,
+        0..n,
+        Duration::from_secs(2),
+        &ledger,
+        &gate,
+        None,
+    )
+    .await;
+    producer.flush().await;
+    producer.close(Duration::from_secs(10)).await;
+    proxy.clear();
+    verify(cluster, &topic, &ledger);
+}
+
+/// Not in `suite!`, to carry the `#[ignore]` of the core bug it exposes.
+#[test]
+#[ignore = "core bug: Kafka appends the 2nd batch (seq 100) first for an unknown producer id \
+            (KIP-360); after the swallowed 1st batch times out the core re-sends it under a bumped \
+            epoch and it lands after later batches (record 0 at offset 100 after record 399): order \
+            per partition broken. Without the timeout (a retriable error instead), sender.rs \
+            settle() takes its OUT_OF_ORDER_SEQUENCE_NUMBER as 'written before' and reports lost \
+            records delivered (seen once in failover.rs)"]
+fn swallowed_first_request_is_not_reported_delivered_tokio() {
+    use runtimes::Rt as _;
+    runtimes::TokioRt::block_on(swallowed_first_request_is_not_reported_delivered::<
+        runtimes::TokioRt,
+    >());
+}

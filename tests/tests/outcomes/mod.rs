@@ -255,7 +255,24 @@ pub(crate) fn verify(cluster: &KafkaCluster, topic: &str, ledger: &Ledger) -> Ve
         match ledger.state[i].load(Ordering::Acquire) {
             ACKED => {
                 let (partition, offset) = place.unwrap_or_else(|| {
-                    panic!("record {i} was acknowledged but is not in the log (lost)")
+                    let (p, o) = (
+                        ledger.partition[i].load(Ordering::Acquire),
+                        ledger.offset[i].load(Ordering::Acquire),
+                    );
+                    let there = log.iter().find(|r| r.partition == p && r.offset == o);
+                    let in_p: Vec<i64> = log
+                        .iter()
+                        .filter(|r| r.partition == p)
+                        .map(|r| r.offset)
+                        .collect();
+                    panic!(
+                        "record {i} was acknowledged at {p}/{o} but is not in the log (lost); \
+                         the log has {} there; partition {p} holds {} records, offsets {:?}..{:?}",
+                        there.map_or("nothing".to_owned(), |r| format!("record {}", r.index)),
+                        in_p.len(),
+                        in_p.first(),
+                        in_p.last(),
+                    )
                 });
                 assert_eq!(
                     partition,
