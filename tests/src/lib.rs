@@ -7,6 +7,8 @@
 //! - [`KafkaCluster`]: Apache Kafka KRaft clusters (1 or 3 nodes, every listener and SASL
 //!   mechanism), node control for failover, shared per test binary.
 //! - [`Tansu`]: a fresh tansu broker on a free loopback port, killed on drop.
+//! - [`proxy::FaultProxy`]: a TCP proxy in front of a broker that cuts, swallows, halves or
+//!   holds Produce exchanges.
 //! - [`MockCluster`]: librdkafka's mock cluster with fault injection through stdin commands.
 
 use std::path::PathBuf;
@@ -14,6 +16,7 @@ use std::path::PathBuf;
 pub mod fuzz_oracles;
 pub mod kafka;
 pub mod mock_cluster;
+pub mod proxy;
 pub mod raw_client;
 pub mod tansu;
 pub mod tools;
