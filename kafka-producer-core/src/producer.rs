@@ -421,7 +421,7 @@ impl Producer {
                             .map(|b| (
                                 b.id.0,
                                 b.stamp.map(|x| (x.epoch, x.sequence)),
-                                b.possibly_written,
+                                (b.possibly_written, b.in_doubt),
                                 b.retry_at.map(|r| r.saturating_duration_since(self.now))
                             ))
                             .collect::<Vec<_>>(),

@@ -40,13 +40,41 @@ fn means_stale_metadata(code: ErrorCode) -> bool {
     )
 }
 
-/// Retriable errors after which the records may nonetheless be written.
-fn may_have_written(code: ErrorCode) -> bool {
+/// Produce errors that Kafka answers only when it refused the batch
+/// before appending it: request checks (acks, version, authorization, the
+/// topic name), batch checks (size, CRC, records, timestamps, compression;
+/// `LogValidator`) and the idempotent producer's epoch and sequence checks
+/// (`ProducerAppendInfo`), which all run before `UnifiedLog.append`.
+///
+/// Everything else may follow an append: an acks=all request that waited
+/// for replication ends in REQUEST_TIMED_OUT or
+/// NOT_ENOUGH_REPLICAS_AFTER_APPEND, or in NOT_LEADER_OR_FOLLOWER,
+/// KAFKA_STORAGE_ERROR or UNKNOWN_TOPIC_OR_PARTITION when the partition
+/// moved or went offline meanwhile (`DelayedProduce`); UNKNOWN_SERVER_ERROR
+/// and codes this client does not know can come from anywhere.
+/// DUPLICATE_SEQUENCE_NUMBER (already written) is handled as a success
+/// before this is asked.
+pub(crate) fn refused_before_append(code: ErrorCode) -> bool {
     matches!(
         code,
-        ErrorCode::REQUEST_TIMED_OUT
-            | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
-            | ErrorCode::NETWORK_EXCEPTION
+        ErrorCode::CORRUPT_MESSAGE
+            | ErrorCode::MESSAGE_TOO_LARGE
+            | ErrorCode::INVALID_TOPIC_EXCEPTION
+            | ErrorCode::RECORD_LIST_TOO_LARGE
+            | ErrorCode::NOT_ENOUGH_REPLICAS
+            | ErrorCode::INVALID_REQUIRED_ACKS
+            | ErrorCode::TOPIC_AUTHORIZATION_FAILED
+            | ErrorCode::CLUSTER_AUTHORIZATION_FAILED
+            | ErrorCode::INVALID_TIMESTAMP
+            | ErrorCode::UNSUPPORTED_VERSION
+            | ErrorCode::INVALID_REQUEST
+            | ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT
+            | ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+            | ErrorCode::INVALID_PRODUCER_EPOCH
+            | ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+            | ErrorCode::UNKNOWN_PRODUCER_ID
+            | ErrorCode::UNSUPPORTED_COMPRESSION_TYPE
+            | ErrorCode::INVALID_RECORD
     )
 }
 
@@ -209,7 +237,7 @@ impl Producer {
                 let index = if resolving {
                     let current = (cx.producer_id, cx.epoch);
                     q.queue.iter().position(|b| {
-                        b.possibly_written
+                        b.in_doubt
                             && b.stamp.map(|s| (s.producer_id, s.epoch)) == Some(current)
                             && b.retry_at.is_none_or(|t| t <= now)
                     })
@@ -256,12 +284,14 @@ impl Producer {
         for (topic, batch, message) in failed {
             // The codec could not seal it (a compression failure): nothing
             // was sent.
+            // An earlier attempt (under another epoch) may have landed.
             let _ = message;
+            let written = batch.possibly_written;
             self.complete_failed(
                 &topic,
                 batch,
                 DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_SERVER_ERROR),
-                false,
+                written,
             );
         }
         if need_metadata {
@@ -375,11 +405,12 @@ impl Producer {
                 q.landed();
                 q.requeue(batch);
             } else {
+                let written = batch.possibly_written;
                 self.complete_failed(
                     &topic,
                     batch,
                     DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
-                    false,
+                    written,
                 );
             }
         }
@@ -394,7 +425,7 @@ impl Producer {
 
     fn produce_batches_lost(&mut self, batches: Vec<(Arc<str>, Batch)>) {
         for (topic, mut batch) in batches {
-            batch.possibly_written = true;
+            batch.mark_in_doubt();
             self.settle(&topic, batch, ErrorCode::NETWORK_EXCEPTION, -1, -1);
         }
     }
@@ -457,7 +488,7 @@ impl Producer {
                 None => {
                     // The broker left the partition out: as good as no answer.
                     let mut batch = batch;
-                    batch.possibly_written = true;
+                    batch.mark_in_doubt();
                     self.settle(&topic, batch, ErrorCode::NETWORK_EXCEPTION, -1, -1);
                 }
             }
@@ -525,8 +556,8 @@ impl Producer {
             return;
         }
         batch.last_error = Some(code);
-        if may_have_written(code) {
-            batch.possibly_written = true;
+        if !refused_before_append(code) {
+            batch.mark_in_doubt();
         }
         if means_stale_metadata(code) {
             self.metadata.request();
@@ -535,8 +566,9 @@ impl Producer {
             match code {
                 ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => {
                     // Not appended under this stamp (a retry of a written
-                    // batch is answered as a duplicate instead).
-                    batch.possibly_written = false;
+                    // batch is answered as a duplicate instead). What is
+                    // reported stays: an earlier attempt's fate is unknown.
+                    batch.in_doubt = false;
                     let first_in_line = batch.stamp.map(|s| s.sequence)
                         == Some(add_sequence(q.last_acked_sequence, 1))
                         || q.last_acked_sequence < 0 && batch.stamp.map(|s| s.sequence) == Some(0);
@@ -636,8 +668,7 @@ impl Producer {
                 let unresolved = self.topics.values().any(|t| {
                     t.partitions.iter().any(|q| {
                         q.queue.iter().any(|b| {
-                            b.possibly_written
-                                && b.stamp.map(|s| (s.producer_id, s.epoch)) == Some(current)
+                            b.in_doubt && b.stamp.map(|s| (s.producer_id, s.epoch)) == Some(current)
                         })
                     })
                 });
@@ -707,12 +738,22 @@ impl Producer {
             return;
         }
         match code {
-            ErrorCode::INVALID_PRODUCER_EPOCH | ErrorCode::PRODUCER_FENCED if self.pid.bumping => {
-                // Our epoch is not the broker's: ask for a fresh id.
+            c if c.is_retriable() || c.is_ok() => self.producer_id_request_failed(),
+            // Not allowed to be idempotent at all: asking again changes
+            // nothing.
+            ErrorCode::CLUSTER_AUTHORIZATION_FAILED
+            | ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED => {
+                self.fail_fatal(FatalError::ProducerId(code));
+            }
+            _ if self.pid.bumping => {
+                // The bump of our id was refused: our epoch is not the
+                // broker's (INVALID_PRODUCER_EPOCH, PRODUCER_FENCED), or
+                // the broker lost the id's state (a restart; tansu answers
+                // UNKNOWN_SERVER_ERROR). Without a transactional id nothing
+                // ties us to this id: ask for a fresh one, as after a fence.
                 self.pid.bumping = false;
                 self.producer_id_request_failed();
             }
-            c if c.is_retriable() || c.is_ok() => self.producer_id_request_failed(),
             c => self.fail_fatal(FatalError::ProducerId(c)),
         }
     }
@@ -730,5 +771,53 @@ impl Producer {
             self.pid.failures,
         );
         self.pid.retry_at = Some(self.now + backoff);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_errors_kafka_answers_before_the_append_mean_not_written() {
+        for code in [
+            ErrorCode::CORRUPT_MESSAGE,
+            ErrorCode::MESSAGE_TOO_LARGE,
+            ErrorCode::INVALID_RECORD,
+            ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+            ErrorCode::NOT_ENOUGH_REPLICAS,
+            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+        ] {
+            assert!(refused_before_append(code), "{code}");
+        }
+        for code in [
+            ErrorCode::UNKNOWN_SERVER_ERROR,
+            ErrorCode(9999),
+            ErrorCode::KAFKA_STORAGE_ERROR,
+            ErrorCode::NOT_LEADER_OR_FOLLOWER,
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            ErrorCode::REQUEST_TIMED_OUT,
+            ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+            ErrorCode::NETWORK_EXCEPTION,
+            ErrorCode::POLICY_VIOLATION,
+        ] {
+            assert!(!refused_before_append(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn the_simulated_broker_and_the_producer_agree_on_what_refuses_before_the_append() {
+        // Both lists are written from Kafka's broker code; an independent
+        // model (the simulated cluster) cross-checks ours.
+        for code in ErrorCode::ALL {
+            if *code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER || code.is_ok() {
+                continue;
+            }
+            assert_eq!(
+                refused_before_append(*code),
+                kafka_sim::REFUSED_BEFORE_APPEND.contains(code),
+                "{code}"
+            );
+        }
     }
 }
