@@ -65,8 +65,15 @@ pub(crate) struct Batch {
     /// Produce requests that carried it so far.
     pub(crate) attempts: u32,
     pub(crate) stamp: Option<Stamp>,
-    /// A request carrying it may have been written without our knowing.
+    /// Some attempt may have been appended without our knowing (its answer
+    /// was lost, or was an error Kafka may send after an append): what a
+    /// failure reports. Never cleared.
     pub(crate) possibly_written: bool,
+    /// An attempt under its current stamp may have been appended: to be
+    /// resolved (sent again under the same stamp) before an epoch bump
+    /// restarts the sequences (KIP-360), lest it be written twice. Cleared
+    /// when the broker shows the stamp was not appended.
+    pub(crate) in_doubt: bool,
     /// Not to be sent again before this time (retry backoff).
     pub(crate) retry_at: Option<Instant>,
     pub(crate) last_error: Option<ErrorCode>,
@@ -96,10 +103,17 @@ impl Batch {
             attempts: 0,
             stamp: None,
             possibly_written: false,
+            in_doubt: false,
             retry_at: None,
             last_error: None,
             reported: false,
         }
+    }
+
+    /// An attempt's outcome is unknown: it may be in the log.
+    pub(crate) fn mark_in_doubt(&mut self) {
+        self.possibly_written = true;
+        self.in_doubt = true;
     }
 
     /// The last sequence number of a stamped batch (with Kafka's wrap at

@@ -132,11 +132,18 @@ impl std::error::Error for SendError {}
 pub struct DeliveryError {
     /// What went wrong.
     pub kind: DeliveryErrorKind,
-    /// Whether the records may have been written anyway: a request carrying
-    /// them reached (or may have reached) a broker without a definite answer
-    /// (a timeout, a connection lost mid-request, or an error such as
-    /// NOT_ENOUGH_REPLICAS_AFTER_APPEND). Sending them again may duplicate
-    /// them. `false` means they were certainly not written.
+    /// Whether the records may have been written anyway: some request
+    /// carrying them reached (or may have reached) a broker without a
+    /// definite answer (a timeout, a connection lost mid-request) or was
+    /// answered with an error Kafka may send after appending
+    /// (NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT,
+    /// NOT_LEADER_OR_FOLLOWER, KAFKA_STORAGE_ERROR, UNKNOWN_SERVER_ERROR, a
+    /// code this client does not know, ...). Sending them again may
+    /// duplicate them. `false` means they were certainly not written: every
+    /// attempt was refused with an error Kafka only answers before the
+    /// append (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, INVALID_RECORD,
+    /// TOPIC_AUTHORIZATION_FAILED, NOT_ENOUGH_REPLICAS,
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER, ...), or the records were never sent.
     pub possibly_written: bool,
 }
 

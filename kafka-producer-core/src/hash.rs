@@ -8,7 +8,11 @@
 //! popularised by Firefox's hasher.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
+
+/// A hash map with a fixed hasher: iteration order depends only on what
+/// was inserted, so a run replays exactly from its inputs and seed.
+pub(crate) type Map<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
 
 /// The hasher.
 #[derive(Debug, Default, Clone, Copy)]

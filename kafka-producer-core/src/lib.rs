@@ -63,6 +63,8 @@ mod connection;
 pub mod error;
 pub mod event;
 mod hash;
+mod idempotence;
+mod lifecycle;
 mod metadata;
 pub mod partitioner;
 mod producer;

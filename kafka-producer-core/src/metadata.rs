@@ -48,7 +48,7 @@ pub(crate) struct TopicUpdate {
 /// A decoded Metadata response, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MetadataUpdate {
-    pub(crate) brokers: crate::producer::Map<i32, BrokerAddr>,
+    pub(crate) brokers: crate::hash::Map<i32, BrokerAddr>,
     pub(crate) topics: Vec<TopicUpdate>,
 }
 
@@ -61,7 +61,7 @@ impl MetadataUpdate {
     /// (0..n, each once). A topic whose partitions are malformed is reported
     /// with UNKNOWN_SERVER_ERROR instead of trusted.
     pub(crate) fn from_response(response: MetadataResponse) -> MetadataUpdate {
-        let mut brokers = crate::producer::Map::default();
+        let mut brokers = crate::hash::Map::default();
         for b in response.brokers {
             if let Ok(port) = u16::try_from(b.port) {
                 brokers.insert(b.node_id, BrokerAddr { host: b.host, port });

@@ -1,8 +1,7 @@
 //! The producer: one value that holds every state machine and is driven
 //! through calls.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, DefaultHasher};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,21 +9,18 @@ use kafka_proto::ErrorCode;
 use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
 use kafka_proto::messages::metadata::{MetadataRequest, MetadataRequestTopic};
 
-use crate::accumulator::{
-    BATCH_OVERHEAD, Batch, BufferMemory, BuilderPool, PartitionQueue, record_size_upper_bound,
-};
+use crate::accumulator::{BATCH_OVERHEAD, Batch, PartitionQueue, record_size_upper_bound};
 use crate::config::{ConfigError, ProducerConfig};
 use crate::connection::{self, ConnError, Connection, Purpose, Response, SaslSettings};
-use crate::error::{DeliveryError, DeliveryErrorKind, FatalError, SendError};
-use crate::event::{BatchId, ConnId, Connect, Event, FlushId, Record, RecordToken, Transmit};
+use crate::error::{DeliveryErrorKind, FatalError, SendError};
+use crate::event::{ConnId, Connect, Event, FlushId, Record, RecordToken, Transmit};
+use crate::hash::Map;
+use crate::idempotence::Idempotence;
+use crate::lifecycle::{BatchLedger, Outcome};
 use crate::metadata::{BrokerAddr, Leader, MetadataRefresh, MetadataUpdate};
 use crate::partitioner::{PartitionerKind, Partitioning, TopicPartitions};
 use crate::rng::Rng;
 use crate::sasl::{Credentials, Mechanism};
-
-/// A hash map with a fixed hasher: iteration order depends only on what
-/// was inserted, so a run replays exactly from its inputs and seed.
-pub(crate) type Map<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
 
 /// The highest Produce version used: v13 names topics by id (KIP-516),
 /// which this producer does not track.
@@ -68,37 +64,6 @@ pub(crate) struct NodeState {
     pub(crate) conn: Option<ConnId>,
     pub(crate) failures: u32,
     pub(crate) retry_at: Option<Instant>,
-}
-
-/// Where the idempotent producer's id stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum IdPhase {
-    /// Not idempotent: no producer id is used.
-    Disabled,
-    /// An InitProducerId request is needed (not before `retry_at`).
-    Needed,
-    /// One is in flight.
-    Requesting,
-    /// The id and epoch are usable.
-    Ready,
-}
-
-/// The producer id and epoch (idempotence, KIP-98), and the epoch bump of
-/// KIP-360 when sequence numbers can no longer be trusted.
-#[derive(Debug)]
-pub(crate) struct ProducerIdState {
-    pub(crate) phase: IdPhase,
-    pub(crate) producer_id: i64,
-    pub(crate) epoch: i16,
-    /// Sequences went wrong somewhere: once nothing is in flight and every
-    /// possibly-written batch is resolved, bump the epoch and start all
-    /// partitions again at sequence 0.
-    pub(crate) bump_requested: bool,
-    /// The next InitProducerId asks for a bump of the current id (rather
-    /// than a new id).
-    pub(crate) bumping: bool,
-    pub(crate) retry_at: Option<Instant>,
-    pub(crate) failures: u32,
 }
 
 /// A produce request in flight and the batches it carries.
@@ -163,13 +128,10 @@ pub struct Producer {
     /// Topics `send` is waiting for, with the `max.block.ms` deadline.
     pub(crate) pending_topics: Map<Arc<str>, Instant>,
     pub(crate) partitioning: Partitioning,
-    pub(crate) memory: BufferMemory,
-    pub(crate) builders: BuilderPool,
-    pub(crate) next_batch_id: u64,
-    /// Batches without an outcome yet.
-    pub(crate) outstanding: BTreeSet<BatchId>,
+    /// Batch ids, outstanding batches, buffer memory, spare builders.
+    pub(crate) ledger: BatchLedger,
 
-    pub(crate) pid: ProducerIdState,
+    pub(crate) idempotence: Idempotence,
     pub(crate) requests: Map<u64, ProduceInFlight>,
     pub(crate) next_request_id: u64,
     /// Batches with ids below this are sent without waiting for linger.
@@ -201,11 +163,21 @@ impl std::fmt::Debug for Producer {
             .field("client_id", &self.client_id)
             .field("topics", &self.topics.len())
             .field("connections", &self.conns.len())
-            .field("outstanding_batches", &self.outstanding.len())
-            .field("buffer_memory_used", &self.memory.used)
+            .field("outstanding_batches", &self.ledger.outstanding())
+            .field("buffer_memory_used", &self.ledger.memory_used())
             .field("closed", &self.closed)
             .finish_non_exhaustive()
     }
+}
+
+/// Exponential backoff with ±20 % jitter (as the Java client):
+/// `base * 2^attempts`, capped at `max`.
+pub(crate) fn backoff(rng: &mut Rng, base: Duration, max: Duration, attempts: u32) -> Duration {
+    let exp = base
+        .saturating_mul(1u32 << attempts.min(20))
+        .min(max.max(base));
+    let jitter = 0.8 + 0.4 * rng.unit();
+    exp.mul_f64(jitter)
 }
 
 /// Legal topic names: Kafka's `Topic.validate`.
@@ -305,11 +277,7 @@ impl Producer {
         let mut p = Producer {
             client_id: config.client_id.as_str().into(),
             metadata: MetadataRefresh::new(config.metadata_max_age, config.retry_backoff),
-            memory: BufferMemory {
-                used: 0,
-                limit: config.buffer_memory,
-                waiting: false,
-            },
+            ledger: BatchLedger::new(config.buffer_memory),
             config,
             rng,
             now,
@@ -326,22 +294,7 @@ impl Producer {
             topics: crate::hash::FastMap::default(),
             pending_topics: Map::default(),
             partitioning,
-            builders: BuilderPool::default(),
-            next_batch_id: 0,
-            outstanding: BTreeSet::new(),
-            pid: ProducerIdState {
-                phase: if idempotent {
-                    IdPhase::Needed
-                } else {
-                    IdPhase::Disabled
-                },
-                producer_id: -1,
-                epoch: -1,
-                bump_requested: false,
-                bumping: false,
-                retry_at: None,
-                failures: 0,
-            },
+            idempotence: Idempotence::new(idempotent),
             requests: Map::default(),
             next_request_id: 0,
             flush_mark: 0,
@@ -369,17 +322,17 @@ impl Producer {
 
     /// The producer id and epoch in use, once known (idempotence).
     pub fn producer_id(&self) -> Option<(i64, i16)> {
-        (self.pid.phase == IdPhase::Ready).then_some((self.pid.producer_id, self.pid.epoch))
+        self.idempotence.current()
     }
 
     /// Bytes of `buffer.memory` in use by records without an outcome.
     pub fn buffer_memory_used(&self) -> usize {
-        self.memory.used
+        self.ledger.memory_used()
     }
 
     /// Batches without an outcome yet.
     pub fn outstanding_batches(&self) -> usize {
-        self.outstanding.len()
+        self.ledger.outstanding()
     }
 
     /// A one-screen summary of the internal state, for debugging and for
@@ -388,17 +341,14 @@ impl Producer {
     pub fn debug_state(&self) -> String {
         use std::fmt::Write as _;
         let mut s = format!(
-            "pid {:?} id {} epoch {} bump {} | requests {} | conns {:?} | memory {} | last conn error {:?}\n",
-            self.pid.phase,
-            self.pid.producer_id,
-            self.pid.epoch,
-            self.pid.bump_requested,
+            "{} | requests {} | conns {:?} | memory {} | last conn error {:?}\n",
+            self.idempotence.describe(),
             self.requests.len(),
             self.conns
                 .values()
                 .map(|c| (c.id.0, c.node, c.is_ready(), c.produce_in_flight()))
                 .collect::<Vec<_>>(),
-            self.memory.used,
+            self.ledger.memory_used(),
             self.last_connection_error,
         );
         let mut names: Vec<&Arc<str>> = self.topics.keys().collect();
@@ -421,7 +371,7 @@ impl Producer {
                             .map(|b| (
                                 b.id.0,
                                 b.stamp.map(|x| (x.epoch, x.sequence)),
-                                b.possibly_written,
+                                (b.possibly_written, b.in_doubt),
                                 b.retry_at.map(|r| r.saturating_duration_since(self.now))
                             ))
                             .collect::<Vec<_>>(),
@@ -613,32 +563,23 @@ impl Producer {
             Some(b) => b.record_count > 0 && b.size + size > batch_size,
         };
         let needed = size + if needs_new { BATCH_OVERHEAD } else { 0 };
-        if !self.memory.try_reserve(needed) {
+        if !self.ledger.try_reserve(needed) {
             return Err(SendError::BufferFull {
                 needed,
-                used: self.memory.used,
-                limit: self.memory.limit,
+                used: self.ledger.memory_used(),
+                limit: self.ledger.memory_limit(),
             });
         }
         if needs_new {
             self.drain_hint = true;
             queue.close_open();
-            let id = BatchId(self.next_batch_id);
-            self.next_batch_id += 1;
-            let builder = self.builders.take(
+            queue.open = Some(self.ledger.open(
+                partition,
                 self.config.compression_type,
                 batch_size.min(1 << 20).max(size + BATCH_OVERHEAD),
-            );
-            let mut batch = Batch::new(
-                id,
-                partition,
-                builder,
                 self.now,
                 self.now + self.config.delivery_timeout,
-            );
-            batch.memory = BATCH_OVERHEAD;
-            self.outstanding.insert(id);
-            queue.open = Some(batch);
+            ));
         }
         let Some(batch) = queue.open.as_mut() else {
             return Err(SendError::Closed);
@@ -651,7 +592,7 @@ impl Producer {
             Err(_) => {
                 // Only lengths beyond i32 fail here, and the size checks
                 // above exclude them; give the memory back all the same.
-                self.memory.release(needed);
+                self.ledger.unreserve(needed, &mut self.events);
                 return Err(SendError::RecordTooLarge {
                     size,
                     limit: self.config.max_request_size,
@@ -691,8 +632,8 @@ impl Producer {
             // (but `Closed` stays the last event: none come after it).
             return id;
         }
-        self.flush_mark = self.next_batch_id;
-        self.flushes.push_back((id, self.next_batch_id));
+        self.flush_mark = self.ledger.next_id();
+        self.flushes.push_back((id, self.ledger.next_id()));
         self.maintain();
         id
     }
@@ -716,7 +657,7 @@ impl Producer {
             (a, b) => a.or(b),
         };
         self.closing = Some(Closing { deadline });
-        self.flush_mark = self.next_batch_id;
+        self.flush_mark = self.ledger.next_id();
         self.maintain();
     }
 
@@ -853,7 +794,7 @@ impl Producer {
         if let Some(t) = self.metadata.due_at(now).filter(|t| *t > now) {
             consider(t);
         }
-        if let Some(t) = self.pid.retry_at.filter(|t| *t > now) {
+        if let Some(t) = self.idempotence.retry_at().filter(|t| *t > now) {
             consider(t);
         }
         for &d in self.pending_topics.values() {
@@ -963,11 +904,7 @@ impl Producer {
     /// Exponential backoff with ±20 % jitter (as the Java client):
     /// `base * 2^attempts`, capped at `max`.
     pub(crate) fn backoff(&mut self, base: Duration, max: Duration, attempts: u32) -> Duration {
-        let exp = base
-            .saturating_mul(1u32 << attempts.min(20))
-            .min(max.max(base));
-        let jitter = 0.8 + 0.4 * self.rng.unit();
-        exp.mul_f64(jitter)
+        backoff(&mut self.rng, base, max, attempts)
     }
 
     /// A request will get no (usable) answer.
@@ -1067,8 +1004,9 @@ impl Producer {
         self.fail_everything(DeliveryErrorKind::Fatal(error));
     }
 
-    /// Fails every batch without an outcome: queued ones as not written,
-    /// in-flight ones as possibly written.
+    /// Fails every batch without an outcome: queued ones as not written
+    /// (unless an earlier attempt may have landed), in-flight ones as
+    /// possibly written. Those in flight stay with their request.
     pub(crate) fn fail_everything(&mut self, kind: DeliveryErrorKind) {
         let mut failed = Vec::new();
         for t in self.topics.values_mut() {
@@ -1081,87 +1019,25 @@ impl Producer {
         }
         for (topic, b) in failed {
             let written = b.possibly_written;
-            self.complete_failed(&topic, b, kind.clone(), written);
+            self.finish(&topic, b, Outcome::failed(kind.clone(), written));
         }
-        let ids: Vec<u64> = self.requests.keys().copied().collect();
-        for id in ids {
-            if let Some(r) = self.requests.get_mut(&id) {
-                for (topic, b) in &mut r.batches {
-                    if !b.reported {
-                        b.reported = true;
-                        let event = Event::Failed {
-                            batch: b.id,
-                            topic: topic.clone(),
-                            partition: b.partition,
-                            record_count: b.record_count,
-                            error: DeliveryError {
-                                kind: kind.clone(),
-                                possibly_written: true,
-                            },
-                        };
-                        self.events.push_back(event);
-                        self.outstanding.remove(&b.id);
-                        if self.memory.release(std::mem::take(&mut b.memory)) {
-                            self.events.push_back(Event::MemoryAvailable);
-                        }
-                    }
-                }
+        for r in self.requests.values_mut() {
+            for (topic, b) in &mut r.batches {
+                let outcome = Outcome::failed(kind.clone(), true);
+                self.ledger.report(&mut self.events, topic, b, outcome);
             }
         }
     }
 
-    /// Reports a batch as failed and frees it.
-    pub(crate) fn complete_failed(
-        &mut self,
-        topic: &Arc<str>,
-        mut batch: Batch,
-        kind: DeliveryErrorKind,
-        possibly_written: bool,
-    ) {
-        if !batch.reported {
-            self.events.push_back(Event::Failed {
-                batch: batch.id,
-                topic: topic.clone(),
-                partition: batch.partition,
-                record_count: batch.record_count,
-                error: DeliveryError {
-                    kind,
-                    possibly_written,
-                },
-            });
+    /// A batch leaves the producer: its outcome is reported (unless it was
+    /// already), and a stamped batch that failed leaves a hole in its
+    /// partition's sequence, which only an epoch bump closes.
+    pub(crate) fn finish(&mut self, topic: &Arc<str>, mut batch: Batch, outcome: Outcome) {
+        if matches!(outcome, Outcome::Failed { .. }) && batch.stamp.is_some() {
+            self.idempotence.request_bump();
         }
-        self.finish_batch(&mut batch);
-    }
-
-    /// Reports a batch as delivered and frees it.
-    pub(crate) fn complete_delivered(
-        &mut self,
-        topic: &Arc<str>,
-        mut batch: Batch,
-        base_offset: i64,
-        log_append_time: Option<i64>,
-    ) {
-        if !batch.reported {
-            self.events.push_back(Event::Delivered {
-                batch: batch.id,
-                topic: topic.clone(),
-                partition: batch.partition,
-                base_offset,
-                record_count: batch.record_count,
-                log_append_time,
-            });
-        }
-        self.finish_batch(&mut batch);
-    }
-
-    fn finish_batch(&mut self, batch: &mut Batch) {
-        self.outstanding.remove(&batch.id);
-        if let Some(b) = batch.builder.take() {
-            self.builders.give(b);
-        }
-        if self.memory.release(std::mem::take(&mut batch.memory)) {
-            self.events.push_back(Event::MemoryAvailable);
-        }
+        self.ledger
+            .report(&mut self.events, topic, &mut batch, outcome);
     }
 
     /// Where every state machine takes its next step after an input.
@@ -1226,7 +1102,6 @@ impl Producer {
         }
         // Delivery timeouts.
         let mut failed = Vec::new();
-        let mut gap = false;
         for t in self.topics.values_mut() {
             for q in &mut t.partitions {
                 if q.open
@@ -1239,8 +1114,6 @@ impl Producer {
                 while i < q.queue.len() {
                     if q.queue[i].deadline <= now {
                         if let Some(b) = q.queue.remove(i) {
-                            // A sent batch leaves a hole in the sequence.
-                            gap |= b.stamp.is_some();
                             failed.push((t.name.clone(), b));
                         }
                     } else {
@@ -1254,39 +1127,25 @@ impl Producer {
                 last_error: b.last_error,
             };
             let written = b.possibly_written;
-            self.complete_failed(&topic, b, kind, written);
+            self.finish(&topic, b, Outcome::failed(kind, written));
         }
         // In-flight batches past their deadline are reported now; the
         // request's answer still settles their sequence.
-        let mut reported = Vec::new();
         for r in self.requests.values_mut() {
             for (topic, b) in &mut r.batches {
                 if !b.reported && b.deadline <= now {
-                    b.reported = true;
-                    reported.push(Event::Failed {
-                        batch: b.id,
-                        topic: topic.clone(),
-                        partition: b.partition,
-                        record_count: b.record_count,
-                        error: DeliveryError {
-                            kind: DeliveryErrorKind::Timeout {
-                                last_error: b.last_error,
-                            },
-                            possibly_written: true,
-                        },
-                    });
-                    self.outstanding.remove(&b.id);
+                    let kind = DeliveryErrorKind::Timeout {
+                        last_error: b.last_error,
+                    };
+                    let outcome = Outcome::failed(kind, true);
+                    self.ledger.report(&mut self.events, topic, b, outcome);
                 }
             }
-        }
-        self.events.extend(reported);
-        if gap && self.pid.phase != IdPhase::Disabled {
-            self.pid.bump_requested = true;
         }
     }
 
     fn check_flushes_and_close(&mut self) {
-        let lowest = self.outstanding.first().map_or(u64::MAX, |b| b.0);
+        let lowest = self.ledger.lowest_outstanding().map_or(u64::MAX, |b| b.0);
         while let Some(&(id, mark)) = self.flushes.front() {
             if lowest >= mark {
                 self.flushes.pop_front();
@@ -1295,7 +1154,7 @@ impl Producer {
                 break;
             }
         }
-        if self.closing.is_some() && !self.closed && self.outstanding.is_empty() {
+        if self.closing.is_some() && !self.closed && self.ledger.outstanding() == 0 {
             // Wait for reported-but-unanswered requests too, so their
             // sequences settle before the connections go.
             if self.requests.is_empty() || self.fatal.is_some() {
@@ -1317,13 +1176,13 @@ impl Producer {
             }
             self.closes.push_back(c);
         }
-        // Batches already reported (delivery timeout while in flight) still
-        // hold their memory until their request settles; it never will now.
+        // Requests still unanswered (their batches all reported) never
+        // will be now.
         let requests: Vec<ProduceInFlight> = self.requests.drain().map(|(_, r)| r).collect();
         for r in requests {
             for (topic, b) in r.batches {
-                let kind = DeliveryErrorKind::ProducerClosed;
-                self.complete_failed(&topic, b, kind, true);
+                let outcome = Outcome::failed(DeliveryErrorKind::ProducerClosed, true);
+                self.finish(&topic, b, outcome);
             }
         }
         self.connects.clear();
@@ -1418,7 +1277,7 @@ impl Producer {
         }
         // Ask only when there is something to learn (Java's producer keeps
         // metadata for the topics it uses).
-        if self.topics.is_empty() && self.pid.phase != IdPhase::Needed {
+        if self.topics.is_empty() && !self.idempotence.needs_id() {
             return;
         }
         let Some(conn) = self.any_connection() else {

@@ -18,8 +18,10 @@ use crate::accumulator::{Batch, PartitionQueue, Stamp, add_sequence};
 use crate::connection::{ConnError, Purpose};
 use crate::error::{DeliveryErrorKind, FatalError};
 use crate::event::ConnId;
+use crate::idempotence::{BatchAnswer, IdAnswer, Verdict};
+use crate::lifecycle::{BatchLedger, Outcome};
 use crate::metadata::{BrokerAddr, Leader};
-use crate::producer::{IdPhase, PRODUCE_VERSION_CAP, ProduceInFlight, Producer};
+use crate::producer::{PRODUCE_VERSION_CAP, ProduceInFlight, Producer, backoff};
 
 /// Kafka keeps the last five batches per producer and partition to
 /// recognise retries, so at most five may be in flight per partition.
@@ -40,13 +42,41 @@ fn means_stale_metadata(code: ErrorCode) -> bool {
     )
 }
 
-/// Retriable errors after which the records may nonetheless be written.
-fn may_have_written(code: ErrorCode) -> bool {
+/// Produce errors that Kafka answers only when it refused the batch
+/// before appending it: request checks (acks, version, authorization, the
+/// topic name), batch checks (size, CRC, records, timestamps, compression;
+/// `LogValidator`) and the idempotent producer's epoch and sequence checks
+/// (`ProducerAppendInfo`), which all run before `UnifiedLog.append`.
+///
+/// Everything else may follow an append: an acks=all request that waited
+/// for replication ends in REQUEST_TIMED_OUT or
+/// NOT_ENOUGH_REPLICAS_AFTER_APPEND, or in NOT_LEADER_OR_FOLLOWER,
+/// KAFKA_STORAGE_ERROR or UNKNOWN_TOPIC_OR_PARTITION when the partition
+/// moved or went offline meanwhile (`DelayedProduce`); UNKNOWN_SERVER_ERROR
+/// and codes this client does not know can come from anywhere.
+/// DUPLICATE_SEQUENCE_NUMBER (already written) is handled as a success
+/// before this is asked.
+pub(crate) fn refused_before_append(code: ErrorCode) -> bool {
     matches!(
         code,
-        ErrorCode::REQUEST_TIMED_OUT
-            | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
-            | ErrorCode::NETWORK_EXCEPTION
+        ErrorCode::CORRUPT_MESSAGE
+            | ErrorCode::MESSAGE_TOO_LARGE
+            | ErrorCode::INVALID_TOPIC_EXCEPTION
+            | ErrorCode::RECORD_LIST_TOO_LARGE
+            | ErrorCode::NOT_ENOUGH_REPLICAS
+            | ErrorCode::INVALID_REQUIRED_ACKS
+            | ErrorCode::TOPIC_AUTHORIZATION_FAILED
+            | ErrorCode::CLUSTER_AUTHORIZATION_FAILED
+            | ErrorCode::INVALID_TIMESTAMP
+            | ErrorCode::UNSUPPORTED_VERSION
+            | ErrorCode::INVALID_REQUEST
+            | ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT
+            | ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+            | ErrorCode::INVALID_PRODUCER_EPOCH
+            | ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+            | ErrorCode::UNKNOWN_PRODUCER_ID
+            | ErrorCode::UNSUPPORTED_COMPRESSION_TYPE
+            | ErrorCode::INVALID_RECORD
     )
 }
 
@@ -65,7 +95,7 @@ struct SealContext<'a> {
     idempotent: bool,
     producer_id: i64,
     epoch: i16,
-    builders: &'a mut crate::accumulator::BuilderPool,
+    ledger: &'a mut BatchLedger,
 }
 
 /// Seals a batch, or restamps it for a new producer epoch. Sequences are
@@ -87,7 +117,7 @@ fn seal(batch: &mut Batch, q: &mut PartitionQueue, cx: &mut SealContext<'_>) -> 
             None => BatchOptions::default(),
         };
         let sealed = builder.seal(&options);
-        cx.builders.give(builder);
+        cx.ledger.give_builder(builder);
         batch.sealed = Some(sealed.map_err(|e| e.to_string())?);
         batch.stamp = stamp;
         if stamp.is_some() {
@@ -118,15 +148,15 @@ impl Producer {
         if self.closed || self.fatal.is_some() {
             return;
         }
-        let idempotent = self.pid.phase != IdPhase::Disabled;
-        if idempotent && self.pid.phase != IdPhase::Ready {
+        if !self.idempotence.can_send() {
             return;
         }
+        let idempotent = self.idempotence.is_enabled();
         // While an epoch bump waits, only batches that may have been written
         // under the current epoch are sent, to learn their fate before the
         // sequences start again (resending them under a new epoch could
         // write them twice).
-        let resolving = idempotent && self.pid.bump_requested;
+        let resolving = self.idempotence.is_resolving();
         self.drain_hint = false;
         self.next_linger = None;
         loop {
@@ -168,11 +198,12 @@ impl Producer {
         let mut need_conn: Vec<i32> = Vec::new();
         let mut need_metadata = false;
         let mut failed: Vec<(Arc<str>, Batch, String)> = Vec::new();
+        let (producer_id, epoch) = self.idempotence.stamp_ids();
         let mut cx = SealContext {
             idempotent,
-            producer_id: self.pid.producer_id,
-            epoch: self.pid.epoch,
-            builders: &mut self.builders,
+            producer_id,
+            epoch,
+            ledger: &mut self.ledger,
         };
         let next_linger = &mut self.next_linger;
         let topic_count = self.topics.len().max(1);
@@ -209,7 +240,7 @@ impl Producer {
                 let index = if resolving {
                     let current = (cx.producer_id, cx.epoch);
                     q.queue.iter().position(|b| {
-                        b.possibly_written
+                        b.in_doubt
                             && b.stamp.map(|s| (s.producer_id, s.epoch)) == Some(current)
                             && b.retry_at.is_none_or(|t| t <= now)
                     })
@@ -256,13 +287,11 @@ impl Producer {
         for (topic, batch, message) in failed {
             // The codec could not seal it (a compression failure): nothing
             // was sent.
+            // An earlier attempt (under another epoch) may have landed.
             let _ = message;
-            self.complete_failed(
-                &topic,
-                batch,
-                DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_SERVER_ERROR),
-                false,
-            );
+            let written = batch.possibly_written;
+            let kind = DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_SERVER_ERROR);
+            self.finish(&topic, batch, Outcome::failed(kind, written));
         }
         if need_metadata {
             self.metadata.request();
@@ -350,7 +379,11 @@ impl Producer {
                 {
                     q.landed();
                 }
-                self.complete_delivered(&topic, batch, -1, None);
+                let outcome = Outcome::Delivered {
+                    base_offset: -1,
+                    log_append_time: None,
+                };
+                self.finish(&topic, batch, outcome);
             }
             return;
         }
@@ -375,12 +408,9 @@ impl Producer {
                 q.landed();
                 q.requeue(batch);
             } else {
-                self.complete_failed(
-                    &topic,
-                    batch,
-                    DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
-                    false,
-                );
+                let written = batch.possibly_written;
+                let kind = DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+                self.finish(&topic, batch, Outcome::failed(kind, written));
             }
         }
     }
@@ -394,7 +424,7 @@ impl Producer {
 
     fn produce_batches_lost(&mut self, batches: Vec<(Arc<str>, Batch)>) {
         for (topic, mut batch) in batches {
-            batch.possibly_written = true;
+            batch.mark_in_doubt();
             self.settle(&topic, batch, ErrorCode::NETWORK_EXCEPTION, -1, -1);
         }
     }
@@ -457,7 +487,7 @@ impl Producer {
                 None => {
                     // The broker left the partition out: as good as no answer.
                     let mut batch = batch;
-                    batch.possibly_written = true;
+                    batch.mark_in_doubt();
                     self.settle(&topic, batch, ErrorCode::NETWORK_EXCEPTION, -1, -1);
                 }
             }
@@ -486,7 +516,6 @@ impl Producer {
         log_append_time: i64,
     ) {
         let partition = batch.partition as usize;
-        let idempotent = self.pid.phase != IdPhase::Disabled;
         let Some(q) = self
             .topics
             .get_mut(topic)
@@ -494,77 +523,57 @@ impl Producer {
         else {
             // The topic is gone from our tables (cannot happen while a
             // batch is outstanding); still give the batch its outcome.
-            self.complete_failed(topic, batch, DeliveryErrorKind::Broker(code), true);
+            let outcome = Outcome::failed(DeliveryErrorKind::Broker(code), true);
+            self.finish(topic, batch, outcome);
             return;
         };
         q.landed();
-        // The broker keeps sequences contiguous: once it has acknowledged a
-        // later sequence under the same epoch, this batch was written, even
-        // if the broker no longer remembers it (Kafka caches only the last
-        // five batches and answers an older retry out of order).
-        let current = (self.pid.producer_id, self.pid.epoch);
-        let written_before = batch
-            .stamp
-            .is_some_and(|s| (s.producer_id, s.epoch) == current)
-            && batch
-                .last_sequence()
-                .is_some_and(|last| q.last_acked_sequence >= 0 && last <= q.last_acked_sequence)
-            && matches!(
-                code,
-                ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::DUPLICATE_SEQUENCE_NUMBER
-            );
-        let success =
-            code.is_ok() || code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER || written_before;
-        if success {
-            if let Some(last) = batch.last_sequence() {
-                q.last_acked_sequence = q.last_acked_sequence.max(last);
+        let verdict = self.idempotence.on_batch_result(&BatchAnswer {
+            code,
+            stamp: batch.stamp,
+            record_count: batch.record_count,
+            last_acked_sequence: q.last_acked_sequence,
+        });
+        match verdict {
+            Verdict::Written => {
+                if let Some(last) = batch.last_sequence() {
+                    q.last_acked_sequence = q.last_acked_sequence.max(last);
+                }
+                let outcome = Outcome::Delivered {
+                    base_offset: if code.is_ok() { base_offset } else { -1 },
+                    log_append_time: (log_append_time >= 0).then_some(log_append_time),
+                };
+                self.finish(topic, batch, outcome);
             }
-            let offset = if code.is_ok() { base_offset } else { -1 };
-            let append_time = (log_append_time >= 0).then_some(log_append_time);
-            self.complete_delivered(topic, batch, offset, append_time);
-            return;
+            Verdict::Retry { not_appended } => {
+                self.note_error(&mut batch, code);
+                if not_appended {
+                    // Not appended under this stamp; what is reported stays:
+                    // an earlier attempt's fate may be unknown.
+                    batch.in_doubt = false;
+                }
+                self.retry(topic, batch, code);
+            }
+            Verdict::Fail => {
+                self.note_error(&mut batch, code);
+                let written = batch.possibly_written;
+                self.finish(
+                    topic,
+                    batch,
+                    Outcome::failed(DeliveryErrorKind::Broker(code), written),
+                );
+            }
         }
+    }
+
+    /// Records what an error says about a batch and the cluster.
+    fn note_error(&mut self, batch: &mut Batch, code: ErrorCode) {
         batch.last_error = Some(code);
-        if may_have_written(code) {
-            batch.possibly_written = true;
+        if !refused_before_append(code) {
+            batch.mark_in_doubt();
         }
         if means_stale_metadata(code) {
             self.metadata.request();
-        }
-        if idempotent && batch.stamp.is_some() {
-            match code {
-                ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => {
-                    // Not appended under this stamp (a retry of a written
-                    // batch is answered as a duplicate instead).
-                    batch.possibly_written = false;
-                    let first_in_line = batch.stamp.map(|s| s.sequence)
-                        == Some(add_sequence(q.last_acked_sequence, 1))
-                        || q.last_acked_sequence < 0 && batch.stamp.map(|s| s.sequence) == Some(0);
-                    if first_in_line {
-                        // The broker's view of our sequences differs from
-                        // ours: start over under a new epoch (KIP-360).
-                        self.pid.bump_requested = true;
-                    }
-                    self.retry(topic, batch, code);
-                    return;
-                }
-                ErrorCode::UNKNOWN_PRODUCER_ID | ErrorCode::INVALID_PRODUCER_EPOCH => {
-                    self.pid.bump_requested = true;
-                    self.retry(topic, batch, code);
-                    return;
-                }
-                _ => {}
-            }
-        }
-        if code.is_retriable() {
-            self.retry(topic, batch, code);
-        } else {
-            if batch.stamp.is_some() {
-                // The failed batch leaves a hole in the sequence.
-                self.pid.bump_requested = true;
-            }
-            let written = batch.possibly_written;
-            self.complete_failed(topic, batch, DeliveryErrorKind::Broker(code), written);
         }
     }
 
@@ -572,35 +581,24 @@ impl Producer {
     /// time ran out.
     fn retry(&mut self, topic: &Arc<str>, mut batch: Batch, code: ErrorCode) {
         let now = self.now;
+        let written = batch.possibly_written;
         if batch.reported {
             // Already failed by the delivery timeout while in flight: its
             // sequence is a hole now.
-            if batch.stamp.is_some() {
-                self.pid.bump_requested = true;
-            }
-            self.complete_failed(topic, batch, DeliveryErrorKind::Broker(code), true);
+            let outcome = Outcome::failed(DeliveryErrorKind::Broker(code), true);
+            self.finish(topic, batch, outcome);
             return;
         }
-        let written = batch.possibly_written;
         if batch.attempts > self.config.retries {
-            if batch.stamp.is_some() {
-                self.pid.bump_requested = true;
-            }
-            self.complete_failed(topic, batch, DeliveryErrorKind::Broker(code), written);
+            let outcome = Outcome::failed(DeliveryErrorKind::Broker(code), written);
+            self.finish(topic, batch, outcome);
             return;
         }
         if now >= batch.deadline {
-            if batch.stamp.is_some() {
-                self.pid.bump_requested = true;
-            }
-            self.complete_failed(
-                topic,
-                batch,
-                DeliveryErrorKind::Timeout {
-                    last_error: Some(code),
-                },
-                written,
-            );
+            let kind = DeliveryErrorKind::Timeout {
+                last_error: Some(code),
+            };
+            self.finish(topic, batch, Outcome::failed(kind, written));
             return;
         }
         let backoff = self.backoff(
@@ -624,34 +622,29 @@ impl Producer {
 
     /// Requests a producer id (or an epoch bump) when one is needed.
     pub(crate) fn maintain_producer_id(&mut self) {
-        match self.pid.phase {
-            IdPhase::Disabled | IdPhase::Requesting => return,
-            IdPhase::Ready => {
-                if !self.pid.bump_requested || !self.requests.is_empty() {
-                    return;
-                }
-                // Batches that may have been written under this epoch are
-                // resolved first (see `drain`).
-                let current = (self.pid.producer_id, self.pid.epoch);
-                let unresolved = self.topics.values().any(|t| {
-                    t.partitions.iter().any(|q| {
-                        q.queue.iter().any(|b| {
-                            b.possibly_written
-                                && b.stamp.map(|s| (s.producer_id, s.epoch)) == Some(current)
-                        })
-                    })
-                });
-                if unresolved {
-                    return;
-                }
-                self.pid.phase = IdPhase::Needed;
-                self.pid.bumping = true;
-            }
-            IdPhase::Needed => {}
-        }
-        if self.pid.retry_at.is_some_and(|t| t > self.now) {
+        if self.fatal.is_some() {
             return;
         }
+        let topics = &self.topics;
+        // Batches that may have been written under this epoch are resolved
+        // before a bump (see `drain`).
+        let unresolved = |producer_id: i64, epoch: i16| {
+            topics.values().any(|t| {
+                t.partitions.iter().any(|q| {
+                    q.queue.iter().any(|b| {
+                        b.in_doubt
+                            && b.stamp.map(|s| (s.producer_id, s.epoch))
+                                == Some((producer_id, epoch))
+                    })
+                })
+            })
+        };
+        let Some(request) =
+            self.idempotence
+                .poll_request(self.now, self.requests.is_empty(), unresolved)
+        else {
+            return;
+        };
         let Some(conn) = self.any_connection() else {
             return;
         };
@@ -667,7 +660,7 @@ impl Producer {
         };
         // Bumping the epoch of an existing id needs v3+ (KIP-360); older
         // brokers hand out a new id instead.
-        let bump = self.pid.bumping && version >= 3 && self.pid.producer_id >= 0;
+        let bump = version >= 3;
         let body = InitProducerIdRequest {
             transactional_id: None,
             transaction_timeout_ms: self
@@ -675,60 +668,91 @@ impl Producer {
                 .transaction_timeout
                 .as_millis()
                 .min(i32::MAX as u128) as i32,
-            producer_id: if bump { self.pid.producer_id } else { -1 },
-            producer_epoch: if bump { self.pid.epoch } else { -1 },
+            producer_id: if bump { request.producer_id } else { -1 },
+            producer_epoch: if bump { request.epoch } else { -1 },
             ..Default::default()
         };
         if c.send(&body, version, Purpose::InitProducerId, self.now)
             .is_ok()
         {
-            self.pid.phase = IdPhase::Requesting;
+            self.idempotence.sent();
         }
     }
 
     pub(crate) fn on_init_producer_id(&mut self, body: InitProducerIdResponse) {
         let code = ErrorCode(body.error_code);
-        if code.is_ok() && body.producer_id >= 0 && body.producer_epoch >= 0 {
-            self.pid.producer_id = body.producer_id;
-            self.pid.epoch = body.producer_epoch;
-            self.pid.phase = IdPhase::Ready;
-            self.pid.bump_requested = false;
-            self.pid.bumping = false;
-            self.pid.failures = 0;
-            self.pid.retry_at = None;
-            // A new epoch (or id) starts every partition at sequence 0;
-            // unacknowledged batches are restamped when next sent.
-            for t in self.topics.values_mut() {
-                for q in &mut t.partitions {
-                    q.next_sequence = 0;
-                    q.last_acked_sequence = -1;
+        match self
+            .idempotence
+            .on_answer(code, body.producer_id, body.producer_epoch)
+        {
+            IdAnswer::Ready => {
+                // A new epoch (or id) starts every partition at sequence 0;
+                // unacknowledged batches are restamped when next sent.
+                for t in self.topics.values_mut() {
+                    for q in &mut t.partitions {
+                        q.next_sequence = 0;
+                        q.last_acked_sequence = -1;
+                    }
                 }
             }
-            return;
-        }
-        match code {
-            ErrorCode::INVALID_PRODUCER_EPOCH | ErrorCode::PRODUCER_FENCED if self.pid.bumping => {
-                // Our epoch is not the broker's: ask for a fresh id.
-                self.pid.bumping = false;
-                self.producer_id_request_failed();
-            }
-            c if c.is_retriable() || c.is_ok() => self.producer_id_request_failed(),
-            c => self.fail_fatal(FatalError::ProducerId(c)),
+            IdAnswer::Retry => self.producer_id_request_failed(),
+            IdAnswer::Fatal(c) => self.fail_fatal(FatalError::ProducerId(c)),
         }
     }
 
     /// The InitProducerId request failed in a way worth retrying.
     pub(crate) fn producer_id_request_failed(&mut self) {
-        if self.pid.phase == IdPhase::Disabled {
-            return;
+        let (base, max) = (self.config.retry_backoff, self.config.retry_backoff_max);
+        let rng = &mut self.rng;
+        self.idempotence
+            .request_failed(self.now, |failures| backoff(rng, base, max, failures));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_errors_kafka_answers_before_the_append_mean_not_written() {
+        for code in [
+            ErrorCode::CORRUPT_MESSAGE,
+            ErrorCode::MESSAGE_TOO_LARGE,
+            ErrorCode::INVALID_RECORD,
+            ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+            ErrorCode::NOT_ENOUGH_REPLICAS,
+            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+        ] {
+            assert!(refused_before_append(code), "{code}");
         }
-        self.pid.phase = IdPhase::Needed;
-        self.pid.failures = self.pid.failures.saturating_add(1);
-        let backoff = self.backoff(
-            self.config.retry_backoff,
-            self.config.retry_backoff_max,
-            self.pid.failures,
-        );
-        self.pid.retry_at = Some(self.now + backoff);
+        for code in [
+            ErrorCode::UNKNOWN_SERVER_ERROR,
+            ErrorCode(9999),
+            ErrorCode::KAFKA_STORAGE_ERROR,
+            ErrorCode::NOT_LEADER_OR_FOLLOWER,
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            ErrorCode::REQUEST_TIMED_OUT,
+            ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+            ErrorCode::NETWORK_EXCEPTION,
+            ErrorCode::POLICY_VIOLATION,
+        ] {
+            assert!(!refused_before_append(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn the_simulated_broker_and_the_producer_agree_on_what_refuses_before_the_append() {
+        // Both lists are written from Kafka's broker code; an independent
+        // model (the simulated cluster) cross-checks ours.
+        for code in ErrorCode::ALL {
+            if *code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER || code.is_ok() {
+                continue;
+            }
+            assert_eq!(
+                refused_before_append(*code),
+                kafka_sim::REFUSED_BEFORE_APPEND.contains(code),
+                "{code}"
+            );
+        }
     }
 }

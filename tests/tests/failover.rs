@@ -66,6 +66,9 @@ fn cluster() -> &'static KafkaCluster {
             .broker_config("broker.session.timeout.ms", "3000")
             .broker_config("replica.lag.time.max.ms", "5000"),
     )
+    // The scenarios take turns under NODE_CONTROL and leave every node
+    // running, so the harness's own sharing guard need not be held.
+    .cluster()
 }
 
 /// Records per scenario on runtime `T`.

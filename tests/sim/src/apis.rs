@@ -347,7 +347,7 @@ impl SimCluster {
             return self.allocate_producer_id();
         }
         let Some(entry) = self.producer_ids.get_mut(&r.producer_id) else {
-            return error(ErrorCode::INVALID_PRODUCER_EPOCH);
+            return error(self.config.unknown_producer_bump_error);
         };
         if r.producer_epoch != entry.epoch {
             // Not the current epoch: fenced (another instance bumped it), or

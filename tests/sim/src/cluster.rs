@@ -318,6 +318,19 @@ impl SimCluster {
         self.producer_ids.get(&producer_id).map(|e| e.epoch)
     }
 
+    /// Every broker loses the idempotent producers' state: the producer
+    /// ids InitProducerId handed out and every partition's sequence state
+    /// (as a broker restarted without its replicas does, or a log deleted
+    /// and recreated). Records stay. Producer ids are not reused.
+    pub fn forget_producer_state(&mut self) {
+        self.producer_ids.clear();
+        for t in self.topics.values_mut() {
+            for p in &mut t.partitions {
+                p.producers.clear();
+            }
+        }
+    }
+
     /// The latest time the cluster has seen.
     pub fn now(&self) -> Option<Instant> {
         self.clock

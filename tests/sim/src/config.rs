@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_proto::ApiKey;
 use kafka_proto::messages::supported_versions;
+use kafka_proto::{ApiKey, ErrorCode};
 
 use crate::sasl::SaslVerifier;
 use crate::sasl_server::Mechanism;
@@ -87,6 +87,15 @@ pub struct Faults {
     /// NOT_ENOUGH_REPLICAS_AFTER_APPEND or REQUEST_TIMED_OUT anyway, so
     /// that the client retries a batch that is already written.
     pub error_after_append: f64,
+    /// Per partition of a Produce request: append, then answer an error
+    /// code drawn from every code Kafka may answer after an append or
+    /// that a broker could send unexpectedly (UNKNOWN_SERVER_ERROR, codes
+    /// Kafka does not define, KAFKA_STORAGE_ERROR, NOT_LEADER_OR_FOLLOWER,
+    /// POLICY_VIOLATION, ...): every code except NONE and those Kafka only
+    /// answers when it refused the batch before appending it
+    /// ([`REFUSED_BEFORE_APPEND`](crate::REFUSED_BEFORE_APPEND)). A truthful
+    /// client reports such a batch, if it fails, as possibly written.
+    pub any_error_after_append: f64,
     /// Per Produce request: before handling it, move the leadership of one
     /// random partition to another live broker.
     pub leader_move: f64,
@@ -114,6 +123,7 @@ impl Faults {
                 self.disconnect,
                 self.produce_error,
                 self.error_after_append,
+                self.any_error_after_append,
                 self.leader_move,
                 self.broker_restart,
             ]
@@ -163,6 +173,13 @@ pub struct BrokerConfig {
     pub api_versions_by_broker: BTreeMap<i32, Vec<ApiRange>>,
     /// InitProducerId with a producer id and epoch; see the policy.
     pub init_producer_id: InitProducerIdPolicy,
+    /// The answer to an epoch bump (InitProducerId with a producer id and
+    /// epoch, [`InitProducerIdPolicy::BumpEpoch`]) of a producer id the
+    /// cluster has no state for, e.g. after
+    /// [`SimCluster::forget_producer_state`](crate::SimCluster::forget_producer_state).
+    /// The default is INVALID_PRODUCER_EPOCH (47); tansu answers
+    /// UNKNOWN_SERVER_ERROR (-1) once a restart lost its producer state.
+    pub unknown_producer_bump_error: ErrorCode,
     /// A producer with no state on a partition must start at sequence 0,
     /// else OUT_OF_ORDER_SEQUENCE_NUMBER (45). Kafka (2.5 to 4.x, without
     /// transactions v2) accepts any first sequence there, because it cannot
@@ -197,6 +214,7 @@ impl Default for BrokerConfig {
             api_versions: kafka_4_0_api_versions(),
             api_versions_by_broker: BTreeMap::new(),
             init_producer_id: InitProducerIdPolicy::default(),
+            unknown_producer_bump_error: ErrorCode::INVALID_PRODUCER_EPOCH,
             strict_first_sequence: true,
             stale_sequence_is_duplicate: false,
             max_message_bytes: 1_048_588,

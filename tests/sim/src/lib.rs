@@ -78,6 +78,7 @@ pub use config::{
 };
 pub use net::{ConnId, ConnectError, NetOutput};
 pub use partition::StoredRecord;
+pub use produce::REFUSED_BEFORE_APPEND;
 pub use rng::SplitMix64;
 pub use sasl::{SaslServers, SaslSession, SaslStep, SaslVerifier};
 pub use stats::{FaultCounts, Stats};

@@ -25,6 +25,56 @@ const INJECTED_BEFORE_APPEND: [ErrorCode; 5] = [
     ErrorCode::KAFKA_STORAGE_ERROR,
 ];
 
+/// Produce errors Apache Kafka answers only when it refused a partition's
+/// batch before appending anything: request validation (acks, version,
+/// authorization, topic name), batch validation (size, CRC, records,
+/// timestamps, compression) and the idempotent producer's epoch and
+/// sequence checks, all of which run before the append (Kafka's
+/// `ReplicaManager.appendToLocalLog`, `LogValidator`,
+/// `ProducerAppendInfo`). Every other code may come after the append: an
+/// acks=all request waiting for replication ends in REQUEST_TIMED_OUT,
+/// NOT_ENOUGH_REPLICAS_AFTER_APPEND, or NOT_LEADER_OR_FOLLOWER /
+/// KAFKA_STORAGE_ERROR / UNKNOWN_TOPIC_OR_PARTITION when the partition
+/// moves or goes offline meanwhile, and UNKNOWN_SERVER_ERROR from anywhere.
+/// DUPLICATE_SEQUENCE_NUMBER is here too: it says "already written", never
+/// "written now".
+pub const REFUSED_BEFORE_APPEND: [ErrorCode; 19] = [
+    ErrorCode::CORRUPT_MESSAGE,
+    ErrorCode::MESSAGE_TOO_LARGE,
+    ErrorCode::INVALID_TOPIC_EXCEPTION,
+    ErrorCode::RECORD_LIST_TOO_LARGE,
+    ErrorCode::NOT_ENOUGH_REPLICAS,
+    ErrorCode::INVALID_REQUIRED_ACKS,
+    ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+    ErrorCode::CLUSTER_AUTHORIZATION_FAILED,
+    ErrorCode::INVALID_TIMESTAMP,
+    ErrorCode::UNSUPPORTED_VERSION,
+    ErrorCode::INVALID_REQUEST,
+    ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT,
+    ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+    ErrorCode::DUPLICATE_SEQUENCE_NUMBER,
+    ErrorCode::INVALID_PRODUCER_EPOCH,
+    ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    ErrorCode::UNKNOWN_PRODUCER_ID,
+    ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,
+    ErrorCode::INVALID_RECORD,
+];
+
+/// An error code for the `any_error_after_append` fault: any code Kafka
+/// defines outside [`REFUSED_BEFORE_APPEND`], or (one time in eight) one it
+/// does not define.
+fn any_error_after_append(rng: &mut crate::rng::SplitMix64) -> ErrorCode {
+    if rng.chance(0.125) {
+        return ErrorCode(134 + rng.below(30_000) as i16);
+    }
+    let candidates: Vec<ErrorCode> = ErrorCode::ALL
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ok() && !REFUSED_BEFORE_APPEND.contains(c))
+        .collect();
+    candidates[rng.below(candidates.len() as u64) as usize]
+}
+
 /// Why a partition's batch was not appended.
 struct Refusal {
     code: ErrorCode,
@@ -393,6 +443,12 @@ impl SimCluster {
                 ErrorCode::REQUEST_TIMED_OUT
             };
             return Ok(Appended::ThenFailed(code));
+        }
+        if self.fault_rng.chance(self.faults.any_error_after_append) {
+            self.stats.faults.any_errors_after_append += 1;
+            return Ok(Appended::ThenFailed(any_error_after_append(
+                &mut self.fault_rng,
+            )));
         }
         Ok(Appended::At(base))
     }

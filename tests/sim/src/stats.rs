@@ -75,6 +75,8 @@ pub struct FaultCounts {
     pub produce_errors: u64,
     /// Retriable errors answered after appending.
     pub errors_after_append: u64,
+    /// Arbitrary error codes answered after appending.
+    pub any_errors_after_append: u64,
     /// Leaderships moved.
     pub leader_moves: u64,
     /// Broker restarts.
@@ -83,13 +85,14 @@ pub struct FaultCounts {
 
 impl FaultCounts {
     /// `(kind, count)` for every kind of fault.
-    pub fn iter(&self) -> std::array::IntoIter<(&'static str, &u64), 7> {
+    pub fn iter(&self) -> std::array::IntoIter<(&'static str, &u64), 8> {
         [
             ("dropped_responses", &self.dropped_responses),
             ("disconnects_before", &self.disconnects_before),
             ("disconnects_after", &self.disconnects_after),
             ("produce_errors", &self.produce_errors),
             ("errors_after_append", &self.errors_after_append),
+            ("any_errors_after_append", &self.any_errors_after_append),
             ("leader_moves", &self.leader_moves),
             ("broker_restarts", &self.broker_restarts),
         ]
@@ -103,6 +106,7 @@ impl FaultCounts {
             + self.disconnects_after
             + self.produce_errors
             + self.errors_after_append
+            + self.any_errors_after_append
             + self.leader_moves
             + self.broker_restarts
     }
@@ -110,7 +114,7 @@ impl FaultCounts {
 
 impl<'a> IntoIterator for &'a FaultCounts {
     type Item = (&'static str, &'a u64);
-    type IntoIter = std::array::IntoIter<(&'static str, &'a u64), 7>;
+    type IntoIter = std::array::IntoIter<(&'static str, &'a u64), 8>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter()

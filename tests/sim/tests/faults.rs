@@ -19,6 +19,7 @@ fn everything(seed_latency: u64) -> Faults {
         disconnect: 0.03,
         produce_error: 0.08,
         error_after_append: 0.08,
+        any_error_after_append: 0.02,
         leader_move: 0.05,
         broker_restart: 0.01,
         restart_downtime: ms(150),
@@ -355,6 +356,38 @@ fn injected_errors_with_and_without_append() {
         ),
         (20, 1, 1)
     );
+}
+
+#[test]
+fn any_error_after_append_appends_then_answers_a_code_kafka_may_send_after_an_append() {
+    let faults = Faults {
+        any_error_after_append: 1.0,
+        ..Faults::none()
+    };
+    let mut h = Harness::new(Harness::topics(&[("t", 1)], &[1]), faults, 11);
+    let conn = h.connect(1);
+    let (pid, e) = h.init_producer_id(conn);
+    let mut codes = std::collections::BTreeSet::new();
+    for i in 0..200 {
+        let r = h.produce(conn, "t", 0, batch(pid, e, i, &["a"]));
+        let code = ErrorCode(r.error_code);
+        assert!(
+            !code.is_ok() && !kafka_sim::REFUSED_BEFORE_APPEND.contains(&code),
+            "{r:?}"
+        );
+        codes.insert(code.0);
+    }
+    assert_eq!(
+        h.cluster.end_offset("t", 0),
+        Some(200),
+        "every batch appended"
+    );
+    assert!(codes.len() > 50, "many different codes: {codes:?}");
+    assert!(
+        codes.iter().any(|c| ErrorCode(*c).name().is_none()),
+        "unknown codes too"
+    );
+    assert_eq!(h.cluster.stats().faults.any_errors_after_append, 200);
 }
 
 #[test]

@@ -1,0 +1,241 @@
+//! The batch lifecycle's bookkeeping: batch ids, the batches without an
+//! outcome, `buffer.memory`, and the one path every outcome takes.
+//!
+//! A batch lives in exactly one place at a time, and the place is its
+//! state: its partition's open slot (records are appended), the
+//! partition's queue (sealed or ready, waiting to be sent or retried), a
+//! Produce request (in flight), or nowhere (done). Moving the value moves
+//! the state, so a batch cannot be in two states at once. Its outcome is
+//! reported once, through [`BatchLedger::report`]: that emits the event,
+//! returns its buffer memory and builder, and forgets it as outstanding. A
+//! batch in flight whose delivery timeout passes is reported then, but
+//! stays with its request, marked `reported`, to learn what became of its
+//! sequence.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use kafka_proto::compression::Compression;
+
+use crate::accumulator::{BATCH_OVERHEAD, Batch, BufferMemory, BuilderPool};
+use crate::error::{DeliveryError, DeliveryErrorKind};
+use crate::event::{BatchId, Event};
+
+/// How a batch ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// In the log at `base_offset` (-1 when unknown: acks=0, or a
+    /// duplicate the broker did not place).
+    Delivered {
+        base_offset: i64,
+        log_append_time: Option<i64>,
+    },
+    /// Not delivered.
+    Failed {
+        kind: DeliveryErrorKind,
+        possibly_written: bool,
+    },
+}
+
+impl Outcome {
+    pub(crate) fn failed(kind: DeliveryErrorKind, possibly_written: bool) -> Self {
+        Outcome::Failed {
+            kind,
+            possibly_written,
+        }
+    }
+}
+
+/// Batch ids, outstanding batches, buffer memory and spare builders.
+#[derive(Debug)]
+pub(crate) struct BatchLedger {
+    next_id: u64,
+    /// Batches without an outcome yet.
+    outstanding: BTreeSet<BatchId>,
+    memory: BufferMemory,
+    builders: BuilderPool,
+}
+
+impl BatchLedger {
+    /// A ledger with `buffer.memory` = `limit` bytes.
+    pub(crate) fn new(limit: usize) -> Self {
+        BatchLedger {
+            next_id: 0,
+            outstanding: BTreeSet::new(),
+            memory: BufferMemory {
+                used: 0,
+                limit,
+                waiting: false,
+            },
+            builders: BuilderPool::default(),
+        }
+    }
+
+    /// The id the next batch gets (batches below it exist already).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// The lowest id of a batch without an outcome.
+    pub(crate) fn lowest_outstanding(&self) -> Option<BatchId> {
+        self.outstanding.first().copied()
+    }
+
+    /// Batches without an outcome.
+    pub(crate) fn outstanding(&self) -> usize {
+        self.outstanding.len()
+    }
+
+    /// Bytes of buffer memory in use.
+    pub(crate) fn memory_used(&self) -> usize {
+        self.memory.used
+    }
+
+    /// The `buffer.memory` limit.
+    pub(crate) fn memory_limit(&self) -> usize {
+        self.memory.limit
+    }
+
+    /// Reserves `n` bytes of buffer memory; false (and the next release is
+    /// reported) when they are not free.
+    pub(crate) fn try_reserve(&mut self, n: usize) -> bool {
+        self.memory.try_reserve(n)
+    }
+
+    /// Gives back `n` bytes reserved for a record that was not appended
+    /// after all.
+    pub(crate) fn unreserve(&mut self, n: usize, events: &mut VecDeque<Event>) {
+        if self.memory.release(n) {
+            events.push_back(Event::MemoryAvailable);
+        }
+    }
+
+    /// Opens a batch for `partition` (its header's memory is reserved by
+    /// the caller), outstanding until reported.
+    pub(crate) fn open(
+        &mut self,
+        partition: i32,
+        compression: Compression,
+        capacity: usize,
+        now: Instant,
+        deadline: Instant,
+    ) -> Batch {
+        let id = BatchId(self.next_id);
+        self.next_id += 1;
+        let builder = self.builders.take(compression, capacity);
+        let mut batch = Batch::new(id, partition, builder, now, deadline);
+        batch.memory = BATCH_OVERHEAD;
+        self.outstanding.insert(id);
+        batch
+    }
+
+    /// Hands back a builder a sealed batch no longer needs.
+    pub(crate) fn give_builder(&mut self, builder: kafka_proto::record::RecordBatchBuilder) {
+        self.builders.give(builder);
+    }
+
+    /// Reports `batch`'s outcome, once: emits its event, returns its memory
+    /// and builder, and forgets it as outstanding. Later calls for the same
+    /// batch do nothing.
+    pub(crate) fn report(
+        &mut self,
+        events: &mut VecDeque<Event>,
+        topic: &Arc<str>,
+        batch: &mut Batch,
+        outcome: Outcome,
+    ) {
+        if batch.reported {
+            return;
+        }
+        batch.reported = true;
+        events.push_back(match outcome {
+            Outcome::Delivered {
+                base_offset,
+                log_append_time,
+            } => Event::Delivered {
+                batch: batch.id,
+                topic: topic.clone(),
+                partition: batch.partition,
+                base_offset,
+                record_count: batch.record_count,
+                log_append_time,
+            },
+            Outcome::Failed {
+                kind,
+                possibly_written,
+            } => Event::Failed {
+                batch: batch.id,
+                topic: topic.clone(),
+                partition: batch.partition,
+                record_count: batch.record_count,
+                error: DeliveryError {
+                    kind,
+                    possibly_written,
+                },
+            },
+        });
+        self.outstanding.remove(&batch.id);
+        if let Some(b) = batch.builder.take() {
+            self.builders.give(b);
+        }
+        if self.memory.release(std::mem::take(&mut batch.memory)) {
+            events.push_back(Event::MemoryAvailable);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::t0;
+
+    #[test]
+    fn an_outcome_is_reported_once_and_returns_everything() {
+        let mut ledger = BatchLedger::new(1_000);
+        let mut events = VecDeque::new();
+        let topic: Arc<str> = "t".into();
+        assert!(ledger.try_reserve(BATCH_OVERHEAD + 40));
+        let mut b = ledger.open(3, Compression::None, 100, t0(), t0());
+        b.memory += 40;
+        b.record_count = 2;
+        assert_eq!(
+            (ledger.outstanding(), ledger.lowest_outstanding()),
+            (1, Some(b.id))
+        );
+        assert_eq!(ledger.next_id(), 1);
+        ledger.report(
+            &mut events,
+            &topic,
+            &mut b,
+            Outcome::failed(DeliveryErrorKind::ProducerClosed, true),
+        );
+        ledger.report(
+            &mut events,
+            &topic,
+            &mut b,
+            Outcome::Delivered {
+                base_offset: 0,
+                log_append_time: None,
+            },
+        );
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert!(matches!(
+            &events[0],
+            Event::Failed { partition: 3, record_count: 2, error, .. } if error.possibly_written
+        ));
+        assert_eq!((ledger.outstanding(), ledger.memory_used()), (0, 0));
+        assert!(b.builder.is_none() && b.reported);
+    }
+
+    #[test]
+    fn a_refused_reservation_hears_of_the_next_release() {
+        let mut ledger = BatchLedger::new(100);
+        let mut events = VecDeque::new();
+        assert!(ledger.try_reserve(80));
+        assert!(!ledger.try_reserve(80));
+        ledger.unreserve(80, &mut events);
+        assert!(matches!(events.pop_front(), Some(Event::MemoryAvailable)));
+        assert_eq!(ledger.memory_limit(), 100);
+    }
+}
