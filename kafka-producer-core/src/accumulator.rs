@@ -150,6 +150,10 @@ pub(crate) struct PartitionQueue {
     pub(crate) next_sequence: i32,
     /// The last sequence the broker acknowledged, or -1.
     pub(crate) last_acked_sequence: i32,
+    /// The base sequence of the first batch the broker acknowledged under
+    /// the current epoch, or -1: below it, sequences prove nothing (KIP-360
+    /// lets a broker take any first sequence from an unknown producer id).
+    pub(crate) first_acked_sequence: i32,
 }
 
 impl PartitionQueue {
@@ -163,6 +167,7 @@ impl PartitionQueue {
             blocked: false,
             next_sequence: 0,
             last_acked_sequence: -1,
+            first_acked_sequence: -1,
         }
     }
 

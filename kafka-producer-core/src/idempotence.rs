@@ -91,6 +91,9 @@ pub(crate) struct BatchAnswer {
     pub(crate) record_count: u32,
     /// The last sequence the broker acknowledged on the partition, or -1.
     pub(crate) last_acked_sequence: i32,
+    /// The base sequence of the first batch the broker acknowledged on the
+    /// partition under the current epoch, or -1.
+    pub(crate) first_acked_sequence: i32,
 }
 
 impl Idempotence {
@@ -253,11 +256,20 @@ impl Idempotence {
         // The broker keeps sequences contiguous: once it has acknowledged a
         // later sequence under the same epoch, this batch was written, even
         // if the broker no longer remembers it (Kafka caches only the last
-        // five batches and answers an older retry out of order).
+        // five batches and answers an older retry out of order). Not so
+        // below the first batch it acknowledged: Kafka takes any first
+        // sequence from a producer id it holds no state for (KIP-360), so a
+        // lost first request leaves the batches after it appended without
+        // it (found on Apache Kafka: records reported delivered, absent).
         let last = a
             .stamp
             .map(|s| add_sequence(s.sequence, a.record_count.saturating_sub(1)));
+        let below_first_acked = a.stamp.is_some_and(|s| {
+            a.last_acked_sequence >= 0
+                && (a.first_acked_sequence < 0 || s.sequence < a.first_acked_sequence)
+        });
         let written_before = self.is_current(a.stamp)
+            && !below_first_acked
             && last.is_some_and(|l| a.last_acked_sequence >= 0 && l <= a.last_acked_sequence)
             && matches!(
                 a.code,
@@ -268,6 +280,23 @@ impl Idempotence {
         }
         if let Some(stamp) = a.stamp.filter(|_| self.is_enabled()) {
             match a.code {
+                ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+                    if self.is_current(a.stamp)
+                        && (below_first_acked
+                            || a.last_acked_sequence < 0 && stamp.sequence == 0) =>
+                {
+                    // Never appended (a written batch this close to the
+                    // acknowledged ones would be answered as a duplicate;
+                    // and the epoch's first sequence out of order means the
+                    // broker took a later one of ours as the first:
+                    // its retry waits for every later batch in flight, at
+                    // most four, within Kafka's cache of five), and now
+                    // behind records appended after it: sending it again,
+                    // even under a new epoch, would put it out of order.
+                    // It fails; the error says whether an earlier attempt
+                    // under another stamp may have landed.
+                    return Verdict::Fail;
+                }
                 ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => {
                     // Not appended under this stamp (a retry of a written
                     // batch is answered as a duplicate instead).
@@ -336,6 +365,7 @@ mod tests {
             }),
             record_count: 10,
             last_acked_sequence: acked,
+            first_acked_sequence: if acked >= 0 { 0 } else { -1 },
         }
     }
 
@@ -442,11 +472,26 @@ mod tests {
             i.on_batch_result(&answer(ErrorCode::DUPLICATE_SEQUENCE_NUMBER, 0, -1, 0)),
             Verdict::Written
         );
-        // Out of order, but the broker acknowledged past it: written.
+        // Out of order, but the broker acknowledged from before it to past
+        // it: written.
         assert_eq!(
-            i.on_batch_result(&answer(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER, 0, 30, 0)),
+            i.on_batch_result(&answer(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER, 10, 30, 0)),
             Verdict::Written
         );
+        // Out of order below the first batch the broker acknowledged (it
+        // took a later one as the producer's first): never written, and
+        // not to be sent again behind later records.
+        let mut lost_first = answer(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER, 0, 30, 0);
+        lost_first.first_acked_sequence = 10;
+        assert_eq!(i.on_batch_result(&lost_first), Verdict::Fail);
+        assert!(!i.is_resolving());
+        // The epoch's first batch out of order before any answer: a later
+        // batch was taken as the first; never written, it fails too.
+        assert_eq!(
+            i.on_batch_result(&answer(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER, 0, -1, 0)),
+            Verdict::Fail
+        );
+        assert!(!i.is_resolving());
         assert!(!i.is_resolving());
         // Out of order behind a gap: retried, no bump.
         assert_eq!(

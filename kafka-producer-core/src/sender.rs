@@ -533,11 +533,17 @@ impl Producer {
             stamp: batch.stamp,
             record_count: batch.record_count,
             last_acked_sequence: q.last_acked_sequence,
+            first_acked_sequence: q.first_acked_sequence,
         });
         match verdict {
             Verdict::Written => {
                 if let Some(last) = batch.last_sequence() {
                     q.last_acked_sequence = q.last_acked_sequence.max(last);
+                }
+                if let Some(stamp) = batch.stamp {
+                    if q.first_acked_sequence < 0 || stamp.sequence < q.first_acked_sequence {
+                        q.first_acked_sequence = stamp.sequence;
+                    }
                 }
                 let outcome = Outcome::Delivered {
                     base_offset: if code.is_ok() { base_offset } else { -1 },
@@ -692,6 +698,7 @@ impl Producer {
                     for q in &mut t.partitions {
                         q.next_sequence = 0;
                         q.last_acked_sequence = -1;
+                        q.first_acked_sequence = -1;
                     }
                 }
             }

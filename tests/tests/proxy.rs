@@ -247,14 +247,8 @@ async fn swallowed_first_request_is_not_reported_delivered<T: Rt>() {
     verify(cluster, &topic, &ledger);
 }
 
-/// Not in `suite!`, to carry the `#[ignore]` of the core bug it exposes.
+/// Tokio only: one run shows the core's verdict, which no runtime changes.
 #[test]
-#[ignore = "core bug: Kafka appends the 2nd batch (seq 100) first for an unknown producer id \
-            (KIP-360); after the swallowed 1st batch times out the core re-sends it under a bumped \
-            epoch and it lands after later batches (record 0 at offset 100 after record 399): order \
-            per partition broken. Without the timeout (a retriable error instead), sender.rs \
-            settle() takes its OUT_OF_ORDER_SEQUENCE_NUMBER as 'written before' and reports lost \
-            records delivered (seen once in failover.rs)"]
 fn swallowed_first_request_is_not_reported_delivered_tokio() {
     use runtimes::Rt as _;
     runtimes::TokioRt::block_on(swallowed_first_request_is_not_reported_delivered::<
