@@ -236,6 +236,15 @@ impl Producer {
                 if q.in_flight >= per_partition {
                     continue;
                 }
+                // Until the broker has acknowledged a batch of this epoch on
+                // the partition, one at a time: Kafka takes any first
+                // sequence from a producer id it holds no state for
+                // (KIP-360), so a second batch could be appended ahead of a
+                // refused or lost first one, which could then never follow
+                // in order.
+                if idempotent && q.in_flight > 0 && q.first_acked_sequence < 0 {
+                    continue;
+                }
                 // Pick the batch to send.
                 let index = if resolving {
                     let current = (cx.producer_id, cx.epoch);
