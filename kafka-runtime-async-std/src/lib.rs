@@ -106,7 +106,7 @@ pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
     Acks, AnyProducer, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
     DeliveryResult, ErrorCode, FatalError, PartitionerChoice, ProducerConfig, ProducerRecord,
-    RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner,
+    RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner, serialize,
 };
 
 /// How the producer's tasks (its driver and one per broker connection)

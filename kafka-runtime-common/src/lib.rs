@@ -61,6 +61,7 @@ mod delivery;
 pub mod driver;
 mod producer;
 mod record;
+pub mod serialize;
 pub mod shared;
 mod tls;
 pub mod write_queue;

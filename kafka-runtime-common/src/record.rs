@@ -242,6 +242,9 @@ pub enum SendError {
     Closed,
     /// The producer hit an error it cannot recover from.
     Fatal(FatalError),
+    /// A [`TypedProducer`](crate::serialize::TypedProducer)'s serializer
+    /// refused the key or the value: the record was not queued.
+    Serialization(crate::serialize::SerializationError),
     /// A refusal of the core this adapter does not know by name.
     Other(CoreSendError),
 }
@@ -356,6 +359,7 @@ impl fmt::Display for SendError {
             }
             SendError::Closed => f.write_str("the producer is closed"),
             SendError::Fatal(e) => write!(f, "the producer failed: {e}"),
+            SendError::Serialization(e) => e.fmt(f),
             SendError::Other(e) => e.fmt(f),
         }
     }

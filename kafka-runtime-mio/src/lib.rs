@@ -95,7 +95,7 @@ pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
     Acks, AnyProducer, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
     DeliveryResult, ErrorCode, FatalError, PartitionerChoice, ProducerConfig, ProducerRecord,
-    RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner,
+    RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner, serialize,
 };
 
 /// Builds a [`BlockingProducer`] (and starts its thread); see

@@ -84,7 +84,7 @@ pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
     Acks, AnyProducer, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
     DeliveryResult, ErrorCode, FatalError, PartitionerChoice, ProducerConfig, ProducerRecord,
-    RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner,
+    RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner, serialize,
 };
 
 /// The Tokio runtime, as the [`Runtime`] of the shared producer API.

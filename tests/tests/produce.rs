@@ -16,13 +16,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use kafka_integration_tests::kafka::{ClusterConfig, SharedCluster};
 use kafka_integration_tests::tools::{Tool, free_loopback_port};
 use kafka_integration_tests::{KafkaCluster, Listener, Tansu, require_tools};
 use kafka_proto::ErrorCode;
 use kafka_runtime_common::partitioner::partition_for_key;
+use kafka_runtime_common::serialize::{
+    I64Serializer, RecordPart, SerializationError, Serializer, StringSerializer, TypedProducer,
+    TypedRecord,
+};
 use kafka_runtime_common::{
-    Compression, DeliveryErrorKind, DeliveryResult, ProducerBuilder, ProducerRecord,
+    Compression, DeliveryErrorKind, DeliveryResult, ProducerBuilder, ProducerRecord, RecordHeader,
     RecordMetadata, SendError,
 };
 use runtimes::read_back::{ReadRecord, read_back};
@@ -639,6 +644,78 @@ async fn a_custom_partitioner_places_records_without_a_partition<T: Rt>() {
     p.close(Duration::from_secs(5)).await;
 }
 
+/// A serializer that tags each value with its topic in a header, and
+/// refuses negative numbers (as a schema check would).
+struct CheckedI64;
+
+impl Serializer<i64> for CheckedI64 {
+    fn serialize(
+        &self,
+        topic: &str,
+        headers: &mut Vec<RecordHeader>,
+        data: &i64,
+    ) -> Result<Bytes, SerializationError> {
+        if *data < 0 {
+            return Err(SerializationError::new(format!("{data} is negative")));
+        }
+        headers.push(RecordHeader {
+            key: "schema".into(),
+            value: Some(Bytes::from(format!("{topic}/i64"))),
+        });
+        I64Serializer.serialize(topic, headers, data)
+    }
+}
+
+async fn typed_records_are_serialized_as_java_does_and_a_refused_one_is_never_sent<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    let topic = &*topic::<T>(&kafka, "typed", 1);
+    let p = producer::<T>(&bootstrap).build().unwrap();
+    let typed = TypedProducer::new(p.clone(), StringSerializer, CheckedI64);
+    let mut deliveries = Vec::new();
+    for i in 0..100_i64 {
+        // Every tenth value is negative: refused before queueing, typed.
+        let value = if i % 10 == 9 { -i } else { i };
+        let record = TypedRecord::new(topic)
+            .key(format!("user-{i}"))
+            .value(value);
+        match typed.send(record).await {
+            Ok(delivery) => deliveries.push((i, delivery)),
+            Err(SendError::Serialization(e)) => {
+                assert_eq!(i % 10, 9, "record {i} refused: {e}");
+                assert_eq!(e.part(), Some(RecordPart::Value));
+                assert_eq!(
+                    e.to_string(),
+                    format!("the value could not be serialized: {value} is negative")
+                );
+            }
+            Err(e) => panic!("record {i}: {e}"),
+        }
+    }
+    assert_eq!(deliveries.len(), 90);
+    for (i, delivery) in deliveries {
+        let meta = delivery.await.unwrap_or_else(|e| panic!("record {i}: {e}"));
+        assert_eq!(meta.partition, 0);
+    }
+    typed.close(Duration::from_secs(10)).await;
+    // read_back fails on a 91st record: the refused ones never reached Kafka.
+    let got = read_back(&bootstrap, topic, 90, &[]);
+    let expected: Vec<i64> = (0..100).filter(|i| i % 10 != 9).collect();
+    for (g, i) in got.iter().zip(&expected) {
+        assert_eq!(g.key.as_deref(), Some(format!("user-{i}").as_bytes()));
+        // Java's LongDeserializer reads these 8 big-endian bytes back as i.
+        assert_eq!(g.value.as_deref(), Some(&i.to_be_bytes()[..]), "record {i}");
+        assert_eq!(
+            g.headers,
+            [(
+                "schema".to_owned(),
+                Some(format!("{topic}/i64").into_bytes())
+            )]
+        );
+    }
+}
+
 runtimes::suite!(
     round_trip_of_every_codec_reads_back_intact,
     keyed_records_go_to_the_java_murmur2_partition,
@@ -653,4 +730,5 @@ runtimes::suite!(
     a_full_buffer_makes_send_wait_for_delivery_not_fail,
     a_full_buffer_that_never_drains_fails_send_after_max_block,
     a_custom_partitioner_places_records_without_a_partition,
+    typed_records_are_serialized_as_java_does_and_a_refused_one_is_never_sent,
 );
