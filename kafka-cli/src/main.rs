@@ -12,6 +12,11 @@
 //! `tokio` (the default), `async-std` or `mio`. `produce` and `perf` stop
 //! cleanly on Ctrl-C or SIGTERM: they deliver what they have buffered,
 //! print their summary and exit with 130 or 143 (see [`interrupt`]).
+//!
+//! Logs (the producer's `tracing` events) go to stderr: warnings and errors
+//! by default, more with `-v` (info), `-vv` (debug), `-vvv` (trace), or any
+//! filter in `RUST_LOG` (which wins over `-v`), e.g.
+//! `RUST_LOG=kafka_producer_core=debug`.
 
 mod client;
 mod dump;
@@ -32,6 +37,9 @@ struct Cli {
     /// The runtime that drives the producer: tokio, async-std or mio.
     #[arg(long, global = true, value_enum, default_value_t)]
     runtime: client::RuntimeChoice,
+    /// Log more to stderr: -v info, -vv debug, -vvv trace (RUST_LOG wins).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,10 +62,35 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     match cli.command {
         Command::Dump(args) => dump::run(&args),
         Command::Produce(args) => produce::run(args, cli.runtime),
         Command::Perf(args) => perf::run(args, cli.runtime),
         Command::Topic { command } => topic::run(command),
     }
+}
+
+/// Sends the libraries' `tracing` events to stderr: `RUST_LOG` if set (an
+/// `EnvFilter` directive list), else a level from the `-v` count (warn by
+/// default). Colours only when stderr is a terminal.
+fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => EnvFilter::new(directives),
+        _ => EnvFilter::new(match verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(true)
+        .init();
 }

@@ -639,3 +639,61 @@ fn records_lost_in_flight_are_counted_as_possibly_written_on_every_runtime() {
         );
     }
 }
+
+/// Runs `kprod produce` against a port nobody listens on with `args` first
+/// and the environment's RUST_LOG set to `rust_log` (unset when `None`).
+fn produce_to_nothing(args: &[&str], rust_log: Option<&str>) -> Output {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a free port")
+        .port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kprod"));
+    cmd.args(args)
+        .args(["produce", "-b", &format!("127.0.0.1:{port}"), "-t", "t"])
+        .args(["-X", "max.block.ms=1500"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("RUST_LOG");
+    if let Some(filter) = rust_log {
+        cmd.env("RUST_LOG", filter);
+    }
+    let mut child = cmd.spawn().expect("start kprod");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"one\n")
+        .expect("write kprod's stdin");
+    child.wait_with_output().expect("wait for kprod")
+}
+
+#[test]
+fn logs_go_to_stderr_by_level_from_v_or_rust_log() {
+    // Default: warnings (each refused connection), no debug lines.
+    let out = produce_to_nothing(&[], None);
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("WARN") && stderr.contains("connection failed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("DEBUG"), "{stderr}");
+    // -vv: debug lines too (each connection attempt).
+    let stderr = text(&produce_to_nothing(&["-vv"], None).stderr);
+    assert!(
+        stderr.contains("DEBUG") && stderr.contains("connecting"),
+        "{stderr}"
+    );
+    // RUST_LOG wins over -v: off silences the libraries, kprod's own
+    // summary still prints.
+    let stderr = text(&produce_to_nothing(&["-vvv"], Some("off")).stderr);
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("DEBUG"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.trim().is_empty(),
+        "kprod's own error is not a log line"
+    );
+}
