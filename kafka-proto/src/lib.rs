@@ -48,7 +48,10 @@ pub mod compression;
 pub mod error;
 pub mod error_code;
 pub mod frame;
+// Test support for fuzz/ and the corpus replay, not part of the public API:
+// hidden from the docs and exempt from semver.
 #[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod fuzzing;
 pub mod header;
 #[cfg(test)]

@@ -39,3 +39,9 @@ pub fn hex_json(b: Option<&[u8]>) -> serde_json::Value {
         serde_json::Value::String(b.iter().map(|x| format!("{x:02x}")).collect())
     })
 }
+
+/// The README's Rust code blocks, compiled (and the runnable ones run) as
+/// doc tests, so the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
