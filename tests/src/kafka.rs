@@ -59,6 +59,7 @@ use kafka_proto::header::RequestHeader;
 use kafka_proto::messages::create_topics::{
     CreatableTopic, CreatableTopicConfig, CreateTopicsRequest,
 };
+use kafka_proto::messages::find_coordinator::FindCoordinatorRequest;
 use kafka_proto::messages::list_offsets::{
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
 };
@@ -1635,6 +1636,52 @@ impl KafkaCluster {
             offsets.push(answer.offset);
         }
         Ok(offsets)
+    }
+
+    /// The node that coordinates `transactional_id`'s transactions now (FindCoordinator v3,
+    /// key type 1, asked of a running node). `Err` while the coordinator is being elected or
+    /// loads (COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS): call again.
+    pub fn transaction_coordinator(&self, transactional_id: &str) -> Result<i32, String> {
+        let request = FindCoordinatorRequest {
+            key: transactional_id.to_owned(),
+            key_type: 1,
+            ..Default::default()
+        };
+        let answer = self.on_some_node(|addr| self.call(addr, &request, 3))?;
+        if answer.error_code != 0 {
+            return Err(format!(
+                "FindCoordinator({transactional_id}): {}",
+                ErrorCode(answer.error_code)
+            ));
+        }
+        Ok(answer.node_id)
+    }
+
+    /// Sets a finalized feature's level on the running cluster with Kafka's own
+    /// `FeatureCommand` (`upgrade` or `downgrade`, as the level compares with the current
+    /// one), e.g. `("transaction.version", 1)` for transactions v1 (before KIP-890 part 2) on
+    /// a 4.x cluster, which finalizes 2 by default. Panics if the tool fails.
+    pub fn set_feature_level(&self, feature: &str, level: i16) {
+        let bootstrap = self.bootstrap(Listener::Plaintext);
+        let mut last = String::new();
+        for verb in ["downgrade", "upgrade"] {
+            let out = self
+                .tool_command("org.apache.kafka.tools.FeatureCommand")
+                .args(["--bootstrap-server", &bootstrap, verb, "--feature"])
+                .arg(format!("{feature}={level}"))
+                .output()
+                .expect("run FeatureCommand");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if out.status.success() && !text.contains("failed") && !text.contains("Error") {
+                return;
+            }
+            last = text;
+        }
+        panic!("could not set {feature}={level}: {last}");
     }
 
     /// Every partition of `topic` as the metadata of a running node describes it, by index.

@@ -264,3 +264,26 @@ fn kafka_tools_run_against_the_cluster() {
         ps.len() == 3
     });
 }
+
+/// The transaction harness: the coordinator of a transactional id is found, and the cluster's
+/// `transaction.version` can be lowered to 1 (KIP-890's v1 protocol) and raised back to 2.
+#[test]
+fn transaction_coordinator_and_transaction_version_are_under_the_tests_control() {
+    require_tools!(Tool::Kafka);
+    let shared = KafkaCluster::shared(ClusterConfig::single_node());
+    let kafka = shared.cluster();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let coordinator = loop {
+        match kafka.transaction_coordinator("harness-txn") {
+            Ok(id) => break id,
+            Err(e) if std::time::Instant::now() < deadline => {
+                println!("not yet: {e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(coordinator, 1, "a one-node cluster's coordinator is its node");
+    kafka.set_feature_level("transaction.version", 1);
+    kafka.set_feature_level("transaction.version", 2);
+}
