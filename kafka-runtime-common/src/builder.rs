@@ -1,5 +1,6 @@
 //! [`ProducerBuilder`]: configuration with the Java client's names.
 
+use crate::interceptor::{Interceptors, ProducerInterceptor};
 use std::hash::{BuildHasher, RandomState};
 use std::marker::PhantomData;
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ pub struct ProducerBuilder<R> {
     config: ProducerConfig,
     tls: TlsSettings,
     partitioner: Option<Box<dyn Partitioner>>,
+    interceptors: Vec<Arc<dyn ProducerInterceptor>>,
     error: Option<ConfigError>,
     runtime: PhantomData<fn() -> R>,
 }
@@ -42,6 +44,7 @@ impl<R> Default for ProducerBuilder<R> {
             config: ProducerConfig::default(),
             tls: TlsSettings::default(),
             partitioner: None,
+            interceptors: Vec::new(),
             error: None,
             runtime: PhantomData,
         }
@@ -55,6 +58,7 @@ impl<R> std::fmt::Debug for ProducerBuilder<R> {
             .field("config", &self.config)
             .field("tls", &self.tls)
             .field("custom_partitioner", &self.partitioner.is_some())
+            .field("interceptors", &self.interceptors.len())
             .field("error", &self.error)
             .finish()
     }
@@ -174,6 +178,15 @@ impl<R: Runtime> ProducerBuilder<R> {
         self.set("partitioner.class", name)
     }
 
+    /// Adds `interceptor` to the end of the chain of
+    /// [`ProducerInterceptor`]s (Java's `interceptor.classes`): it sees each
+    /// record before it is partitioned and each record's outcome. See
+    /// [`interceptor`](crate::interceptor).
+    pub fn interceptor(mut self, interceptor: impl ProducerInterceptor) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
     /// A partitioner of your own, used for records without a partition.
     pub fn custom_partitioner(mut self, partitioner: impl Partitioner + 'static) -> Self {
         self.partitioner = Some(Box::new(partitioner));
@@ -258,7 +271,14 @@ impl<R: Runtime> ProducerBuilder<R> {
         // A randomly keyed hasher is a random seed without another dependency.
         let seed = RandomState::new().hash_one(now);
         let core = Core::with_partitioner(config, self.partitioner, now, wall_clock_ms, seed)?;
-        R::start(Parts { core, tls, span })
+        let interceptors =
+            (!self.interceptors.is_empty()).then(|| Interceptors::new(self.interceptors));
+        R::start(Parts {
+            core,
+            tls,
+            span,
+            interceptors,
+        })
     }
 }
 
@@ -273,6 +293,10 @@ pub struct Parts {
     /// The producer's `tracing` span (`kafka_producer`, with the client id):
     /// the driver runs in it.
     pub span: tracing::Span,
+    /// The interceptors set on the builder, if any: hand them to
+    /// [`Shared::new`](crate::shared::Shared::new) or
+    /// [`State::new`](crate::shared::State::new).
+    pub interceptors: Option<Interceptors>,
 }
 
 #[cfg(test)]

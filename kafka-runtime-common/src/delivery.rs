@@ -8,6 +8,8 @@ use std::task::{Context, Poll, Waker};
 
 use kafka_producer_core::{DeliveryError, DeliveryErrorKind};
 
+use crate::interceptor::{Acknowledgement, Interceptors};
+
 /// Where a record was written: the Java client's `RecordMetadata`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RecordMetadata {
@@ -88,6 +90,17 @@ pub(crate) struct BatchWaiters {
     /// soon as the batch is probably full rather than at linger.
     pub(crate) approx_bytes: usize,
     pub(crate) full_reported: bool,
+    /// With interceptors: every record's outcome goes to them too.
+    acks: Option<Box<Acks>>,
+}
+
+/// What the interceptors need to hear of one batch's records.
+struct Acks {
+    interceptors: Interceptors,
+    topic: Arc<str>,
+    partition: i32,
+    /// Index and timestamp of each record.
+    records: Vec<(u32, i64)>,
 }
 
 impl BatchWaiters {
@@ -99,6 +112,29 @@ impl BatchWaiters {
             index,
             timestamp,
         }
+    }
+
+    /// Reports the outcome of the record at `index` (of `topic`,
+    /// `partition`) to `interceptors` too.
+    pub(crate) fn acknowledge(
+        &mut self,
+        interceptors: &Interceptors,
+        topic: &str,
+        partition: i32,
+        index: u32,
+        timestamp: i64,
+    ) {
+        self.acks
+            .get_or_insert_with(|| {
+                Box::new(Acks {
+                    interceptors: interceptors.clone(),
+                    topic: topic.into(),
+                    partition,
+                    records: Vec::new(),
+                })
+            })
+            .records
+            .push((index, timestamp));
     }
 
     /// Runs `callback` with the outcome of the record at `index`.
@@ -113,6 +149,22 @@ impl BatchWaiters {
     }
 
     fn finish(&mut self, outcome: BatchOutcome) {
+        if let Some(acks) = self.acks.take() {
+            for &(index, timestamp) in &acks.records {
+                match outcome.for_record(index, timestamp) {
+                    Ok(meta) => acks
+                        .interceptors
+                        .on_acknowledgement(&Acknowledgement::Delivered(&meta)),
+                    Err(error) => acks
+                        .interceptors
+                        .on_acknowledgement(&Acknowledgement::Failed {
+                            topic: &acks.topic,
+                            partition: acks.partition,
+                            error: &error,
+                        }),
+                }
+            }
+        }
         for (index, timestamp, callback) in self.callbacks.drain(..) {
             callback(outcome.for_record(index, timestamp));
         }
@@ -132,7 +184,7 @@ impl Drop for BatchWaiters {
     /// dropped, e.g. with its runtime) must not leave futures pending
     /// forever.
     fn drop(&mut self) {
-        if self.slot.is_some() || !self.callbacks.is_empty() {
+        if self.slot.is_some() || !self.callbacks.is_empty() || self.acks.is_some() {
             self.finish(BatchOutcome::Failed(DeliveryError {
                 kind: DeliveryErrorKind::ProducerClosed,
                 possibly_written: true,

@@ -123,6 +123,7 @@ pub fn start<I: AsyncIo>(io: I, parts: Parts) -> Arc<Shared> {
         Box::new(move || {
             let _ = wake_tx.try_send(());
         }),
+        parts.interceptors,
     ));
     let io = Arc::new(io);
     let tls = parts.tls.map(TlsConnector::from);

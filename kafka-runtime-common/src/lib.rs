@@ -35,7 +35,7 @@
 //!     type Producer = Producer<Sketch>;
 //!
 //!     fn start(parts: Parts) -> Result<Producer<Sketch>, ConfigError> {
-//!         let shared = Arc::new(Shared::new(parts.core, Box::new(|| {})));
+//!         let shared = Arc::new(Shared::new(parts.core, Box::new(|| {}), parts.interceptors));
 //!         let mut out = Outputs::default();
 //!         out.collect(&mut shared.lock(), Instant::now());
 //!         // ... open out.connects, write out.transmits, close out.closes ...
@@ -59,6 +59,7 @@ mod any;
 mod builder;
 mod delivery;
 pub mod driver;
+pub mod interceptor;
 mod producer;
 mod record;
 pub mod serialize;

@@ -12,6 +12,7 @@ use kafka_producer_core::{ErrorCode, FlushId, Record};
 
 use crate::Runtime;
 use crate::delivery::{Callback, DeliveryFuture, DeliveryResult};
+use crate::interceptor::Acknowledgement;
 use crate::record::{ProducerRecord, SendError};
 use crate::shared::{Shared, State};
 
@@ -105,9 +106,33 @@ impl<R: Runtime> Producer<R> {
     /// [`SendError::BufferTimeout`] or [`SendError::TopicUnavailable`].
     /// Records are delivered in the order they were queued, per partition.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
-        let future = self.enqueue(&record, None).await?;
+        let record = self.intercept(record);
         // Without a callback, `attempt` always makes a future.
-        future.ok_or(SendError::Closed)
+        let result = self.enqueue(&record, None).await;
+        self.refused(&record, result.and_then(|f| f.ok_or(SendError::Closed)))
+    }
+
+    /// The interceptors' `on_send` (none set: `record` as it is).
+    fn intercept(&self, record: ProducerRecord) -> ProducerRecord {
+        match &self.shared().interceptors {
+            Some(chain) => chain.on_send(record),
+            None => record,
+        }
+    }
+
+    /// Tells the interceptors of a refusal, and passes `result` on.
+    fn refused<T>(
+        &self,
+        record: &ProducerRecord,
+        result: Result<T, SendError>,
+    ) -> Result<T, SendError> {
+        if let (Err(error), Some(chain)) = (&result, &self.shared().interceptors) {
+            chain.on_acknowledgement(&Acknowledgement::Refused {
+                topic: &record.topic,
+                error,
+            });
+        }
+        result
     }
 
     /// Queues `record` and calls `callback` with its outcome: the
@@ -124,8 +149,9 @@ impl<R: Runtime> Producer<R> {
     where
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
-        self.enqueue(&record, Some(Box::new(callback))).await?;
-        Ok(())
+        let record = self.intercept(record);
+        let result = self.enqueue(&record, Some(Box::new(callback))).await;
+        self.refused(&record, result).map(drop)
     }
 
     /// Queues `record` if that can be done now, and returns a future for
@@ -135,7 +161,9 @@ impl<R: Runtime> Producer<R> {
     /// for event loops that must not block, which retry on their own
     /// schedule (and give up after as long as they are willing to wait).
     pub fn try_send(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
-        self.try_enqueue(&record, None)?.ok_or(SendError::Closed)
+        let record = self.intercept(record);
+        let result = self.try_enqueue(&record, None);
+        self.refused(&record, result.and_then(|f| f.ok_or(SendError::Closed)))
     }
 
     /// [`try_send`](Self::try_send) with a callback for the outcome, as
@@ -148,8 +176,9 @@ impl<R: Runtime> Producer<R> {
     where
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
-        self.try_enqueue(&record, Some(Box::new(callback)))?;
-        Ok(())
+        let record = self.intercept(record);
+        let result = self.try_enqueue(&record, Some(Box::new(callback)));
+        self.refused(&record, result).map(drop)
     }
 
     fn try_enqueue(
@@ -442,8 +471,9 @@ impl<R: Runtime> Producer<R> {
     /// that this thread must not block (mio: its own driver thread), it
     /// never waits and a wait times out at once.
     pub fn send_blocking(&self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
-        self.enqueue_blocking(&record, None)?
-            .ok_or(SendError::Closed)
+        let record = self.intercept(record);
+        let result = self.enqueue_blocking(&record, None);
+        self.refused(&record, result.and_then(|f| f.ok_or(SendError::Closed)))
     }
 
     /// [`send_with_callback`](Self::send_with_callback), blocking as
@@ -456,8 +486,9 @@ impl<R: Runtime> Producer<R> {
     where
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
-        self.enqueue_blocking(&record, Some(Box::new(callback)))?;
-        Ok(())
+        let record = self.intercept(record);
+        let result = self.enqueue_blocking(&record, Some(Box::new(callback)));
+        self.refused(&record, result).map(drop)
     }
 
     /// [`flush`](Self::flush), blocking the calling thread (not at all

@@ -22,6 +22,7 @@ use kafka_producer_core::{
 };
 
 use crate::delivery::{BatchOutcome, BatchWaiters, Callback, DeliveryFuture};
+use crate::interceptor::{Acknowledgement, Interceptors};
 use crate::record::{ProducerRecord, SendError};
 
 /// Wakes a runtime's driver: called by handles when the core has new work.
@@ -39,6 +40,8 @@ pub struct Shared {
     wake_driver: WakeDriver,
     /// `max.block.ms`.
     pub(crate) max_block: Duration,
+    /// The builder's interceptors, run by the handles' sends.
+    pub(crate) interceptors: Option<Interceptors>,
 }
 
 impl fmt::Debug for Shared {
@@ -69,17 +72,22 @@ pub struct State {
     pub(crate) last_connect_error: Option<String>,
     /// `batch.size`, to tell when a batch is probably full.
     batch_size: usize,
+    /// The builder's interceptors: each batch's waiters report every
+    /// record's outcome to them.
+    pub(crate) interceptors: Option<Interceptors>,
 }
 
 impl Shared {
-    /// Wraps `core`; `wake_driver` is how handles wake the runtime's driver.
-    pub fn new(core: Core, wake_driver: WakeDriver) -> Shared {
+    /// Wraps `core`; `wake_driver` is how handles wake the runtime's
+    /// driver; `interceptors` are the builder's ([`Parts::interceptors`](crate::Parts::interceptors)).
+    pub fn new(core: Core, wake_driver: WakeDriver, interceptors: Option<Interceptors>) -> Shared {
         let max_block = core.config().max_block;
         Shared {
-            state: Mutex::new(State::new(core)),
+            state: Mutex::new(State::new(core, interceptors.clone())),
             changed: Signal::new(),
             wake_driver,
             max_block,
+            interceptors,
         }
     }
 
@@ -137,7 +145,8 @@ impl Drop for ExitGuard {
 impl State {
     /// The state of a new producer around `core`: on its own for a driver
     /// that owns it (mio's embedded one), or in a [`Shared`].
-    pub fn new(core: Core) -> State {
+    /// `interceptors` are the builder's ([`Parts::interceptors`](crate::Parts::interceptors)).
+    pub fn new(core: Core, interceptors: Option<Interceptors>) -> State {
         let batch_size = core.config().batch_size;
         State {
             core,
@@ -148,6 +157,23 @@ impl State {
             closed: false,
             last_connect_error: None,
             batch_size,
+            interceptors,
+        }
+    }
+
+    /// Runs the interceptors' `on_send` on `record` (none set: `record`
+    /// as it is).
+    pub fn intercept(&self, record: ProducerRecord) -> ProducerRecord {
+        match &self.interceptors {
+            Some(chain) => chain.on_send(record),
+            None => record,
+        }
+    }
+
+    /// Tells the interceptors that `record` was refused with `error`.
+    pub fn refused(&self, topic: &str, error: &SendError) {
+        if let Some(chain) = &self.interceptors {
+            chain.on_acknowledgement(&Acknowledgement::Refused { topic, error });
         }
     }
 
@@ -181,6 +207,15 @@ impl State {
         let token = self.core.send(record, Instant::now())?;
         let waiters = self.batches.entry(token.batch).or_default();
         waiters.approx_bytes += approx;
+        if let Some(chain) = &self.interceptors {
+            waiters.acknowledge(
+                chain,
+                record.topic,
+                token.partition,
+                token.index,
+                token.timestamp,
+            );
+        }
         // A new batch may need a linger timer, or follows one that just
         // filled up; a batch past batch.size is ready to go now.
         let mut wake = token.index == 0;
@@ -296,6 +331,9 @@ pub struct Outputs {
     pub closes: Vec<ConnId>,
     completed: Vec<(BatchWaiters, BatchOutcome)>,
     changed: bool,
+    /// Set when the core closed: their `close` runs after the last
+    /// deliveries are completed.
+    close_interceptors: Option<Interceptors>,
 }
 
 impl fmt::Debug for Outputs {
@@ -396,6 +434,7 @@ impl Outputs {
                 tracing::debug!("producer closed");
                 st.closed = true;
                 self.changed = true;
+                self.close_interceptors = st.interceptors.take();
             }
             _ => {}
         }
@@ -415,6 +454,9 @@ impl Outputs {
     pub fn complete_deliveries(&mut self) -> bool {
         for (waiters, outcome) in self.completed.drain(..) {
             waiters.complete(outcome);
+        }
+        if let Some(chain) = self.close_interceptors.take() {
+            chain.close();
         }
         std::mem::take(&mut self.changed)
     }

@@ -61,6 +61,7 @@ impl Runtime for Mio {
                     tracing::error!(error = %e, "cannot wake the producer's driver thread");
                 }
             }),
+            parts.interceptors,
         ));
         let event_loop = EventLoop::new(
             shared.clone(),

@@ -137,7 +137,7 @@ impl MioDriver {
         // `next_timeout` reads is wake-up enough.
         let pending = Arc::new(AtomicBool::new(false));
         let event_loop = EventLoop::new(
-            State::new(parts.core),
+            State::new(parts.core, parts.interceptors),
             pending.clone(),
             registry,
             tokens,
@@ -203,6 +203,7 @@ impl MioDriver {
     /// out): retry on a short timer of your own rather than at once after
     /// every poll, or the loop spins until the metadata arrives.
     pub fn send(&mut self, record: ProducerRecord) -> Result<DeliveryFuture, SendError> {
+        let record = self.event_loop.core.intercept(record);
         self.try_send(&record, None)?.ok_or(SendError::Closed)
     }
 
@@ -217,6 +218,7 @@ impl MioDriver {
     where
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
+        let record = self.event_loop.core.intercept(record);
         self.try_send(&record, Some(Box::new(callback)))?;
         Ok(())
     }
@@ -226,7 +228,11 @@ impl MioDriver {
         record: &ProducerRecord,
         callback: Option<kafka_runtime_common::Callback>,
     ) -> Result<Option<DeliveryFuture>, SendError> {
-        match self.event_loop.core.try_send(record, callback) {
+        let result = self.event_loop.core.try_send(record, callback);
+        if let Err(e) = &result {
+            self.event_loop.core.refused(&record.topic, e);
+        }
+        match result {
             Ok((done, wake)) => {
                 if wake {
                     self.wake();

@@ -283,7 +283,10 @@ fn transaction_coordinator_and_transaction_version_are_under_the_tests_control()
             Err(e) => panic!("{e}"),
         }
     };
-    assert_eq!(coordinator, 1, "a one-node cluster's coordinator is its node");
+    assert_eq!(
+        coordinator, 1,
+        "a one-node cluster's coordinator is its node"
+    );
     kafka.set_feature_level("transaction.version", 1);
     kafka.set_feature_level("transaction.version", 2);
 }

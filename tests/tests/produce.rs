@@ -21,6 +21,7 @@ use kafka_integration_tests::kafka::{ClusterConfig, SharedCluster};
 use kafka_integration_tests::tools::{Tool, free_loopback_port};
 use kafka_integration_tests::{KafkaCluster, Listener, Tansu, require_tools};
 use kafka_proto::ErrorCode;
+use kafka_runtime_common::interceptor::{Acknowledgement, ProducerInterceptor};
 use kafka_runtime_common::partitioner::partition_for_key;
 use kafka_runtime_common::serialize::{
     I64Serializer, RecordPart, SerializationError, Serializer, StringSerializer, TypedProducer,
@@ -716,6 +717,133 @@ async fn typed_records_are_serialized_as_java_does_and_a_refused_one_is_never_se
     }
 }
 
+/// What the interceptors of the interceptor scenario saw.
+#[derive(Default)]
+struct Seen {
+    log: Mutex<Vec<String>>,
+}
+
+/// Appends `name` to each record's `chain` header (so the read-back shows
+/// the order the chain ran in) and logs each acknowledgement.
+struct Stamp {
+    name: &'static str,
+    seen: Arc<Seen>,
+}
+
+impl ProducerInterceptor for Stamp {
+    fn on_send(&self, record: ProducerRecord) -> ProducerRecord {
+        let before = record
+            .headers
+            .iter()
+            .find(|h| h.key == "chain")
+            .and_then(|h| h.value.clone())
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        let mut record = record;
+        record.headers.retain(|h| h.key != "chain");
+        record.header("chain", Some(format!("{before}{}", self.name)))
+    }
+
+    fn on_acknowledgement(&self, ack: &Acknowledgement<'_>) {
+        let line = match ack {
+            Acknowledgement::Delivered(m) => format!("{} delivered {}", self.name, m.offset),
+            Acknowledgement::Failed { error, .. } => format!("{} failed {error}", self.name),
+            Acknowledgement::Refused { error, .. } => format!("{} refused {error}", self.name),
+            _ => format!("{} other", self.name),
+        };
+        self.seen.log.lock().unwrap().push(line);
+    }
+
+    fn close(&self) {
+        self.seen
+            .log
+            .lock()
+            .unwrap()
+            .push(format!("{} closed", self.name));
+    }
+}
+
+/// Panics in every call: the producer must not notice.
+struct Faulty;
+
+impl ProducerInterceptor for Faulty {
+    fn on_send(&self, _: ProducerRecord) -> ProducerRecord {
+        panic!("faulty interceptor: on_send")
+    }
+    fn on_acknowledgement(&self, _: &Acknowledgement<'_>) {
+        panic!("faulty interceptor: on_acknowledgement")
+    }
+    fn close(&self) {
+        panic!("faulty interceptor: close")
+    }
+}
+
+async fn interceptors_change_records_in_order_see_every_outcome_and_survive_panics<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    let topic = &*topic::<T>(&kafka, "intercepted", 1);
+    let seen = Arc::new(Seen::default());
+    let p = producer::<T>(&bootstrap)
+        .set("max.request.size", "2000")
+        .interceptor(Stamp {
+            name: "a",
+            seen: seen.clone(),
+        })
+        .interceptor(Faulty)
+        .interceptor(Stamp {
+            name: "b",
+            seen: seen.clone(),
+        })
+        .build()
+        .unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..20 {
+        let record = ProducerRecord::new(topic).value(format!("v{i}"));
+        deliveries.push(p.send(record).await.unwrap());
+    }
+    // Refused before queueing: too large, and a partition the topic lacks.
+    let big = ProducerRecord::new(topic).value(vec![0u8; 5000]);
+    assert!(matches!(
+        p.send(big).await,
+        Err(SendError::RecordTooLarge { .. })
+    ));
+    let lost = ProducerRecord::new(topic).partition(7).value("x");
+    assert!(matches!(
+        p.send(lost).await,
+        Err(SendError::InvalidPartition { .. })
+    ));
+    for d in deliveries {
+        d.await.unwrap();
+    }
+    p.close(Duration::from_secs(10)).await;
+    let got = read_back(&bootstrap, topic, 20, &[]);
+    for g in &got {
+        assert_eq!(
+            g.headers,
+            [("chain".to_owned(), Some(b"ab".to_vec()))],
+            "a ran, the faulty one was skipped, b ran after a"
+        );
+    }
+    let log = seen.log.lock().unwrap().clone();
+    let count = |prefix: &str| log.iter().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(count("a delivered"), 20, "{log:?}");
+    assert_eq!(count("b delivered"), 20, "{log:?}");
+    assert_eq!(count("a refused"), 2, "{log:?}");
+    assert_eq!(count("b refused"), 2, "{log:?}");
+    // Delivered offsets as the log has them.
+    let mut offsets: Vec<i64> = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("a delivered "))
+        .map(|o| o.parse().unwrap())
+        .collect();
+    offsets.sort_unstable();
+    assert_eq!(offsets, got.iter().map(|g| g.offset).collect::<Vec<_>>());
+    // close is seen once per interceptor, after the deliveries.
+    assert_eq!(count("a closed"), 1, "{log:?}");
+    assert_eq!(log.last().map(String::as_str), Some("b closed"), "{log:?}");
+}
+
 runtimes::suite!(
     round_trip_of_every_codec_reads_back_intact,
     keyed_records_go_to_the_java_murmur2_partition,
@@ -731,4 +859,5 @@ runtimes::suite!(
     a_full_buffer_that_never_drains_fails_send_after_max_block,
     a_custom_partitioner_places_records_without_a_partition,
     typed_records_are_serialized_as_java_does_and_a_refused_one_is_never_sent,
+    interceptors_change_records_in_order_see_every_outcome_and_survive_panics,
 );
