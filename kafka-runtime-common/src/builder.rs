@@ -238,6 +238,7 @@ impl<R: Runtime> ProducerBuilder<R> {
 
     /// A complete rustls configuration, used instead of every `ssl.*`
     /// setting (it must have been built with a crypto provider).
+    #[cfg(feature = "tls")]
     pub fn tls_client_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
         self.tls.client_config = Some(config);
         self
@@ -289,7 +290,7 @@ pub struct Parts {
     /// The configured core.
     pub core: Core,
     /// The rustls configuration, when `security.protocol` uses TLS.
-    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub tls: Option<crate::TlsConfig>,
     /// The producer's `tracing` span (`kafka_producer`, with the client id):
     /// the driver runs in it.
     pub span: tracing::Span,
@@ -384,11 +385,19 @@ mod tests {
             .unwrap();
         assert!(parts.tls.is_none());
         assert_eq!(parts.core.config().linger, Duration::from_millis(7));
-        let parts = ProducerBuilder::<NoDriver>::new()
+        let built = ProducerBuilder::<NoDriver>::new()
             .bootstrap_servers("b:9093")
             .security_protocol(SecurityProtocol::Ssl)
-            .build()
-            .unwrap();
-        assert!(parts.tls.is_some());
+            .build();
+        #[cfg(feature = "tls")]
+        assert!(built.unwrap().tls.is_some());
+        // Without the feature, TLS is refused by name, never dropped.
+        #[cfg(not(feature = "tls"))]
+        assert!(
+            built
+                .unwrap_err()
+                .to_string()
+                .contains("enable the `tls` feature"),
+        );
     }
 }

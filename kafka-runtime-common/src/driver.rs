@@ -64,8 +64,14 @@ use bytes::{Bytes, BytesMut};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::future;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+#[cfg(feature = "tls")]
 use futures_rustls::TlsConnector;
+#[cfg(feature = "tls")]
 use futures_rustls::pki_types::ServerName;
+
+/// Without the `tls` feature no connection is ever TLS.
+#[cfg(not(feature = "tls"))]
+type TlsConnector = crate::NoTls;
 use kafka_producer_core::ConnId;
 use tracing::Instrument;
 
@@ -126,7 +132,10 @@ pub fn start<I: AsyncIo>(io: I, parts: Parts) -> Arc<Shared> {
         parts.interceptors,
     ));
     let io = Arc::new(io);
+    #[cfg(feature = "tls")]
     let tls = parts.tls.map(TlsConnector::from);
+    #[cfg(not(feature = "tls"))]
+    let tls = parts.tls;
     let driver = run(io.clone(), shared.clone(), wake_rx, tls).instrument(parts.span);
     io.spawn(Box::pin(driver));
     shared
@@ -337,14 +346,19 @@ async fn connection<I: AsyncIo>(
     let Some(tls) = tls else {
         return serve(conn, tcp, rx, events).await;
     };
-    let stream = match ServerName::try_from(host) {
-        Ok(name) => tls.connect(name, tcp).await,
-        Err(e) => Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
-    };
-    match stream {
-        Ok(stream) => serve(conn, stream, rx, events).await,
-        Err(e) => {
-            let _ = events.send(NetEvent::ConnectFailed(conn, e)).await;
+    #[cfg(not(feature = "tls"))]
+    match tls {}
+    #[cfg(feature = "tls")]
+    {
+        let stream = match ServerName::try_from(host) {
+            Ok(name) => tls.connect(name, tcp).await,
+            Err(e) => Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
+        };
+        match stream {
+            Ok(stream) => serve(conn, stream, rx, events).await,
+            Err(e) => {
+                let _ = events.send(NetEvent::ConnectFailed(conn, e)).await;
+            }
         }
     }
 }

@@ -65,6 +65,9 @@ mod record;
 pub mod serialize;
 pub mod shared;
 mod tls;
+#[cfg(not(feature = "tls"))]
+pub use tls::NoTls;
+pub use tls::TlsConfig;
 pub mod write_queue;
 
 use std::future::Future;

@@ -1,17 +1,46 @@
 //! TLS settings (`ssl.*` properties) and the rustls client configuration
 //! built from them.
 
-use std::path::{Path, PathBuf};
+//!
+//! Without the `tls` feature the `ssl.*` properties still parse (a Java
+//! properties file keeps loading), but a TLS `security.protocol` is refused
+//! by `build()` with a [`ConfigError`] that names the feature.
+
+#[cfg(feature = "tls")]
+use std::path::Path;
+use std::path::PathBuf;
+#[cfg(feature = "tls")]
 use std::sync::Arc;
 
 use kafka_producer_core::ConfigError;
+#[cfg(feature = "tls")]
 use rustls::client::WebPkiServerVerifier;
+#[cfg(feature = "tls")]
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+#[cfg(feature = "tls")]
 use rustls::pki_types::pem::PemObject;
+#[cfg(feature = "tls")]
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+#[cfg(feature = "tls")]
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
+
+/// The TLS client configuration a runtime's driver connects with: a rustls
+/// `ClientConfig` (feature `tls`, the default).
+#[cfg(feature = "tls")]
+pub type TlsConfig = Arc<ClientConfig>;
+
+/// The TLS client configuration a runtime's driver connects with: without
+/// the `tls` feature there is none ([`NoTls`] has no values).
+#[cfg(not(feature = "tls"))]
+pub type TlsConfig = NoTls;
+
+/// A type with no values: the TLS configuration of a build without the
+/// `tls` feature, so `Option<TlsConfig>` is always `None`.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoTls {}
 
 /// The `ssl.*` properties, all PEM.
 #[derive(Clone)]
@@ -28,20 +57,22 @@ pub(crate) struct TlsSettings {
     /// `ssl.endpoint.identification.algorithm=https` (the default).
     pub(crate) verify_hostname: bool,
     /// A complete configuration given in code; overrides all of the above.
+    #[cfg(feature = "tls")]
     pub(crate) client_config: Option<Arc<ClientConfig>>,
 }
 
 impl std::fmt::Debug for TlsSettings {
     /// Paths only: a given `ClientConfig` holds a private key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsSettings")
-            .field("ca_location", &self.ca_location)
+        let mut f = f.debug_struct("TlsSettings");
+        f.field("ca_location", &self.ca_location)
             .field("certificate_location", &self.certificate_location)
             .field("key_location", &self.key_location)
             .field("keystore_location", &self.keystore_location)
-            .field("verify_hostname", &self.verify_hostname)
-            .field("client_config", &self.client_config.as_ref().map(|_| ".."))
-            .finish()
+            .field("verify_hostname", &self.verify_hostname);
+        #[cfg(feature = "tls")]
+        f.field("client_config", &self.client_config.as_ref().map(|_| ".."));
+        f.finish()
     }
 }
 
@@ -53,6 +84,7 @@ impl Default for TlsSettings {
             key_location: None,
             keystore_location: None,
             verify_hostname: true,
+            #[cfg(feature = "tls")]
             client_config: None,
         }
     }
@@ -91,7 +123,20 @@ impl TlsSettings {
         Some(Ok(()))
     }
 
+    /// Without the `tls` feature: a refusal naming it.
+    #[cfg(not(feature = "tls"))]
+    pub(crate) fn client_config(&self) -> Result<TlsConfig, ConfigError> {
+        Err(ConfigError::InvalidValue {
+            key: "security.protocol".to_owned(),
+            value: "SSL".to_owned(),
+            reason: "this build has no TLS: enable the `tls` feature of the runtime crate \
+                     (on by default)"
+                .to_owned(),
+        })
+    }
+
     /// The rustls configuration these settings describe. Reads the files.
+    #[cfg(feature = "tls")]
     pub(crate) fn client_config(&self) -> Result<Arc<ClientConfig>, ConfigError> {
         if let Some(config) = &self.client_config {
             return Ok(config.clone());
@@ -143,6 +188,7 @@ impl TlsSettings {
         Ok(Arc::new(config))
     }
 
+    #[cfg(feature = "tls")]
     fn roots(&self) -> Result<RootCertStore, ConfigError> {
         let mut roots = RootCertStore::empty();
         match &self.ca_location {
@@ -170,6 +216,7 @@ impl TlsSettings {
     }
 }
 
+#[cfg(feature = "tls")]
 fn read_certificates(
     path: &Path,
     key: &'static str,
@@ -191,6 +238,7 @@ fn invalid(key: &str, value: &str, reason: &str) -> ConfigError {
     }
 }
 
+#[cfg(feature = "tls")]
 fn invalid_path(key: &str, path: &Path, reason: &str) -> ConfigError {
     invalid(key, &path.display().to_string(), reason)
 }
@@ -199,9 +247,11 @@ fn invalid_path(key: &str, path: &Path, reason: &str) -> ConfigError {
 /// still lead to a trusted root; only the host name is not checked. webpki
 /// checks the chain before the name, so a name mismatch implies a good
 /// chain.
+#[cfg(feature = "tls")]
 #[derive(Debug)]
 struct ChainOnly(Arc<WebPkiServerVerifier>);
 
+#[cfg(feature = "tls")]
 impl ServerCertVerifier for ChainOnly {
     fn verify_server_cert(
         &self,

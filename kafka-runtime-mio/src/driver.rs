@@ -24,13 +24,34 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kafka_producer_core::{ConnId, Connect};
+use kafka_runtime_common::TlsConfig;
 use kafka_runtime_common::shared::{Outputs, Shared, State};
 use kafka_runtime_common::write_queue::WriteQueue;
 use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
+#[cfg(feature = "tls")]
 use rustls::ClientConnection;
+#[cfg(feature = "tls")]
 use rustls::pki_types::ServerName;
+
+/// Without the `tls` feature no connection is ever TLS: a type with no
+/// values, whose methods cannot be called.
+#[cfg(not(feature = "tls"))]
+enum ClientConnection {}
+
+#[cfg(not(feature = "tls"))]
+impl ClientConnection {
+    fn send_close_notify(&mut self) {
+        match *self {}
+    }
+    fn is_handshaking(&self) -> bool {
+        match *self {}
+    }
+    fn wants_write(&self) -> bool {
+        match *self {}
+    }
+}
 
 /// How much one `read` takes at most.
 const READ_BUFFER: usize = 64 * 1024;
@@ -125,7 +146,7 @@ pub(crate) struct EventLoop<C: CoreCell> {
     next_token: usize,
     by_token: HashMap<Token, ConnId>,
     conns: HashMap<ConnId, Conn>,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    tls: Option<TlsConfig>,
     inbox: Vec<NetEvent>,
     out: Outputs,
     /// The core's next timer.
@@ -146,7 +167,7 @@ impl<C: CoreCell> EventLoop<C> {
         pending: Arc<AtomicBool>,
         registry: Registry,
         tokens: Range<Token>,
-        tls: Option<Arc<rustls::ClientConfig>>,
+        tls: Option<TlsConfig>,
         span: tracing::Span,
     ) -> EventLoop<C> {
         debug_assert!(tokens.start < tokens.end);
@@ -357,6 +378,9 @@ impl<C: CoreCell> EventLoop<C> {
     ) -> Result<Conn, String> {
         let entered = span.enter();
         let tls = match &self.tls {
+            #[cfg(not(feature = "tls"))]
+            Some(config) => match *config {},
+            #[cfg(feature = "tls")]
             Some(config) => {
                 let name = ServerName::try_from(c.host.clone())
                     .map_err(|e| format!("invalid TLS server name {:?}: {e}", c.host))?;
@@ -605,6 +629,22 @@ fn read_plain(socket: &mut TcpStream, buf: &mut [u8], data: &mut Vec<u8>) -> Res
     }
 }
 
+#[cfg(not(feature = "tls"))]
+fn read_tls(
+    tls: &mut ClientConnection,
+    _: &mut TcpStream,
+    _: &mut [u8],
+    _: &mut Vec<u8>,
+) -> Result<(), String> {
+    match *tls {}
+}
+
+#[cfg(not(feature = "tls"))]
+fn write_tls(tls: &mut ClientConnection, _: &mut TcpStream, _: &mut WriteQueue) -> io::Result<()> {
+    match *tls {}
+}
+
+#[cfg(feature = "tls")]
 fn read_tls(
     tls: &mut ClientConnection,
     socket: &mut TcpStream,
@@ -634,6 +674,7 @@ fn read_tls(
 }
 
 /// Takes the plaintext rustls has decrypted so far.
+#[cfg(feature = "tls")]
 fn read_plaintext(
     tls: &mut ClientConnection,
     buf: &mut [u8],
@@ -669,6 +710,7 @@ fn write_plain(socket: &mut TcpStream, queue: &mut WriteQueue) -> io::Result<()>
 /// Moves queued plaintext through rustls (which buffers a bounded amount)
 /// to the socket, until done or `WouldBlock`; during the handshake only the
 /// handshake's own bytes go.
+#[cfg(feature = "tls")]
 fn write_tls(
     tls: &mut ClientConnection,
     socket: &mut TcpStream,
