@@ -66,6 +66,7 @@ mod hash;
 mod idempotence;
 mod lifecycle;
 mod metadata;
+mod nodes;
 pub mod partitioner;
 mod producer;
 mod rng;

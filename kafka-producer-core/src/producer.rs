@@ -11,15 +11,16 @@ use kafka_proto::messages::metadata::{MetadataRequest, MetadataRequestTopic};
 
 use crate::accumulator::{BATCH_OVERHEAD, Batch, PartitionQueue, record_size_upper_bound};
 use crate::config::{ConfigError, ProducerConfig};
-use crate::connection::{self, ConnError, Connection, Purpose, Response, SaslSettings};
+use crate::connection::{self, ConnError, Purpose, Response, SaslSettings};
 use crate::error::{DeliveryErrorKind, FatalError, SendError};
 use crate::event::{ConnId, Connect, Event, FlushId, Record, RecordToken, Transmit};
 use crate::hash::Map;
 use crate::idempotence::Idempotence;
 use crate::lifecycle::{BatchLedger, Outcome};
 use crate::metadata::{BrokerAddr, Leader, MetadataRefresh, MetadataUpdate};
+use crate::nodes::{ConnectionSettings, Nodes};
 use crate::partitioner::{PartitionerKind, Partitioning, TopicPartitions};
-use crate::rng::Rng;
+use crate::rng::{Rng, backoff};
 use crate::sasl::{Credentials, Mechanism};
 
 /// The highest Produce version used: v13 names topics by id (KIP-516),
@@ -55,15 +56,6 @@ impl Topic {
             partitioner: Default::default(),
         }
     }
-}
-
-/// Connection bookkeeping for one node (a broker, or a bootstrap address
-/// with a negative id).
-#[derive(Debug, Default)]
-pub(crate) struct NodeState {
-    pub(crate) conn: Option<ConnId>,
-    pub(crate) failures: u32,
-    pub(crate) retry_at: Option<Instant>,
 }
 
 /// A produce request in flight and the batches it carries.
@@ -108,20 +100,13 @@ pub(crate) struct Closing {
 /// is treated as the latest seen).
 pub struct Producer {
     pub(crate) config: ProducerConfig,
-    pub(crate) client_id: Arc<str>,
     pub(crate) rng: Rng,
     pub(crate) now: Instant,
     wall_anchor: (Instant, i64),
     wall_now_ms: i64,
-    pub(crate) sasl: Option<SaslSettings>,
 
-    pub(crate) bootstrap: Vec<BrokerAddr>,
-    pub(crate) brokers: Map<i32, BrokerAddr>,
-    pub(crate) nodes: Map<i32, NodeState>,
-    pub(crate) conns: Map<ConnId, Connection>,
-    next_conn_id: u64,
-    pub(crate) connects: VecDeque<Connect>,
-    pub(crate) closes: VecDeque<ConnId>,
+    /// Broker addresses and connections.
+    pub(crate) nodes: Nodes,
     pub(crate) metadata: MetadataRefresh,
 
     pub(crate) topics: crate::hash::FastMap<Arc<str>, Topic>,
@@ -151,33 +136,19 @@ pub struct Producer {
     pub(crate) next_linger: Option<Instant>,
     /// Metadata responses received so far.
     pub(crate) metadata_answers: u64,
-    /// The last reason the producer closed a connection, for diagnostics.
-    pub(crate) last_connection_error: Option<String>,
-    /// Bytes of connections released by `close`, still to be written.
-    pub(crate) final_transmits: VecDeque<Transmit>,
 }
 
 impl std::fmt::Debug for Producer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Producer")
-            .field("client_id", &self.client_id)
+            .field("client_id", &self.config.client_id)
             .field("topics", &self.topics.len())
-            .field("connections", &self.conns.len())
+            .field("connections", &self.nodes.connection_count())
             .field("outstanding_batches", &self.ledger.outstanding())
             .field("buffer_memory_used", &self.ledger.memory_used())
             .field("closed", &self.closed)
             .finish_non_exhaustive()
     }
-}
-
-/// Exponential backoff with ±20 % jitter (as the Java client):
-/// `base * 2^attempts`, capped at `max`.
-pub(crate) fn backoff(rng: &mut Rng, base: Duration, max: Duration, attempts: u32) -> Duration {
-    let exp = base
-        .saturating_mul(1u32 << attempts.min(20))
-        .min(max.max(base));
-    let jitter = 0.8 + 0.4 * rng.unit();
-    exp.mul_f64(jitter)
 }
 
 /// Legal topic names: Kafka's `Topic.validate`.
@@ -273,9 +244,20 @@ impl Producer {
                 port: a.port,
             })
             .collect();
+        let nodes = Nodes::new(
+            ConnectionSettings {
+                client_id: config.client_id.as_str().into(),
+                sasl,
+                request_timeout: config.request_timeout,
+                setup_timeout: config.socket_connection_setup_timeout,
+                reconnect_backoff: config.reconnect_backoff,
+                reconnect_backoff_max: config.reconnect_backoff_max,
+            },
+            bootstrap,
+        );
         let idempotent = config.enable_idempotence;
         let mut p = Producer {
-            client_id: config.client_id.as_str().into(),
+            nodes,
             metadata: MetadataRefresh::new(config.metadata_max_age, config.retry_backoff),
             ledger: BatchLedger::new(config.buffer_memory),
             config,
@@ -283,14 +265,6 @@ impl Producer {
             now,
             wall_anchor: (now, wall_clock_ms),
             wall_now_ms: wall_clock_ms,
-            sasl,
-            bootstrap,
-            brokers: Map::default(),
-            nodes: Map::default(),
-            conns: Map::default(),
-            next_conn_id: 0,
-            connects: VecDeque::new(),
-            closes: VecDeque::new(),
             topics: crate::hash::FastMap::default(),
             pending_topics: Map::default(),
             partitioning,
@@ -308,8 +282,6 @@ impl Producer {
             drain_hint: false,
             next_linger: None,
             metadata_answers: 0,
-            last_connection_error: None,
-            final_transmits: VecDeque::new(),
         };
         p.maintain();
         Ok(p)
@@ -344,12 +316,9 @@ impl Producer {
             "{} | requests {} | conns {:?} | memory {} | last conn error {:?}\n",
             self.idempotence.describe(),
             self.requests.len(),
-            self.conns
-                .values()
-                .map(|c| (c.id.0, c.node, c.is_ready(), c.produce_in_flight()))
-                .collect::<Vec<_>>(),
+            self.nodes.describe(),
             self.ledger.memory_used(),
-            self.last_connection_error,
+            self.nodes.last_error(),
         );
         let mut names: Vec<&Arc<str>> = self.topics.keys().collect();
         names.sort();
@@ -663,35 +632,27 @@ impl Producer {
 
     /// The next connection to open.
     pub fn poll_connect(&mut self) -> Option<Connect> {
-        self.connects.pop_front()
+        self.nodes.poll_connect()
     }
 
     /// The next connection to close (the producer has already forgotten
     /// it; do not report its closing back). Write what
     /// [`poll_transmit`](Self::poll_transmit) handed out for it first.
     pub fn poll_close(&mut self) -> Option<ConnId> {
-        self.closes.pop_front()
+        self.nodes.poll_close()
     }
 
     /// The next bytes to write. Sends whatever has become ready by `now`.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.advance(now);
-        if let Some(t) = self.final_transmits.pop_front() {
-            return Some(t);
-        }
         // Draining walks every partition: do it only when something can
         // have become ready since (a send filled or opened a batch, or a
         // linger expired); every other cause drains in `maintain`.
         let lingered = self.next_linger.is_some_and(|t| t <= self.now);
-        if (self.drain_hint || lingered) && self.conns.values().all(|c| !c.has_output()) {
+        if (self.drain_hint || lingered) && !self.nodes.has_transmit() {
             self.drain();
         }
-        let conn = self.conns.values_mut().find(|c| c.has_output())?;
-        let data = conn.take_output()?;
-        Some(Transmit {
-            conn: conn.id,
-            data,
-        })
+        self.nodes.poll_transmit()
     }
 
     /// The next event.
@@ -702,9 +663,7 @@ impl Producer {
     /// The socket (and TLS session) of `conn` is up.
     pub fn handle_connected(&mut self, conn: ConnId, now: Instant) {
         self.advance(now);
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.connected(self.now);
-        }
+        self.nodes.connected(conn, self.now);
         self.maintain();
     }
 
@@ -719,19 +678,8 @@ impl Producer {
     pub fn handle_received(&mut self, conn: ConnId, data: &[u8], now: Instant) {
         self.advance(now);
         let mut responses = Vec::new();
-        let result = match self.conns.get_mut(&conn) {
-            Some(c) => {
-                let was_ready = c.is_ready();
-                let r = c.receive(data, self.now, &mut responses);
-                if !was_ready && c.is_ready() {
-                    let node = c.node;
-                    if let Some(n) = self.nodes.get_mut(&node) {
-                        n.failures = 0;
-                    }
-                }
-                r
-            }
-            None => return,
+        let Some(result) = self.nodes.receive(conn, data, self.now, &mut responses) else {
+            return;
         };
         let mut responses = responses.into_iter();
         while let Some(response) = responses.next() {
@@ -764,12 +712,7 @@ impl Producer {
         let now = self.now;
         // Outputs still queued (produced while the caller was draining
         // another kind): wake at once rather than sleep on them.
-        if !self.connects.is_empty()
-            || !self.closes.is_empty()
-            || !self.events.is_empty()
-            || !self.final_transmits.is_empty()
-            || self.conns.values().any(Connection::has_output)
-        {
+        if self.nodes.has_output() || !self.events.is_empty() {
             return Some(now);
         }
         if self.closed {
@@ -781,15 +724,8 @@ impl Producer {
                 earliest = Some(t);
             }
         };
-        for c in self.conns.values() {
-            if let Some(d) = c.next_deadline() {
-                consider(d);
-            }
-        }
-        for n in self.nodes.values() {
-            if let Some(t) = n.retry_at.filter(|t| *t > now) {
-                consider(t);
-            }
+        if let Some(t) = self.nodes.next_deadline(now) {
+            consider(t);
         }
         if let Some(t) = self.metadata.due_at(now).filter(|t| *t > now) {
             consider(t);
@@ -836,13 +772,7 @@ impl Producer {
     /// Time passed: expire what is due.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.advance(now);
-        let timed_out: Vec<ConnId> = self
-            .conns
-            .values()
-            .filter(|c| c.timed_out(self.now))
-            .map(|c| c.id)
-            .collect();
-        for conn in timed_out {
+        for conn in self.nodes.timed_out(self.now) {
             self.close_connection(conn, Some(ConnError::Timeout));
         }
         self.maintain();
@@ -850,30 +780,23 @@ impl Producer {
 
     /// The producer closes `conn` itself (protocol error, timeout, close).
     pub(crate) fn close_connection(&mut self, conn: ConnId, reason: Option<ConnError>) {
-        if let Some(r) = &reason {
-            self.last_connection_error = Some(format!("{r:?}"));
-        }
-        if self.conns.contains_key(&conn) {
-            self.closes.push_back(conn);
-        }
-        self.connection_lost(conn, reason);
+        let lost = self
+            .nodes
+            .close(conn, reason.as_ref(), self.now, &mut self.rng);
+        self.settle_lost(lost, reason);
     }
 
-    /// Forgets a connection and settles what was in flight on it.
+    /// Forgets a connection that ended and settles what was in flight on it.
     fn connection_lost(&mut self, conn: ConnId, reason: Option<ConnError>) {
-        let Some(mut c) = self.conns.remove(&conn) else {
+        let lost = self.nodes.lost(conn, self.now, &mut self.rng);
+        self.settle_lost(lost, reason);
+    }
+
+    /// The requests a connection took with it get no answer.
+    fn settle_lost(&mut self, lost: Option<Vec<Purpose>>, reason: Option<ConnError>) {
+        let Some(purposes) = lost else {
             return;
         };
-        let node = c.node;
-        let purposes: Vec<Purpose> = c.drain_in_flight().collect();
-        let backoff = self.reconnect_backoff(node);
-        if let Some(n) = self.nodes.get_mut(&node) {
-            if n.conn == Some(conn) {
-                n.conn = None;
-            }
-            n.failures = n.failures.saturating_add(1);
-            n.retry_at = Some(self.now + backoff);
-        }
         match reason {
             Some(ConnError::Authentication(message)) => {
                 self.fail_fatal(FatalError::Authentication {
@@ -890,15 +813,6 @@ impl Producer {
         }
         // A lost connection often means a leader moved.
         self.metadata.request();
-    }
-
-    fn reconnect_backoff(&mut self, node: i32) -> Duration {
-        let failures = self.nodes.get(&node).map_or(0, |n| n.failures);
-        self.backoff(
-            self.config.reconnect_backoff,
-            self.config.reconnect_backoff_max,
-            failures,
-        )
     }
 
     /// Exponential backoff with ±20 % jitter (as the Java client):
@@ -951,7 +865,7 @@ impl Producer {
     pub(crate) fn apply_metadata(&mut self, update: MetadataUpdate) {
         // Merge rather than replace: a broker missing from one answer (down
         // for a moment) keeps its address for when a leader names it again.
-        self.brokers.extend(update.brokers);
+        self.nodes.learn(update.brokers);
         for t in update.topics {
             let Some(topic) = self.topics.get_mut(t.name.as_str()) else {
                 continue;
@@ -1165,17 +1079,8 @@ impl Producer {
 
     fn finish_close(&mut self) {
         self.closed = true;
-        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
-        for c in conns {
-            // What was encoded (acks = 0 requests) still goes out first:
-            // adapters drain transmits before closes.
-            if let Some(mut conn) = self.conns.remove(&c) {
-                if let Some(data) = conn.take_output() {
-                    self.final_transmits.push_back(Transmit { conn: c, data });
-                }
-            }
-            self.closes.push_back(c);
-        }
+        // What was encoded (acks = 0 requests) still goes out first.
+        self.nodes.release_all();
         // Requests still unanswered (their batches all reported) never
         // will be now.
         let requests: Vec<ProduceInFlight> = self.requests.drain().map(|(_, r)| r).collect();
@@ -1185,7 +1090,6 @@ impl Producer {
                 self.finish(&topic, b, outcome);
             }
         }
-        self.connects.clear();
         self.pending_topics.clear();
         // Every flush is over: nothing is outstanding any more.
         while let Some((id, _)) = self.flushes.pop_front() {
@@ -1194,81 +1098,16 @@ impl Producer {
         self.events.push_back(Event::Closed);
     }
 
-    /// The ready connection with the fewest requests in flight, if any.
-    pub(crate) fn least_loaded_ready(&self) -> Option<ConnId> {
-        self.conns
-            .values()
-            .filter(|c| c.is_ready())
-            .min_by_key(|c| (c.requests_in_flight(), c.id))
-            .map(|c| c.id)
-    }
-
     /// Opens a connection to `node` unless one exists or it is backing off.
     /// Returns whether a connection exists or is being opened.
     pub(crate) fn ensure_connection(&mut self, node: i32) -> bool {
-        let addr = if node < 0 {
-            self.bootstrap.get((-node - 1) as usize).cloned()
-        } else {
-            self.brokers.get(&node).cloned()
-        };
-        let Some(addr) = addr else { return false };
-        let now = self.now;
-        let state = self.nodes.entry(node).or_default();
-        if state.conn.is_some() {
-            return true;
-        }
-        if state.retry_at.is_some_and(|t| t > now) {
-            return false;
-        }
-        let id = ConnId(self.next_conn_id);
-        self.next_conn_id += 1;
-        state.conn = Some(id);
-        let seed = self.rng.next_u64();
-        self.conns.insert(
-            id,
-            Connection::new(
-                id,
-                node,
-                self.client_id.clone(),
-                self.sasl.clone(),
-                seed,
-                self.config.request_timeout,
-                self.config.socket_connection_setup_timeout,
-                now,
-            ),
-        );
-        self.connects.push_back(Connect {
-            conn: id,
-            host: addr.host,
-            port: addr.port,
-            node_id: (node >= 0).then_some(node),
-        });
-        true
+        self.nodes.ensure(node, self.now, &mut self.rng)
     }
 
-    /// Makes sure some connection is ready or on its way, for requests any
-    /// broker can answer (Metadata, InitProducerId). Returns a ready one.
+    /// A ready connection for requests any broker can answer; when there
+    /// is none, one is on its way.
     pub(crate) fn any_connection(&mut self) -> Option<ConnId> {
-        if let Some(c) = self.least_loaded_ready() {
-            return Some(c);
-        }
-        if !self.conns.is_empty() {
-            return None; // one is being set up
-        }
-        // Known brokers first (in a random order), then the bootstrap list.
-        let mut candidates: Vec<i32> = self.brokers.keys().copied().collect();
-        candidates.sort_unstable();
-        if !candidates.is_empty() {
-            let start = self.rng.below(candidates.len() as u64) as usize;
-            candidates.rotate_left(start);
-        }
-        candidates.extend((1..=self.bootstrap.len() as i32).map(|i| -i));
-        for node in candidates {
-            if self.ensure_connection(node) {
-                return None;
-            }
-        }
-        None
+        self.nodes.any_ready(self.now, &mut self.rng)
     }
 
     fn maintain_metadata(&mut self) {
@@ -1283,7 +1122,7 @@ impl Producer {
         let Some(conn) = self.any_connection() else {
             return;
         };
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(c) = self.nodes.get_mut(conn) else {
             return;
         };
         let Some(version) = c.versions().pick::<MetadataRequest>(METADATA_VERSION_CAP) else {

@@ -5,6 +5,8 @@
 //! exactly from it. SplitMix64 is not cryptographic; a SCRAM client nonce
 //! built from it is only as unpredictable as the seed the caller gives.
 
+use std::time::Duration;
+
 /// SplitMix64 (Steele, Lea and Flood, 2014): 64 bits of state, full period.
 #[derive(Debug, Clone)]
 pub(crate) struct Rng {
@@ -36,6 +38,16 @@ impl Rng {
     pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// Exponential backoff with ±20 % jitter (as the Java client):
+/// `base * 2^attempts`, capped at `max`.
+pub(crate) fn backoff(rng: &mut Rng, base: Duration, max: Duration, attempts: u32) -> Duration {
+    let exp = base
+        .saturating_mul(1u32 << attempts.min(20))
+        .min(max.max(base));
+    let jitter = 0.8 + 0.4 * rng.unit();
+    exp.mul_f64(jitter)
 }
 
 #[cfg(test)]

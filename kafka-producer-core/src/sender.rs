@@ -21,7 +21,8 @@ use crate::event::ConnId;
 use crate::idempotence::{BatchAnswer, IdAnswer, Verdict};
 use crate::lifecycle::{BatchLedger, Outcome};
 use crate::metadata::{BrokerAddr, Leader};
-use crate::producer::{PRODUCE_VERSION_CAP, ProduceInFlight, Producer, backoff};
+use crate::producer::{PRODUCE_VERSION_CAP, ProduceInFlight, Producer};
+use crate::rng::backoff;
 
 /// Kafka keeps the last five batches per producer and partition to
 /// recognise retries, so at most five may be in flight per partition.
@@ -170,23 +171,18 @@ impl Producer {
     fn drain_once(&mut self, idempotent: bool, resolving: bool) -> usize {
         let now = self.now;
         let max_in_flight = self.config.max_in_flight_requests_per_connection.max(1);
-        let mut rooms: Vec<Room> = Vec::new();
-        for (&node, state) in &self.nodes {
-            let Some(conn) = state.conn else { continue };
-            let Some(c) = self.conns.get(&conn) else {
-                continue;
-            };
-            if c.is_ready() && c.produce_in_flight() < max_in_flight {
-                rooms.push(Room {
-                    node,
-                    conn,
-                    free: max_in_flight - c.produce_in_flight(),
-                    batches: Vec::new(),
-                    size: 0,
-                });
-            }
-        }
-        rooms.sort_by_key(|r| r.node);
+        let mut rooms: Vec<Room> = self
+            .nodes
+            .ready_for_produce(max_in_flight)
+            .into_iter()
+            .map(|r| Room {
+                node: r.node,
+                conn: r.conn,
+                free: r.free,
+                batches: Vec::new(),
+                size: 0,
+            })
+            .collect();
         let per_partition = if idempotent {
             MAX_IN_FLIGHT_PER_PARTITION_IDEMPOTENT
         } else {
@@ -306,7 +302,7 @@ impl Producer {
             self.metadata.request();
         }
         for node in need_conn {
-            if !self.ensure_connection(node) && !self.brokers.contains_key(&node) {
+            if !self.ensure_connection(node) && !self.nodes.knows(node) {
                 // A leader we have no address for: ask again.
                 self.metadata.request();
             }
@@ -325,8 +321,8 @@ impl Producer {
     fn send_produce(&mut self, conn: ConnId, batches: Vec<(Arc<str>, Batch)>) {
         let acks = self.config.acks.as_i16();
         let version = self
-            .conns
-            .get(&conn)
+            .nodes
+            .get(conn)
             .map(|c| c.versions().pick::<ProduceRequest>(PRODUCE_VERSION_CAP));
         let Some(Some(version)) = version else {
             // Put the batches back (not sent, nothing written) before the
@@ -343,7 +339,7 @@ impl Producer {
             }
             return;
         };
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(c) = self.nodes.get_mut(conn) else {
             return;
         };
         let mut topic_data: Vec<TopicProduceData> = Vec::new();
@@ -451,10 +447,13 @@ impl Producer {
         // KIP-951: where the new leaders are, without waiting for metadata.
         for e in &body.node_endpoints {
             if let Ok(port) = u16::try_from(e.port) {
-                self.brokers.entry(e.node_id).or_insert(BrokerAddr {
-                    host: e.host.clone(),
-                    port,
-                });
+                self.nodes.learn_if_unknown(
+                    e.node_id,
+                    BrokerAddr {
+                        host: e.host.clone(),
+                        port,
+                    },
+                );
             }
         }
         let mut hint = 0usize;
@@ -663,7 +662,7 @@ impl Producer {
         let Some(conn) = self.any_connection() else {
             return;
         };
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(c) = self.nodes.get_mut(conn) else {
             return;
         };
         let Some(version) = c.versions().pick::<InitProducerIdRequest>(5) else {

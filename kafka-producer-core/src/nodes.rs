@@ -1,0 +1,449 @@
+//! The broker connections: where each node is, at most one connection per
+//! node, reconnect backoff, and the connection outputs the adapter drains
+//! (connects, closes, transmits).
+//!
+//! Nodes are brokers by id, or bootstrap addresses by negative id (-1 for
+//! the first). What travels on a connection and what its answers mean is
+//! the producer's business; this type only owns the connections and says
+//! which requests a lost one took with it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::connection::{ConnError, Connection, Purpose, Response, SaslSettings};
+use crate::event::{ConnId, Connect, Transmit};
+use crate::hash::Map;
+use crate::metadata::BrokerAddr;
+use crate::rng::{Rng, backoff};
+
+/// What new connections are made with.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionSettings {
+    pub(crate) client_id: Arc<str>,
+    pub(crate) sasl: Option<SaslSettings>,
+    pub(crate) request_timeout: Duration,
+    pub(crate) setup_timeout: Duration,
+    pub(crate) reconnect_backoff: Duration,
+    pub(crate) reconnect_backoff_max: Duration,
+}
+
+/// Connection bookkeeping for one node.
+#[derive(Debug, Default)]
+struct NodeState {
+    conn: Option<ConnId>,
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+/// The connections to the cluster's nodes; see the [module docs](self).
+#[derive(Debug)]
+pub(crate) struct Nodes {
+    settings: ConnectionSettings,
+    bootstrap: Vec<BrokerAddr>,
+    brokers: Map<i32, BrokerAddr>,
+    nodes: Map<i32, NodeState>,
+    conns: Map<ConnId, Connection>,
+    next_conn_id: u64,
+    connects: VecDeque<Connect>,
+    closes: VecDeque<ConnId>,
+    /// Bytes of connections released by [`release_all`](Self::release_all),
+    /// still to be written.
+    final_transmits: VecDeque<Transmit>,
+    /// The last reason a connection was closed by us, for diagnostics.
+    last_error: Option<String>,
+}
+
+/// A ready connection with room for more produce requests.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadyConn {
+    pub(crate) node: i32,
+    pub(crate) conn: ConnId,
+    /// Produce requests it can still take.
+    pub(crate) free: usize,
+}
+
+impl Nodes {
+    pub(crate) fn new(settings: ConnectionSettings, bootstrap: Vec<BrokerAddr>) -> Nodes {
+        Nodes {
+            settings,
+            bootstrap,
+            brokers: Map::default(),
+            nodes: Map::default(),
+            conns: Map::default(),
+            next_conn_id: 0,
+            connects: VecDeque::new(),
+            closes: VecDeque::new(),
+            final_transmits: VecDeque::new(),
+            last_error: None,
+        }
+    }
+
+    /// Learns broker addresses; a broker missing from one answer (down for
+    /// a moment) keeps its address for when a leader names it again.
+    pub(crate) fn learn(&mut self, brokers: impl IntoIterator<Item = (i32, BrokerAddr)>) {
+        self.brokers.extend(brokers);
+    }
+
+    /// Learns an address unless one is known (KIP-951 hints).
+    pub(crate) fn learn_if_unknown(&mut self, node: i32, addr: BrokerAddr) {
+        self.brokers.entry(node).or_insert(addr);
+    }
+
+    /// Whether `node`'s address is known.
+    pub(crate) fn knows(&self, node: i32) -> bool {
+        self.brokers.contains_key(&node)
+    }
+
+    pub(crate) fn get(&self, conn: ConnId) -> Option<&Connection> {
+        self.conns.get(&conn)
+    }
+
+    pub(crate) fn get_mut(&mut self, conn: ConnId) -> Option<&mut Connection> {
+        self.conns.get_mut(&conn)
+    }
+
+    pub(crate) fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    pub(crate) fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    /// The ready connections (one per node) with room for produce
+    /// requests under `max_in_flight`, by node id.
+    pub(crate) fn ready_for_produce(&self, max_in_flight: usize) -> Vec<ReadyConn> {
+        let mut rooms: Vec<ReadyConn> = self
+            .nodes
+            .iter()
+            .filter_map(|(&node, state)| {
+                let conn = state.conn?;
+                let c = self.conns.get(&conn)?;
+                (c.is_ready() && c.produce_in_flight() < max_in_flight).then(|| ReadyConn {
+                    node,
+                    conn,
+                    free: max_in_flight - c.produce_in_flight(),
+                })
+            })
+            .collect();
+        rooms.sort_by_key(|r| r.node);
+        rooms
+    }
+
+    /// The ready connection with the fewest requests in flight, if any.
+    pub(crate) fn least_loaded_ready(&self) -> Option<ConnId> {
+        self.conns
+            .values()
+            .filter(|c| c.is_ready())
+            .min_by_key(|c| (c.requests_in_flight(), c.id))
+            .map(|c| c.id)
+    }
+
+    /// Opens a connection to `node` unless one exists or it is backing off.
+    /// Returns whether a connection exists or is being opened.
+    pub(crate) fn ensure(&mut self, node: i32, now: Instant, rng: &mut Rng) -> bool {
+        let addr = if node < 0 {
+            self.bootstrap.get((-node - 1) as usize).cloned()
+        } else {
+            self.brokers.get(&node).cloned()
+        };
+        let Some(addr) = addr else { return false };
+        let state = self.nodes.entry(node).or_default();
+        if state.conn.is_some() {
+            return true;
+        }
+        if state.retry_at.is_some_and(|t| t > now) {
+            return false;
+        }
+        let id = ConnId(self.next_conn_id);
+        self.next_conn_id += 1;
+        state.conn = Some(id);
+        let s = &self.settings;
+        self.conns.insert(
+            id,
+            Connection::new(
+                id,
+                node,
+                s.client_id.clone(),
+                s.sasl.clone(),
+                rng.next_u64(),
+                s.request_timeout,
+                s.setup_timeout,
+                now,
+            ),
+        );
+        self.connects.push_back(Connect {
+            conn: id,
+            host: addr.host,
+            port: addr.port,
+            node_id: (node >= 0).then_some(node),
+        });
+        true
+    }
+
+    /// A ready connection for requests any broker can answer (Metadata,
+    /// InitProducerId, FindCoordinator); when there is none, makes sure
+    /// one is on its way: known brokers first (from a random one), then
+    /// the bootstrap list.
+    pub(crate) fn any_ready(&mut self, now: Instant, rng: &mut Rng) -> Option<ConnId> {
+        if let Some(c) = self.least_loaded_ready() {
+            return Some(c);
+        }
+        if !self.conns.is_empty() {
+            return None; // one is being set up
+        }
+        let mut candidates: Vec<i32> = self.brokers.keys().copied().collect();
+        candidates.sort_unstable();
+        if !candidates.is_empty() {
+            let start = rng.below(candidates.len() as u64) as usize;
+            candidates.rotate_left(start);
+        }
+        candidates.extend((1..=self.bootstrap.len() as i32).map(|i| -i));
+        for node in candidates {
+            if self.ensure(node, now, rng) {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The socket of `conn` is up.
+    pub(crate) fn connected(&mut self, conn: ConnId, now: Instant) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.connected(now);
+        }
+    }
+
+    /// Bytes arrived on `conn`: complete answers go to `responses`. `None`
+    /// for a connection we no longer know; `Some(Err)` when the
+    /// connection must be closed (after the answers in `responses`).
+    pub(crate) fn receive(
+        &mut self,
+        conn: ConnId,
+        data: &[u8],
+        now: Instant,
+        responses: &mut Vec<Response>,
+    ) -> Option<Result<(), ConnError>> {
+        let c = self.conns.get_mut(&conn)?;
+        let was_ready = c.is_ready();
+        let result = c.receive(data, now, responses);
+        if !was_ready && c.is_ready() {
+            if let Some(n) = self.nodes.get_mut(&c.node) {
+                n.failures = 0;
+            }
+        }
+        Some(result)
+    }
+
+    /// Closes `conn` on our side (the adapter is told through
+    /// [`poll_close`](Self::poll_close)) and forgets it; see
+    /// [`lost`](Self::lost) for what is returned.
+    pub(crate) fn close(
+        &mut self,
+        conn: ConnId,
+        reason: Option<&ConnError>,
+        now: Instant,
+        rng: &mut Rng,
+    ) -> Option<Vec<Purpose>> {
+        if let Some(r) = reason {
+            self.last_error = Some(format!("{r:?}"));
+        }
+        if self.conns.contains_key(&conn) {
+            self.closes.push_back(conn);
+        }
+        self.lost(conn, now, rng)
+    }
+
+    /// Forgets `conn` (closed by the peer, failed, or closed by us) and
+    /// backs its node off; returns the requests it had in flight, whose
+    /// answers will never come (`None`: not a connection we know).
+    pub(crate) fn lost(
+        &mut self,
+        conn: ConnId,
+        now: Instant,
+        rng: &mut Rng,
+    ) -> Option<Vec<Purpose>> {
+        let mut c = self.conns.remove(&conn)?;
+        let purposes = c.drain_in_flight().collect();
+        let s = &self.settings;
+        if let Some(n) = self.nodes.get_mut(&c.node) {
+            let wait = backoff(
+                rng,
+                s.reconnect_backoff,
+                s.reconnect_backoff_max,
+                n.failures,
+            );
+            if n.conn == Some(conn) {
+                n.conn = None;
+            }
+            n.failures = n.failures.saturating_add(1);
+            n.retry_at = Some(now + wait);
+        }
+        Some(purposes)
+    }
+
+    /// Connections whose request or setup deadline has passed.
+    pub(crate) fn timed_out(&self, now: Instant) -> Vec<ConnId> {
+        self.conns
+            .values()
+            .filter(|c| c.timed_out(now))
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// Releases every connection at close: what was encoded still goes out
+    /// first (adapters drain transmits before closes).
+    pub(crate) fn release_all(&mut self) {
+        let mut ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(mut conn) = self.conns.remove(&id) {
+                if let Some(data) = conn.take_output() {
+                    self.final_transmits.push_back(Transmit { conn: id, data });
+                }
+            }
+            self.closes.push_back(id);
+        }
+        self.connects.clear();
+    }
+
+    pub(crate) fn poll_connect(&mut self) -> Option<Connect> {
+        self.connects.pop_front()
+    }
+
+    pub(crate) fn poll_close(&mut self) -> Option<ConnId> {
+        self.closes.pop_front()
+    }
+
+    /// Bytes released at close, then whichever connection has some.
+    pub(crate) fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(t) = self.final_transmits.pop_front() {
+            return Some(t);
+        }
+        let conn = self.conns.values_mut().find(|c| c.has_output())?;
+        let data = conn.take_output()?;
+        Some(Transmit {
+            conn: conn.id,
+            data,
+        })
+    }
+
+    /// Whether bytes wait to be handed out by [`poll_transmit`](Self::poll_transmit).
+    pub(crate) fn has_transmit(&self) -> bool {
+        !self.final_transmits.is_empty() || self.conns.values().any(Connection::has_output)
+    }
+
+    /// Whether any output waits to be drained.
+    pub(crate) fn has_output(&self) -> bool {
+        !self.connects.is_empty() || !self.closes.is_empty() || self.has_transmit()
+    }
+
+    /// The earliest connection deadline or reconnect time after `now`.
+    pub(crate) fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        let conns = self.conns.values().filter_map(Connection::next_deadline);
+        let retries = self
+            .nodes
+            .values()
+            .filter_map(|n| n.retry_at)
+            .filter(|t| *t > now);
+        conns.chain(retries).min()
+    }
+
+    /// `(id, node, ready, produce requests in flight)` of each connection,
+    /// for debugging.
+    pub(crate) fn describe(&self) -> Vec<(u64, i32, bool, usize)> {
+        let mut v: Vec<_> = self
+            .conns
+            .values()
+            .map(|c| (c.id.0, c.node, c.is_ready(), c.produce_in_flight()))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes() -> Nodes {
+        Nodes::new(
+            ConnectionSettings {
+                client_id: "t".into(),
+                sasl: None,
+                request_timeout: Duration::from_secs(30),
+                setup_timeout: Duration::from_secs(10),
+                reconnect_backoff: Duration::from_millis(50),
+                reconnect_backoff_max: Duration::from_secs(1),
+            },
+            vec![
+                BrokerAddr {
+                    host: "a".into(),
+                    port: 1,
+                },
+                BrokerAddr {
+                    host: "b".into(),
+                    port: 2,
+                },
+            ],
+        )
+    }
+
+    #[test]
+    fn one_connection_per_node_and_backoff_after_a_loss() {
+        let mut n = nodes();
+        let mut rng = Rng::new(1);
+        let t0 = crate::testing::t0();
+        // Nothing ready: the bootstrap list is tried, one connection at a time.
+        assert_eq!(n.any_ready(t0, &mut rng), None);
+        let c = n.poll_connect().expect("a connect");
+        assert_eq!((c.host.as_str(), c.port, c.node_id), ("a", 1, None));
+        assert_eq!(n.any_ready(t0, &mut rng), None);
+        assert!(n.poll_connect().is_none(), "one is being set up already");
+        assert!(n.ensure(-1, t0, &mut rng), "exists");
+        assert!(n.poll_connect().is_none());
+        // Lost: the node backs off, the next bootstrap address is tried.
+        assert_eq!(n.lost(c.conn, t0, &mut rng), Some(Vec::new()));
+        assert!(!n.ensure(-1, t0, &mut rng), "backing off");
+        let retry = n.next_deadline(t0).expect("a reconnect time");
+        assert!(retry > t0 && retry <= t0 + Duration::from_millis(60));
+        assert_eq!(n.any_ready(t0, &mut rng), None);
+        assert_eq!(n.poll_connect().map(|c| c.port), Some(2));
+        assert!(n.ensure(-1, retry, &mut rng), "after the backoff");
+    }
+
+    #[test]
+    fn close_tells_the_adapter_and_release_all_closes_everything() {
+        let mut n = nodes();
+        let mut rng = Rng::new(2);
+        let t0 = crate::testing::t0();
+        n.learn([(
+            7,
+            BrokerAddr {
+                host: "k".into(),
+                port: 9,
+            },
+        )]);
+        assert!(n.knows(7));
+        n.learn_if_unknown(
+            7,
+            BrokerAddr {
+                host: "other".into(),
+                port: 1,
+            },
+        );
+        assert!(n.ensure(7, t0, &mut rng));
+        let c = n.poll_connect().unwrap();
+        assert_eq!((c.host.as_str(), c.node_id), ("k", Some(7)));
+        n.close(c.conn, Some(&ConnError::Timeout), t0, &mut rng);
+        assert_eq!(n.poll_close(), Some(c.conn));
+        assert_eq!(n.last_error(), Some("Timeout"));
+        assert!(n.ensure(-2, t0, &mut rng));
+        let c2 = n.poll_connect().unwrap();
+        n.release_all();
+        assert_eq!(n.poll_close(), Some(c2.conn));
+        assert_eq!(n.connection_count(), 0);
+        assert!(!n.has_output());
+    }
+}
