@@ -36,6 +36,12 @@ pub enum SendError {
     MetadataPending {
         /// The topic.
         topic: String,
+        /// The wait the refusal belongs to: the event that ends it names it.
+        wait: crate::event::WaitId,
+        /// When the wait ends at the latest (`max.block.ms` after the first
+        /// refusal of this wait), with [`Event::TopicUnavailable`](crate::Event::TopicUnavailable)
+        /// unless the topic is ready before.
+        deadline: std::time::Instant,
     },
     /// The record, encoded, is larger than `max.request.size` or
     /// `buffer.memory` allows (Java's `RecordTooLargeException`).
@@ -90,7 +96,7 @@ impl fmt::Display for SendError {
                 f,
                 "buffer.memory is full: {needed} bytes needed, {used} of {limit} in use"
             ),
-            SendError::MetadataPending { topic } => {
+            SendError::MetadataPending { topic, .. } => {
                 write!(f, "metadata for topic {topic:?} is not known yet")
             }
             SendError::RecordTooLarge {

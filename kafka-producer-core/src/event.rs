@@ -49,6 +49,16 @@ pub struct RecordToken {
     pub timestamp: i64,
 }
 
+/// Names one wait for a topic's metadata (`max.block.ms`), from
+/// [`SendError::MetadataPending`](crate::SendError::MetadataPending) or
+/// [`Producer::prefetch_topic`](crate::Producer::prefetch_topic) to the
+/// [`Event::TopicReady`] or [`Event::TopicUnavailable`] that ends it (or
+/// [`Event::Closed`], which ends every wait). Every
+/// refused send of one topic gets the same id until the wait ends; ids are
+/// never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WaitId(pub u64);
+
 /// Identifies a connection. Ids are never reused, so a late call about a
 /// connection the producer has already given up on is recognised and ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -128,6 +138,8 @@ pub enum Event {
     TopicReady {
         /// The topic.
         topic: Arc<str>,
+        /// The wait this ends.
+        wait: WaitId,
     },
     /// A topic that `send` was waiting for could not be found within
     /// `max.block.ms`, or cannot be written.
@@ -138,6 +150,9 @@ pub enum Event {
         /// answered but do not have it), or `None` when no broker answered
         /// at all (none reachable).
         error: Option<kafka_proto::ErrorCode>,
+        /// The wait this ends (at its deadline, `max.block.ms` after it
+        /// began, or at once for an error that retrying cannot fix).
+        wait: WaitId,
     },
     /// Every batch that existed when [`Producer::flush`](crate::Producer::flush)
     /// returned this id has an outcome now.

@@ -74,10 +74,11 @@ pub mod sasl;
 mod sender;
 #[cfg(test)]
 mod testing;
+mod waits;
 
 pub use config::{ConfigError, ProducerConfig};
 pub use error::{DeliveryError, DeliveryErrorKind, FatalError, SendError};
-pub use event::{BatchId, ConnId, Connect, Event, FlushId, Record, RecordToken, Transmit};
+pub use event::{BatchId, ConnId, Connect, Event, FlushId, Record, RecordToken, Transmit, WaitId};
 pub use kafka_proto::ErrorCode;
 pub use kafka_proto::compression::Compression;
 pub use kafka_proto::record::Header;

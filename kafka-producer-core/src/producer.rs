@@ -13,7 +13,7 @@ use crate::accumulator::{BATCH_OVERHEAD, Batch, PartitionQueue, record_size_uppe
 use crate::config::{ConfigError, ProducerConfig};
 use crate::connection::{self, ConnError, Purpose, Response, SaslSettings};
 use crate::error::{DeliveryErrorKind, FatalError, SendError};
-use crate::event::{ConnId, Connect, Event, FlushId, Record, RecordToken, Transmit};
+use crate::event::{ConnId, Connect, Event, FlushId, Record, RecordToken, Transmit, WaitId};
 use crate::hash::Map;
 use crate::idempotence::Idempotence;
 use crate::lifecycle::{BatchLedger, Outcome};
@@ -22,6 +22,7 @@ use crate::nodes::{ConnectionSettings, Nodes};
 use crate::partitioner::{PartitionerKind, Partitioning, TopicPartitions};
 use crate::rng::{Rng, backoff};
 use crate::sasl::{Credentials, Mechanism};
+use crate::waits::TopicWaits;
 
 /// The highest Produce version used: v13 names topics by id (KIP-516),
 /// which this producer does not track.
@@ -110,8 +111,8 @@ pub struct Producer {
     pub(crate) metadata: MetadataRefresh,
 
     pub(crate) topics: crate::hash::FastMap<Arc<str>, Topic>,
-    /// Topics `send` is waiting for, with the `max.block.ms` deadline.
-    pub(crate) pending_topics: Map<Arc<str>, Instant>,
+    /// Topics `send` is waiting for (`max.block.ms`).
+    pub(crate) waits: TopicWaits,
     pub(crate) partitioning: Partitioning,
     /// Batch ids, outstanding batches, buffer memory, spare builders.
     pub(crate) ledger: BatchLedger,
@@ -266,7 +267,7 @@ impl Producer {
             wall_anchor: (now, wall_clock_ms),
             wall_now_ms: wall_clock_ms,
             topics: crate::hash::FastMap::default(),
-            pending_topics: Map::default(),
+            waits: TopicWaits::default(),
             partitioning,
             idempotence: Idempotence::new(idempotent),
             requests: Map::default(),
@@ -373,8 +374,13 @@ impl Producer {
     }
 
     /// Asks for a topic's metadata ahead of the first `send` to it; an
-    /// [`Event::TopicReady`] or [`Event::TopicUnavailable`] follows.
-    pub fn prefetch_topic(&mut self, topic: &str, now: Instant) -> Result<(), SendError> {
+    /// [`Event::TopicReady`] or [`Event::TopicUnavailable`] for the returned
+    /// wait follows, unless the metadata is known already (`Ok(None)`).
+    pub fn prefetch_topic(
+        &mut self,
+        topic: &str,
+        now: Instant,
+    ) -> Result<Option<(WaitId, Instant)>, SendError> {
         self.advance(now);
         validate_topic(topic).map_err(|reason| SendError::InvalidTopic {
             topic: topic.to_owned(),
@@ -383,9 +389,12 @@ impl Producer {
         if self.closing.is_some() || self.closed {
             return Err(SendError::Closed);
         }
-        self.wait_for_topic(topic);
+        if self.partition_count(topic).is_some() {
+            return Ok(None);
+        }
+        let wait = self.wait_for_topic(topic);
         self.maintain();
-        Ok(())
+        Ok(Some(wait))
     }
 
     pub(crate) fn advance(&mut self, now: Instant) {
@@ -402,29 +411,39 @@ impl Producer {
         self.wall_now_ms
     }
 
-    fn wait_for_topic(&mut self, topic: &str) {
-        let deadline = self.now + self.config.max_block;
-        if !self.topics.contains_key(topic) {
-            let name: Arc<str> = topic.into();
-            self.topics.insert(name.clone(), Topic::new(name));
-            self.metadata.request();
-        }
-        match self.pending_topics.get_mut(topic) {
-            // A wait that has run out but was not reported yet (no timer
-            // turn since): its waiters have given up by their own clocks.
-            // A new wait starts now, with a full max.block.ms — otherwise
-            // it would be told "unavailable" at once.
-            Some(pending) if *pending <= self.now => *pending = deadline,
-            // A wait in progress: a retry of the same send, or another
-            // sender waiting for the same topic.
-            Some(_) => {}
+    /// The wait for `topic`'s metadata (the one in progress, or a new one
+    /// with a full `max.block.ms`), asking for the metadata.
+    fn wait_for_topic(&mut self, topic: &str) -> (WaitId, Instant) {
+        let name = match self.topics.get(topic) {
+            Some(t) => t.name.clone(),
             None => {
-                let name = self.topics.get(topic).map(|t| t.name.clone());
-                if let Some(name) = name {
-                    self.pending_topics.insert(name, deadline);
-                }
+                let name: Arc<str> = topic.into();
+                self.topics.insert(name.clone(), Topic::new(name.clone()));
+                self.metadata.request();
+                name
             }
+        };
+        let wait = self.waits.wait(&name, self.now, self.config.max_block);
+        if let Some(old) = wait.ran_out {
+            // Ran out before a timer turn ended it: it ends now.
+            let error = self.unavailable_error(&name);
+            self.events.push_back(Event::TopicUnavailable {
+                topic: name,
+                error,
+                wait: old,
+            });
         }
+        (wait.id, wait.deadline)
+    }
+
+    /// Why a topic wait that ran out ended: the broker's error for the
+    /// topic, UNKNOWN_TOPIC_OR_PARTITION when brokers answered without it,
+    /// `None` when no broker answered at all (none reachable).
+    fn unavailable_error(&self, topic: &str) -> Option<ErrorCode> {
+        let t = self.topics.get(topic);
+        let error = t.and_then(|x| (x.known && !x.error.is_ok()).then_some(x.error));
+        let answered = t.is_some_and(|x| x.known) || self.metadata_answers > 0;
+        error.or(answered.then_some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION))
     }
 
     /// Appends a record to its partition's batch.
@@ -474,10 +493,12 @@ impl Producer {
                     topic: record.topic.to_owned(),
                     reason,
                 })?;
-                self.wait_for_topic(record.topic);
+                let (wait, deadline) = self.wait_for_topic(record.topic);
                 self.maintain();
                 return Err(SendError::MetadataPending {
                     topic: record.topic.to_owned(),
+                    wait,
+                    deadline,
                 });
             }
         };
@@ -733,7 +754,7 @@ impl Producer {
         if let Some(t) = self.idempotence.retry_at().filter(|t| *t > now) {
             consider(t);
         }
-        for &d in self.pending_topics.values() {
+        if let Some(d) = self.waits.next_deadline() {
             consider(d);
         }
         if let Some(d) = self.closing.and_then(|c| c.deadline) {
@@ -874,10 +895,11 @@ impl Producer {
             topic.error = t.error;
             if !t.error.is_ok() {
                 if !t.error.is_retriable() {
-                    if let Some((name, _)) = self.pending_topics.remove_entry(t.name.as_str()) {
+                    if let Some((name, wait)) = self.waits.end(t.name.as_str()) {
                         self.events.push_back(Event::TopicUnavailable {
                             topic: name,
                             error: Some(t.error),
+                            wait,
                         });
                     }
                 } else {
@@ -902,8 +924,9 @@ impl Producer {
             if topic.available.len() < topic.partitions.len() {
                 self.metadata.request();
             }
-            if let Some((name, _)) = self.pending_topics.remove_entry(t.name.as_str()) {
-                self.events.push_back(Event::TopicReady { topic: name });
+            if let Some((name, wait)) = self.waits.end(t.name.as_str()) {
+                self.events
+                    .push_back(Event::TopicReady { topic: name, wait });
             }
         }
     }
@@ -969,26 +992,12 @@ impl Producer {
     fn expire(&mut self) {
         let now = self.now;
         // Sends waiting for a topic's metadata give up after max.block.ms.
-        let expired: Vec<Arc<str>> = self
-            .pending_topics
-            .iter()
-            .filter(|(_, d)| **d <= now)
-            .map(|(t, _)| t.clone())
-            .collect();
-        for t in expired {
-            self.pending_topics.remove(&t);
-            let error = self
-                .topics
-                .get(&t)
-                .and_then(|x| (x.known && !x.error.is_ok()).then_some(x.error));
-            // A broker that answered without the topic means it does not
-            // exist; no answer at all (no broker reachable) leaves `None`.
-            let answered =
-                self.topics.get(&t).is_some_and(|x| x.known) || self.metadata_answers > 0;
-            let error = error.or(answered.then_some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+        for (t, wait) in self.waits.expire(now) {
+            let error = self.unavailable_error(&t);
             self.events.push_back(Event::TopicUnavailable {
                 topic: t.clone(),
                 error,
+                wait,
             });
             // Forget a topic that never resolved, so it is not requested forever.
             if self.topics.get(&t).is_some_and(|x| {
@@ -1090,7 +1099,9 @@ impl Producer {
                 self.finish(&topic, b, outcome);
             }
         }
-        self.pending_topics.clear();
+        // Waits end with the producer ([`Event::Closed`] ends them all:
+        // every send is refused with `Closed` from now on).
+        self.waits.end_all();
         // Every flush is over: nothing is outstanding any more.
         while let Some((id, _)) = self.flushes.pop_front() {
             self.events.push_back(Event::FlushComplete(id));

@@ -183,7 +183,7 @@ fn unknown_topic_fails_after_max_block() {
             .any(|e| matches!(e, Event::TopicUnavailable { .. }))
     });
     let error = events.iter().find_map(|e| match e {
-        Event::TopicUnavailable { topic, error } if &**topic == "missing" => Some(*error),
+        Event::TopicUnavailable { topic, error, .. } if &**topic == "missing" => Some(*error),
         _ => None,
     });
     assert_eq!(error, Some(Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)));
@@ -196,24 +196,45 @@ fn unknown_topic_fails_after_max_block() {
 
 #[test]
 fn a_new_wait_after_an_unreported_expiry_gets_a_full_max_block() {
-    // The adapter's own timer can end a wait a moment before the core's
-    // timer turn reports it; a wait starting in between must not inherit
-    // the old deadline (and be failed at once).
+    // A wait that ran out before a timer turn ended it ends when the next
+    // send (or prefetch) of its topic comes, which starts a new wait with
+    // a new id and a full max.block.ms (not the old deadline).
     let mut sim = Sim::new(spec(&[]), Faults::default(), 4, &[("max.block.ms", "2000")]);
     let t0 = sim.now;
-    assert!(matches!(
-        sim.producer.send(&record("missing", b"x"), t0),
-        Err(SendError::MetadataPending { .. })
-    ));
+    let Err(SendError::MetadataPending {
+        wait: first,
+        deadline,
+        ..
+    }) = sim.producer.send(&record("missing", b"x"), t0)
+    else {
+        panic!("expected MetadataPending");
+    };
+    assert_eq!(deadline, t0 + Duration::from_millis(2000));
+    // A retry is the same wait.
+    let Err(SendError::MetadataPending { wait, .. }) = sim
+        .producer
+        .send(&record("missing", b"y"), t0 + Duration::from_millis(5))
+    else {
+        panic!("expected MetadataPending");
+    };
+    assert_eq!(wait, first);
     // Past the first wait's deadline, before any timer turn: a new wait.
     let late = t0 + Duration::from_millis(2001);
-    sim.producer.prefetch_topic("missing", late).unwrap();
+    let (second, deadline) = sim
+        .producer
+        .prefetch_topic("missing", late)
+        .unwrap()
+        .expect("a wait");
+    assert_ne!(second, first);
+    assert_eq!(deadline, late + Duration::from_millis(2000));
     sim.producer.handle_timeout(late);
-    assert!(
-        !std::iter::from_fn(|| sim.producer.poll_event())
-            .any(|e| matches!(e, Event::TopicUnavailable { .. })),
-        "the new wait was failed at once"
-    );
+    let ended: Vec<_> = std::iter::from_fn(|| sim.producer.poll_event())
+        .filter_map(|e| match e {
+            Event::TopicUnavailable { wait, .. } => Some(wait),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ended, [first], "only the first wait ended");
     sim.now = late;
     let events = sim.run_until(Duration::from_secs(10), |e| {
         e.iter()
@@ -222,7 +243,7 @@ fn a_new_wait_after_an_unreported_expiry_gets_a_full_max_block() {
     assert!(
         events
             .iter()
-            .any(|e| matches!(e, Event::TopicUnavailable { .. }))
+            .any(|e| matches!(e, Event::TopicUnavailable { wait, .. } if *wait == second))
     );
     let waited = sim.now - late;
     assert!(

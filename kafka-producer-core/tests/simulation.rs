@@ -270,7 +270,7 @@ fn run(profile: &Profile, seed: u64, trace: bool) -> Result<Stats, String> {
                 }
                 Event::MemoryAvailable | Event::TopicReady { .. } => *blocked = false,
                 Event::Closed => *closed = true,
-                Event::TopicUnavailable { topic, error } => {
+                Event::TopicUnavailable { topic, error, .. } => {
                     return Err(format!("topic {topic} unavailable: {error:?}"));
                 }
                 Event::Fatal(e) => return Err(format!("fatal event: {e}")),

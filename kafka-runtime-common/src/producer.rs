@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use event_listener::{EventListener, Listener};
-use kafka_producer_core::{ErrorCode, FlushId, Record};
+use kafka_producer_core::{ErrorCode, FlushId, Record, WaitId};
 
 use crate::Runtime;
 use crate::delivery::{Callback, DeliveryFuture, DeliveryResult};
@@ -85,6 +85,23 @@ enum Step {
         refusal: CoreSendError,
     },
 }
+
+/// A send's wait, from its first refusal on.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    /// When to give up: `max.block.ms` after the first refusal for buffer
+    /// memory; for a topic, [`TOPIC_WAIT_SLACK`] after the core's own
+    /// deadline (the core ends the wait then, with the broker's error).
+    deadline: Instant,
+    /// The core's topic wait, once metadata was pending.
+    topic_wait: Option<WaitId>,
+}
+
+/// How long after the core's deadline for a topic wait a waiter gives up
+/// on hearing the core end it: only a driver that stopped turning (it
+/// ends the wait at the deadline, in the same turn that fires the timer)
+/// gets here.
+const TOPIC_WAIT_SLACK: Duration = Duration::from_secs(5);
 
 impl<R: Runtime> Producer<R> {
     /// A handle on `shared`, whose driver the runtime has started.
@@ -215,9 +232,7 @@ impl<R: Runtime> Producer<R> {
         mut callback: Option<Callback>,
     ) -> Result<Option<DeliveryFuture>, SendError> {
         let approx = record.approx_size();
-        // Set at the first refusal: the deadline, and the generation then
-        // (later topic reports concern this wait).
-        let mut waiting: Option<(Instant, u64)> = None;
+        let mut waiting: Option<Waiting> = None;
         loop {
             let step = record.with_core_record(|core_record| {
                 self.step(record, core_record, approx, &mut callback, &mut waiting)
@@ -230,13 +245,7 @@ impl<R: Runtime> Producer<R> {
                     refusal,
                 } => {
                     if R::timeout_at(deadline, listener).await.is_none() {
-                        return Err(match refusal {
-                            CoreSendError::BufferFull { .. } => self.buffer_timeout(),
-                            _ => {
-                                let since = waiting.map_or(0, |(_, since)| since);
-                                self.unavailable_after_timeout(&record.topic, since).await
-                            }
-                        });
+                        return Err(self.gave_up(&record.topic, &refusal, waiting));
                     }
                 }
             }
@@ -250,7 +259,7 @@ impl<R: Runtime> Producer<R> {
         mut callback: Option<Callback>,
     ) -> Result<Option<DeliveryFuture>, SendError> {
         let approx = record.approx_size();
-        let mut waiting: Option<(Instant, u64)> = None;
+        let mut waiting: Option<Waiting> = None;
         loop {
             let step = record.with_core_record(|core_record| {
                 self.step(record, core_record, approx, &mut callback, &mut waiting)
@@ -263,24 +272,28 @@ impl<R: Runtime> Producer<R> {
                     refusal,
                 } => {
                     if !wait_blocking::<R>(listener, deadline) {
-                        return Err(match refusal {
-                            CoreSendError::BufferFull { .. } => self.buffer_timeout(),
-                            _ => {
-                                let since = waiting.map_or(0, |(_, since)| since);
-                                self.unavailable_after_timeout_blocking(&record.topic, since)
-                            }
-                        });
+                        return Err(self.gave_up(&record.topic, &refusal, waiting));
                     }
                 }
             }
         }
     }
 
-    /// The error for a wait for buffer space that ran out.
-    fn buffer_timeout(&self) -> SendError {
-        SendError::BufferTimeout {
-            max_block: self.shared().max_block,
+    /// The error for a wait that ran out: buffer memory stayed full, or the
+    /// topic never became available (with the error the core ended the
+    /// wait with, if it did).
+    fn gave_up(&self, topic: &str, refusal: &CoreSendError, waiting: Option<Waiting>) -> SendError {
+        if matches!(refusal, CoreSendError::BufferFull { .. }) {
+            return SendError::BufferTimeout {
+                max_block: self.shared().max_block,
+            };
         }
+        let st = self.shared().lock();
+        let error = waiting
+            .and_then(|w| w.topic_wait)
+            .and_then(|wait| st.wait_ended(wait))
+            .flatten();
+        topic_unavailable(&st, topic, error)
     }
 
     /// Tries to queue the record; on a refusal to wait for, arms the wait
@@ -291,22 +304,20 @@ impl<R: Runtime> Producer<R> {
         core_record: &Record<'_>,
         approx: usize,
         callback: &mut Option<Callback>,
-        waiting: &mut Option<(Instant, u64)>,
+        waiting: &mut Option<Waiting>,
     ) -> Step {
         let shared = self.shared();
         loop {
             let listener = waiting.is_some().then(|| shared.listen());
-            let (result, generation) = {
+            let result = {
                 let mut st = shared.lock();
-                if let Some((_, since)) = *waiting {
-                    if let Some(&(reported, error)) = st.unavailable.get(&*record.topic) {
-                        if reported > since {
-                            return Step::Done(Err(topic_unavailable(&st, &record.topic, error)));
-                        }
+                if let Some(wait) = waiting.and_then(|w| w.topic_wait) {
+                    // The core ended the topic wait this send is in.
+                    if let Some(error) = st.wait_ended(wait) {
+                        return Step::Done(Err(topic_unavailable(&st, &record.topic, error)));
                     }
                 }
-                let result = st.attempt(core_record, approx, callback);
-                (result, st.generation)
+                st.attempt(core_record, approx, callback)
             };
             let refusal = match result {
                 Ok((done, wake)) => {
@@ -320,21 +331,33 @@ impl<R: Runtime> Producer<R> {
                 ) => e,
                 Err(e) => return Step::Done(Err(e.into())),
             };
-            if matches!(refusal, CoreSendError::MetadataPending { .. }) {
-                // The core has asked for metadata: the driver must send it.
-                shared.wake_driver();
-            }
-            match (*waiting, listener) {
-                (Some((deadline, _)), Some(listener)) => {
-                    return Step::Wait {
-                        listener,
-                        deadline,
-                        refusal,
-                    };
+            match &refusal {
+                CoreSendError::MetadataPending { wait, deadline, .. } => {
+                    // The core has asked for metadata: the driver must send
+                    // it. The core owns the deadline and ends the wait.
+                    shared.wake_driver();
+                    *waiting = Some(Waiting {
+                        deadline: deadline.checked_add(TOPIC_WAIT_SLACK).unwrap_or(*deadline),
+                        topic_wait: Some(*wait),
+                    });
                 }
-                // Retry once with a listener, so no wake-up is lost.
-                _ => *waiting = Some((deadline_after(shared.max_block), generation)),
+                _ => {
+                    if waiting.is_none() {
+                        *waiting = Some(Waiting {
+                            deadline: deadline_after(shared.max_block),
+                            topic_wait: None,
+                        });
+                    }
+                }
             }
+            if let (Some(w), Some(listener)) = (*waiting, listener) {
+                return Step::Wait {
+                    listener,
+                    deadline: w.deadline,
+                    refusal,
+                };
+            }
+            // Retry once with a listener, so no wake-up is lost.
         }
     }
 
@@ -417,27 +440,25 @@ impl<R: Runtime> Producer<R> {
     /// The number of partitions of `topic`, fetching its metadata if it is
     /// not known yet (waiting at most `max.block.ms`).
     pub async fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
-        let deadline = deadline_after(self.shared().max_block);
-        let mut since = None;
+        let mut waiting = None;
         loop {
             let listener = self.shared().listen();
-            if let Some(result) = self.partitions_step(topic, &mut since)? {
+            if let Some(result) = self.partitions_step(topic, &mut waiting)? {
                 return Ok(result);
             }
+            let deadline = waiting.map_or_else(Instant::now, |w: Waiting| w.deadline);
             if R::timeout_at(deadline, listener).await.is_none() {
-                let since = since.unwrap_or(0);
-                return Err(self.unavailable_after_timeout(topic, since).await);
+                return Err(self.gave_up(topic, &CoreSendError::Closed, waiting));
             }
         }
     }
 
     /// One look at `topic`'s partition count: the count, a final error, or
-    /// `None` (asked for, wait for a change); `since` is the generation of
-    /// the first ask.
+    /// `None` (asked for, wait for a change until `waiting`'s deadline).
     fn partitions_step(
         &self,
         topic: &str,
-        since: &mut Option<u64>,
+        waiting: &mut Option<Waiting>,
     ) -> Result<Option<i32>, SendError> {
         let shared = self.shared();
         {
@@ -448,16 +469,21 @@ impl<R: Runtime> Producer<R> {
             if st.closed {
                 return Err(SendError::Closed);
             }
-            match *since {
-                None => {
-                    st.core.prefetch_topic(topic, Instant::now())?;
-                    *since = Some(st.generation);
+            if let Some(wait) = waiting.and_then(|w| w.topic_wait) {
+                if let Some(error) = st.wait_ended(wait) {
+                    return Err(topic_unavailable(&st, topic, error));
                 }
-                Some(since) => {
-                    if let Some(&(reported, error)) = st.unavailable.get(topic) {
-                        if reported > since {
-                            return Err(topic_unavailable(&st, topic, error));
-                        }
+            }
+            match st.core.prefetch_topic(topic, Instant::now())? {
+                Some((wait, deadline)) => {
+                    *waiting = Some(Waiting {
+                        deadline: deadline.checked_add(TOPIC_WAIT_SLACK).unwrap_or(deadline),
+                        topic_wait: Some(wait),
+                    });
+                }
+                None => {
+                    if let Some(count) = st.core.partition_count(topic) {
+                        return Ok(Some(count));
                     }
                 }
             }
@@ -512,66 +538,15 @@ impl<R: Runtime> Producer<R> {
     /// [`partitions_for`](Self::partitions_for), blocking the calling
     /// thread.
     pub fn partitions_for_blocking(&self, topic: &str) -> Result<i32, SendError> {
-        let deadline = deadline_after(self.shared().max_block);
-        let mut since = None;
+        let mut waiting = None;
         loop {
             let listener = self.shared().listen();
-            if let Some(result) = self.partitions_step(topic, &mut since)? {
+            if let Some(result) = self.partitions_step(topic, &mut waiting)? {
                 return Ok(result);
             }
+            let deadline = waiting.map_or_else(Instant::now, |w: Waiting| w.deadline);
             if !wait_blocking::<R>(listener, deadline) {
-                let since = since.unwrap_or(0);
-                return Err(self.unavailable_after_timeout_blocking(topic, since));
-            }
-        }
-    }
-
-    /// The core's report ending the topic wait begun at generation
-    /// `since`, if it has come (or the producer closed meanwhile).
-    fn unavailable_report(&self, topic: &str, since: u64) -> Option<SendError> {
-        let st = self.shared().lock();
-        match st.unavailable.get(topic) {
-            Some(&(reported, error)) if reported > since => {
-                Some(topic_unavailable(&st, topic, error))
-            }
-            _ if st.closed => Some(topic_unavailable(&st, topic, None)),
-            _ => None,
-        }
-    }
-
-    /// The error for a topic wait whose `max.block.ms` ran out here. The
-    /// core ends the same wait at its own deadline (no later than this
-    /// side's) and reports the broker's last error for the topic (e.g.
-    /// UNKNOWN_TOPIC_OR_PARTITION), but only at the driver's next turn,
-    /// which this side's timer may beat: wait for that report a moment
-    /// ([`REPORT_GRACE`]) rather than answer without the error. Found on
-    /// Apache Kafka, where Tokio and mio callers got no error code.
-    async fn unavailable_after_timeout(&self, topic: &str, since: u64) -> SendError {
-        let grace = deadline_after(REPORT_GRACE);
-        loop {
-            let listener = self.shared().listen();
-            if let Some(error) = self.unavailable_report(topic, since) {
-                return error;
-            }
-            self.shared().wake_driver();
-            if R::timeout_at(grace, listener).await.is_none() {
-                return topic_unavailable(&self.shared().lock(), topic, None);
-            }
-        }
-    }
-
-    /// [`unavailable_after_timeout`](Self::unavailable_after_timeout),
-    /// blocking the calling thread.
-    fn unavailable_after_timeout_blocking(&self, topic: &str, since: u64) -> SendError {
-        let grace = deadline_after(REPORT_GRACE);
-        loop {
-            let listener = self.shared().listen();
-            if let Some(error) = self.unavailable_report(topic, since) {
-                return error;
-            }
-            self.shared().wake_driver();
-            if !wait_blocking::<R>(listener, grace) {
-                return topic_unavailable(&self.shared().lock(), topic, None);
+                return Err(self.gave_up(topic, &CoreSendError::Closed, waiting));
             }
         }
     }
@@ -582,10 +557,6 @@ impl<R: Runtime> Producer<R> {
         self.shared().lock().closed
     }
 }
-
-/// How long a wait that ran out here waits for the core's report of the
-/// same wait (see `unavailable_after_timeout`).
-const REPORT_GRACE: Duration = Duration::from_millis(500);
 
 /// `wait` from now, capped (see [`FOREVER`]).
 fn deadline_after(wait: Duration) -> Instant {

@@ -283,7 +283,7 @@ impl From<CoreSendError> for SendError {
                 used,
                 limit,
             },
-            CoreSendError::MetadataPending { topic } => SendError::MetadataPending { topic },
+            CoreSendError::MetadataPending { topic, .. } => SendError::MetadataPending { topic },
             CoreSendError::Closed => SendError::Closed,
             CoreSendError::Fatal(e) => SendError::Fatal(e),
             other => SendError::Other(other),

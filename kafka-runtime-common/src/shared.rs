@@ -11,14 +11,14 @@
 //! connections in [`Outputs::connects`], write [`Outputs::transmits`], close
 //! [`Outputs::closes`], and call [`Outputs::complete`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use event_listener::{Event as Signal, EventListener};
 use kafka_producer_core::{
-    BatchId, ConnId, Connect, ErrorCode, Event, FlushId, Producer as Core, Record, Transmit,
+    BatchId, ConnId, Connect, ErrorCode, Event, FlushId, Producer as Core, Record, Transmit, WaitId,
 };
 
 use crate::delivery::{BatchOutcome, BatchWaiters, Callback, DeliveryFuture};
@@ -29,6 +29,9 @@ use crate::record::{ProducerRecord, SendError};
 /// It must not lose a wake-up that comes while the driver is busy (Tokio's
 /// `Notify::notify_one` and `mio::Waker::wake` both keep one).
 pub type WakeDriver = Box<dyn Fn() + Send + Sync>;
+
+/// How many ended topic waits [`State`] remembers for their waiters.
+const ENDED_WAITS: usize = 1024;
 
 /// What handles and the driver share.
 pub struct Shared {
@@ -61,8 +64,9 @@ pub struct State {
     pub(crate) batches: HashMap<BatchId, BatchWaiters>,
     /// Flushes not complete yet.
     pub(crate) flushes: Vec<FlushId>,
-    /// Topics reported unavailable, with the `generation` of the report.
-    pub(crate) unavailable: HashMap<Arc<str>, (u64, Option<ErrorCode>)>,
+    /// Topic waits the core ended with `TopicUnavailable`, newest last
+    /// (at most [`ENDED_WAITS`]: a waiter looks its own up by id soon after).
+    pub(crate) ended_waits: VecDeque<(WaitId, Option<ErrorCode>)>,
     /// Counts the driver's wake-ups of waiting handles.
     pub(crate) generation: u64,
     /// The core reported `Closed`, or the driver is gone.
@@ -152,7 +156,7 @@ impl State {
             core,
             batches: HashMap::new(),
             flushes: Vec::new(),
-            unavailable: HashMap::new(),
+            ended_waits: VecDeque::new(),
             generation: 0,
             closed: false,
             last_connect_error: None,
@@ -256,8 +260,17 @@ impl State {
             return Err(SendError::Closed);
         }
         self.core.prefetch_topic(topic, Instant::now())?;
-        let error = self.unavailable.get(topic).and_then(|&(_, error)| error);
-        Err(self.topic_unavailable(topic, error))
+        Err(self.topic_unavailable(topic, None))
+    }
+
+    /// How topic wait `wait` ended, if the core has ended it as
+    /// unavailable: `Some(error)` (the broker's error, if one answered).
+    pub(crate) fn wait_ended(&self, wait: WaitId) -> Option<Option<ErrorCode>> {
+        self.ended_waits
+            .iter()
+            .rev()
+            .find(|(w, _)| *w == wait)
+            .map(|&(_, error)| error)
     }
 
     /// Why `topic` cannot be sent to.
@@ -412,14 +425,16 @@ impl Outputs {
                 }
             }
             Event::MemoryAvailable => self.changed = true,
-            Event::TopicReady { topic } => {
+            Event::TopicReady { topic, .. } => {
                 tracing::debug!(%topic, "topic metadata known");
-                st.unavailable.remove(&topic);
                 self.changed = true;
             }
-            Event::TopicUnavailable { topic, error } => {
+            Event::TopicUnavailable { topic, error, wait } => {
                 tracing::warn!(%topic, ?error, "topic unavailable");
-                st.unavailable.insert(topic, (st.generation + 1, error));
+                if st.ended_waits.len() == ENDED_WAITS {
+                    st.ended_waits.pop_front();
+                }
+                st.ended_waits.push_back((wait, error));
                 self.changed = true;
             }
             Event::FlushComplete(id) => {
