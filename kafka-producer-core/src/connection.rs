@@ -19,7 +19,6 @@ use kafka_proto::messages::sasl_handshake::SaslHandshakeRequest;
 use kafka_proto::messages::supported_versions;
 use kafka_proto::{ApiKey, DecodeError, ErrorCode, Message, Request};
 
-use crate::error::ErrorName;
 use crate::event::ConnId;
 use crate::sasl::{Credentials, Mechanism, SaslClient, SaslStep};
 
@@ -386,7 +385,7 @@ impl Connection {
         if !error.is_ok() {
             return Err(ConnError::Protocol(format!(
                 "ApiVersions failed: {}",
-                ErrorName(error)
+                error
             )));
         }
         self.versions = BrokerVersions {
@@ -433,7 +432,7 @@ impl Connection {
             return Err(ConnError::Authentication(format!(
                 "the broker refused mechanism {} ({}); it offers {:?}",
                 sasl.mechanism.name(),
-                ErrorName(error),
+                error,
                 body.mechanisms
             )));
         }
@@ -477,8 +476,7 @@ impl Connection {
         let error = ErrorCode(body.error_code);
         if !error.is_ok() {
             return Err(ConnError::Authentication(
-                body.error_message
-                    .unwrap_or_else(|| ErrorName(error).to_string()),
+                body.error_message.unwrap_or_else(|| error.to_string()),
             ));
         }
         let Some(client) = self.sasl_client.as_mut() else {

@@ -83,7 +83,109 @@ pub enum SendError {
     /// The producer hit an error it cannot recover from (see the
     /// [`Event::Fatal`](crate::Event::Fatal) it reported).
     Fatal(FatalError),
+    /// `buffer.memory` stayed full for `max.block.ms`: from the runtime
+    /// adapters' waiting sends, which wait out [`BufferFull`](Self::BufferFull).
+    BufferTimeout {
+        /// `max.block.ms`.
+        max_block: std::time::Duration,
+    },
+    /// The topic's metadata did not come within `max.block.ms` (the wait
+    /// ended with [`Event::TopicUnavailable`](crate::Event::TopicUnavailable)):
+    /// the topic does not exist and is not auto-created, or no broker could
+    /// be reached. From the runtime adapters' waiting sends.
+    TopicUnavailable {
+        /// The topic.
+        topic: String,
+        /// The broker's last error for it, if a broker answered.
+        error: Option<ErrorCode>,
+        /// The last connection failure (address and cause), if any.
+        connection_error: Option<String>,
+    },
+    /// A serializer refused the record's key or value (the runtime crates'
+    /// typed producer); the record was not queued.
+    Serialization(SerializationError),
 }
+
+impl SendError {
+    /// Whether the same send may succeed later, unchanged: memory or
+    /// metadata was not there yet (KIP-1050's retriable class). The
+    /// waiting sends of the runtime crates already waited `max.block.ms`.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            SendError::BufferFull { .. }
+            | SendError::MetadataPending { .. }
+            | SendError::BufferTimeout { .. }
+            | SendError::TopicUnavailable { .. } => true,
+            SendError::Topic { error, .. } => error.is_retriable(),
+            _ => false,
+        }
+    }
+
+    /// Whether the producer can take no more records at all (closed, or a
+    /// fatal error): KIP-1050's fatal class. Every other refusal concerns
+    /// this record only.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, SendError::Closed | SendError::Fatal(_))
+    }
+}
+
+/// Why a key or value could not be serialized: the serializer's message,
+/// and which part of the record it is about. Carried by
+/// [`SendError::Serialization`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerializationError {
+    message: std::borrow::Cow<'static, str>,
+    part: Option<RecordPart>,
+}
+
+/// Which part of a record a [`SerializationError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordPart {
+    /// The key.
+    Key,
+    /// The value.
+    Value,
+}
+
+impl SerializationError {
+    /// An error with `message` (what is wrong with the data).
+    pub fn new(message: impl Into<std::borrow::Cow<'static, str>>) -> SerializationError {
+        SerializationError {
+            message: message.into(),
+            part: None,
+        }
+    }
+
+    /// The serializer's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether the key or the value failed, when known.
+    pub fn part(&self) -> Option<RecordPart> {
+        self.part
+    }
+
+    /// The same error, about `part`.
+    pub fn of(mut self, part: RecordPart) -> SerializationError {
+        self.part = Some(part);
+        self
+    }
+}
+
+impl fmt::Display for SerializationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.part {
+            Some(RecordPart::Key) => write!(f, "the key could not be serialized: {}", self.message),
+            Some(RecordPart::Value) => {
+                write!(f, "the value could not be serialized: {}", self.message)
+            }
+            None => write!(f, "serialization failed: {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for SerializationError {}
 
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -119,14 +221,30 @@ impl fmt::Display for SendError {
                 "partition {partition} does not exist: topic {topic:?} has {partitions} partitions"
             ),
             SendError::Topic { topic, error } => {
-                write!(
-                    f,
-                    "topic {topic:?} cannot be written: {}",
-                    ErrorName(*error)
-                )
+                write!(f, "topic {topic:?} cannot be written: {}", error)
             }
             SendError::Closed => f.write_str("the producer is closed"),
             SendError::Fatal(e) => write!(f, "the producer failed: {e}"),
+            SendError::BufferTimeout { max_block } => write!(
+                f,
+                "buffer.memory stayed full for max.block.ms ({} ms)",
+                max_block.as_millis()
+            ),
+            SendError::TopicUnavailable {
+                topic,
+                error,
+                connection_error,
+            } => {
+                write!(f, "topic {topic:?} is unavailable after max.block.ms")?;
+                if let Some(e) = error {
+                    write!(f, ": {e}")?;
+                }
+                if let Some(e) = connection_error {
+                    write!(f, " (last connection error: {e})")?;
+                }
+                Ok(())
+            }
+            SendError::Serialization(e) => e.fmt(f),
         }
     }
 }
@@ -166,6 +284,27 @@ impl fmt::Display for DeliveryError {
 
 impl std::error::Error for DeliveryError {}
 
+impl DeliveryError {
+    /// Whether sending the records again may succeed: the failure was a
+    /// broker error Kafka calls retriable, or time ran out
+    /// (`delivery.timeout.ms`) on one (KIP-1050's retriable class). Check
+    /// [`possibly_written`](Self::possibly_written) before resending: the
+    /// records may be in the log already.
+    pub fn is_retriable(&self) -> bool {
+        match &self.kind {
+            DeliveryErrorKind::Broker(code) => code.is_retriable(),
+            DeliveryErrorKind::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the producer failed as a whole (KIP-1050's fatal class):
+    /// every later send is refused too.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self.kind, DeliveryErrorKind::Fatal(_))
+    }
+}
+
 /// The cause of a [`DeliveryError`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -189,17 +328,13 @@ pub enum DeliveryErrorKind {
 impl fmt::Display for DeliveryErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DeliveryErrorKind::Broker(code) => write!(f, "broker error {}", ErrorName(*code)),
+            DeliveryErrorKind::Broker(code) => write!(f, "broker error {}", code),
             DeliveryErrorKind::Timeout { last_error: None } => {
                 f.write_str("delivery.timeout.ms expired")
             }
             DeliveryErrorKind::Timeout {
                 last_error: Some(code),
-            } => write!(
-                f,
-                "delivery.timeout.ms expired (last error {})",
-                ErrorName(*code)
-            ),
+            } => write!(f, "delivery.timeout.ms expired (last error {})", code),
             DeliveryErrorKind::ProducerClosed => {
                 f.write_str("the producer was closed before delivery")
             }
@@ -240,7 +375,7 @@ impl fmt::Display for FatalError {
                 write!(f, "the broker does not support {api} {needed}")
             }
             FatalError::ProducerId(code) => {
-                write!(f, "InitProducerId failed: {}", ErrorName(*code))
+                write!(f, "InitProducerId failed: {}", code)
             }
         }
     }
@@ -248,14 +383,70 @@ impl fmt::Display for FatalError {
 
 impl std::error::Error for FatalError {}
 
-/// Displays an error code as `NAME (n)`.
-pub(crate) struct ErrorName(pub(crate) ErrorCode);
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl fmt::Display for ErrorName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.name() {
-            Some(name) => write!(f, "{name} ({})", self.0.0),
-            None => write!(f, "unknown error code {}", self.0.0),
-        }
+    #[test]
+    fn error_codes_have_one_format() {
+        assert_eq!(
+            ErrorCode::NOT_LEADER_OR_FOLLOWER.to_string(),
+            "NOT_LEADER_OR_FOLLOWER (6)"
+        );
+        assert!(
+            format!("{:#}", ErrorCode::NOT_LEADER_OR_FOLLOWER)
+                .starts_with("NOT_LEADER_OR_FOLLOWER (6): ")
+        );
+        assert_eq!(ErrorCode(9999).to_string(), "unknown error code 9999");
+        let e = SendError::Topic {
+            topic: "t".into(),
+            error: ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+        };
+        assert_eq!(
+            e.to_string(),
+            "topic \"t\" cannot be written: TOPIC_AUTHORIZATION_FAILED (29)"
+        );
+    }
+
+    #[test]
+    fn send_errors_are_classified() {
+        let full = SendError::BufferFull {
+            needed: 1,
+            used: 2,
+            limit: 2,
+        };
+        assert!(full.is_retriable() && !full.is_fatal());
+        let unavailable = SendError::TopicUnavailable {
+            topic: "t".into(),
+            error: None,
+            connection_error: None,
+        };
+        assert!(unavailable.is_retriable());
+        assert!(SendError::Closed.is_fatal() && !SendError::Closed.is_retriable());
+        let big = SendError::RecordTooLarge {
+            size: 2,
+            limit: 1,
+            limit_key: "max.request.size",
+        };
+        assert!(!big.is_retriable() && !big.is_fatal(), "this record only");
+        let bad = SendError::Serialization(SerializationError::new("no").of(RecordPart::Key));
+        assert_eq!(bad.to_string(), "the key could not be serialized: no");
+        assert!(!bad.is_retriable() && !bad.is_fatal());
+    }
+
+    #[test]
+    fn delivery_errors_are_classified() {
+        let e = |kind| DeliveryError {
+            kind,
+            possibly_written: false,
+        };
+        assert!(e(DeliveryErrorKind::Broker(ErrorCode::NOT_ENOUGH_REPLICAS)).is_retriable());
+        assert!(!e(DeliveryErrorKind::Broker(ErrorCode::MESSAGE_TOO_LARGE)).is_retriable());
+        assert!(e(DeliveryErrorKind::Timeout { last_error: None }).is_retriable());
+        let fatal = e(DeliveryErrorKind::Fatal(FatalError::ProducerId(
+            ErrorCode::CLUSTER_AUTHORIZATION_FAILED,
+        )));
+        assert!(fatal.is_fatal() && !fatal.is_retriable());
+        assert!(!e(DeliveryErrorKind::ProducerClosed).is_fatal());
     }
 }

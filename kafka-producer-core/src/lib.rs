@@ -77,7 +77,9 @@ mod testing;
 mod waits;
 
 pub use config::{ConfigError, ProducerConfig};
-pub use error::{DeliveryError, DeliveryErrorKind, FatalError, SendError};
+pub use error::{
+    DeliveryError, DeliveryErrorKind, FatalError, RecordPart, SendError, SerializationError,
+};
 pub use event::{BatchId, ConnId, Connect, Event, FlushId, Record, RecordToken, Transmit, WaitId};
 pub use kafka_proto::ErrorCode;
 pub use kafka_proto::compression::Compression;

@@ -213,12 +213,21 @@ impl From<i16> for ErrorCode {
     }
 }
 
+/// `NAME (n)`, e.g. `NOT_LEADER_OR_FOLLOWER (6)`, or `unknown error code n`;
+/// the alternate form (`{:#}`) adds Kafka's description of the error.
+/// The one formatter of error codes in every crate of the project.
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.name(), self.description()) {
-            (Some(name), Some(doc)) => write!(f, "{name} ({}): {doc}", self.0),
-            _ => write!(f, "unknown Kafka error code {}", self.0),
+        match self.name() {
+            Some(name) => write!(f, "{name} ({})", self.0)?,
+            None => write!(f, "unknown error code {}", self.0)?,
         }
+        if f.alternate() {
+            if let Some(doc) = self.description() {
+                write!(f, ": {doc}")?;
+            }
+        }
+        Ok(())
     }
 }
 

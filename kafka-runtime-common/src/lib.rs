@@ -76,8 +76,9 @@ use std::time::Instant;
 pub use any::AnyProducer;
 pub use builder::{Parts, ProducerBuilder};
 pub use delivery::{Callback, DeliveryFuture, DeliveryResult, RecordMetadata};
+pub use kafka_producer_core::SendError;
 pub use producer::{Producer, block_on, block_on_until};
-pub use record::{ProducerRecord, RecordHeader, SendError};
+pub use record::{ProducerRecord, RecordHeader};
 
 pub use kafka_producer_core::config::{Acks, PartitionerChoice, SecurityProtocol};
 pub use kafka_producer_core::partitioner::{self, Partitioner};

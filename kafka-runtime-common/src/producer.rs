@@ -11,9 +11,10 @@ use event_listener::{EventListener, Listener};
 use kafka_producer_core::{ErrorCode, FlushId, Record, WaitId};
 
 use crate::Runtime;
+use crate::SendError;
 use crate::delivery::{Callback, DeliveryFuture, DeliveryResult};
 use crate::interceptor::Acknowledgement;
-use crate::record::{ProducerRecord, SendError};
+use crate::record::ProducerRecord;
 use crate::shared::{Shared, State};
 
 type CoreSendError = kafka_producer_core::SendError;
@@ -221,7 +222,7 @@ impl<R: Runtime> Producer<R> {
                     // The core has asked for metadata: the driver must send it.
                     self.shared().wake_driver();
                 }
-                Err(e.into())
+                Err(e)
             }
         }
     }
@@ -329,7 +330,7 @@ impl<R: Runtime> Producer<R> {
                 Err(
                     e @ (CoreSendError::BufferFull { .. } | CoreSendError::MetadataPending { .. }),
                 ) => e,
-                Err(e) => return Step::Done(Err(e.into())),
+                Err(e) => return Step::Done(Err(e)),
             };
             match &refusal {
                 CoreSendError::MetadataPending { wait, deadline, .. } => {

@@ -93,62 +93,7 @@ impl<T: ?Sized, S: Serializer<T> + ?Sized> Serializer<T> for &S {
     }
 }
 
-/// Why a key or value could not be serialized: the serializer's own
-/// message. Carried by [`SendError::Serialization`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SerializationError {
-    message: Cow<'static, str>,
-    part: Option<RecordPart>,
-}
-
-/// Which part of a record a [`SerializationError`] is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordPart {
-    /// The key.
-    Key,
-    /// The value.
-    Value,
-}
-
-impl SerializationError {
-    /// An error with `message` (what is wrong with the data).
-    pub fn new(message: impl Into<Cow<'static, str>>) -> SerializationError {
-        SerializationError {
-            message: message.into(),
-            part: None,
-        }
-    }
-
-    /// The serializer's message.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// Whether the key or the value failed; `None` when the error did not
-    /// come through [`to_record`].
-    pub fn part(&self) -> Option<RecordPart> {
-        self.part
-    }
-
-    fn of(mut self, part: RecordPart) -> SerializationError {
-        self.part = Some(part);
-        self
-    }
-}
-
-impl fmt::Display for SerializationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.part {
-            Some(RecordPart::Key) => write!(f, "the key could not be serialized: {}", self.message),
-            Some(RecordPart::Value) => {
-                write!(f, "the value could not be serialized: {}", self.message)
-            }
-            None => write!(f, "serialization failed: {}", self.message),
-        }
-    }
-}
-
-impl std::error::Error for SerializationError {}
+pub use kafka_producer_core::{RecordPart, SerializationError};
 
 /// Bytes as they are (Java's `ByteArraySerializer` / `BytesSerializer`):
 /// for `[u8]`, `Vec<u8>` and [`Bytes`] (the last without a copy).

@@ -21,9 +21,10 @@ use kafka_producer_core::{
     BatchId, ConnId, Connect, ErrorCode, Event, FlushId, Producer as Core, Record, Transmit, WaitId,
 };
 
+use crate::SendError;
 use crate::delivery::{BatchOutcome, BatchWaiters, Callback, DeliveryFuture};
 use crate::interceptor::{Acknowledgement, Interceptors};
-use crate::record::{ProducerRecord, SendError};
+use crate::record::ProducerRecord;
 
 /// Wakes a runtime's driver: called by handles when the core has new work.
 /// It must not lose a wake-up that comes while the driver is busy (Tokio's
@@ -192,9 +193,7 @@ impl State {
     ) -> Result<(Option<DeliveryFuture>, bool), SendError> {
         let mut callback = callback;
         let approx = record.approx_size();
-        record
-            .with_core_record(|r| self.attempt(r, approx, &mut callback))
-            .map_err(SendError::from)
+        record.with_core_record(|r| self.attempt(r, approx, &mut callback))
     }
 
     /// One attempt to queue `record` (about `approx` bytes). Returns the
