@@ -154,6 +154,12 @@ pub(crate) struct PartitionQueue {
     /// the current epoch, or -1: below it, sequences prove nothing (KIP-360
     /// lets a broker take any first sequence from an unknown producer id).
     pub(crate) first_acked_sequence: i32,
+    /// Transactions: a record of the open transaction went here (the
+    /// partition is added, or being added, to the transaction).
+    pub(crate) txn_written: bool,
+    /// Transactions: the coordinator has the partition in the open
+    /// transaction, so its batches may go (v2: at once).
+    pub(crate) txn_added: bool,
 }
 
 impl PartitionQueue {
@@ -168,6 +174,8 @@ impl PartitionQueue {
             next_sequence: 0,
             last_acked_sequence: -1,
             first_acked_sequence: -1,
+            txn_written: false,
+            txn_added: false,
         }
     }
 

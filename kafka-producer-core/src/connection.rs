@@ -40,6 +40,8 @@ pub(crate) enum Purpose {
     InitProducerId,
     /// A produce request; the id finds its batches.
     Produce(u64),
+    /// A request of the transaction machine.
+    Txn(crate::transaction::TxnPurpose),
 }
 
 /// A request awaiting its response. Kafka answers requests on one
@@ -140,6 +142,9 @@ pub(crate) struct Connection {
     /// Produce requests in flight (the in-flight limit counts only these;
     /// metadata and producer-id requests are not limited).
     produce_in_flight: usize,
+    /// The broker's finalized features (ApiVersions v3+): their epoch and
+    /// the `transaction.version` level (0 when not finalized).
+    features: Option<(i64, i16)>,
 }
 
 impl Connection {
@@ -170,6 +175,7 @@ impl Connection {
             request_timeout,
             setup_deadline: now + setup_timeout,
             produce_in_flight: 0,
+            features: None,
         }
     }
 
@@ -179,6 +185,12 @@ impl Connection {
 
     pub(crate) fn versions(&self) -> &BrokerVersions {
         &self.versions
+    }
+
+    /// The finalized features' epoch and `transaction.version`, when the
+    /// broker reported them.
+    pub(crate) fn finalized_features(&self) -> Option<(i64, i16)> {
+        self.features
     }
 
     pub(crate) fn produce_in_flight(&self) -> usize {
@@ -387,6 +399,14 @@ impl Connection {
                 "ApiVersions failed: {}",
                 error
             )));
+        }
+        if body.finalized_features_epoch >= 0 {
+            let level = body
+                .finalized_features
+                .iter()
+                .find(|f| f.name == "transaction.version")
+                .map_or(0, |f| f.max_version_level);
+            self.features = Some((body.finalized_features_epoch, level));
         }
         self.versions = BrokerVersions {
             ranges: body

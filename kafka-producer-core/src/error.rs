@@ -104,6 +104,10 @@ pub enum SendError {
     /// A serializer refused the record's key or value (the runtime crates'
     /// typed producer); the record was not queued.
     Serialization(SerializationError),
+    /// A transactional producer takes records only inside a transaction
+    /// (`begin_transaction` first), and none while its transaction must be
+    /// aborted or after a fatal error.
+    Transaction(crate::transaction::TransactionError),
 }
 
 impl SendError {
@@ -125,7 +129,11 @@ impl SendError {
     /// fatal error): KIP-1050's fatal class. Every other refusal concerns
     /// this record only.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, SendError::Closed | SendError::Fatal(_))
+        match self {
+            SendError::Closed | SendError::Fatal(_) => true,
+            SendError::Transaction(e) => e.is_fatal(),
+            _ => false,
+        }
     }
 }
 
@@ -245,6 +253,7 @@ impl fmt::Display for SendError {
                 Ok(())
             }
             SendError::Serialization(e) => e.fmt(f),
+            SendError::Transaction(e) => e.fmt(f),
         }
     }
 }
@@ -323,6 +332,9 @@ pub enum DeliveryErrorKind {
     ProducerClosed,
     /// The producer hit an error it cannot recover from.
     Fatal(FatalError),
+    /// The batch's transaction was aborted before it was sent (it is
+    /// never visible to `read_committed` readers either way).
+    TransactionAborted,
 }
 
 impl fmt::Display for DeliveryErrorKind {
@@ -339,6 +351,9 @@ impl fmt::Display for DeliveryErrorKind {
                 f.write_str("the producer was closed before delivery")
             }
             DeliveryErrorKind::Fatal(e) => write!(f, "{e}"),
+            DeliveryErrorKind::TransactionAborted => {
+                f.write_str("the transaction was aborted before the batch was sent")
+            }
         }
     }
 }
@@ -363,6 +378,31 @@ pub enum FatalError {
     /// InitProducerId failed with a non-retriable error (for example
     /// CLUSTER_AUTHORIZATION_FAILED when idempotence is not permitted).
     ProducerId(ErrorCode),
+    /// A transactional request (or a Produce request of a transaction)
+    /// failed with an error that ends the producer: PRODUCER_FENCED or
+    /// INVALID_PRODUCER_EPOCH (another instance with the same
+    /// `transactional.id` took over), TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    /// INVALID_TRANSACTION_TIMEOUT, ...
+    Transaction {
+        /// The request: `InitProducerId`, `EndTxn`, `Produce`, ...
+        request: &'static str,
+        /// The broker's error.
+        code: ErrorCode,
+    },
+}
+
+impl FatalError {
+    /// Whether another producer with the same `transactional.id` fenced
+    /// this one (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH).
+    pub fn is_fenced(&self) -> bool {
+        matches!(
+            self,
+            FatalError::Transaction {
+                code: ErrorCode::PRODUCER_FENCED | ErrorCode::INVALID_PRODUCER_EPOCH,
+                ..
+            }
+        )
+    }
 }
 
 impl fmt::Display for FatalError {
@@ -377,6 +417,11 @@ impl fmt::Display for FatalError {
             FatalError::ProducerId(code) => {
                 write!(f, "InitProducerId failed: {}", code)
             }
+            FatalError::Transaction { request, code } if self.is_fenced() => write!(
+                f,
+                "fenced: another producer with the same transactional.id took over ({request}: {code})"
+            ),
+            FatalError::Transaction { request, code } => write!(f, "{request} failed: {code}"),
         }
     }
 }

@@ -159,6 +159,11 @@ pub enum Event {
     FlushComplete(FlushId),
     /// The producer cannot go on; outstanding batches fail with this error.
     Fatal(FatalError),
+    /// A transactional operation that returned
+    /// [`TransactionProgress::Pending`](crate::TransactionProgress::Pending)
+    /// is complete: take its result with
+    /// [`Producer::transaction_result`](crate::Producer::transaction_result).
+    TransactionCompleted(crate::transaction::TransactionOp),
     /// [`Producer::close`](crate::Producer::close) finished: every batch has
     /// an outcome and every connection was released. This is the last event.
     Closed,

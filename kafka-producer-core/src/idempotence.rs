@@ -45,6 +45,9 @@ pub(crate) struct Idempotence {
     bumping: bool,
     retry_at: Option<Instant>,
     failures: u32,
+    /// Transactional: the transaction machine gets the id and bumps the
+    /// epoch ([`adopt`](Self::adopt)); this one never asks.
+    managed: bool,
 }
 
 /// What the next InitProducerId asks for.
@@ -111,7 +114,33 @@ impl Idempotence {
             bumping: false,
             retry_at: None,
             failures: 0,
+            managed: false,
         }
+    }
+
+    /// Idempotence of a transactional producer: the id and epoch come from
+    /// the transaction machine ([`adopt`](Self::adopt)).
+    pub(crate) fn transactional() -> Self {
+        Idempotence {
+            managed: true,
+            ..Idempotence::new(true)
+        }
+    }
+
+    /// A producer id and epoch from the transaction coordinator.
+    pub(crate) fn adopt(&mut self, producer_id: i64, epoch: i16) {
+        self.producer_id = producer_id;
+        self.epoch = epoch;
+        self.phase = IdPhase::Ready;
+        self.bump_requested = false;
+        self.bumping = false;
+        self.failures = 0;
+        self.retry_at = None;
+    }
+
+    /// Whether a bump was asked for (the sequences are broken).
+    pub(crate) fn bump_requested(&self) -> bool {
+        self.bump_requested
     }
 
     pub(crate) fn is_enabled(&self) -> bool {
@@ -126,7 +155,7 @@ impl Idempotence {
     /// An id is needed and not yet asked for (a Metadata request is the
     /// way to a first connection then).
     pub(crate) fn needs_id(&self) -> bool {
-        self.phase == IdPhase::Needed
+        self.phase == IdPhase::Needed && !self.managed
     }
 
     /// The usable id and epoch.
@@ -173,6 +202,9 @@ impl Idempotence {
         idle: bool,
         unresolved: impl FnOnce(i64, i16) -> bool,
     ) -> Option<IdRequest> {
+        if self.managed {
+            return None;
+        }
         match self.phase {
             IdPhase::Disabled | IdPhase::Requesting => return None,
             IdPhase::Ready => {

@@ -60,6 +60,7 @@
 mod accumulator;
 pub mod config;
 mod connection;
+mod coordinator;
 pub mod error;
 pub mod event;
 mod hash;
@@ -74,6 +75,7 @@ pub mod sasl;
 mod sender;
 #[cfg(test)]
 mod testing;
+pub mod transaction;
 mod waits;
 
 pub use config::{ConfigError, ProducerConfig};
@@ -85,3 +87,7 @@ pub use kafka_proto::ErrorCode;
 pub use kafka_proto::compression::Compression;
 pub use kafka_proto::record::Header;
 pub use producer::Producer;
+pub use transaction::{
+    AbortReason, ConsumerGroupMetadata, OffsetToCommit, TransactionError, TransactionOp,
+    TransactionProgress, TransactionState,
+};

@@ -131,6 +131,25 @@ impl Nodes {
         rooms
     }
 
+    /// The ready connection to `node`, opening one if there is none (and
+    /// it is not backing off).
+    pub(crate) fn ready_conn(&mut self, node: i32, now: Instant, rng: &mut Rng) -> Option<ConnId> {
+        if !self.ensure(node, now, rng) {
+            return None;
+        }
+        let conn = self.nodes.get(&node)?.conn?;
+        self.conns.get(&conn).filter(|c| c.is_ready()).map(|c| c.id)
+    }
+
+    /// The finalized features (epoch, `transaction.version`) with the
+    /// newest epoch among the open connections.
+    pub(crate) fn finalized_features(&self) -> Option<(i64, i16)> {
+        self.conns
+            .values()
+            .filter_map(|c| c.finalized_features())
+            .max_by_key(|(epoch, _)| *epoch)
+    }
+
     /// The ready connection with the fewest requests in flight, if any.
     pub(crate) fn least_loaded_ready(&self) -> Option<ConnId> {
         self.conns

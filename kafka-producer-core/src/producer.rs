@@ -22,6 +22,7 @@ use crate::nodes::{ConnectionSettings, Nodes};
 use crate::partitioner::{PartitionerKind, Partitioning, TopicPartitions};
 use crate::rng::{Rng, backoff};
 use crate::sasl::{Credentials, Mechanism};
+use crate::transaction::Transactions;
 use crate::waits::TopicWaits;
 
 /// The highest Produce version used: v13 names topics by id (KIP-516),
@@ -137,6 +138,8 @@ pub struct Producer {
     pub(crate) next_linger: Option<Instant>,
     /// Metadata responses received so far.
     pub(crate) metadata_answers: u64,
+    /// The transaction machine, with a `transactional.id`.
+    pub(crate) txn: Option<Transactions>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -257,6 +260,15 @@ impl Producer {
             bootstrap,
         );
         let idempotent = config.enable_idempotence;
+        let txn = config
+            .transactional_id
+            .as_deref()
+            .map(|id| Transactions::new(id, config.transaction_timeout));
+        let idempotence = if txn.is_some() {
+            Idempotence::transactional()
+        } else {
+            Idempotence::new(idempotent)
+        };
         let mut p = Producer {
             nodes,
             metadata: MetadataRefresh::new(config.metadata_max_age, config.retry_backoff),
@@ -269,7 +281,7 @@ impl Producer {
             topics: crate::hash::FastMap::default(),
             waits: TopicWaits::default(),
             partitioning,
-            idempotence: Idempotence::new(idempotent),
+            idempotence,
             requests: Map::default(),
             next_request_id: 0,
             flush_mark: 0,
@@ -283,6 +295,7 @@ impl Producer {
             drain_hint: false,
             next_linger: None,
             metadata_answers: 0,
+            txn,
         };
         p.maintain();
         Ok(p)
@@ -321,6 +334,9 @@ impl Producer {
             self.ledger.memory_used(),
             self.nodes.last_error(),
         );
+        if let Some(t) = &self.txn {
+            let _ = writeln!(s, "{}", t.describe());
+        }
         let mut names: Vec<&Arc<str>> = self.topics.keys().collect();
         names.sort();
         for name in names {
@@ -460,6 +476,9 @@ impl Producer {
         if let Some(e) = &self.fatal {
             return Err(SendError::Fatal(e.clone()));
         }
+        if let Some(t) = &self.txn {
+            t.check_send().map_err(SendError::Transaction)?;
+        }
         let size = record_size_upper_bound(record.key, record.value, record.headers);
         if size + BATCH_OVERHEAD > self.config.max_request_size {
             return Err(SendError::RecordTooLarge {
@@ -536,6 +555,7 @@ impl Producer {
                 })?,
         };
         let Topic {
+            name: topic_name,
             partitions,
             partitioner,
             ..
@@ -547,6 +567,12 @@ impl Producer {
                 partitions: count,
             });
         };
+        if let Some(txn) = self.txn.as_mut() {
+            if !queue.txn_written {
+                queue.txn_written = true;
+                queue.txn_added = txn.partition_written(topic_name, partition);
+            }
+        }
         let batch_size = self.config.batch_size.max(1);
         let needs_new = match &queue.open {
             None => true,
@@ -647,6 +673,10 @@ impl Producer {
             (a, b) => a.or(b),
         };
         self.closing = Some(Closing { deadline });
+        // An open transaction is aborted (Java's close does the same).
+        if let Some(t) = self.txn.as_mut() {
+            let _ = t.abort(false);
+        }
         self.flush_mark = self.ledger.next_id();
         self.maintain();
     }
@@ -754,6 +784,14 @@ impl Producer {
         if let Some(t) = self.idempotence.retry_at().filter(|t| *t > now) {
             consider(t);
         }
+        if let Some(t) = self
+            .txn
+            .as_ref()
+            .and_then(|t| t.retry_at())
+            .filter(|t| *t > now)
+        {
+            consider(t);
+        }
         if let Some(d) = self.waits.next_deadline() {
             consider(d);
         }
@@ -848,6 +886,7 @@ impl Producer {
             Purpose::Metadata => self.metadata.failed(),
             Purpose::InitProducerId => self.producer_id_request_failed(),
             Purpose::Produce(id) => self.produce_request_lost(id),
+            Purpose::Txn(p) => self.txn_request_lost(p),
             Purpose::ApiVersions | Purpose::SaslHandshake | Purpose::SaslAuthenticate => {}
         }
     }
@@ -878,6 +917,7 @@ impl Producer {
                     connection::decode::<kafka_proto::messages::produce::ProduceRequest>(response)?;
                 self.on_produce_response(conn, id, body);
             }
+            Purpose::Txn(p) => self.on_txn_response(p, response)?,
             Purpose::ApiVersions | Purpose::SaslHandshake | Purpose::SaslAuthenticate => {}
         }
         Ok(())
@@ -938,6 +978,11 @@ impl Producer {
         }
         self.fatal = Some(error.clone());
         self.events.push_back(Event::Fatal(error.clone()));
+        if let Some(t) = self.txn.as_mut() {
+            let mut events = Vec::new();
+            t.fatal(&error, &mut events);
+            self.events.extend(events);
+        }
         self.fail_everything(DeliveryErrorKind::Fatal(error));
     }
 
@@ -970,8 +1015,20 @@ impl Producer {
     /// already), and a stamped batch that failed leaves a hole in its
     /// partition's sequence, which only an epoch bump closes.
     pub(crate) fn finish(&mut self, topic: &Arc<str>, mut batch: Batch, outcome: Outcome) {
-        if matches!(outcome, Outcome::Failed { .. }) && batch.stamp.is_some() {
-            self.idempotence.request_bump();
+        if let Outcome::Failed {
+            kind,
+            possibly_written,
+        } = &outcome
+        {
+            if batch.stamp.is_some() {
+                self.idempotence.request_bump();
+            }
+            if let Some(t) = self.txn.as_mut() {
+                t.record_failed(&crate::error::DeliveryError {
+                    kind: kind.clone(),
+                    possibly_written: *possibly_written,
+                });
+            }
         }
         self.ledger
             .report(&mut self.events, topic, &mut batch, outcome);
@@ -985,6 +1042,7 @@ impl Producer {
         }
         self.maintain_metadata();
         self.maintain_producer_id();
+        self.maintain_transactions();
         self.drain();
         self.check_flushes_and_close();
     }
@@ -1060,6 +1118,12 @@ impl Producer {
                     let kind = DeliveryErrorKind::Timeout {
                         last_error: b.last_error,
                     };
+                    if let Some(t) = self.txn.as_mut() {
+                        t.record_failed(&crate::error::DeliveryError {
+                            kind: kind.clone(),
+                            possibly_written: true,
+                        });
+                    }
                     let outcome = Outcome::failed(kind, true);
                     self.ledger.report(&mut self.events, topic, b, outcome);
                 }
@@ -1077,7 +1141,8 @@ impl Producer {
                 break;
             }
         }
-        if self.closing.is_some() && !self.closed && self.ledger.outstanding() == 0 {
+        let txn_busy = self.txn.as_ref().is_some_and(|t| t.is_ending());
+        if self.closing.is_some() && !self.closed && self.ledger.outstanding() == 0 && !txn_busy {
             // Wait for reported-but-unanswered requests too, so their
             // sequences settle before the connections go.
             if self.requests.is_empty() || self.fatal.is_some() {
@@ -1102,6 +1167,11 @@ impl Producer {
         // Waits end with the producer ([`Event::Closed`] ends them all:
         // every send is refused with `Closed` from now on).
         self.waits.end_all();
+        if let Some(t) = self.txn.as_mut() {
+            let mut events = Vec::new();
+            t.closed(&mut events);
+            self.events.extend(events);
+        }
         // Every flush is over: nothing is outstanding any more.
         while let Some((id, _)) = self.flushes.pop_front() {
             self.events.push_back(Event::FlushComplete(id));

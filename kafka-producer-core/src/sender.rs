@@ -94,6 +94,7 @@ struct Room {
 /// What sealing a batch for sending needs from the producer.
 struct SealContext<'a> {
     idempotent: bool,
+    transactional: bool,
     producer_id: i64,
     epoch: i16,
     ledger: &'a mut BatchLedger,
@@ -113,6 +114,7 @@ fn seal(batch: &mut Batch, q: &mut PartitionQueue, cx: &mut SealContext<'_>) -> 
                 producer_id: s.producer_id,
                 producer_epoch: s.epoch,
                 base_sequence: s.sequence,
+                transactional: cx.transactional,
                 ..Default::default()
             },
             None => BatchOptions::default(),
@@ -150,6 +152,9 @@ impl Producer {
             return;
         }
         if !self.idempotence.can_send() {
+            return;
+        }
+        if self.txn.as_ref().is_some_and(|t| !t.records_flow()) {
             return;
         }
         let idempotent = self.idempotence.is_enabled();
@@ -195,8 +200,10 @@ impl Producer {
         let mut need_metadata = false;
         let mut failed: Vec<(Arc<str>, Batch, String)> = Vec::new();
         let (producer_id, epoch) = self.idempotence.stamp_ids();
+        let transactional = self.txn.is_some();
         let mut cx = SealContext {
             idempotent,
+            transactional,
             producer_id,
             epoch,
             ledger: &mut self.ledger,
@@ -209,7 +216,7 @@ impl Producer {
         topics.rotate_left(rotation);
         for topic in topics {
             for q in &mut topic.partitions {
-                if !q.has_data() {
+                if !q.has_data() || (transactional && !q.txn_added) {
                     continue;
                 }
                 let node = q.leader.node;
@@ -320,10 +327,16 @@ impl Producer {
 
     fn send_produce(&mut self, conn: ConnId, batches: Vec<(Arc<str>, Batch)>) {
         let acks = self.config.acks.as_i16();
+        // A v1 transaction stays below Produce v12, which adds partitions
+        // to a v2 transaction implicitly (KIP-890).
+        let cap = match &self.txn {
+            Some(t) if !t.is_v2() => crate::coordinator::PRODUCE_V1_TRANSACTION_CAP,
+            _ => PRODUCE_VERSION_CAP,
+        };
         let version = self
             .nodes
             .get(conn)
-            .map(|c| c.versions().pick::<ProduceRequest>(PRODUCE_VERSION_CAP));
+            .map(|c| c.versions().pick::<ProduceRequest>(cap));
         let Some(Some(version)) = version else {
             // Put the batches back (not sent, nothing written) before the
             // connection goes, so they get their outcome with the rest.
@@ -359,7 +372,7 @@ impl Producer {
             }
         }
         let body = ProduceRequest {
-            transactional_id: None,
+            transactional_id: self.txn.as_ref().map(|t| t.transactional_id().to_string()),
             acks,
             timeout_ms: self
                 .config
@@ -397,6 +410,9 @@ impl Producer {
         if c.send(&body, version, Purpose::Produce(id), now).is_err() {
             self.produce_batches_lost(batches);
             return;
+        }
+        if let Some(t) = self.txn.as_mut() {
+            t.produced();
         }
         self.requests.insert(id, ProduceInFlight { conn, batches });
     }
@@ -536,6 +552,42 @@ impl Producer {
             return;
         };
         q.landed();
+        if self.txn.is_some() && !code.is_ok() {
+            if crate::transaction::produce_error_is_fatal_in_transaction(code) {
+                self.note_error(&mut batch, code);
+                let written = batch.possibly_written;
+                let error = FatalError::Transaction {
+                    request: "Produce",
+                    code,
+                };
+                self.finish(
+                    topic,
+                    batch,
+                    Outcome::failed(DeliveryErrorKind::Fatal(error.clone()), written),
+                );
+                self.fail_fatal(error);
+                return;
+            }
+            // The sequences or the transaction are broken: no retry can
+            // mend them inside this transaction, which must be aborted
+            // (the abort bumps the epoch).
+            if matches!(
+                code,
+                ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+                    | ErrorCode::UNKNOWN_PRODUCER_ID
+                    | ErrorCode::TRANSACTION_ABORTABLE
+                    | ErrorCode::INVALID_PRODUCER_ID_MAPPING
+            ) {
+                self.note_error(&mut batch, code);
+                let written = batch.possibly_written;
+                self.finish(
+                    topic,
+                    batch,
+                    Outcome::failed(DeliveryErrorKind::Broker(code), written),
+                );
+                return;
+            }
+        }
         let verdict = self.idempotence.on_batch_result(&BatchAnswer {
             code,
             stamp: batch.stamp,

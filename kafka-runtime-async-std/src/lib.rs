@@ -104,9 +104,10 @@ use kafka_runtime_common::{Parts, Runtime};
 
 pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
-    Acks, AnyProducer, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
-    DeliveryResult, ErrorCode, FatalError, PartitionerChoice, ProducerConfig, ProducerRecord,
-    RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner, serialize,
+    AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
+    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, OffsetToCommit,
+    PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader, RecordMetadata,
+    SecurityProtocol, SendError, TransactionError, TransactionState, partitioner, serialize,
 };
 
 /// How the producer's tasks (its driver and one per broker connection)

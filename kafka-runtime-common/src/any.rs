@@ -5,7 +5,10 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::{DeliveryFuture, DeliveryResult, Producer, ProducerRecord, Runtime, SendError};
+use crate::{
+    ConsumerGroupMetadata, DeliveryFuture, DeliveryResult, OffsetToCommit, Producer,
+    ProducerRecord, Runtime, SendError, TransactionError,
+};
 
 /// A Kafka producer on any runtime: the calls an application makes,
 /// implemented by the async [`Producer`] of every runtime crate (Tokio,
@@ -60,6 +63,35 @@ pub trait AnyProducer: Clone + Debug + Send + Sync + 'static {
     /// The partition count of `topic`, fetching its metadata if needed
     /// ([`Producer::partitions_for`]).
     fn partitions_for(&self, topic: &str) -> impl Future<Output = Result<i32, SendError>> + Send;
+
+    /// Initializes transactions ([`Producer::init_transactions`]).
+    fn init_transactions(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), TransactionError>> + Send;
+
+    /// Opens a transaction ([`Producer::begin_transaction`]).
+    fn begin_transaction(&self) -> Result<(), TransactionError>;
+
+    /// Adds a group's offsets to the transaction
+    /// ([`Producer::send_offsets_to_transaction`]).
+    fn send_offsets_to_transaction(
+        &self,
+        offsets: &[OffsetToCommit],
+        group: &ConsumerGroupMetadata,
+    ) -> impl Future<Output = Result<(), TransactionError>> + Send;
+
+    /// Commits the transaction ([`Producer::commit_transaction`]).
+    fn commit_transaction(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), TransactionError>> + Send;
+
+    /// Aborts the transaction ([`Producer::abort_transaction`]).
+    fn abort_transaction(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), TransactionError>> + Send;
 }
 
 impl<R: Runtime> AnyProducer for Producer<R> {
@@ -91,5 +123,38 @@ impl<R: Runtime> AnyProducer for Producer<R> {
 
     fn partitions_for(&self, topic: &str) -> impl Future<Output = Result<i32, SendError>> + Send {
         Producer::partitions_for(self, topic)
+    }
+
+    fn init_transactions(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), TransactionError>> + Send {
+        Producer::init_transactions(self, timeout)
+    }
+
+    fn begin_transaction(&self) -> Result<(), TransactionError> {
+        Producer::begin_transaction(self)
+    }
+
+    fn send_offsets_to_transaction(
+        &self,
+        offsets: &[OffsetToCommit],
+        group: &ConsumerGroupMetadata,
+    ) -> impl Future<Output = Result<(), TransactionError>> + Send {
+        Producer::send_offsets_to_transaction(self, offsets, group)
+    }
+
+    fn commit_transaction(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), TransactionError>> + Send {
+        Producer::commit_transaction(self, timeout)
+    }
+
+    fn abort_transaction(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), TransactionError>> + Send {
+        Producer::abort_transaction(self, timeout)
     }
 }

@@ -65,6 +65,7 @@ mod record;
 pub mod serialize;
 pub mod shared;
 mod tls;
+mod transactions;
 #[cfg(not(feature = "tls"))]
 pub use tls::NoTls;
 pub use tls::TlsConfig;
@@ -83,8 +84,9 @@ pub use record::{ProducerRecord, RecordHeader};
 pub use kafka_producer_core::config::{Acks, PartitionerChoice, SecurityProtocol};
 pub use kafka_producer_core::partitioner::{self, Partitioner};
 pub use kafka_producer_core::{
-    Compression, ConfigError, DeliveryError, DeliveryErrorKind, ErrorCode, FatalError,
-    ProducerConfig,
+    AbortReason, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError, DeliveryErrorKind,
+    ErrorCode, FatalError, OffsetToCommit, ProducerConfig, TransactionError, TransactionOp,
+    TransactionProgress, TransactionState,
 };
 
 /// What a runtime crate supplies: how to start a producer's driver, and

@@ -113,7 +113,7 @@ impl<R: Runtime> Producer<R> {
         }
     }
 
-    fn shared(&self) -> &Shared {
+    pub(crate) fn shared(&self) -> &Shared {
         &self.handle.shared
     }
 
@@ -364,7 +364,11 @@ impl<R: Runtime> Producer<R> {
 
     /// Waits until `done` holds (checked under the lock) or `deadline`.
     /// Returns whether it held.
-    async fn wait_for(&self, deadline: Instant, mut done: impl FnMut(&mut State) -> bool) -> bool {
+    pub(crate) async fn wait_for(
+        &self,
+        deadline: Instant,
+        mut done: impl FnMut(&mut State) -> bool,
+    ) -> bool {
         loop {
             let listener = self.shared().listen();
             if done(&mut self.shared().lock()) {
@@ -377,7 +381,7 @@ impl<R: Runtime> Producer<R> {
     }
 
     /// [`wait_for`](Self::wait_for), blocking the thread.
-    fn wait_for_blocking(
+    pub(crate) fn wait_for_blocking(
         &self,
         deadline: Instant,
         mut done: impl FnMut(&mut State) -> bool,
@@ -560,7 +564,7 @@ impl<R: Runtime> Producer<R> {
 }
 
 /// `wait` from now, capped (see [`FOREVER`]).
-fn deadline_after(wait: Duration) -> Instant {
+pub(crate) fn deadline_after(wait: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(wait.min(FOREVER))
         .or_else(|| now.checked_add(Duration::from_secs(86_400)))

@@ -444,6 +444,10 @@ impl Outputs {
                 tracing::error!(%error, "producer failed");
                 self.changed = true;
             }
+            Event::TransactionCompleted(op) => {
+                tracing::debug!(operation = op.name(), "transactional operation complete");
+                self.changed = true;
+            }
             Event::Closed => {
                 tracing::debug!("producer closed");
                 st.closed = true;

@@ -9,7 +9,10 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use kafka_runtime_common::shared::Shared;
-use kafka_runtime_common::{Parts, Producer, Runtime, block_on_until};
+use kafka_runtime_common::{
+    ConsumerGroupMetadata, OffsetToCommit, Parts, Producer, Runtime, TransactionError,
+    TransactionState, block_on_until,
+};
 use mio::{Events, Poll, Token};
 
 use crate::driver::EventLoop;
@@ -256,6 +259,64 @@ impl BlockingProducer {
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
     }
+
+    /// Initializes transactions (needs `transactional.id`): finds the
+    /// coordinator, gets the producer id and epoch, fences older instances.
+    /// Call once, first. After `timeout` it fails with
+    /// [`TransactionError::Timeout`] but goes on; calling it again waits for
+    /// the same initialization.
+    ///
+    /// ```no_run
+    /// # fn run(producer: kafka_runtime_mio::BlockingProducer) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use kafka_runtime_mio::ProducerRecord;
+    ///
+    /// producer.init_transactions(Duration::from_secs(30))?;
+    /// producer.begin_transaction()?;
+    /// producer.send(ProducerRecord::new("orders").key("o-1").value("paid"))?;
+    /// match producer.commit_transaction(Duration::from_secs(30)) {
+    ///     Ok(()) => {}
+    ///     Err(e) if e.is_abortable() => producer.abort_transaction(Duration::from_secs(30))?,
+    ///     Err(e) => return Err(e.into()), // fenced or fatal: close the producer
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn init_transactions(&self, timeout: Duration) -> Result<(), TransactionError> {
+        self.inner.init_transactions_blocking(timeout)
+    }
+
+    /// Opens a transaction.
+    pub fn begin_transaction(&self) -> Result<(), TransactionError> {
+        self.inner.begin_transaction()
+    }
+
+    /// Commits a consumer group's offsets with the open transaction
+    /// (KIP-447), blocking at most `max.block.ms`.
+    pub fn send_offsets_to_transaction(
+        &self,
+        offsets: &[OffsetToCommit],
+        group: &ConsumerGroupMetadata,
+    ) -> Result<(), TransactionError> {
+        self.inner
+            .send_offsets_to_transaction_blocking(offsets, group)
+    }
+
+    /// Commits the open transaction (flushing it first); an abortable error
+    /// means: abort it.
+    pub fn commit_transaction(&self, timeout: Duration) -> Result<(), TransactionError> {
+        self.inner.commit_transaction_blocking(timeout)
+    }
+
+    /// Aborts the open transaction.
+    pub fn abort_transaction(&self, timeout: Duration) -> Result<(), TransactionError> {
+        self.inner.abort_transaction_blocking(timeout)
+    }
+
+    /// The transaction state (`None` without `transactional.id`).
+    pub fn transaction_state(&self) -> Option<TransactionState> {
+        self.inner.transaction_state()
+    }
 }
 
 /// The futures do their work when first polled, blocking the calling
@@ -286,5 +347,29 @@ impl kafka_runtime_common::AnyProducer for BlockingProducer {
 
     async fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
         BlockingProducer::partitions_for(self, topic)
+    }
+
+    async fn init_transactions(&self, timeout: Duration) -> Result<(), TransactionError> {
+        BlockingProducer::init_transactions(self, timeout)
+    }
+
+    fn begin_transaction(&self) -> Result<(), TransactionError> {
+        BlockingProducer::begin_transaction(self)
+    }
+
+    async fn send_offsets_to_transaction(
+        &self,
+        offsets: &[OffsetToCommit],
+        group: &ConsumerGroupMetadata,
+    ) -> Result<(), TransactionError> {
+        BlockingProducer::send_offsets_to_transaction(self, offsets, group)
+    }
+
+    async fn commit_transaction(&self, timeout: Duration) -> Result<(), TransactionError> {
+        BlockingProducer::commit_transaction(self, timeout)
+    }
+
+    async fn abort_transaction(&self, timeout: Duration) -> Result<(), TransactionError> {
+        BlockingProducer::abort_transaction(self, timeout)
     }
 }

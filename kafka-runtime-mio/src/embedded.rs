@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kafka_runtime_common::shared::State;
-use kafka_runtime_common::{Parts, Runtime};
+use kafka_runtime_common::{
+    ConsumerGroupMetadata, OffsetToCommit, Parts, Runtime, TransactionError, TransactionOp,
+    TransactionProgress, TransactionState,
+};
 use mio::event::Event;
 use mio::{Registry, Token};
 
@@ -278,6 +281,73 @@ impl MioDriver {
             self.wake();
         }
         result
+    }
+
+    /// Starts a transactional operation in the core: `Done`, or `Pending`
+    /// until [`transaction_result`](Self::transaction_result) has the
+    /// result (keep driving the loop meanwhile).
+    fn start_txn(
+        &mut self,
+        start: impl FnOnce(
+            &mut kafka_producer_core::Producer,
+            Instant,
+        ) -> Result<TransactionProgress, TransactionError>,
+    ) -> Result<TransactionProgress, TransactionError> {
+        let st = &mut self.event_loop.core;
+        if st.is_closed() {
+            return Err(TransactionError::Closed);
+        }
+        let r = start(&mut st.core, Instant::now());
+        self.wake();
+        r
+    }
+
+    /// Starts `init_transactions` (needs `transactional.id`); its result
+    /// comes through [`transaction_result`](Self::transaction_result).
+    pub fn init_transactions(&mut self) -> Result<TransactionProgress, TransactionError> {
+        self.start_txn(|c, now| c.init_transactions(now))
+    }
+
+    /// Opens a transaction.
+    pub fn begin_transaction(&mut self) -> Result<(), TransactionError> {
+        let st = &mut self.event_loop.core;
+        if st.is_closed() {
+            return Err(TransactionError::Closed);
+        }
+        st.core.begin_transaction(Instant::now())
+    }
+
+    /// Starts adding a consumer group's offsets to the open transaction.
+    pub fn send_offsets_to_transaction(
+        &mut self,
+        offsets: &[OffsetToCommit],
+        group: &ConsumerGroupMetadata,
+    ) -> Result<TransactionProgress, TransactionError> {
+        self.start_txn(|c, now| c.send_offsets_to_transaction(offsets, group, now))
+    }
+
+    /// Starts committing the open transaction.
+    pub fn commit_transaction(&mut self) -> Result<TransactionProgress, TransactionError> {
+        self.start_txn(|c, now| c.commit_transaction(now))
+    }
+
+    /// Starts aborting the open transaction.
+    pub fn abort_transaction(&mut self) -> Result<TransactionProgress, TransactionError> {
+        self.start_txn(|c, now| c.abort_transaction(now))
+    }
+
+    /// The result of a transactional operation that returned `Pending`,
+    /// once complete (handed out once).
+    pub fn transaction_result(
+        &mut self,
+        op: TransactionOp,
+    ) -> Option<Result<(), TransactionError>> {
+        self.event_loop.core.core.transaction_result(op)
+    }
+
+    /// The transaction state (`None` without `transactional.id`).
+    pub fn transaction_state(&self) -> Option<TransactionState> {
+        self.event_loop.core.core.transaction_state()
     }
 
     /// Whether the producer has closed (no send is taken any more).

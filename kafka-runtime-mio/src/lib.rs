@@ -93,9 +93,10 @@ pub use embedded::{DriverBuilder, Embedded, MioDriver};
 
 pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
-    Acks, AnyProducer, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
-    DeliveryResult, ErrorCode, FatalError, PartitionerChoice, ProducerConfig, ProducerRecord,
-    RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner, serialize,
+    AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
+    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, OffsetToCommit,
+    PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader, RecordMetadata,
+    SecurityProtocol, SendError, TransactionError, TransactionState, partitioner, serialize,
 };
 
 /// Builds a [`BlockingProducer`] (and starts its thread); see

@@ -82,9 +82,10 @@ use kafka_runtime_common::{Parts, Runtime, driver};
 
 pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
-    Acks, AnyProducer, Compression, ConfigError, DeliveryError, DeliveryErrorKind, DeliveryFuture,
-    DeliveryResult, ErrorCode, FatalError, PartitionerChoice, ProducerConfig, ProducerRecord,
-    RecordHeader, RecordMetadata, SecurityProtocol, SendError, partitioner, serialize,
+    AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
+    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, OffsetToCommit,
+    PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader, RecordMetadata,
+    SecurityProtocol, SendError, TransactionError, TransactionState, partitioner, serialize,
 };
 
 /// The Tokio runtime, as the [`Runtime`] of the shared producer API.

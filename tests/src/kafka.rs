@@ -334,6 +334,23 @@ impl ClusterConfig {
     }
 }
 
+/// A record batch in a partition's log, as `DumpLogSegments` prints it ([`KafkaCluster::log_batches`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogBatch {
+    /// The offset of its first record.
+    pub base_offset: i64,
+    /// How many records it holds.
+    pub count: i64,
+    /// The producer id, or -1.
+    pub producer_id: i64,
+    /// The producer epoch, or -1.
+    pub producer_epoch: i16,
+    /// Whether it belongs to a transaction.
+    pub transactional: bool,
+    /// Whether it is a control batch (a transaction marker).
+    pub control: bool,
+}
+
 /// A partition as the cluster's metadata describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionState {
@@ -1682,6 +1699,84 @@ impl KafkaCluster {
             last = text;
         }
         panic!("could not set {feature}={level}: {last}");
+    }
+
+    /// The record batches of `topic`/`partition` as Kafka's own `DumpLogSegments` reads them
+    /// from the log files of the first node holding a replica (an independent view of what
+    /// was written: producer ids and epochs, transactional and control flags).
+    pub fn log_batches(&self, topic: &str, partition: i32) -> Result<Vec<LogBatch>, String> {
+        let mut files = Vec::new();
+        for node in 1..=self.config.node_count() {
+            let dir = self
+                .dir
+                .join(format!("node-{node}"))
+                .join("data")
+                .join(format!("{topic}-{partition}"));
+            if let Ok(entries) = fs::read_dir(&dir) {
+                for e in entries.flatten() {
+                    if e.path().extension().is_some_and(|x| x == "log") {
+                        files.push(e.path());
+                    }
+                }
+                break;
+            }
+        }
+        if files.is_empty() {
+            return Err(format!("no log files for {topic}-{partition}"));
+        }
+        files.sort();
+        // The tool moved to org.apache.kafka.tools in Kafka 4.
+        let main_class = if self.config.version_name().starts_with('3') {
+            "kafka.tools.DumpLogSegments"
+        } else {
+            "org.apache.kafka.tools.DumpLogSegments"
+        };
+        let mut cmd = self.tool_command(main_class);
+        cmd.arg("--files")
+            .arg(
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+            .arg("--deep-iteration=false");
+        let out = cmd
+            .output()
+            .map_err(|e| format!("run DumpLogSegments: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "DumpLogSegments failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut batches = Vec::new();
+        for line in text.lines().filter(|l| l.starts_with("baseOffset:")) {
+            let field = |name: &str| -> Option<&str> {
+                let mut words = line.split_whitespace();
+                while let Some(w) = words.next() {
+                    if w.strip_suffix(':') == Some(name) {
+                        return words.next();
+                    }
+                }
+                None
+            };
+            let num = |name: &str| -> Result<i64, String> {
+                field(name)
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| format!("no {name} in {line:?}"))
+            };
+            batches.push(LogBatch {
+                base_offset: num("baseOffset")?,
+                count: num("count")?,
+                producer_id: num("producerId")?,
+                producer_epoch: num("producerEpoch")? as i16,
+                transactional: field("isTransactional") == Some("true"),
+                control: field("isControl") == Some("true"),
+            });
+        }
+        Ok(batches)
     }
 
     /// Every partition of `topic` as the metadata of a running node describes it, by index.
