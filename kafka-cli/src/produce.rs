@@ -13,6 +13,20 @@
 //! P those of the M that may be in the log anyway (a request carrying them
 //! got no definite answer). Exit status 0, or 1 if any record failed.
 //!
+//! With `--transactional-id ID --transaction-size N [--abort-every K]` the
+//! records go in transactions: transactions are initialized (fencing an
+//! older producer with the same id), every N lines form one transaction,
+//! committed when complete (the last one at the end of the input), and every
+//! K-th transaction is aborted instead (after its records were written).
+//! The summary then has a second line:
+//!
+//! ```text
+//! transactions: C committed, A aborted
+//! ```
+//!
+//! and the exit status is 1 if a transaction failed (a commit refused, a
+//! fenced producer), as for any failed record.
+//!
 //! Ctrl-C (SIGINT) or SIGTERM stops the input: nothing more is read, every
 //! complete line already read is still sent, the producer is closed with
 //! `delivery.timeout.ms` as its timeout (what is buffered is delivered, as
@@ -45,6 +59,9 @@ const MAX_REPORTED_ERRORS: u64 = 10;
 /// How long `close` may keep delivering after the input ends.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long initializing, committing or aborting a transaction may take.
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Arguments of `kprod produce`.
 #[derive(clap::Args)]
 pub(crate) struct ProduceArgs {
@@ -70,6 +87,18 @@ pub(crate) struct ProduceArgs {
     /// Repeatable.
     #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
     properties: Vec<(String, String)>,
+    /// Produce in transactions with this `transactional.id` (needs
+    /// `--transaction-size`).
+    #[arg(long, value_name = "ID", requires = "transaction_size")]
+    transactional_id: Option<String>,
+    /// Lines per transaction; the last transaction takes what is left.
+    #[arg(long, value_name = "N", requires = "transactional_id",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    transaction_size: Option<u64>,
+    /// Abort every K-th transaction instead of committing it.
+    #[arg(long, value_name = "K", requires = "transactional_id",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    abort_every: Option<u64>,
     /// Read lines from FILE instead of stdin.
     file: Option<PathBuf>,
 }
@@ -95,9 +124,19 @@ impl Tally {
     }
 }
 
+/// Transactions done (with `--transactional-id`).
+#[derive(Default)]
+struct Transactions {
+    committed: u64,
+    aborted: u64,
+    /// A transaction failed (its records may be lost or left aborted).
+    failed: bool,
+}
+
 /// How the run ended.
 struct Outcome {
     tally: Tally,
+    transactions: Option<Transactions>,
     /// The signal that stopped the input, if one did.
     stopped_by: Option<Signal>,
 }
@@ -105,7 +144,11 @@ struct Outcome {
 /// Runs the console producer on the chosen runtime.
 pub(crate) fn run(args: ProduceArgs, runtime: RuntimeChoice) -> ExitCode {
     match produce(&args, runtime) {
-        Ok(Outcome { tally, stopped_by }) => {
+        Ok(Outcome {
+            tally,
+            transactions,
+            stopped_by,
+        }) => {
             let stopped = stopped_by
                 .map(|s| format!("; stopped by {}", s.name()))
                 .unwrap_or_default();
@@ -113,9 +156,16 @@ pub(crate) fn run(args: ProduceArgs, runtime: RuntimeChoice) -> ExitCode {
                 "produced {} records to {} ({} failed); of the failed, {} possibly written{stopped}",
                 tally.delivered, args.topic, tally.failed, tally.possibly_written
             );
+            let txn_failed = transactions.as_ref().is_some_and(|t| t.failed);
+            if let Some(t) = &transactions {
+                eprintln!(
+                    "transactions: {} committed, {} aborted",
+                    t.committed, t.aborted
+                );
+            }
             match stopped_by {
                 Some(signal) => ExitCode::from(signal.exit_code()),
-                None if tally.failed == 0 => ExitCode::SUCCESS,
+                None if tally.failed == 0 && !txn_failed => ExitCode::SUCCESS,
                 None => ExitCode::FAILURE,
             }
         }
@@ -134,13 +184,17 @@ fn produce(args: &ProduceArgs, runtime: RuntimeChoice) -> Result<Outcome, String
         None => Input::start(std::io::stdin())?,
     };
     let interrupt = Interrupt::install("produce")?;
+    let mut properties = args.properties.clone();
+    if let Some(id) = &args.transactional_id {
+        properties.push(("transactional.id".to_owned(), id.clone()));
+    }
     let job = Console {
         args,
         input,
         interrupt,
-        close_timeout: delivery_timeout(&args.bootstrap_servers, &args.properties),
+        close_timeout: delivery_timeout(&args.bootstrap_servers, &properties),
     };
-    run_on(runtime, &args.bootstrap_servers, &args.properties, job)?
+    run_on(runtime, &args.bootstrap_servers, &properties, job)?
 }
 
 /// The input's lines as records, on any runtime.
@@ -182,7 +236,18 @@ impl Job for Console<'_> {
             args,
             tally: Arc::new(Mutex::new(Tally::default())),
             gave_up: false,
+            txn: args.transaction_size.map(|size| TxnPlan {
+                size,
+                abort_every: args.abort_every,
+                open: 0,
+                done: Transactions::default(),
+            }),
         };
+        if sender.txn.is_some() {
+            if let Err(e) = sender.producer.init_transactions(TRANSACTION_TIMEOUT).await {
+                return Err(format!("cannot initialize transactions: {e}"));
+            }
+        }
         let mut lines = Lines::default();
         let mut result = Ok(());
         let mut stopped_by = None;
@@ -241,8 +306,13 @@ impl Job for Console<'_> {
                 }
             }
         }
+        // The last transaction takes what is left of the input.
+        sender.end_transaction().await;
         let LineSender {
-            producer, tally, ..
+            producer,
+            tally,
+            txn,
+            ..
         } = sender;
         if stopped_by.is_some() {
             // close delivers what is buffered without waiting for linger.ms.
@@ -256,6 +326,7 @@ impl Job for Console<'_> {
         let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner));
         Ok(Outcome {
             tally,
+            transactions: txn.map(|t| t.done),
             // A signal during the final flush changed nothing but is still
             // reported (and sets the exit status).
             stopped_by: stopped_by.or_else(|| interrupt.signal()),
@@ -274,10 +345,88 @@ struct LineSender<'a, P> {
     /// the lines left are counted as failed without trying them, so that a
     /// dead cluster does not cost `max.block.ms` per line.
     gave_up: bool,
+    /// Transactions, with `--transactional-id`.
+    txn: Option<TxnPlan>,
+}
+
+/// How lines are grouped in transactions.
+struct TxnPlan {
+    /// Lines per transaction.
+    size: u64,
+    abort_every: Option<u64>,
+    /// Lines sent in the open transaction (0: none is open).
+    open: u64,
+    done: Transactions,
 }
 
 impl<P: Sink> LineSender<'_, P> {
+    /// Ends the open transaction, if any: aborts it when it is a K-th one
+    /// (after flushing, so its records were written), commits it otherwise.
+    async fn end_transaction(&mut self) {
+        let Some(plan) = self.txn.as_mut() else {
+            return;
+        };
+        if plan.open == 0 {
+            return;
+        }
+        plan.open = 0;
+        if self.gave_up {
+            // The producer failed: the failure is reported already.
+            return;
+        }
+        let number = plan.done.committed + plan.done.aborted + 1;
+        let abort = plan.abort_every.is_some_and(|k| number % k == 0);
+        let result = if abort {
+            self.producer.flush().await;
+            self.producer.abort_transaction(TRANSACTION_TIMEOUT).await
+        } else {
+            self.producer.commit_transaction(TRANSACTION_TIMEOUT).await
+        };
+        let Some(plan) = self.txn.as_mut() else {
+            return;
+        };
+        match result {
+            Ok(()) if abort => plan.done.aborted += 1,
+            Ok(()) => plan.done.committed += 1,
+            Err(e) if e.is_abortable() => {
+                eprintln!("kprod produce: transaction {number} failed, aborting it: {e}");
+                plan.done.failed = true;
+                match self.producer.abort_transaction(TRANSACTION_TIMEOUT).await {
+                    Ok(()) => plan.done.aborted += 1,
+                    Err(e) => {
+                        eprintln!("kprod produce: abort of transaction {number} failed: {e}");
+                        self.gave_up = true;
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("kprod produce: transaction {number} failed: {e}");
+                plan.done.failed = true;
+                self.gave_up = true;
+            }
+        }
+    }
+
     async fn send(&mut self, line: &[u8]) {
+        if let Some(plan) = self.txn.as_mut() {
+            if !self.gave_up && plan.open == 0 {
+                if let Err(e) = self.producer.begin_transaction() {
+                    eprintln!("kprod produce: cannot begin a transaction: {e}");
+                    plan.done.failed = true;
+                    self.gave_up = true;
+                }
+            }
+        }
+        self.send_line(line).await;
+        if let Some(plan) = self.txn.as_mut() {
+            plan.open += 1;
+            if plan.open >= plan.size {
+                self.end_transaction().await;
+            }
+        }
+    }
+
+    async fn send_line(&mut self, line: &[u8]) {
         if self.gave_up {
             self.tally
                 .lock()
@@ -319,6 +468,7 @@ impl<P: Sink> LineSender<'_, P> {
                     | SendError::BufferTimeout { .. }
                     | SendError::Closed
                     | SendError::Fatal(_)
+                    | SendError::Transaction(_)
             );
         }
     }

@@ -217,6 +217,78 @@ fn produce_to_apache_kafka() {
     assert_eq!(values, vec![b"one".to_vec(), b"two".to_vec()]);
 }
 
+/// `--transactional-id ID --transaction-size N --abort-every K` (a contract): 1,000 lines
+/// in ten transactions of 100, every third aborted; a read_committed reader (confluent-kafka)
+/// sees exactly the 700 lines of the committed ones.
+#[test]
+fn transactional_produce_to_apache_kafka() {
+    require_tools!(Tool::Python);
+    let Some(kafka) = kafka() else { return };
+    let bootstrap = &kafka.bootstrap;
+    let topic = "kprod-kafka-transactions";
+    let out = kprod(
+        &[
+            "topic",
+            "create",
+            topic,
+            "--partitions",
+            "2",
+            "--replication-factor",
+            "1",
+            "-b",
+            bootstrap,
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let input: String = (0..1000).map(|i| format!("line {i}\n")).collect();
+    let out = kprod(
+        &[
+            "produce",
+            "-b",
+            bootstrap,
+            "-t",
+            topic,
+            "--transactional-id",
+            "kprod-test-txn",
+            "--transaction-size",
+            "100",
+            "--abort-every",
+            "3",
+        ],
+        input.as_bytes(),
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("transactions: 7 committed, 3 aborted"),
+        "{stderr}"
+    );
+    let read = kafka_integration_tests::tools::python_output(
+        "scripts/read_topic.py",
+        [bootstrap.as_str(), topic, "read_committed", "60"],
+    )
+    .expect_success("read_topic.py");
+    let mut got: Vec<usize> = read
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let hex = v["value"].as_str().unwrap();
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            String::from_utf8(bytes).unwrap()[5..].parse().unwrap()
+        })
+        .collect();
+    got.sort_unstable();
+    // Transactions 3, 6 and 9 (lines 200-299, 500-599, 800-899) were aborted.
+    let want: Vec<usize> = (0..1000)
+        .filter(|i| ![2, 5, 8].contains(&(i / 100)))
+        .collect();
+    assert_eq!(got, want);
+}
+
 /// perf with keys and zstd: every record acknowledged, the JSON complete,
 /// and as many records in the log as it says it sent.
 #[test]
