@@ -703,12 +703,45 @@ fn logs_go_to_stderr_by_level_from_v_or_rust_log() {
 #[test]
 fn transaction_flags_need_each_other() {
     for args in [
-        &["produce", "-b", "127.0.0.1:1", "-t", "t", "--transaction-size", "10"][..],
-        &["produce", "-b", "127.0.0.1:1", "-t", "t", "--transactional-id", "x"][..],
-        &["produce", "-b", "127.0.0.1:1", "-t", "t", "--abort-every", "2"][..],
+        &[
+            "produce",
+            "-b",
+            "127.0.0.1:1",
+            "-t",
+            "t",
+            "--transaction-size",
+            "10",
+        ][..],
+        &[
+            "produce",
+            "-b",
+            "127.0.0.1:1",
+            "-t",
+            "t",
+            "--transactional-id",
+            "x",
+        ][..],
+        &[
+            "produce",
+            "-b",
+            "127.0.0.1:1",
+            "-t",
+            "t",
+            "--abort-every",
+            "2",
+        ][..],
     ] {
         let out = kprod(args, b"");
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
-        assert!(text(&out.stderr).contains("required"), "{}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("required"),
+            "{}",
+            text(&out.stderr)
+        );
     }
 }

@@ -1428,3 +1428,452 @@ impl Transactions {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::t0;
+    use kafka_proto::messages::add_partitions_to_txn::{
+        AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
+    };
+
+    const BACKOFF: Duration = Duration::from_millis(100);
+
+    fn cx(idle: bool) -> Ctx {
+        Ctx {
+            now: t0(),
+            producer: Some((7, 3)),
+            idle,
+            nothing_in_flight: idle,
+            bump_needed: false,
+        }
+    }
+
+    fn found(node: i32) -> FindCoordinatorResponse {
+        FindCoordinatorResponse {
+            node_id: node,
+            host: "b".into(),
+            port: 9092,
+            ..Default::default()
+        }
+    }
+
+    /// A machine that went through init (coordinator 2, producer 7/3).
+    fn ready(v2: bool) -> Transactions {
+        let mut t = Transactions::new("tx", Duration::from_secs(60));
+        t.saw_features(1, if v2 { 2 } else { 1 });
+        let mut ev = Vec::new();
+        assert_eq!(t.init(), Ok(TransactionProgress::Pending));
+        let r = t.poll_request(&cx(true), &mut ev).unwrap();
+        assert_eq!(r.purpose, TxnPurpose::FindTxnCoordinator);
+        t.sent(r.purpose);
+        let a = t.on_find_coordinator(r.purpose, found(2), t0(), BACKOFF, &mut ev);
+        assert!(matches!(a, TxnAction::LearnAddress { node: 2, .. }));
+        let r = t.poll_request(&cx(true), &mut ev).unwrap();
+        assert_eq!(
+            (r.purpose, r.target),
+            (TxnPurpose::InitProducerId, Target::Node(2))
+        );
+        t.sent(r.purpose);
+        let answer = InitProducerIdResponse {
+            producer_id: 7,
+            producer_epoch: 3,
+            ..Default::default()
+        };
+        assert_eq!(
+            t.on_init_producer_id(answer, t0(), BACKOFF, &mut ev),
+            TxnAction::AdoptId {
+                producer_id: 7,
+                epoch: 3
+            }
+        );
+        assert_eq!(ev, vec![Event::TransactionCompleted(TransactionOp::Init)]);
+        assert_eq!(t.take_result(TransactionOp::Init), Some(Ok(())));
+        assert_eq!(t.state(), TransactionState::Ready);
+        t
+    }
+
+    #[test]
+    fn every_error_code_has_a_class() {
+        // Retriable codes are retried unless named otherwise; unknown codes are fatal.
+        for code in ErrorCode::ALL {
+            let class = classify(*code);
+            if code.is_ok() {
+                assert_eq!(class, ErrorClass::Ok);
+            } else {
+                assert_ne!(class, ErrorClass::Ok, "{code}");
+            }
+        }
+        assert_eq!(classify(ErrorCode::PRODUCER_FENCED), ErrorClass::Fatal);
+        assert_eq!(
+            classify(ErrorCode::INVALID_PRODUCER_EPOCH),
+            ErrorClass::Fatal
+        );
+        assert_eq!(
+            classify(ErrorCode::TRANSACTION_ABORTABLE),
+            ErrorClass::Abortable
+        );
+        assert_eq!(classify(ErrorCode::NOT_COORDINATOR), ErrorClass::Rediscover);
+        assert_eq!(
+            classify(ErrorCode::CONCURRENT_TRANSACTIONS),
+            ErrorClass::Retry
+        );
+        assert_eq!(classify(ErrorCode(9999)), ErrorClass::Fatal);
+    }
+
+    #[test]
+    fn v1_adds_partitions_before_their_batches_and_ends_with_end_txn() {
+        let mut t = ready(false);
+        let mut ev = Vec::new();
+        t.begin().unwrap();
+        assert!(!t.is_v2());
+        let topic: Arc<str> = "a".into();
+        assert!(!t.partition_written(&topic, 0), "v1 waits for the add");
+        assert!(!t.partition_written(&topic, 1));
+        let r = t.poll_request(&cx(false), &mut ev).unwrap();
+        assert_eq!(r.purpose, TxnPurpose::AddPartitions);
+        let TxnBody::AddPartitions(body) = &r.body else {
+            panic!()
+        };
+        assert_eq!(body.v3_and_below_topics[0].partitions, vec![0, 1]);
+        assert_eq!(
+            (
+                body.v3_and_below_producer_id,
+                body.v3_and_below_producer_epoch
+            ),
+            (7, 3)
+        );
+        t.sent(r.purpose);
+        assert!(
+            t.poll_request(&cx(false), &mut ev).is_none(),
+            "one at a time"
+        );
+        // Partition 1 must wait: CONCURRENT_TRANSACTIONS, retried after 20 ms.
+        let answer = AddPartitionsToTxnResponse {
+            results_by_topic_v3_and_below: vec![AddPartitionsToTxnTopicResult {
+                name: "a".into(),
+                results_by_partition: vec![
+                    AddPartitionsToTxnPartitionResult {
+                        partition_index: 0,
+                        partition_error_code: 0,
+                        ..Default::default()
+                    },
+                    AddPartitionsToTxnPartitionResult {
+                        partition_index: 1,
+                        partition_error_code: ErrorCode::CONCURRENT_TRANSACTIONS.0,
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let a = t.on_add_partitions(answer, t0(), BACKOFF, &mut ev);
+        assert_eq!(a, TxnAction::PartitionsAdded(vec![(topic.clone(), 0)]));
+        assert_eq!(t.retry_at(), Some(t0() + CONCURRENT_TRANSACTIONS_BACKOFF));
+        assert!(t.poll_request(&cx(false), &mut ev).is_none(), "backing off");
+        let later = Ctx {
+            now: t0() + CONCURRENT_TRANSACTIONS_BACKOFF,
+            ..cx(false)
+        };
+        let r = t.poll_request(&later, &mut ev).unwrap();
+        let TxnBody::AddPartitions(body) = &r.body else {
+            panic!()
+        };
+        assert_eq!(body.v3_and_below_topics[0].partitions, vec![1]);
+        // Commit waits for the add and for the records.
+        t.sent(r.purpose);
+        assert_eq!(t.commit(), Ok(TransactionProgress::Pending));
+        assert_eq!(
+            t.commit(),
+            Ok(TransactionProgress::Pending),
+            "a second call waits too"
+        );
+        assert!(t.poll_request(&later, &mut ev).is_none());
+        let ok = AddPartitionsToTxnResponse {
+            results_by_topic_v3_and_below: vec![AddPartitionsToTxnTopicResult {
+                name: "a".into(),
+                results_by_partition: vec![AddPartitionsToTxnPartitionResult {
+                    partition_index: 1,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let _ = t.on_add_partitions(ok, t0(), BACKOFF, &mut ev);
+        assert!(
+            t.poll_request(&cx(false), &mut ev).is_none(),
+            "records pending"
+        );
+        let r = t.poll_request(&cx(true), &mut ev).unwrap();
+        let TxnBody::EndTxn(end) = &r.body else {
+            panic!()
+        };
+        assert!(end.committed);
+        t.sent(r.purpose);
+        let a = t.on_end_txn(EndTxnResponse::default(), &cx(true), BACKOFF, &mut ev);
+        assert_eq!(a, TxnAction::Ended);
+        assert_eq!(t.state(), TransactionState::Ready);
+        assert_eq!(
+            t.commit(),
+            Ok(TransactionProgress::Done),
+            "the cached result"
+        );
+    }
+
+    #[test]
+    fn v2_needs_no_adds_and_adopts_the_epoch_end_txn_returns() {
+        let mut t = ready(true);
+        let mut ev = Vec::new();
+        t.begin().unwrap();
+        assert!(t.is_v2());
+        assert!(t.partition_written(&"a".into(), 0), "Produce adds it");
+        assert!(t.poll_request(&cx(false), &mut ev).is_none());
+        t.produced();
+        assert_eq!(t.abort(true), Ok(TransactionProgress::Pending));
+        let r = t.poll_request(&cx(true), &mut ev).unwrap();
+        let TxnBody::EndTxn(end) = &r.body else {
+            panic!()
+        };
+        assert!(!end.committed);
+        t.sent(r.purpose);
+        let answer = EndTxnResponse {
+            producer_id: 7,
+            producer_epoch: 4,
+            ..Default::default()
+        };
+        assert_eq!(
+            t.on_end_txn(answer, &cx(true), BACKOFF, &mut ev),
+            TxnAction::AdoptId {
+                producer_id: 7,
+                epoch: 4
+            }
+        );
+        assert_eq!(t.take_result(TransactionOp::Abort), Some(Ok(())));
+    }
+
+    #[test]
+    fn an_empty_transaction_ends_without_a_request() {
+        let mut t = ready(false);
+        let mut ev = Vec::new();
+        t.begin().unwrap();
+        assert_eq!(t.commit(), Ok(TransactionProgress::Pending));
+        assert!(t.poll_request(&cx(true), &mut ev).is_none());
+        assert_eq!(t.state(), TransactionState::Ready);
+        assert_eq!(ev, vec![Event::TransactionCompleted(TransactionOp::Commit)]);
+    }
+
+    #[test]
+    fn a_failed_record_makes_the_commit_fail_and_abort_the_way_out() {
+        let mut t = ready(false);
+        let mut ev = Vec::new();
+        t.begin().unwrap();
+        let _ = t.partition_written(&"a".into(), 0);
+        let r = t.poll_request(&cx(false), &mut ev).unwrap();
+        t.sent(r.purpose);
+        let _ = t.on_add_partitions(
+            AddPartitionsToTxnResponse {
+                results_by_topic_v3_and_below: vec![AddPartitionsToTxnTopicResult {
+                    name: "a".into(),
+                    results_by_partition: vec![AddPartitionsToTxnPartitionResult::default()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            t0(),
+            BACKOFF,
+            &mut ev,
+        );
+        let failure = DeliveryError {
+            kind: crate::error::DeliveryErrorKind::Broker(ErrorCode::MESSAGE_TOO_LARGE),
+            possibly_written: false,
+        };
+        t.record_failed(&failure);
+        assert_eq!(t.state(), TransactionState::AbortableError);
+        assert!(t.check_send().unwrap_err().is_abortable());
+        let e = t.commit().unwrap_err();
+        assert!(e.is_abortable(), "{e:?}");
+        assert_eq!(t.abort(true), Ok(TransactionProgress::Pending));
+        let bumped = Ctx {
+            bump_needed: true,
+            ..cx(true)
+        };
+        let r = t.poll_request(&bumped, &mut ev).unwrap();
+        assert_eq!(r.purpose, TxnPurpose::EndTxn);
+        t.sent(r.purpose);
+        assert_eq!(
+            t.on_end_txn(EndTxnResponse::default(), &bumped, BACKOFF, &mut ev),
+            TxnAction::Ended
+        );
+        // v1: the sequences were broken, so the epoch is bumped (KIP-360).
+        let r = t.poll_request(&bumped, &mut ev).unwrap();
+        let TxnBody::InitProducerId(init) = &r.body else {
+            panic!()
+        };
+        assert_eq!((init.producer_id, init.producer_epoch), (7, 3));
+        t.sent(r.purpose);
+        let a = t.on_init_producer_id(
+            InitProducerIdResponse {
+                producer_id: 7,
+                producer_epoch: 4,
+                ..Default::default()
+            },
+            t0(),
+            BACKOFF,
+            &mut ev,
+        );
+        assert_eq!(
+            a,
+            TxnAction::AdoptId {
+                producer_id: 7,
+                epoch: 4
+            }
+        );
+        assert_eq!(t.take_result(TransactionOp::Abort), Some(Ok(())));
+        t.begin().unwrap();
+    }
+
+    #[test]
+    fn fencing_is_fatal_and_sticks() {
+        let mut t = ready(false);
+        let mut ev = Vec::new();
+        t.begin().unwrap();
+        let _ = t.partition_written(&"a".into(), 0);
+        let r = t.poll_request(&cx(false), &mut ev).unwrap();
+        t.sent(r.purpose);
+        let fenced = AddPartitionsToTxnResponse {
+            results_by_topic_v3_and_below: vec![AddPartitionsToTxnTopicResult {
+                name: "a".into(),
+                results_by_partition: vec![AddPartitionsToTxnPartitionResult {
+                    partition_index: 0,
+                    partition_error_code: ErrorCode::PRODUCER_FENCED.0,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let a = t.on_add_partitions(fenced, t0(), BACKOFF, &mut ev);
+        assert!(
+            matches!(a, TxnAction::Fatal(ref e) if e.is_fenced()),
+            "{a:?}"
+        );
+        assert_eq!(t.state(), TransactionState::FatalError);
+        assert!(t.begin().unwrap_err().is_fenced());
+        assert!(t.commit().unwrap_err().is_fenced());
+        assert!(t.abort(true).unwrap_err().is_fenced());
+    }
+
+    #[test]
+    fn a_lost_request_finds_the_coordinator_again() {
+        let mut t = ready(false);
+        let mut ev = Vec::new();
+        t.begin().unwrap();
+        let _ = t.partition_written(&"a".into(), 0);
+        let r = t.poll_request(&cx(false), &mut ev).unwrap();
+        t.sent(r.purpose);
+        t.request_lost(TxnPurpose::AddPartitions, t0(), BACKOFF);
+        let later = Ctx {
+            now: t0() + BACKOFF,
+            ..cx(false)
+        };
+        let r = t.poll_request(&later, &mut ev).unwrap();
+        assert_eq!(r.purpose, TxnPurpose::FindTxnCoordinator);
+        t.sent(r.purpose);
+        let _ = t.on_find_coordinator(r.purpose, found(3), later.now, BACKOFF, &mut ev);
+        let r = t.poll_request(&later, &mut ev).unwrap();
+        assert_eq!(
+            (r.purpose, r.target),
+            (TxnPurpose::AddPartitions, Target::Node(3))
+        );
+    }
+
+    #[test]
+    fn offsets_go_through_add_offsets_then_the_group_coordinator() {
+        let mut t = ready(false);
+        let mut ev = Vec::new();
+        t.begin().unwrap();
+        let mut group = ConsumerGroupMetadata::new("g");
+        group.generation_id = 5;
+        group.member_id = "m".into();
+        let offsets = vec![OffsetToCommit {
+            topic: "in".into(),
+            partition: 0,
+            offset: 42,
+            metadata: None,
+        }];
+        assert_eq!(
+            t.send_offsets(offsets, group),
+            Ok(TransactionProgress::Pending)
+        );
+        let r = t.poll_request(&cx(false), &mut ev).unwrap();
+        assert_eq!(r.purpose, TxnPurpose::AddOffsets);
+        t.sent(r.purpose);
+        let _ = t.on_add_offsets(ErrorCode::NONE, t0(), BACKOFF, &mut ev);
+        let r = t.poll_request(&cx(false), &mut ev).unwrap();
+        assert_eq!(r.purpose, TxnPurpose::FindGroupCoordinator);
+        t.sent(r.purpose);
+        let _ = t.on_find_coordinator(r.purpose, found(1), t0(), BACKOFF, &mut ev);
+        let r = t.poll_request(&cx(false), &mut ev).unwrap();
+        assert_eq!(r.target, Target::Node(1));
+        let TxnBody::TxnOffsetCommit(body) = &r.body else {
+            panic!()
+        };
+        assert_eq!((body.generation_id, body.member_id.as_str()), (5, "m"));
+        assert_eq!(body.topics[0].partitions[0].committed_offset, 42);
+        t.sent(r.purpose);
+        // A rebalanced-out member: the transaction must be aborted.
+        let answer = TxnOffsetCommitResponse {
+            topics: vec![
+                kafka_proto::messages::txn_offset_commit::TxnOffsetCommitResponseTopic {
+                    name: "in".into(),
+                    partitions: vec![
+                        kafka_proto::messages::txn_offset_commit::TxnOffsetCommitResponsePartition {
+                            partition_index: 0,
+                            error_code: ErrorCode::ILLEGAL_GENERATION.0,
+                            ..Default::default()
+                        },
+                    ],
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let _ = t.on_txn_offset_commit(answer, t0(), BACKOFF, &mut ev);
+        assert_eq!(t.state(), TransactionState::AbortableError);
+        let e = t
+            .take_result(TransactionOp::SendOffsets)
+            .unwrap()
+            .unwrap_err();
+        assert!(e.is_abortable(), "{e:?}");
+    }
+
+    #[test]
+    fn misuse_is_refused_by_state() {
+        let mut t = Transactions::new("tx", Duration::from_secs(1));
+        assert!(matches!(
+            t.begin(),
+            Err(TransactionError::InvalidState {
+                state: TransactionState::Uninitialized,
+                ..
+            })
+        ));
+        assert!(t.check_send().is_err());
+        assert!(matches!(
+            t.commit(),
+            Err(TransactionError::InvalidState { .. })
+        ));
+        let mut t = ready(false);
+        assert!(t.check_send().is_err(), "no transaction is open");
+        t.begin().unwrap();
+        assert!(t.begin().is_err());
+        assert_eq!(t.check_send(), Ok(()));
+        assert_eq!(t.commit(), Ok(TransactionProgress::Pending));
+        assert!(t.check_send().is_err(), "committing");
+        assert!(matches!(
+            t.abort(true),
+            Err(TransactionError::InvalidState { .. })
+        ));
+    }
+}
