@@ -839,16 +839,32 @@ impl Producer {
 
     /// The producer closes `conn` itself (protocol error, timeout, close).
     pub(crate) fn close_connection(&mut self, conn: ConnId, reason: Option<ConnError>) {
+        let node = self.nodes.get(conn).map(|c| c.node);
         let lost = self
             .nodes
             .close(conn, reason.as_ref(), self.now, &mut self.rng);
         self.settle_lost(lost, reason);
+        self.coordinator_lost(node);
     }
 
     /// Forgets a connection that ended and settles what was in flight on it.
     fn connection_lost(&mut self, conn: ConnId, reason: Option<ConnError>) {
+        let node = self.nodes.get(conn).map(|c| c.node);
         let lost = self.nodes.lost(conn, self.now, &mut self.rng);
         self.settle_lost(lost, reason);
+        self.coordinator_lost(node);
+    }
+
+    /// A connection to `node` ended: a transaction or group coordinator
+    /// there is looked up again (Java's client does the same).
+    fn coordinator_lost(&mut self, node: Option<i32>) {
+        let (Some(node), true) = (node, self.txn.is_some()) else {
+            return;
+        };
+        let delay = self.backoff(self.config.retry_backoff, self.config.retry_backoff_max, 0);
+        if let Some(t) = self.txn.as_mut() {
+            t.node_lost(node, self.now, delay);
+        }
     }
 
     /// The requests a connection took with it get no answer.

@@ -570,14 +570,22 @@ impl Producer {
             }
             // The sequences or the transaction are broken: no retry can
             // mend them inside this transaction, which must be aborted
-            // (the abort bumps the epoch).
-            if matches!(
-                code,
-                ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
-                    | ErrorCode::UNKNOWN_PRODUCER_ID
-                    | ErrorCode::TRANSACTION_ABORTABLE
-                    | ErrorCode::INVALID_PRODUCER_ID_MAPPING
-            ) {
+            // (the abort bumps the epoch). OUT_OF_ORDER_SEQUENCE_NUMBER
+            // breaks them only for the batch next in line; a later one
+            // was refused because an earlier one is being retried, and is
+            // retried after it (as the Java client does).
+            let next_in_line = batch.stamp.is_some_and(|s| {
+                s.sequence == add_sequence(q.last_acked_sequence, 1)
+                    || (q.last_acked_sequence < 0 && s.sequence == 0)
+            });
+            let broken = match code {
+                ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => next_in_line,
+                ErrorCode::UNKNOWN_PRODUCER_ID
+                | ErrorCode::TRANSACTION_ABORTABLE
+                | ErrorCode::INVALID_PRODUCER_ID_MAPPING => true,
+                _ => false,
+            };
+            if broken {
                 self.note_error(&mut batch, code);
                 let written = batch.possibly_written;
                 self.finish(

@@ -1102,6 +1102,23 @@ impl Transactions {
         self.backoff(now, delay);
     }
 
+    /// The connection to `node` failed or closed: if it is a coordinator,
+    /// find it again (after `delay`) rather than wait for it to come back.
+    pub(crate) fn node_lost(&mut self, node: i32, now: Instant, delay: Duration) {
+        let mut lost = false;
+        if self.coordinator == Some(node) {
+            self.coordinator = None;
+            lost = true;
+        }
+        if self.group_coordinator == Some(node) {
+            self.group_coordinator = None;
+            lost = true;
+        }
+        if lost && self.retry_at.is_none_or(|t| t < now + delay) {
+            self.retry_at = Some(now + delay);
+        }
+    }
+
     /// A retriable answer: after `delay`, maybe after finding the
     /// coordinator again.
     fn retry(&mut self, purpose: TxnPurpose, class: ErrorClass, now: Instant, delay: Duration) {

@@ -25,7 +25,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use kafka_integration_tests::kafka::{ClusterConfig, KafkaCluster, Listener, NewTopic};
+use kafka_integration_tests::kafka::{
+    ClusterConfig, KafkaCluster, Listener, NewTopic, SharedCluster,
+};
 use kafka_integration_tests::require_tools;
 use kafka_integration_tests::tools::{Tool, python_output};
 use kafka_runtime_common::{
@@ -36,20 +38,27 @@ use runtimes::{Rt, TestProducer, sleep};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The binary's 3-node cluster; timed-out transactions are aborted within a second.
-fn cluster() -> &'static KafkaCluster {
-    KafkaCluster::shared(
-        ClusterConfig::three_nodes()
-            .broker_config(
-                "transaction.abort.timed.out.transaction.cleanup.interval.ms",
-                "1000",
-            )
-            .broker_config(
-                "transaction.remove.expired.transaction.cleanup.interval.ms",
-                "60000",
-            ),
-    )
-    .cluster()
+/// The binary's 3-node cluster: timed-out transactions are aborted within a second, and a
+/// killed broker is noticed within seconds (9 s session, 30 s replica lag by default).
+fn config() -> ClusterConfig {
+    ClusterConfig::three_nodes()
+        .broker_config(
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+            "1000",
+        )
+        .broker_config("broker.heartbeat.interval.ms", "500")
+        .broker_config("broker.session.timeout.ms", "3000")
+        .broker_config("replica.lag.time.max.ms", "5000")
+}
+
+/// The 3-node cluster, shared with the scenarios running beside this one.
+fn cluster() -> SharedCluster {
+    KafkaCluster::shared(config())
+}
+
+/// The 3-node cluster, held alone: the scenario kills a node (the guard restarts it).
+fn cluster_alone() -> SharedCluster {
+    KafkaCluster::shared_exclusive(config())
 }
 
 /// A single-node cluster on transactions v1 (`transaction.version=1`).
@@ -260,7 +269,8 @@ fn check_exactly_once(kafka: &KafkaCluster, topic: &str, committed: &[String], a
 
 async fn exactly_once_with_aborts_v2<T: Rt>() {
     require_tools!(Tool::Kafka, Tool::Python);
-    let kafka = cluster();
+    let shared = cluster();
+    let kafka = &*shared;
     let topic = unique::<T>("eos-v2");
     kafka.create_topic(&topic, 6);
     let transactions = if T::NAME == "tokio" { 120 } else { 40 };
@@ -285,7 +295,8 @@ async fn exactly_once_with_aborts_v1<T: Rt>() {
 
 async fn a_second_producer_fences_the_first<T: Rt>() {
     require_tools!(Tool::Kafka, Tool::Python);
-    let kafka = cluster();
+    let shared = cluster();
+    let kafka = &*shared;
     let topic = unique::<T>("fence");
     kafka.create_topic(&topic, 3);
     let id = unique::<T>("fenced-id");
@@ -322,7 +333,8 @@ async fn a_second_producer_fences_the_first<T: Rt>() {
 
 async fn offsets_move_with_committed_transactions_only<T: Rt>() {
     require_tools!(Tool::Kafka, Tool::Python);
-    let kafka = cluster();
+    let shared = cluster();
+    let kafka = &*shared;
     let topic = unique::<T>("offsets-out");
     kafka.create_topic(&topic, 2);
     let group = unique::<T>("group");
@@ -394,7 +406,8 @@ async fn offsets_move_with_committed_transactions_only<T: Rt>() {
 
 async fn a_timed_out_transaction_is_aborted_by_the_coordinator<T: Rt>() {
     require_tools!(Tool::Kafka, Tool::Python);
-    let kafka = cluster();
+    let shared = cluster();
+    let kafka = &*shared;
     let topic = unique::<T>("txn-timeout");
     kafka.create_topic(&topic, 1);
     let p = txn_producer::<T>(kafka, &unique::<T>("timeout-id"))
@@ -425,7 +438,8 @@ async fn a_timed_out_transaction_is_aborted_by_the_coordinator<T: Rt>() {
 
 async fn close_aborts_an_open_transaction<T: Rt>() {
     require_tools!(Tool::Kafka, Tool::Python);
-    let kafka = cluster();
+    let shared = cluster();
+    let kafka = &*shared;
     let topic = unique::<T>("close-aborts");
     kafka.create_topic(&topic, 2);
     let p = txn_producer::<T>(kafka, &unique::<T>("close-id"))
@@ -454,7 +468,8 @@ async fn close_aborts_an_open_transaction<T: Rt>() {
 
 async fn misuse_is_refused_with_typed_errors<T: Rt>() {
     require_tools!(Tool::Kafka, Tool::Python);
-    let kafka = cluster();
+    let shared = cluster();
+    let kafka = &*shared;
     let topic = unique::<T>("misuse");
     kafka.create_topic_with(NewTopic::new(&topic, 1));
     let p = txn_producer::<T>(kafka, &unique::<T>("misuse-id"))
@@ -502,6 +517,110 @@ async fn misuse_is_refused_with_typed_errors<T: Rt>() {
     plain.close(TIMEOUT).await;
 }
 
+/// Keyed records streamed into one transaction while `disrupt` runs on a thread of its own
+/// at the stream's midpoint; the commit must succeed and make them visible exactly once, in
+/// order per partition.
+async fn stream_one_transaction<T: Rt>(
+    kafka: &'static KafkaCluster,
+    topic: &str,
+    records: usize,
+    disrupt: impl FnOnce(&'static KafkaCluster) + Send + 'static,
+) -> Vec<String> {
+    let p = txn_producer::<T>(kafka, &unique::<T>("failover-id"))
+        .set("request.timeout.ms", "5000")
+        .build()
+        .unwrap();
+    p.init_transactions(TIMEOUT).await.unwrap();
+    p.begin_transaction().unwrap();
+    let mut deliveries = Vec::with_capacity(records);
+    let mut values = Vec::with_capacity(records);
+    let mut disrupt = Some(disrupt);
+    let mut thread = None;
+    for i in 0..records {
+        if i == records / 2 {
+            let d = disrupt.take().unwrap();
+            thread = Some(std::thread::spawn(move || d(kafka)));
+        }
+        if i % 1000 == 999 {
+            sleep(Duration::from_millis(200)).await;
+        }
+        values.push(format!("txn-0-{i}"));
+        deliveries.push(p.send(record(topic, 0, i)).await.unwrap());
+    }
+    let committed = p.commit_transaction(Duration::from_secs(180)).await;
+    thread.unwrap().join().unwrap();
+    committed.unwrap_or_else(|e| panic!("the commit failed: {e}"));
+    for d in deliveries {
+        d.await.unwrap();
+    }
+    p.close(TIMEOUT).await;
+    values
+}
+
+async fn a_leader_killed_mid_transaction_loses_nothing<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let shared = cluster_alone();
+    let kafka = shared.cluster();
+    let topic = unique::<T>("leader-kill");
+    kafka.create_topic(&topic, 3);
+    let victim = kafka.describe_topic(&topic).unwrap()[0].leader;
+    let t = topic.clone();
+    let values = stream_one_transaction::<T>(kafka, &topic, 10_000, move |kafka| {
+        kafka.kill_node(victim);
+        let moved = kafka.wait_for_leader_other_than(&t, 0, victim, Duration::from_secs(30));
+        eprintln!("killed node {victim}; partition 0 now led by {moved}");
+        std::thread::sleep(Duration::from_secs(2));
+        kafka.restart_node(victim);
+    })
+    .await;
+    kafka.wait_for_full_isr(&topic, Duration::from_secs(90));
+    check_exactly_once(kafka, &topic, &values, &[]);
+}
+
+async fn the_coordinator_killed_mid_commit_commits_as_a_whole<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let shared = cluster_alone();
+    let kafka = shared.cluster();
+    let topic = unique::<T>("coordinator-kill");
+    kafka.create_topic(&topic, 3);
+    let id = unique::<T>("coordinator-kill-id");
+    let p = txn_producer::<T>(kafka, &id)
+        .set("request.timeout.ms", "5000")
+        .build()
+        .unwrap();
+    p.init_transactions(TIMEOUT).await.unwrap();
+    let mut committed = Vec::new();
+    for round in 0..2 {
+        p.begin_transaction().unwrap();
+        let mut deliveries = Vec::new();
+        for i in 0..3000 {
+            committed.push(format!("txn-{round}-{}", round * 3000 + i));
+            deliveries.push(
+                p.send(record(&topic, round, round * 3000 + i))
+                    .await
+                    .unwrap(),
+            );
+        }
+        for d in deliveries {
+            d.await.unwrap();
+        }
+        let coordinator = kafka.transaction_coordinator(&id).unwrap();
+        // Dies as the EndTxn goes out (or just before, or after: each is a valid race).
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(5));
+            kafka.kill_node(coordinator);
+        });
+        let result = p.commit_transaction(Duration::from_secs(180)).await;
+        killer.join().unwrap();
+        eprintln!("round {round}: killed coordinator {coordinator}; commit: {result:?}");
+        result.unwrap_or_else(|e| panic!("the commit failed: {e}"));
+        kafka.restart_node(coordinator);
+        kafka.wait_for_full_isr(&topic, Duration::from_secs(90));
+    }
+    p.close(TIMEOUT).await;
+    check_exactly_once(kafka, &topic, &committed, &[]);
+}
+
 runtimes::suite!(
     exactly_once_with_aborts_v2,
     exactly_once_with_aborts_v1,
@@ -510,4 +629,6 @@ runtimes::suite!(
     a_timed_out_transaction_is_aborted_by_the_coordinator,
     close_aborts_an_open_transaction,
     misuse_is_refused_with_typed_errors,
+    a_leader_killed_mid_transaction_loses_nothing,
+    the_coordinator_killed_mid_commit_commits_as_a_whole,
 );
