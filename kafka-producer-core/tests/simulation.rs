@@ -98,6 +98,7 @@ fn profiles() -> Vec<Profile> {
         leader_move: 0.02,
         broker_restart: 0.002,
         restart_downtime: ms(500),
+        ..Faults::default()
     };
     vec![
         base.clone(),

@@ -1,19 +1,16 @@
 //! Request dispatch and the handlers of every API except Produce.
 
 use bytes::Bytes;
-use kafka_proto::messages::add_offsets_to_txn::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
-use kafka_proto::messages::add_partitions_to_txn::{
-    AddPartitionsToTxnPartitionResult, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse,
-    AddPartitionsToTxnResult, AddPartitionsToTxnTopic, AddPartitionsToTxnTopicResult,
+use kafka_proto::messages::add_offsets_to_txn::AddOffsetsToTxnRequest;
+use kafka_proto::messages::add_partitions_to_txn::AddPartitionsToTxnRequest;
+use kafka_proto::messages::api_versions::{
+    ApiVersion, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeatureKey,
 };
-use kafka_proto::messages::api_versions::{ApiVersion, ApiVersionsRequest, ApiVersionsResponse};
 use kafka_proto::messages::create_topics::{
     CreatableTopic, CreatableTopicResult, CreateTopicsRequest, CreateTopicsResponse,
 };
-use kafka_proto::messages::end_txn::{EndTxnRequest, EndTxnResponse};
-use kafka_proto::messages::find_coordinator::{
-    Coordinator, FindCoordinatorRequest, FindCoordinatorResponse,
-};
+use kafka_proto::messages::end_txn::EndTxnRequest;
+use kafka_proto::messages::find_coordinator::FindCoordinatorRequest;
 use kafka_proto::messages::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
 use kafka_proto::messages::list_offsets::{
     ListOffsetsPartitionResponse, ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopicResponse,
@@ -22,10 +19,7 @@ use kafka_proto::messages::metadata::{
     MetadataRequest, MetadataResponse, MetadataResponseBroker, MetadataResponsePartition,
     MetadataResponseTopic,
 };
-use kafka_proto::messages::txn_offset_commit::{
-    TxnOffsetCommitRequest, TxnOffsetCommitResponse, TxnOffsetCommitResponsePartition,
-    TxnOffsetCommitResponseTopic,
-};
+use kafka_proto::messages::txn_offset_commit::TxnOffsetCommitRequest;
 use kafka_proto::messages::{AnyRequest, decode_request};
 use kafka_proto::primitives::Uuid;
 use kafka_proto::{ApiKey, ErrorCode};
@@ -97,6 +91,9 @@ impl SimCluster {
             return Outcome::Close;
         };
         self.count_request(api_key);
+        if let Some(now) = self.now() {
+            self.expire_transactions(now);
+        }
         let cid = correlation_id;
         match request {
             AnyRequest::ApiVersions(r) => {
@@ -109,7 +106,12 @@ impl SimCluster {
             }
             AnyRequest::Produce(r) => self.produce(broker, r, version, cid),
             AnyRequest::InitProducerId(r) => {
-                let body = self.init_producer_id(&r);
+                let body = match r.transactional_id.as_deref() {
+                    Some(id) if !id.is_empty() => {
+                        self.txn_init_producer_id(broker, id, &r, version)
+                    }
+                    _ => self.init_producer_id(&r),
+                };
                 respond::<InitProducerIdRequest>(cid, version, &body)
             }
             AnyRequest::CreateTopics(r) => {
@@ -121,29 +123,23 @@ impl SimCluster {
                 respond::<ListOffsetsRequest>(cid, version, &body)
             }
             AnyRequest::FindCoordinator(r) => {
-                let body = find_coordinator(&r, version);
+                let body = self.find_coordinator(&r, version);
                 respond::<FindCoordinatorRequest>(cid, version, &body)
             }
             AnyRequest::AddPartitionsToTxn(r) => {
-                let body = add_partitions_to_txn(&r, version);
+                let body = self.add_partitions_to_txn(broker, &r, version);
                 respond::<AddPartitionsToTxnRequest>(cid, version, &body)
             }
-            AnyRequest::AddOffsetsToTxn(_) => {
-                let body = AddOffsetsToTxnResponse {
-                    error_code: ErrorCode::NOT_COORDINATOR.0,
-                    ..Default::default()
-                };
+            AnyRequest::AddOffsetsToTxn(r) => {
+                let body = self.add_offsets_to_txn(broker, &r, version);
                 respond::<AddOffsetsToTxnRequest>(cid, version, &body)
             }
-            AnyRequest::EndTxn(_) => {
-                let body = EndTxnResponse {
-                    error_code: ErrorCode::NOT_COORDINATOR.0,
-                    ..Default::default()
-                };
+            AnyRequest::EndTxn(r) => {
+                let body = self.end_txn(broker, &r, version);
                 respond::<EndTxnRequest>(cid, version, &body)
             }
             AnyRequest::TxnOffsetCommit(r) => {
-                let body = txn_offset_commit(&r);
+                let body = self.txn_offset_commit(broker, &r, version);
                 respond::<TxnOffsetCommitRequest>(cid, version, &body)
             }
             AnyRequest::SaslHandshake(r) => self.sasl_handshake(conn, &r, version, cid),
@@ -186,6 +182,13 @@ impl SimCluster {
         }
         ApiVersionsResponse {
             api_keys: self.api_version_list(broker),
+            finalized_features_epoch: 1,
+            finalized_features: vec![FinalizedFeatureKey {
+                name: "transaction.version".into(),
+                max_version_level: self.config.transaction_version,
+                min_version_level: self.config.transaction_version,
+                ..Default::default()
+            }],
             ..Default::default()
         }
     }
@@ -315,7 +318,7 @@ impl SimCluster {
         }
     }
 
-    fn allocate_producer_id(&mut self) -> InitProducerIdResponse {
+    pub(crate) fn allocate_producer_id(&mut self) -> InitProducerIdResponse {
         let id = self.next_producer_id;
         self.next_producer_id += 1;
         self.producer_ids.insert(id, ProducerIdEntry { epoch: 0 });
@@ -327,9 +330,8 @@ impl SimCluster {
         }
     }
 
-    /// InitProducerId. Transactional ids get a plain allocation: the
-    /// cluster does not simulate transactions (no coordinator, no fencing
-    /// per transactional id).
+    /// InitProducerId without a transactional id (idempotence; the
+    /// transactional form is the coordinator's, in `txn.rs`).
     fn init_producer_id(&mut self, r: &InitProducerIdRequest) -> InitProducerIdResponse {
         let error = |code: ErrorCode| InitProducerIdResponse {
             error_code: code.0,
@@ -553,106 +555,6 @@ impl SimCluster {
             topics,
             ..Default::default()
         }
-    }
-}
-
-/// No broker is a coordinator: transactions and groups are not simulated.
-fn find_coordinator(r: &FindCoordinatorRequest, version: i16) -> FindCoordinatorResponse {
-    let code = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    let message = Some("The simulated cluster has no coordinators.".to_owned());
-    if version < 4 {
-        return FindCoordinatorResponse {
-            error_code: code.0,
-            error_message: message,
-            node_id: -1,
-            host: String::new(),
-            port: -1,
-            ..Default::default()
-        };
-    }
-    FindCoordinatorResponse {
-        coordinators: r
-            .coordinator_keys
-            .iter()
-            .map(|k| Coordinator {
-                key: k.clone(),
-                node_id: -1,
-                host: String::new(),
-                port: -1,
-                error_code: code.0,
-                error_message: message.clone(),
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
-
-fn not_coordinator_topics(
-    topics: &[AddPartitionsToTxnTopic],
-) -> Vec<AddPartitionsToTxnTopicResult> {
-    topics
-        .iter()
-        .map(|t| AddPartitionsToTxnTopicResult {
-            name: t.name.clone(),
-            results_by_partition: t
-                .partitions
-                .iter()
-                .map(|&p| AddPartitionsToTxnPartitionResult {
-                    partition_index: p,
-                    partition_error_code: ErrorCode::NOT_COORDINATOR.0,
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        })
-        .collect()
-}
-
-fn add_partitions_to_txn(
-    r: &AddPartitionsToTxnRequest,
-    version: i16,
-) -> AddPartitionsToTxnResponse {
-    if version < 4 {
-        return AddPartitionsToTxnResponse {
-            results_by_topic_v3_and_below: not_coordinator_topics(&r.v3_and_below_topics),
-            ..Default::default()
-        };
-    }
-    AddPartitionsToTxnResponse {
-        results_by_transaction: r
-            .transactions
-            .iter()
-            .map(|t| AddPartitionsToTxnResult {
-                transactional_id: t.transactional_id.clone(),
-                topic_results: not_coordinator_topics(&t.topics),
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
-
-fn txn_offset_commit(r: &TxnOffsetCommitRequest) -> TxnOffsetCommitResponse {
-    TxnOffsetCommitResponse {
-        topics: r
-            .topics
-            .iter()
-            .map(|t| TxnOffsetCommitResponseTopic {
-                name: t.name.clone(),
-                partitions: t
-                    .partitions
-                    .iter()
-                    .map(|p| TxnOffsetCommitResponsePartition {
-                        partition_index: p.partition_index,
-                        error_code: ErrorCode::NOT_COORDINATOR.0,
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
     }
 }
 

@@ -71,6 +71,9 @@ pub(crate) struct Conn {
 enum Work {
     /// Process a request frame (without its size prefix).
     Request { conn: ConnId, frame: Bytes },
+    /// A request the client sent before closing its connection, processed
+    /// anyway (`Faults::process_after_close`); its answer goes nowhere.
+    Orphan { broker: i32, frame: Bytes },
     /// The byte stream of a connection could not be framed.
     BrokenStream { conn: ConnId },
     /// A restarted broker comes back.
@@ -81,7 +84,7 @@ impl Work {
     fn conn(&self) -> Option<ConnId> {
         match self {
             Work::Request { conn, .. } | Work::BrokenStream { conn } => Some(*conn),
-            Work::BrokerBack { .. } => None,
+            Work::BrokerBack { .. } | Work::Orphan { .. } => None,
         }
     }
 }
@@ -143,6 +146,13 @@ pub struct SimCluster {
     pub(crate) producer_ids: BTreeMap<i64, ProducerIdEntry>,
     pub(crate) next_producer_id: i64,
     pub(crate) stats: Stats,
+    /// Transaction coordinators' state, by transactional id.
+    pub(crate) txns: BTreeMap<String, crate::txn::TxnEntry>,
+    /// Committed group offsets: (group, topic, partition) → offset.
+    pub(crate) group_offsets: BTreeMap<(String, String, i32), i64>,
+    /// Moves every coordinator when bumped.
+    pub(crate) coordinator_shift: u64,
+    pub(crate) txn_counts: crate::txn::TxnCounts,
 }
 
 impl SimCluster {
@@ -209,6 +219,10 @@ impl SimCluster {
             producer_ids: BTreeMap::new(),
             next_producer_id: 1000,
             stats: Stats::default(),
+            txns: BTreeMap::new(),
+            group_offsets: BTreeMap::new(),
+            coordinator_shift: 0,
+            txn_counts: Default::default(),
         };
         for (name, partitions) in initial {
             cluster.create_topic(&name, partitions, None);
@@ -426,9 +440,30 @@ impl SimCluster {
     /// The client closed `conn`: it is forgotten, and nothing more is
     /// processed or sent on it.
     pub fn client_close(&mut self, conn: ConnId) {
-        if self.conns.remove(&conn).is_some() {
-            self.outbox.retain(|o| o.conn() != conn);
-            self.work.retain(|_, w| w.conn() != Some(conn));
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        self.outbox.retain(|o| o.conn() != conn);
+        let orphans = c.open && !c.broken && self.fault_rng.chance(self.faults.process_after_close);
+        let pending: Vec<(Instant, u64)> = self
+            .work
+            .iter()
+            .filter(|(_, w)| w.conn() == Some(conn))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in pending {
+            if let Some(Work::Request { frame, .. }) = self.work.remove(&key) {
+                if orphans {
+                    self.stats.faults.processed_after_close += 1;
+                    self.work.insert(
+                        key,
+                        Work::Orphan {
+                            broker: c.broker,
+                            frame,
+                        },
+                    );
+                }
+            }
         }
     }
 
@@ -522,6 +557,12 @@ impl SimCluster {
     fn execute(&mut self, at: Instant, work: Work) {
         match work {
             Work::Request { conn, frame } => self.handle_request(conn, frame, at),
+            Work::Orphan { broker, frame } => {
+                if self.brokers.get(&broker).is_some_and(|b| b.up) {
+                    // No connection: the answer is dropped.
+                    let _ = self.dispatch(ConnId(u64::MAX), broker, frame);
+                }
+            }
             Work::BrokenStream { conn } => {
                 if self.conns.get(&conn).is_some_and(|c| c.open) {
                     self.stats.malformed_requests += 1;

@@ -105,6 +105,20 @@ pub struct Faults {
     pub broker_restart: f64,
     /// The longest downtime of a restart.
     pub restart_downtime: Duration,
+    /// Per transactional request (to a transaction or group coordinator):
+    /// before handling it, every coordinator moves to another broker, so
+    /// requests to the old ones get NOT_COORDINATOR.
+    pub coordinator_move: f64,
+    /// Per InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn and EndTxn:
+    /// answer CONCURRENT_TRANSACTIONS (the coordinator is still completing
+    /// the previous transaction) without doing anything.
+    pub concurrent_transactions: f64,
+    /// Per connection the client closes: requests already sent on it are
+    /// still processed when their time comes (they were in the broker's
+    /// socket buffer), their answers lost. A late Produce of an ended
+    /// transaction reaches the partition this way: the hazard KIP-890
+    /// closes.
+    pub process_after_close: f64,
 }
 
 impl Faults {
@@ -126,6 +140,9 @@ impl Faults {
                 self.any_error_after_append,
                 self.leader_move,
                 self.broker_restart,
+                self.coordinator_move,
+                self.concurrent_transactions,
+                self.process_after_close,
             ]
             .iter()
             .all(|p| p.is_nan() || *p <= 0.0)
@@ -206,6 +223,10 @@ pub struct BrokerConfig {
     pub require_sasl: bool,
     /// The cluster id in Metadata responses.
     pub cluster_id: String,
+    /// The finalized `transaction.version` feature advertised in
+    /// ApiVersions (v3+): 2 (Kafka 4's default) enables transactions v2
+    /// (KIP-890 part 2), 1 or 0 keeps v1.
+    pub transaction_version: i16,
 }
 
 impl Default for BrokerConfig {
@@ -221,6 +242,7 @@ impl Default for BrokerConfig {
             sasl: None,
             require_sasl: false,
             cluster_id: "kafka-sim-cluster".to_owned(),
+            transaction_version: 2,
         }
     }
 }

@@ -10,10 +10,12 @@
 //! cluster so that it survives leader moves and restarts, as replicated
 //! state does), CreateTopics, ListOffsets, and SaslHandshake /
 //! SaslAuthenticate through a [`SaslVerifier`] (PLAIN and SCRAM by
-//! [`sasl_server`], switched on with [`ClusterSpec::sasl`]). Transactions
-//! and groups are
-//! not simulated: FindCoordinator answers COORDINATOR_NOT_AVAILABLE and the
-//! transaction APIs NOT_COORDINATOR; Fetch is not served.
+//! [`sasl_server`], switched on with [`ClusterSpec::sasl`]), and
+//! transactions: FindCoordinator, transactional InitProducerId (fencing),
+//! AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn, with
+//! markers, the last stable offset, `read_committed` reads
+//! ([`SimCluster::read_committed`]), transaction timeouts, coordinator
+//! moves and transactions v2 (KIP-890). Fetch is not served.
 //!
 //! Faults ([`Faults`]) are drawn from a seed: latency, dropped responses,
 //! disconnects before or after processing, retriable errors with or
@@ -69,6 +71,7 @@ mod rng;
 mod sasl;
 pub mod sasl_server;
 mod stats;
+mod txn;
 pub mod wire;
 
 pub use cluster::{BROKER_PORT, SimCluster};
@@ -82,6 +85,7 @@ pub use produce::REFUSED_BEFORE_APPEND;
 pub use rng::SplitMix64;
 pub use sasl::{SaslServers, SaslSession, SaslStep, SaslVerifier};
 pub use stats::{FaultCounts, Stats};
+pub use txn::TxnCounts;
 
 /// Encodes a request frame of type `R` (a shorthand for
 /// [`wire::encode_request`] for tests that cannot fail).

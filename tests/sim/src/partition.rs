@@ -28,6 +28,9 @@ pub struct StoredRecord {
     /// Its sequence number (the batch's base sequence plus its index,
     /// wrapping to 0 after `i32::MAX` as Kafka does), or -1.
     pub sequence: i32,
+    /// Whether its batch was transactional (its visibility to
+    /// `read_committed` readers depends on the transaction's marker).
+    pub transactional: bool,
 }
 
 /// How many appended batches Kafka remembers per producer and partition to
@@ -178,6 +181,10 @@ pub(crate) struct Partition {
     pub(crate) records: Vec<StoredRecord>,
     /// Idempotent producers' state, by producer id.
     pub(crate) producers: BTreeMap<i64, ProducerEntry>,
+    /// Transaction markers by producer id, in offset order.
+    pub(crate) markers: BTreeMap<i64, Vec<crate::txn::Marker>>,
+    /// Open transactions on this partition: producer id → first offset.
+    pub(crate) open_txns: BTreeMap<i64, i64>,
 }
 
 impl Partition {
@@ -189,6 +196,8 @@ impl Partition {
             log_end: 0,
             records: Vec::new(),
             producers: BTreeMap::new(),
+            markers: BTreeMap::new(),
+            open_txns: BTreeMap::new(),
         }
     }
 

@@ -115,6 +115,7 @@ impl SimCluster {
         let mut any_error = false;
         let mut endpoints: Vec<i32> = Vec::new();
         let mut responses = Vec::with_capacity(r.topic_data.len());
+        let transactional_id = r.transactional_id.clone();
         for t in r.topic_data {
             let name = if version >= 13 {
                 self.topics
@@ -147,7 +148,14 @@ impl SimCluster {
                             "acks must be -1, 0 or 1",
                         ))
                     }
-                    Some(n) => self.produce_partition(broker, n, version, p.index, p.records),
+                    Some(n) => self.produce_partition(
+                        broker,
+                        n,
+                        version,
+                        p.index,
+                        p.records,
+                        transactional_id.as_deref(),
+                    ),
                     None => {
                         self.stats.rejected_batches += 1;
                         Err(refuse(ErrorCode::UNKNOWN_TOPIC_ID, "unknown topic id"))
@@ -257,8 +265,10 @@ impl SimCluster {
         version: i16,
         index: i32,
         records: Option<Bytes>,
+        transactional_id: Option<&str>,
     ) -> Result<Appended, Refusal> {
-        let result = self.validate_and_append(broker, topic, version, index, records);
+        let result =
+            self.validate_and_append(broker, topic, version, index, records, transactional_id);
         if let Err(r) = &result {
             match r.code {
                 ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => self.stats.out_of_order += 1,
@@ -277,6 +287,7 @@ impl SimCluster {
         version: i16,
         index: i32,
         records: Option<Bytes>,
+        transactional_id: Option<&str>,
     ) -> Result<Appended, Refusal> {
         let unknown = || {
             refuse(
@@ -352,6 +363,27 @@ impl SimCluster {
         }
         let producer_id = batch.producer_id();
         let epoch = batch.producer_epoch();
+        let transactional = batch.is_transactional();
+        if transactional {
+            if producer_id < 0 {
+                return Err(refuse(
+                    ErrorCode::INVALID_RECORD,
+                    "a transactional batch needs a producer id",
+                ));
+            }
+            self.check_transactional_write(
+                transactional_id,
+                producer_id,
+                epoch,
+                topic,
+                index,
+                version,
+            )
+            .map_err(|code| Refusal {
+                code,
+                message: Some("the transaction coordinator refused the write"),
+            })?;
+        }
         let first = batch.base_sequence();
         let last = increment_sequence(first, count - 1);
         let strict = self.config.strict_first_sequence;
@@ -418,6 +450,7 @@ impl SimCluster {
                     } else {
                         -1
                     },
+                    transactional,
                 });
             }
             if stored.len() != count as usize {
@@ -431,6 +464,9 @@ impl SimCluster {
         part.log_end += i64::from(count);
         if producer_id >= 0 {
             part.remember_batch(producer_id, epoch, first, last, base);
+        }
+        if transactional {
+            self.transactional_append(topic, index, producer_id, base);
         }
         self.stats.batches_appended += 1;
         self.stats.records_appended += count as u64;

@@ -81,11 +81,17 @@ pub struct FaultCounts {
     pub leader_moves: u64,
     /// Broker restarts.
     pub broker_restarts: u64,
+    /// Coordinator moves.
+    pub coordinator_moves: u64,
+    /// CONCURRENT_TRANSACTIONS answers injected.
+    pub concurrent_transactions: u64,
+    /// Requests processed after the client closed their connection.
+    pub processed_after_close: u64,
 }
 
 impl FaultCounts {
     /// `(kind, count)` for every kind of fault.
-    pub fn iter(&self) -> std::array::IntoIter<(&'static str, &u64), 8> {
+    pub fn iter(&self) -> std::array::IntoIter<(&'static str, &u64), 11> {
         [
             ("dropped_responses", &self.dropped_responses),
             ("disconnects_before", &self.disconnects_before),
@@ -95,6 +101,9 @@ impl FaultCounts {
             ("any_errors_after_append", &self.any_errors_after_append),
             ("leader_moves", &self.leader_moves),
             ("broker_restarts", &self.broker_restarts),
+            ("coordinator_moves", &self.coordinator_moves),
+            ("concurrent_transactions", &self.concurrent_transactions),
+            ("processed_after_close", &self.processed_after_close),
         ]
         .into_iter()
     }
@@ -114,7 +123,7 @@ impl FaultCounts {
 
 impl<'a> IntoIterator for &'a FaultCounts {
     type Item = (&'static str, &'a u64);
-    type IntoIter = std::array::IntoIter<(&'static str, &'a u64), 8>;
+    type IntoIter = std::array::IntoIter<(&'static str, &'a u64), 11>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter()

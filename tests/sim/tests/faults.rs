@@ -23,6 +23,7 @@ fn everything(seed_latency: u64) -> Faults {
         leader_move: 0.05,
         broker_restart: 0.01,
         restart_downtime: ms(150),
+        ..Faults::default()
     }
 }
 

@@ -722,9 +722,11 @@ fn list_offsets_and_coordinators() {
             ..Default::default()
         },
     );
+    // One broker: it coordinates everything.
+    assert_eq!(fc.coordinators[0].error_code, 0);
     assert_eq!(
-        fc.coordinators[0].error_code,
-        ErrorCode::COORDINATOR_NOT_AVAILABLE.0
+        (fc.coordinators[0].node_id, fc.coordinators[0].host.as_str()),
+        (1, "broker-1")
     );
     let fc0 = h.call(
         conn,
@@ -734,7 +736,9 @@ fn list_offsets_and_coordinators() {
             ..Default::default()
         },
     );
-    assert_eq!(fc0.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.0);
+    assert_eq!((fc0.error_code, fc0.node_id, fc0.port), (0, 1, 9092));
+    h.cluster.stop_broker(1, h.now);
+    assert_eq!(h.cluster.coordinator_for("g"), None);
 }
 
 #[test]
