@@ -605,6 +605,9 @@ impl Producer {
         });
         match verdict {
             Verdict::Written => {
+                if let Some(t) = self.txn.as_mut() {
+                    t.produce_acknowledged();
+                }
                 if let Some(last) = batch.last_sequence() {
                     q.last_acked_sequence = q.last_acked_sequence.max(last);
                 }

@@ -483,6 +483,13 @@ pub(crate) struct Transactions {
     adding: Vec<(Arc<str>, i32)>,
     /// The coordinator knows of this transaction: EndTxn is needed.
     started: bool,
+    /// A request that may have started the transaction at the coordinator
+    /// got no answer (a Produce of a v2 transaction, an add whose answer
+    /// was lost): ending it must not rely on EndTxn, which a coordinator
+    /// that never heard of it refuses (INVALID_TXN_STATE, or PRODUCER_FENCED
+    /// on v2); an epoch bump (InitProducerId, KIP-360) aborts whatever is
+    /// open and is safe either way.
+    in_doubt: bool,
     offsets: Option<PendingOffsets>,
     ending: Option<(bool, Ending)>,
     op: Option<OpSlot>,
@@ -508,6 +515,7 @@ impl Transactions {
             new_partitions: Vec::new(),
             adding: Vec::new(),
             started: false,
+            in_doubt: false,
             offsets: None,
             ending: None,
             op: None,
@@ -665,6 +673,7 @@ impl Transactions {
         self.state = TransactionState::InTransaction;
         self.v2 = self.v2_available();
         self.started = false;
+        self.in_doubt = false;
         self.error = None;
         Ok(())
     }
@@ -700,9 +709,20 @@ impl Transactions {
     }
 
     /// A Produce request of the transaction went out (v2: the coordinator
-    /// learns of the transaction from it).
+    /// may learn of the transaction from it; until a batch is acknowledged
+    /// it is not sure).
     pub(crate) fn produced(&mut self) {
-        self.started = true;
+        if self.v2 && !self.started {
+            self.in_doubt = true;
+        }
+    }
+
+    /// A batch of the transaction was acknowledged: its partition is in the
+    /// transaction at the coordinator (KIP-890 verification).
+    pub(crate) fn produce_acknowledged(&mut self) {
+        if self.records_flow() {
+            self.started = true;
+        }
     }
 
     /// `send_offsets_to_transaction`.
@@ -1008,8 +1028,10 @@ impl Transactions {
                     }
                 }
                 if !self.started {
-                    // Nothing reached the coordinator: nothing to end.
-                    if !commit && !self.v2 && cx.bump_needed {
+                    // The coordinator may not know of the transaction: an
+                    // epoch bump ends whatever it has open (and closes
+                    // broken sequences); with nothing sent, nothing to end.
+                    if self.in_doubt || cx.bump_needed {
                         self.ending = Some((commit, Ending::Bump));
                         return self.poll_request(cx, events);
                     }
@@ -1062,6 +1084,7 @@ impl Transactions {
     fn finish_ending(&mut self, events: &mut Vec<Event>) {
         self.ending = None;
         self.started = false;
+        self.in_doubt = false;
         self.state = TransactionState::Ready;
         self.error = None;
         self.complete(events, Ok(()));
@@ -1093,6 +1116,14 @@ impl Transactions {
         }
         self.in_flight = None;
         self.unsent(purpose);
+        if matches!(
+            purpose,
+            TxnPurpose::AddPartitions | TxnPurpose::AddOffsets | TxnPurpose::TxnOffsetCommit
+        ) && self.records_flow()
+        {
+            // It may have been processed: the transaction may be open.
+            self.in_doubt = true;
+        }
         match purpose {
             TxnPurpose::FindGroupCoordinator | TxnPurpose::TxnOffsetCommit => {
                 self.group_coordinator = None
@@ -1432,7 +1463,7 @@ impl Transactions {
     /// One line for `debug_state`.
     pub(crate) fn describe(&self) -> String {
         format!(
-            "txn {} coord {:?} v2 {} in_flight {:?} new {} adding {} started {} ending {:?} op {:?}",
+            "txn {} coord {:?} v2 {} in_flight {:?} new {} adding {} started {} in_doubt {} ending {:?} op {:?}",
             self.state,
             self.coordinator,
             self.v2,
@@ -1440,6 +1471,7 @@ impl Transactions {
             self.new_partitions.len(),
             self.adding.len(),
             self.started,
+            self.in_doubt,
             self.ending,
             self.op.as_ref().map(|o| (o.op, o.result.is_some())),
         )
@@ -1648,6 +1680,7 @@ mod tests {
         assert!(t.partition_written(&"a".into(), 0), "Produce adds it");
         assert!(t.poll_request(&cx(false), &mut ev).is_none());
         t.produced();
+        t.produce_acknowledged();
         assert_eq!(t.abort(true), Ok(TransactionProgress::Pending));
         let r = t.poll_request(&cx(true), &mut ev).unwrap();
         let TxnBody::EndTxn(end) = &r.body else {
@@ -1668,6 +1701,38 @@ mod tests {
             }
         );
         assert_eq!(t.take_result(TransactionOp::Abort), Some(Ok(())));
+    }
+
+    #[test]
+    fn a_transaction_the_coordinator_may_not_know_is_ended_by_an_epoch_bump() {
+        // v2: a Produce went out but no batch was acknowledged (the request
+        // was lost): EndTxn could be refused, so the abort bumps the epoch.
+        let mut t = ready(true);
+        let mut ev = Vec::new();
+        t.begin().unwrap();
+        let _ = t.partition_written(&"a".into(), 0);
+        t.produced();
+        assert_eq!(t.abort(true), Ok(TransactionProgress::Pending));
+        let r = t.poll_request(&cx(true), &mut ev).unwrap();
+        let TxnBody::InitProducerId(init) = &r.body else {
+            panic!("{r:?}")
+        };
+        assert_eq!((init.producer_id, init.producer_epoch), (7, 3));
+        t.sent(r.purpose);
+        let answer = InitProducerIdResponse {
+            producer_id: 7,
+            producer_epoch: 4,
+            ..Default::default()
+        };
+        assert_eq!(
+            t.on_init_producer_id(answer, t0(), BACKOFF, &mut ev),
+            TxnAction::AdoptId {
+                producer_id: 7,
+                epoch: 4
+            }
+        );
+        assert_eq!(t.take_result(TransactionOp::Abort), Some(Ok(())));
+        assert_eq!(t.state(), TransactionState::Ready);
     }
 
     #[test]
