@@ -20,6 +20,10 @@
 
 mod runtimes;
 
+#[allow(dead_code, clippy::all)]
+#[path = "../../kafka-runtime-tokio/examples/exactly_once.rs"]
+mod exactly_once_example;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -619,6 +623,83 @@ async fn the_coordinator_killed_mid_commit_commits_as_a_whole<T: Rt>() {
     }
     p.close(TIMEOUT).await;
     check_exactly_once(kafka, &topic, &committed, &[]);
+}
+
+/// The Tokio crate's consume-transform-produce example against Apache Kafka: its input has
+/// committed and aborted transactions (the example's read_committed fetch must skip the
+/// aborted ones); run twice, the second time from the offset the first committed for the
+/// group, it transforms every committed input record exactly once, and the group's offset
+/// ends past the input.
+#[test]
+fn the_exactly_once_example_transforms_each_committed_input_once() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let shared = cluster();
+    let kafka = shared.cluster();
+    let input = "eos-example-in";
+    let output = "eos-example-out";
+    let group = "eos-example-group";
+    kafka.create_topic(input, 1);
+    kafka.create_topic(output, 2);
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    let rt = ::tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Input: ten transactions of 100, every third aborted.
+        let p = txn_producer::<runtimes::TokioRt>(kafka, "eos-example-input")
+            .build()
+            .unwrap();
+        p.init_transactions(TIMEOUT).await.unwrap();
+        let mut next = 0;
+        for t in 0..10 {
+            p.begin_transaction().unwrap();
+            for _ in 0..100 {
+                let r = ProducerRecord::new(input)
+                    .key(format!("k{next}"))
+                    .value(format!("v{next}"));
+                p.send(r).await.unwrap().await.unwrap();
+                next += 1;
+            }
+            if t % 3 == 2 {
+                p.abort_transaction(TIMEOUT).await.unwrap();
+            } else {
+                p.commit_transaction(TIMEOUT).await.unwrap();
+            }
+        }
+        p.close(TIMEOUT).await;
+        let args = |from: i64, max: usize| {
+            vec![
+                bootstrap.clone(),
+                input.to_owned(),
+                output.to_owned(),
+                group.to_owned(),
+                from.to_string(),
+                max.to_string(),
+            ]
+        };
+        let (first, at) = exactly_once_example::run(args(0, 250)).await.unwrap();
+        assert_eq!(first, 250);
+        let committed = group_offsets(kafka, group);
+        assert_eq!(committed.get(&(input.to_owned(), 0)), Some(&at));
+        let (second, end) = exactly_once_example::run(args(at, usize::MAX))
+            .await
+            .unwrap();
+        assert_eq!(first + second, 700, "every committed input record, once");
+        let last = group_offsets(kafka, group);
+        assert_eq!(last.get(&(input.to_owned(), 0)), Some(&end));
+    });
+    let mut got: Vec<String> = read_topic(kafka, output, "read_committed")
+        .into_iter()
+        .map(|s| s.value)
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = (0..1000)
+        .filter(|i| (i / 100) % 3 != 2)
+        .map(|i| format!("V{i}"))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
 }
 
 runtimes::suite!(
