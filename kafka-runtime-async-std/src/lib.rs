@@ -107,7 +107,8 @@ pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
     DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, OffsetToCommit,
     PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader, RecordMetadata,
-    SecurityProtocol, SendError, TransactionError, TransactionState, partitioner, serialize,
+    SecurityProtocol, SendError, TransactionError, TransactionOp, TransactionProgress,
+    TransactionState, partitioner, serialize,
 };
 
 /// How the producer's tasks (its driver and one per broker connection)

@@ -304,6 +304,53 @@ impl MioDriver {
 
     /// Starts `init_transactions` (needs `transactional.id`); its result
     /// comes through [`transaction_result`](Self::transaction_result).
+    ///
+    /// Every transactional call of the driver returns at once: keep
+    /// polling your loop and ask for the result until it is there.
+    ///
+    /// ```no_run
+    /// use std::time::Instant;
+    /// use kafka_runtime_mio::{MioDriver, ProducerRecord, TransactionOp, TransactionProgress};
+    ///
+    /// /// Turns `poll` once and hands the driver its events (your loop's own step).
+    /// fn turn(poll: &mut mio::Poll, events: &mut mio::Events, driver: &mut MioDriver) {
+    ///     poll.poll(events, driver.next_timeout()).unwrap();
+    ///     for event in events.iter() {
+    ///         driver.handle_event(event);
+    ///     }
+    ///     driver.handle_timeout(Instant::now());
+    /// }
+    ///
+    /// fn run_op(
+    ///     poll: &mut mio::Poll,
+    ///     events: &mut mio::Events,
+    ///     driver: &mut MioDriver,
+    ///     op: TransactionOp,
+    ///     started: TransactionProgress,
+    /// ) -> Result<(), kafka_runtime_mio::TransactionError> {
+    ///     if started == TransactionProgress::Done {
+    ///         return Ok(());
+    ///     }
+    ///     loop {
+    ///         if let Some(result) = driver.transaction_result(op) {
+    ///             return result;
+    ///         }
+    ///         turn(poll, events, driver);
+    ///     }
+    /// }
+    ///
+    /// # fn example(mut poll: mio::Poll, mut driver: MioDriver) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut events = mio::Events::with_capacity(64);
+    /// let started = driver.init_transactions()?;
+    /// run_op(&mut poll, &mut events, &mut driver, TransactionOp::Init, started)?;
+    /// driver.begin_transaction()?;
+    /// let _delivery = driver.send(ProducerRecord::new("orders").value("paid"))?;
+    /// let started = driver.commit_transaction()?;
+    /// run_op(&mut poll, &mut events, &mut driver, TransactionOp::Commit, started)?;
+    /// # Ok(())
+    /// # }
+    /// # fn main() {}
+    /// ```
     pub fn init_transactions(&mut self) -> Result<TransactionProgress, TransactionError> {
         self.start_txn(|c, now| c.init_transactions(now))
     }

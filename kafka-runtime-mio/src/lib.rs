@@ -96,7 +96,8 @@ pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
     DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, OffsetToCommit,
     PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader, RecordMetadata,
-    SecurityProtocol, SendError, TransactionError, TransactionState, partitioner, serialize,
+    SecurityProtocol, SendError, TransactionError, TransactionOp, TransactionProgress,
+    TransactionState, partitioner, serialize,
 };
 
 /// Builds a [`BlockingProducer`] (and starts its thread); see

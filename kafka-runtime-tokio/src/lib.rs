@@ -85,7 +85,8 @@ pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
     DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, OffsetToCommit,
     PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader, RecordMetadata,
-    SecurityProtocol, SendError, TransactionError, TransactionState, partitioner, serialize,
+    SecurityProtocol, SendError, TransactionError, TransactionOp, TransactionProgress,
+    TransactionState, partitioner, serialize,
 };
 
 /// The Tokio runtime, as the [`Runtime`] of the shared producer API.
