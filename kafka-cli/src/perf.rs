@@ -24,6 +24,11 @@
 //! is buffered is delivered), the final line counts the records sent until
 //! then, and the exit status is 130 (SIGINT) or 143 (SIGTERM), whatever the
 //! outcomes. A second signal exits at once with that status.
+//!
+//! `--print-metrics` prints the producer's metrics after the final line, as
+//! Kafka's tool does (`producer-metrics:NAME:{client-id=ID} : VALUE`, one
+//! per line, Java's names); with `--json` they are the key `"metrics"` of the
+//! object instead: each metric's Java name mapped to its number.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -84,6 +89,9 @@ pub(crate) struct PerfArgs {
     /// Print the final result as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Print the producer's metrics at the end (Java's names).
+    #[arg(long)]
+    print_metrics: bool,
 }
 
 /// Latencies are kept in microseconds, reported in milliseconds.
@@ -242,6 +250,8 @@ struct Run {
     elapsed: f64,
     /// The signal that stopped the load, if one did.
     stopped_by: Option<Signal>,
+    /// The producer's metrics after it closed.
+    metrics: kafka_runtime_common::Metrics,
 }
 
 impl Job for Load<'_> {
@@ -322,6 +332,7 @@ impl Job for Load<'_> {
         };
         progress.stop();
         Run {
+            metrics: producer.metrics(),
             sent,
             elapsed,
             // A signal during the final flush changed nothing but is still
@@ -376,10 +387,13 @@ fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
     let p99 = percentile_ms(&s.samples, 0.99);
     let p999 = percentile_ms(&s.samples, 0.999);
     let max = s.total.latency_max_us as f64 / 1000.0;
+    let metrics: serde_json::Map<String, serde_json::Value> = run
+        .metrics
+        .iter()
+        .map(|m| (m.name.to_owned(), json!(m.value)))
+        .collect();
     if args.json {
-        println!(
-            "{}",
-            json!({
+        let mut object = json!({
                 "records": run.sent,
                 "records_per_sec": records_per_sec,
                 "mb_per_sec": mb_per_sec,
@@ -391,8 +405,11 @@ fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
                 "failed": s.failed,
                 "possibly_written": s.possibly_written,
                 "stopped_by": run.stopped_by.map(Signal::name),
-            })
-        );
+        });
+        if args.print_metrics {
+            object["metrics"] = serde_json::Value::Object(metrics);
+        }
+        println!("{object}");
     } else {
         println!(
             "{} records sent, {records_per_sec:.1} records/sec ({mb_per_sec:.2} MB/sec), \
@@ -400,6 +417,23 @@ fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
              {max:.2} ms max. {} failed; of the failed, {} possibly written.",
             run.sent, s.failed, s.possibly_written
         );
+        if args.print_metrics {
+            let client_id = args
+                .properties
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "client.id")
+                .map_or_else(
+                    || kafka_runtime_common::ProducerConfig::default().client_id,
+                    |(_, v)| v.clone(),
+                );
+            for m in run.metrics.iter() {
+                println!(
+                    "{}:{}:{{client-id={client_id}}} : {:.3}",
+                    m.group, m.name, m.value
+                );
+            }
+        }
     }
     match run.stopped_by {
         Some(signal) => ExitCode::from(signal.exit_code()),

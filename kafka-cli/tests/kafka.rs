@@ -330,12 +330,24 @@ fn perf_against_apache_kafka() {
             "-X",
             "compression.type=zstd",
             "--json",
+            "--print-metrics",
         ],
         b"",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("one JSON object");
     assert_eq!(report["records"], 20000, "{report}");
+    // --print-metrics (a contract): Java's names under "metrics".
+    let m = &report["metrics"];
+    assert_eq!(m["record-send-total"], 20000.0, "{m}");
+    assert_eq!(m["record-error-total"], 0.0, "{m}");
+    assert!(
+        m["connection-creation-total"].as_f64().unwrap() >= 1.0,
+        "{m}"
+    );
+    assert!(m["outgoing-byte-total"].as_f64().unwrap() > 0.0, "{m}");
+    assert!(m["incoming-byte-total"].as_f64().unwrap() > 0.0, "{m}");
+    assert_eq!(m["buffer-available-bytes"], m["buffer-total-bytes"], "{m}");
     assert_eq!(report["failed"], 0, "{report}");
     assert_eq!(report["possibly_written"], 0, "{report}");
     assert_eq!(report["stopped_by"], Value::Null, "{report}");

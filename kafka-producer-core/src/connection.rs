@@ -93,6 +93,9 @@ enum State {
     Handshake,
     /// Ready for the producer's requests.
     Ready,
+    /// Re-authenticating on the live connection (KIP-368): requests sent
+    /// before are still answered, no new ones go out until it is done.
+    Reauthenticating,
 }
 
 /// SASL settings for the handshake.
@@ -145,6 +148,15 @@ pub(crate) struct Connection {
     /// The broker's finalized features (ApiVersions v3+): their epoch and
     /// the `transaction.version` level (0 when not finalized).
     features: Option<(i64, i16)>,
+    /// When to re-authenticate (KIP-368): at 85–95 % of the session
+    /// lifetime the broker gave (`connections.max.reauth.ms`), as the Java
+    /// client does; `None` when the session does not expire.
+    reauth_at: Option<Instant>,
+    /// Authentications completed on this connection (the first included).
+    authentications: u32,
+    /// Bytes of requests encoded, of responses received.
+    pub(crate) bytes_out: u64,
+    pub(crate) bytes_in: u64,
 }
 
 impl Connection {
@@ -176,6 +188,10 @@ impl Connection {
             setup_deadline: now + setup_timeout,
             produce_in_flight: 0,
             features: None,
+            reauth_at: None,
+            authentications: 0,
+            bytes_out: 0,
+            bytes_in: 0,
         }
     }
 
@@ -185,6 +201,52 @@ impl Connection {
 
     pub(crate) fn versions(&self) -> &BrokerVersions {
         &self.versions
+    }
+
+    /// When the connection must re-authenticate (KIP-368).
+    pub(crate) fn reauth_at(&self) -> Option<Instant> {
+        self.reauth_at
+            .filter(|_| matches!(self.state, State::Ready))
+    }
+
+    /// Authentications completed so far (re-authentications included).
+    pub(crate) fn authentications(&self) -> u32 {
+        self.authentications
+    }
+
+    /// Starts re-authenticating (KIP-368) if the session is due: a new
+    /// SaslHandshake and SaslAuthenticate exchange on the live connection,
+    /// after the requests already sent (Kafka answers in order). No new
+    /// request goes out until it is done.
+    pub(crate) fn maybe_reauthenticate(&mut self, now: Instant) {
+        let due = self.reauth_at().is_some_and(|t| t <= now);
+        let Some(sasl) = self.sasl.clone().filter(|_| due) else {
+            return;
+        };
+        let Some(v) = self.versions.pick::<SaslHandshakeRequest>(1) else {
+            return;
+        };
+        self.reauth_at = None;
+        self.state = State::Reauthenticating;
+        // A fresh nonce for every exchange (SCRAM).
+        self.sasl_seed = crate::rng::Rng::new(self.sasl_seed).next_u64();
+        let body = SaslHandshakeRequest {
+            mechanism: sasl.mechanism.name().into(),
+            ..Default::default()
+        };
+        let _ = self.send(&body, v, Purpose::SaslHandshake, now);
+    }
+
+    /// The SASL exchange is complete: the connection is ready, and the
+    /// session lifetime the broker gave schedules the next one.
+    fn authenticated(&mut self, session_lifetime_ms: i64, now: Instant) {
+        self.state = State::Ready;
+        self.authentications = self.authentications.saturating_add(1);
+        self.reauth_at = (session_lifetime_ms > 0).then(|| {
+            // 85 % to 95 % of the lifetime, from the connection's seed.
+            let fraction = 0.85 + 0.10 * (self.sasl_seed >> 11) as f64 / (1u64 << 53) as f64;
+            now + Duration::from_millis((session_lifetime_ms as f64 * fraction) as u64)
+        });
     }
 
     /// The finalized features' epoch and `transaction.version`, when the
@@ -275,7 +337,11 @@ impl Connection {
 
     /// Bytes to write, if any.
     pub(crate) fn take_output(&mut self) -> Option<Bytes> {
-        (!self.out.is_empty()).then(|| self.out.split().freeze())
+        if self.out.is_empty() {
+            return None;
+        }
+        self.bytes_out += self.out.len() as u64;
+        Some(self.out.split().freeze())
     }
 
     pub(crate) fn has_output(&self) -> bool {
@@ -286,7 +352,8 @@ impl Connection {
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let request = self.in_flight.front().map(|r| r.deadline);
         match self.state {
-            State::Ready => request,
+            // Each request of a re-authentication has its own deadline.
+            State::Ready | State::Reauthenticating => request,
             _ => Some(request.map_or(self.setup_deadline, |r| r.min(self.setup_deadline))),
         }
     }
@@ -317,6 +384,7 @@ impl Connection {
                 "data before the connection was up".into(),
             ));
         }
+        self.bytes_in += data.len() as u64;
         self.decoder.push(data);
         while let Some(frame) = self.decoder.next_frame()? {
             let correlation_id = frame::peek_correlation_id(&frame)?;
@@ -504,8 +572,9 @@ impl Connection {
                 "unexpected SaslAuthenticate response".into(),
             ));
         };
+        let lifetime = body.session_lifetime_ms;
         if client.is_complete() {
-            self.state = State::Ready;
+            self.authenticated(lifetime, now);
             return Ok(());
         }
         match client
@@ -513,7 +582,7 @@ impl Connection {
             .map_err(|e| ConnError::Authentication(e.to_string()))?
         {
             SaslStep::Respond(bytes) => self.send_sasl_bytes(bytes, now),
-            SaslStep::Done => self.state = State::Ready,
+            SaslStep::Done => self.authenticated(lifetime, now),
         }
         Ok(())
     }

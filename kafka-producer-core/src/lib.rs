@@ -67,6 +67,7 @@ mod hash;
 mod idempotence;
 mod lifecycle;
 mod metadata;
+pub mod metrics;
 mod nodes;
 pub mod partitioner;
 mod producer;
@@ -86,6 +87,7 @@ pub use event::{BatchId, ConnId, Connect, Event, FlushId, Record, RecordToken, T
 pub use kafka_proto::ErrorCode;
 pub use kafka_proto::compression::Compression;
 pub use kafka_proto::record::Header;
+pub use metrics::{Metric, Metrics};
 pub use producer::Producer;
 pub use transaction::{
     AbortReason, ConsumerGroupMetadata, OffsetToCommit, TransactionError, TransactionOp,

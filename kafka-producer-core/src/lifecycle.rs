@@ -55,6 +55,8 @@ pub(crate) struct BatchLedger {
     outstanding: BTreeSet<BatchId>,
     memory: BufferMemory,
     builders: BuilderPool,
+    /// Records whose batch failed (the `record-error-total` metric).
+    pub(crate) failed_records: u64,
 }
 
 impl BatchLedger {
@@ -69,6 +71,7 @@ impl BatchLedger {
                 waiting: false,
             },
             builders: BuilderPool::default(),
+            failed_records: 0,
         }
     }
 
@@ -164,16 +167,19 @@ impl BatchLedger {
             Outcome::Failed {
                 kind,
                 possibly_written,
-            } => Event::Failed {
-                batch: batch.id,
-                topic: topic.clone(),
-                partition: batch.partition,
-                record_count: batch.record_count,
-                error: DeliveryError {
-                    kind,
-                    possibly_written,
-                },
-            },
+            } => {
+                self.failed_records += u64::from(batch.record_count);
+                Event::Failed {
+                    batch: batch.id,
+                    topic: topic.clone(),
+                    partition: batch.partition,
+                    record_count: batch.record_count,
+                    error: DeliveryError {
+                        kind,
+                        possibly_written,
+                    },
+                }
+            }
         });
         self.outstanding.remove(&batch.id);
         if let Some(b) = batch.builder.take() {

@@ -52,6 +52,8 @@ pub(crate) struct Nodes {
     final_transmits: VecDeque<Transmit>,
     /// The last reason a connection was closed by us, for diagnostics.
     last_error: Option<String>,
+    /// Connection counts for the metrics.
+    pub(crate) counters: crate::metrics::Counters,
 }
 
 /// A ready connection with room for more produce requests.
@@ -76,6 +78,7 @@ impl Nodes {
             closes: VecDeque::new(),
             final_transmits: VecDeque::new(),
             last_error: None,
+            counters: Default::default(),
         }
     }
 
@@ -177,6 +180,7 @@ impl Nodes {
         }
         let id = ConnId(self.next_conn_id);
         self.next_conn_id += 1;
+        self.counters.connection_creation_total += 1;
         state.conn = Some(id);
         let s = &self.settings;
         self.conns.insert(
@@ -284,6 +288,7 @@ impl Nodes {
         rng: &mut Rng,
     ) -> Option<Vec<Purpose>> {
         let mut c = self.conns.remove(&conn)?;
+        self.retire(&c);
         let purposes = c.drain_in_flight().collect();
         let s = &self.settings;
         if let Some(n) = self.nodes.get_mut(&c.node) {
@@ -318,6 +323,7 @@ impl Nodes {
         ids.sort_unstable();
         for id in ids {
             if let Some(mut conn) = self.conns.remove(&id) {
+                self.retire(&conn);
                 if let Some(data) = conn.take_output() {
                     self.final_transmits.push_back(Transmit { conn: id, data });
                 }
@@ -359,8 +365,50 @@ impl Nodes {
     }
 
     /// The earliest connection deadline or reconnect time after `now`.
+    /// Starts the re-authentications that are due (KIP-368).
+    pub(crate) fn reauthenticate_due(&mut self, now: Instant) {
+        for c in self.conns.values_mut() {
+            c.maybe_reauthenticate(now);
+        }
+    }
+
+    /// A connection goes: its counts join the totals.
+    fn retire(&mut self, c: &Connection) {
+        let k = &mut self.counters;
+        k.connection_close_total += 1;
+        let auths = u64::from(c.authentications());
+        k.retired_authentications += auths;
+        k.retired_reauthentications += auths.saturating_sub(1);
+        k.outgoing_byte_total += c.bytes_out;
+        k.incoming_byte_total += c.bytes_in;
+    }
+
+    /// `(authentications, re-authentications, bytes out, bytes in)` over
+    /// every connection, open or gone.
+    pub(crate) fn totals(&self) -> (u64, u64, u64, u64) {
+        let k = &self.counters;
+        let mut t = (
+            k.retired_authentications,
+            k.retired_reauthentications,
+            k.outgoing_byte_total,
+            k.incoming_byte_total,
+        );
+        for c in self.conns.values() {
+            let auths = u64::from(c.authentications());
+            t.0 += auths;
+            t.1 += auths.saturating_sub(1);
+            t.2 += c.bytes_out;
+            t.3 += c.bytes_in;
+        }
+        t
+    }
+
     pub(crate) fn next_deadline(&self, now: Instant) -> Option<Instant> {
-        let conns = self.conns.values().filter_map(Connection::next_deadline);
+        let conns = self
+            .conns
+            .values()
+            .flat_map(|c| [c.next_deadline(), c.reauth_at()])
+            .flatten();
         let retries = self
             .nodes
             .values()

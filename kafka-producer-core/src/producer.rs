@@ -311,6 +311,77 @@ impl Producer {
         self.idempotence.current()
     }
 
+    /// A snapshot of the producer's metrics, with the Java client's names
+    /// (see [`metrics`](crate::metrics) for what is counted).
+    pub fn metrics(&self) -> crate::metrics::Metrics {
+        let mut m = crate::metrics::Metrics::default();
+        let k = &self.nodes.counters;
+        let (auths, reauths, bytes_out, bytes_in) = self.nodes.totals();
+        m.push(
+            "connection-count",
+            "The current number of connections.",
+            self.nodes.connection_count() as f64,
+        );
+        m.push(
+            "connection-creation-total",
+            "Connections opened.",
+            k.connection_creation_total as f64,
+        );
+        m.push(
+            "connection-close-total",
+            "Connections closed, by either side.",
+            k.connection_close_total as f64,
+        );
+        m.push(
+            "successful-authentication-total",
+            "SASL authentications that succeeded (re-authentications included).",
+            auths as f64,
+        );
+        m.push(
+            "successful-reauthentication-total",
+            "SASL re-authentications (KIP-368) that succeeded.",
+            reauths as f64,
+        );
+        m.push(
+            "outgoing-byte-total",
+            "Bytes of requests handed out for sending.",
+            bytes_out as f64,
+        );
+        m.push(
+            "incoming-byte-total",
+            "Bytes of responses received.",
+            bytes_in as f64,
+        );
+        m.push(
+            "record-send-total",
+            "Records taken by send.",
+            k.record_send_total as f64,
+        );
+        m.push(
+            "record-error-total",
+            "Records that failed (their batch's outcome).",
+            self.ledger.failed_records as f64,
+        );
+        m.push(
+            "record-retry-total",
+            "Records sent again after a retriable error.",
+            k.record_retry_total as f64,
+        );
+        m.push(
+            "buffer-total-bytes",
+            "buffer.memory.",
+            self.ledger.memory_limit() as f64,
+        );
+        m.push(
+            "buffer-available-bytes",
+            "buffer.memory not in use.",
+            self.ledger
+                .memory_limit()
+                .saturating_sub(self.ledger.memory_used()) as f64,
+        );
+        m
+    }
+
     /// Bytes of `buffer.memory` in use by records without an outcome.
     pub fn buffer_memory_used(&self) -> usize {
         self.ledger.memory_used()
@@ -617,6 +688,7 @@ impl Producer {
             }
         };
         batch.record_count += 1;
+        self.nodes.counters.record_send_total += 1;
         batch.size += size;
         batch.memory += size;
         let batch_id = batch.id;
@@ -834,6 +906,7 @@ impl Producer {
         for conn in self.nodes.timed_out(self.now) {
             self.close_connection(conn, Some(ConnError::Timeout));
         }
+        self.nodes.reauthenticate_due(self.now);
         self.maintain();
     }
 

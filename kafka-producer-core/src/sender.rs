@@ -684,6 +684,7 @@ impl Producer {
             batch.attempts.saturating_sub(1),
         );
         batch.retry_at = Some(now + backoff);
+        self.nodes.counters.record_retry_total += u64::from(batch.record_count);
         let Some(q) = self
             .topics
             .get_mut(topic)

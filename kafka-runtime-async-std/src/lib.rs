@@ -105,10 +105,10 @@ use kafka_runtime_common::{Parts, Runtime};
 pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
-    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, OffsetToCommit,
-    PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader, RecordMetadata,
-    SecurityProtocol, SendError, TransactionError, TransactionOp, TransactionProgress,
-    TransactionState, partitioner, serialize,
+    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, Metric, Metrics,
+    OffsetToCommit, PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader,
+    RecordMetadata, SecurityProtocol, SendError, TransactionError, TransactionOp,
+    TransactionProgress, TransactionState, partitioner, serialize,
 };
 
 /// How the producer's tasks (its driver and one per broker connection)

@@ -64,6 +64,9 @@ pub trait AnyProducer: Clone + Debug + Send + Sync + 'static {
     /// ([`Producer::partitions_for`]).
     fn partitions_for(&self, topic: &str) -> impl Future<Output = Result<i32, SendError>> + Send;
 
+    /// A snapshot of the producer's metrics ([`Producer::metrics`]).
+    fn metrics(&self) -> crate::Metrics;
+
     /// Initializes transactions ([`Producer::init_transactions`]).
     fn init_transactions(
         &self,
@@ -123,6 +126,10 @@ impl<R: Runtime> AnyProducer for Producer<R> {
 
     fn partitions_for(&self, topic: &str) -> impl Future<Output = Result<i32, SendError>> + Send {
         Producer::partitions_for(self, topic)
+    }
+
+    fn metrics(&self) -> crate::Metrics {
+        Producer::metrics(self)
     }
 
     fn init_transactions(

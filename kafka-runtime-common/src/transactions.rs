@@ -177,6 +177,12 @@ impl<R: Runtime> Producer<R> {
         .await
     }
 
+    /// A snapshot of the producer's metrics (Java's names; see
+    /// [`kafka_producer_core::metrics`]).
+    pub fn metrics(&self) -> kafka_producer_core::Metrics {
+        self.shared().lock().core.metrics()
+    }
+
     /// The transaction state (`None` without `transactional.id`).
     pub fn transaction_state(&self) -> Option<TransactionState> {
         self.shared().lock().core.transaction_state()

@@ -317,6 +317,11 @@ impl BlockingProducer {
     pub fn transaction_state(&self) -> Option<TransactionState> {
         self.inner.transaction_state()
     }
+
+    /// A snapshot of the producer's metrics (Java's names).
+    pub fn metrics(&self) -> kafka_runtime_common::Metrics {
+        self.inner.metrics()
+    }
 }
 
 /// The futures do their work when first polled, blocking the calling
@@ -355,6 +360,10 @@ impl kafka_runtime_common::AnyProducer for BlockingProducer {
 
     fn begin_transaction(&self) -> Result<(), TransactionError> {
         BlockingProducer::begin_transaction(self)
+    }
+
+    fn metrics(&self) -> kafka_runtime_common::Metrics {
+        BlockingProducer::metrics(self)
     }
 
     async fn send_offsets_to_transaction(

@@ -392,6 +392,11 @@ impl MioDriver {
         self.event_loop.core.core.transaction_result(op)
     }
 
+    /// A snapshot of the producer's metrics (Java's names).
+    pub fn metrics(&self) -> kafka_runtime_common::Metrics {
+        self.event_loop.core.core.metrics()
+    }
+
     /// The transaction state (`None` without `transactional.id`).
     pub fn transaction_state(&self) -> Option<TransactionState> {
         self.event_loop.core.core.transaction_state()

@@ -94,10 +94,10 @@ pub use embedded::{DriverBuilder, Embedded, MioDriver};
 pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
-    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, OffsetToCommit,
-    PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader, RecordMetadata,
-    SecurityProtocol, SendError, TransactionError, TransactionOp, TransactionProgress,
-    TransactionState, partitioner, serialize,
+    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, Metric, Metrics,
+    OffsetToCommit, PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader,
+    RecordMetadata, SecurityProtocol, SendError, TransactionError, TransactionOp,
+    TransactionProgress, TransactionState, partitioner, serialize,
 };
 
 /// Builds a [`BlockingProducer`] (and starts its thread); see

@@ -83,10 +83,10 @@ use kafka_runtime_common::{Parts, Runtime, driver};
 pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
-    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, OffsetToCommit,
-    PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader, RecordMetadata,
-    SecurityProtocol, SendError, TransactionError, TransactionOp, TransactionProgress,
-    TransactionState, partitioner, serialize,
+    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, Metric, Metrics,
+    OffsetToCommit, PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader,
+    RecordMetadata, SecurityProtocol, SendError, TransactionError, TransactionOp,
+    TransactionProgress, TransactionState, partitioner, serialize,
 };
 
 /// The Tokio runtime, as the [`Runtime`] of the shared producer API.

@@ -376,7 +376,99 @@ async fn builder_debug_shows_no_secret<T: Rt>() {
     assert!(!shown.contains(PASSWORD), "{shown}");
 }
 
+/// A node whose SASL sessions last 10 s (`connections.max.reauth.ms`): a client that does not
+/// re-authenticate (KIP-368) has its connection closed by the broker at its first request after
+/// that.
+fn reauth_kafka() -> SharedCluster {
+    KafkaCluster::shared(
+        ClusterConfig::single_node()
+            .broker_config("connections.max.reauth.ms", "10000")
+            .plain_user("alice", PASSWORD)
+            .scram_user(ScramUser::new(ScramMechanism::Sha256, "alice", PASSWORD))
+            .scram_user(ScramUser::new(ScramMechanism::Sha512, "alice", PASSWORD)),
+    )
+}
+
+/// Produces steadily for `duration` over SASL with sessions of 10 s: the producer
+/// re-authenticates on its live connections, none is closed before the end, every record is
+/// delivered and read back.
+async fn reauthenticates<T: Rt>(mechanism: &str, duration: Duration) {
+    let kafka = reauth_kafka();
+    let listener = Listener::SaslPlaintext;
+    let topic: Arc<str> = format!("sasl-reauth-{}-{}", mechanism.to_lowercase(), T::NAME).into();
+    kafka.create_topic(&topic, 2);
+    let p = sasl_producer::<T>(&kafka, listener, mechanism, "alice", PASSWORD)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let mut deliveries = Vec::new();
+    let mut i = 0;
+    while started.elapsed() < duration {
+        for _ in 0..20 {
+            deliveries.push(p.send(record(&topic, i)).await.unwrap());
+            i += 1;
+        }
+        runtimes::sleep(Duration::from_millis(100)).await;
+    }
+    for d in deliveries {
+        d.await
+            .unwrap_or_else(|e| panic!("{mechanism}: a record failed: {e}"));
+    }
+    let m = p.metrics();
+    let value = |name: &str| m.get(name).unwrap_or_else(|| panic!("no {name}"));
+    println!(
+        "{mechanism} on {}: {i} records in {:?}; connections opened {}, closed {}, \
+         authentications {}, re-authentications {}",
+        T::NAME,
+        started.elapsed(),
+        value("connection-creation-total"),
+        value("connection-close-total"),
+        value("successful-authentication-total"),
+        value("successful-reauthentication-total"),
+    );
+    assert_eq!(
+        value("connection-close-total"),
+        0.0,
+        "{mechanism}: a connection was dropped"
+    );
+    // Every connection re-authenticated at least every 9.5 s.
+    let per_connection = (duration.as_secs_f64() / 9.5).floor() - 1.0;
+    assert!(
+        value("successful-reauthentication-total") >= per_connection.max(1.0),
+        "{mechanism}: too few re-authentications"
+    );
+    p.close(Duration::from_secs(10)).await;
+    let mut properties = kafka.librdkafka_properties(listener);
+    properties.extend(librdkafka_sasl(mechanism, "alice", PASSWORD));
+    let properties: Vec<&str> = properties.iter().map(String::as_str).collect();
+    let got = read_back(&kafka.bootstrap(listener), &topic, i, &properties);
+    assert_eq!(got.len(), i);
+}
+
+/// How long each re-authentication run lasts: 60 s on Tokio, 25 s on the others.
+fn reauth_run<T: Rt>() -> Duration {
+    Duration::from_secs(if T::NAME == "tokio" { 60 } else { 25 })
+}
+
+async fn plain_sessions_are_reauthenticated<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    reauthenticates::<T>("PLAIN", reauth_run::<T>()).await;
+}
+
+async fn scram_sha_256_sessions_are_reauthenticated<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    reauthenticates::<T>("SCRAM-SHA-256", reauth_run::<T>()).await;
+}
+
+async fn scram_sha_512_sessions_are_reauthenticated<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    reauthenticates::<T>("SCRAM-SHA-512", reauth_run::<T>()).await;
+}
+
 runtimes::suite!(
+    plain_sessions_are_reauthenticated,
+    scram_sha_256_sessions_are_reauthenticated,
+    scram_sha_512_sessions_are_reauthenticated,
     plain_with_the_right_password_delivers_records,
     scram_sha_256_with_the_right_password_delivers_records,
     scram_sha_512_with_the_right_password_delivers_records,
