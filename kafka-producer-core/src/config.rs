@@ -33,7 +33,7 @@ use kafka_proto::compression::Compression;
 const REDACTED: &str = "<redacted>";
 
 /// The SASL mechanisms the producer can authenticate with.
-const SASL_MECHANISMS: [&str; 3] = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
+const SASL_MECHANISMS: [&str; 4] = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"];
 
 /// Java's `ConfigDef.Type.INT` range, for the properties Java declares as
 /// `int` (the wire fields behind several of them are int32 as well).
@@ -385,6 +385,11 @@ pub struct ProducerConfig {
     /// `sasl.password` (librdkafka's name; Java puts it in
     /// `sasl.jaas.config`, which this also accepts). Default none.
     pub sasl_password: Option<Secret>,
+    /// OAUTHBEARER's unsecured tokens, from a `sasl.jaas.config` with Java's
+    /// `OAuthBearerLoginModule` and its `unsecuredLogin*` options (for
+    /// development and tests, as in Java). Default none: OAUTHBEARER then
+    /// needs a token provider of the runtime crate.
+    pub sasl_oauthbearer_unsecured: Option<UnsecuredLogin>,
     /// Properties given to `set`, by Java name: some rules differ for
     /// settings the user chose and defaults.
     explicit: BTreeSet<Key>,
@@ -423,6 +428,7 @@ impl Default for ProducerConfig {
             security_protocol: SecurityProtocol::Plaintext,
             sasl_mechanism: "PLAIN".to_owned(),
             sasl_username: None,
+            sasl_oauthbearer_unsecured: None,
             sasl_password: None,
             explicit: BTreeSet::new(),
             idempotence_disabled_because: None,
@@ -672,11 +678,13 @@ impl ProducerConfig {
                 }
                 self.sasl_password = Some(Secret::new(value));
             }
-            Key::SaslJaasConfig => {
-                let login = parse_jaas(value)?;
-                self.sasl_username = Some(login.username);
-                self.sasl_password = Some(Secret::new(login.password));
-            }
+            Key::SaslJaasConfig => match parse_jaas(value)? {
+                Jaas::Password(login) => {
+                    self.sasl_username = Some(login.username);
+                    self.sasl_password = Some(Secret::new(login.password));
+                }
+                Jaas::OAuthBearer(unsecured) => self.sasl_oauthbearer_unsecured = unsecured,
+            },
         }
         Ok(())
     }
@@ -778,7 +786,7 @@ impl ProducerConfig {
         self.retry_backoff_max = self.retry_backoff_max.max(self.retry_backoff);
         self.reconnect_backoff_max = self.reconnect_backoff_max.max(self.reconnect_backoff);
 
-        if self.security_protocol.uses_sasl() {
+        if self.security_protocol.uses_sasl() && self.sasl_mechanism != "OAUTHBEARER" {
             if self.sasl_username.as_ref().is_none_or(String::is_empty) {
                 return Err(ConfigError::Missing {
                     key: Key::SaslUsername.name(),
@@ -964,7 +972,9 @@ fn parse_sasl_mechanism(value: &str) -> Result<&'static str, String> {
     SASL_MECHANISMS
         .into_iter()
         .find(|m| m.eq_ignore_ascii_case(value))
-        .ok_or_else(|| "supported mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512".to_owned())
+        .ok_or_else(|| {
+            "supported mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER".to_owned()
+        })
 }
 
 /// Parses a comma-separated `bootstrap.servers` list; empty entries are
@@ -1038,6 +1048,34 @@ struct JaasLogin {
     password: String,
 }
 
+/// What a `sasl.jaas.config` line gives.
+enum Jaas {
+    /// PLAIN or SCRAM credentials.
+    Password(JaasLogin),
+    /// `OAuthBearerLoginModule`: unsecured tokens when its `unsecuredLogin*`
+    /// options are there, otherwise a token provider is needed.
+    OAuthBearer(Option<UnsecuredLogin>),
+}
+
+/// The options of Java's unsecured OAUTHBEARER login
+/// (`OAuthBearerUnsecuredLoginCallbackHandler`): the token is an unsigned
+/// JWS (`alg: none`) with these claims, made by the runtime crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsecuredLogin {
+    /// `unsecuredLoginStringClaim_sub`: the principal.
+    pub principal: String,
+    /// `unsecuredLoginLifetimeSeconds` (default 3600).
+    pub lifetime: Duration,
+    /// `unsecuredLoginListClaim_scope` (space separated), if given.
+    pub scope: Vec<String>,
+    /// `unsecuredLoginExtension_<name>`: SASL extensions (KIP-342).
+    pub extensions: Vec<(String, String)>,
+}
+
+/// Java's OAUTHBEARER login module.
+const OAUTHBEARER_LOGIN_MODULE: &str =
+    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
+
 /// The login modules whose `username` and `password` options are the SASL
 /// credentials.
 const JAAS_LOGIN_MODULES: [&str; 2] = [
@@ -1100,18 +1138,19 @@ fn jaas_tokens(value: &str) -> Result<Vec<JaasToken>, String> {
 }
 
 /// Reads `LoginModule flag option="value" ...;`, the one entry Java allows
-/// in `sasl.jaas.config`, for the PLAIN or SCRAM login module.
-fn parse_jaas(value: &str) -> Result<JaasLogin, String> {
+/// in `sasl.jaas.config`, for the PLAIN, SCRAM or OAUTHBEARER login module.
+fn parse_jaas(value: &str) -> Result<Jaas, String> {
     let mut tokens = jaas_tokens(value)?.into_iter();
-    match tokens.next() {
-        Some(JaasToken::Word(module)) if JAAS_LOGIN_MODULES.contains(&module.as_str()) => {}
+    let oauth = match tokens.next() {
+        Some(JaasToken::Word(module)) if JAAS_LOGIN_MODULES.contains(&module.as_str()) => false,
+        Some(JaasToken::Word(module)) if module == OAUTHBEARER_LOGIN_MODULE => true,
         _ => {
             return Err(format!(
-                "expected a JAAS entry for {} or {}",
+                "expected a JAAS entry for {}, {} or {OAUTHBEARER_LOGIN_MODULE}",
                 JAAS_LOGIN_MODULES[0], JAAS_LOGIN_MODULES[1]
             ));
         }
-    }
+    };
     match tokens.next() {
         Some(JaasToken::Word(flag))
             if ["required", "requisite", "sufficient", "optional"]
@@ -1121,6 +1160,7 @@ fn parse_jaas(value: &str) -> Result<JaasLogin, String> {
     }
     let mut username = None;
     let mut password = None;
+    let mut options: Vec<(String, String)> = Vec::new();
     loop {
         let name = match tokens.next() {
             Some(JaasToken::Semicolon) => break,
@@ -1139,20 +1179,75 @@ fn parse_jaas(value: &str) -> Result<JaasLogin, String> {
         match name.as_str() {
             "username" => username = Some(option),
             "password" => password = Some(option),
-            _ => {}
+            _ => options.push((name, option)),
         }
     }
     if tokens.next().is_some() {
         return Err("expected exactly one login module entry".to_owned());
     }
+    if oauth {
+        return unsecured_login(&options).map(Jaas::OAuthBearer);
+    }
     match (username, password) {
         (Some(username), Some(password)) if !username.is_empty() && !password.is_empty() => {
-            Ok(JaasLogin { username, password })
+            Ok(Jaas::Password(JaasLogin { username, password }))
         }
         (None, _) => Err("no username option".to_owned()),
         (_, None) => Err("no password option".to_owned()),
         _ => Err("username and password must not be empty".to_owned()),
     }
+}
+
+/// The unsecured-token options of an `OAuthBearerLoginModule` entry, if any.
+fn unsecured_login(options: &[(String, String)]) -> Result<Option<UnsecuredLogin>, String> {
+    let mut login = UnsecuredLogin {
+        principal: String::new(),
+        lifetime: Duration::from_secs(3600),
+        scope: Vec::new(),
+        extensions: Vec::new(),
+    };
+    let mut unsecured = false;
+    for (name, value) in options {
+        if let Some(extension) = name.strip_prefix("unsecuredLoginExtension_") {
+            // RFC 7628: a key is ALPHA+, and "auth" is reserved.
+            if extension.is_empty()
+                || extension == "auth"
+                || !extension.bytes().all(|b| b.is_ascii_alphabetic())
+            {
+                return Err(format!("invalid SASL extension name {extension:?}"));
+            }
+            login.extensions.push((extension.to_owned(), value.clone()));
+            unsecured = true;
+            continue;
+        }
+        match name.as_str() {
+            "unsecuredLoginStringClaim_sub" => {
+                login.principal = value.clone();
+                unsecured = true;
+            }
+            "unsecuredLoginLifetimeSeconds" => {
+                let secs: u64 = value
+                    .parse()
+                    .map_err(|_| "unsecuredLoginLifetimeSeconds must be a number".to_owned())?;
+                login.lifetime = Duration::from_secs(secs);
+                unsecured = true;
+            }
+            "unsecuredLoginListClaim_scope" => {
+                login.scope = value.split_whitespace().map(str::to_owned).collect();
+                unsecured = true;
+            }
+            _ => {}
+        }
+    }
+    if !unsecured {
+        return Ok(None);
+    }
+    if login.principal.is_empty() {
+        return Err(
+            "the unsecured OAUTHBEARER login needs unsecuredLoginStringClaim_sub".to_owned(),
+        );
+    }
+    Ok(Some(login))
 }
 
 #[cfg(test)]
@@ -1404,7 +1499,7 @@ mod tests {
                 "sasl.mechanisms",
                 "SCRAM-SHA-256",
                 |c| c.sasl_mechanism == "SCRAM-SHA-256",
-                Some("OAUTHBEARER"),
+                Some("GSSAPI"),
             ),
             (
                 "sasl.username",
@@ -1685,6 +1780,53 @@ mod tests {
         c.validate().unwrap();
         assert!(!c.enable_idempotence);
         assert_eq!(c.idempotence_disabled_because(), None);
+    }
+
+    #[test]
+    fn oauthbearer_takes_java_s_unsecured_login_and_needs_no_password() {
+        let mut c = base();
+        c.set("security.protocol", "SASL_PLAINTEXT").unwrap();
+        c.set("sasl.mechanism", "oauthbearer").unwrap();
+        c.set(
+            "sasl.jaas.config",
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \
+             unsecuredLoginStringClaim_sub=\"alice\" unsecuredLoginLifetimeSeconds=\"120\" \
+             unsecuredLoginListClaim_scope=\"read write\" unsecuredLoginExtension_traceId=\"t1\";",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.sasl_mechanism, "OAUTHBEARER");
+        let login = c.sasl_oauthbearer_unsecured.clone().unwrap();
+        assert_eq!(login.principal, "alice");
+        assert_eq!(login.lifetime, Duration::from_secs(120));
+        assert_eq!(login.scope, ["read", "write"]);
+        assert_eq!(login.extensions, [("traceId".to_owned(), "t1".to_owned())]);
+        // Without unsecured options the module needs a token provider (no login here).
+        let mut c = base();
+        c.set(
+            "sasl.jaas.config",
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;",
+        )
+        .unwrap();
+        assert_eq!(c.sasl_oauthbearer_unsecured, None);
+        // An unsecured login without a principal, or a reserved extension, is refused.
+        let mut c = base();
+        assert!(
+            c.set(
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \
+                 unsecuredLoginLifetimeSeconds=\"60\";",
+            )
+            .is_err()
+        );
+        assert!(
+            c.set(
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \
+                 unsecuredLoginStringClaim_sub=\"a\" unsecuredLoginExtension_auth=\"x\";",
+            )
+            .is_err()
+        );
     }
 
     #[test]

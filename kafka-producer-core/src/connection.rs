@@ -102,7 +102,11 @@ enum State {
 #[derive(Debug, Clone)]
 pub(crate) struct SaslSettings {
     pub(crate) mechanism: Mechanism,
+    /// PLAIN and SCRAM: the user and password. OAUTHBEARER: the current
+    /// token in `password` (empty until the runtime hands one in).
     pub(crate) credentials: Credentials,
+    /// OAUTHBEARER's SASL extensions (KIP-342).
+    pub(crate) extensions: Vec<(String, String)>,
 }
 
 /// The API version ranges a broker advertised.
@@ -218,8 +222,14 @@ impl Connection {
     /// SaslHandshake and SaslAuthenticate exchange on the live connection,
     /// after the requests already sent (Kafka answers in order). No new
     /// request goes out until it is done.
-    pub(crate) fn maybe_reauthenticate(&mut self, now: Instant) {
+    pub(crate) fn maybe_reauthenticate(&mut self, now: Instant, current: Option<&SaslSettings>) {
         let due = self.reauth_at().is_some_and(|t| t <= now);
+        if due {
+            // The current token (OAUTHBEARER), not the one of the last exchange.
+            if let Some(current) = current {
+                self.sasl = Some(current.clone());
+            }
+        }
         let Some(sasl) = self.sasl.clone().filter(|_| due) else {
             return;
         };
@@ -532,7 +542,11 @@ impl Connection {
                 needed: "v0 or newer (Kafka 1.0+)",
             });
         }
-        let mut client = SaslClient::new(sasl.mechanism, &sasl.credentials, self.sasl_seed);
+        let mut client = if sasl.mechanism == Mechanism::OAuthBearer {
+            SaslClient::oauth_bearer(&sasl.credentials.password, &sasl.extensions)
+        } else {
+            SaslClient::new(sasl.mechanism, &sasl.credentials, self.sasl_seed)
+        };
         let first = client
             .initial_response()
             .map_err(|e| ConnError::Authentication(e.to_string()))?;

@@ -159,6 +159,12 @@ pub enum Event {
     FlushComplete(FlushId),
     /// The producer cannot go on; outstanding batches fail with this error.
     Fatal(FatalError),
+    /// OAUTHBEARER needs a token: get one (the runtime crates run the
+    /// user's token provider) and hand it in with
+    /// [`Producer::handle_token`](crate::Producer::handle_token), or report
+    /// [`Producer::handle_token_failed`](crate::Producer::handle_token_failed).
+    /// Asked once until answered.
+    TokenNeeded,
     /// A transactional operation that returned
     /// [`TransactionProgress::Pending`](crate::TransactionProgress::Pending)
     /// is complete: take its result with

@@ -54,6 +54,10 @@ pub(crate) struct Nodes {
     last_error: Option<String>,
     /// Connection counts for the metrics.
     pub(crate) counters: crate::metrics::Counters,
+    /// OAUTHBEARER: when the current token expires (no connection is
+    /// opened with an expired one), and whether a connection waits for one.
+    token_expires: Option<Instant>,
+    token_wanted: bool,
 }
 
 /// A ready connection with room for more produce requests.
@@ -79,6 +83,8 @@ impl Nodes {
             final_transmits: VecDeque::new(),
             last_error: None,
             counters: Default::default(),
+            token_expires: None,
+            token_wanted: false,
         }
     }
 
@@ -174,6 +180,16 @@ impl Nodes {
         let state = self.nodes.entry(node).or_default();
         if state.conn.is_some() {
             return true;
+        }
+        let oauth = self
+            .settings
+            .sasl
+            .as_ref()
+            .is_some_and(|s| s.mechanism == crate::sasl::Mechanism::OAuthBearer);
+        if oauth && self.token_expires.is_none_or(|t| t <= now) {
+            // Never authenticate with a missing or expired token: wait for one.
+            self.token_wanted = true;
+            return false;
         }
         if state.retry_at.is_some_and(|t| t > now) {
             return false;
@@ -367,9 +383,39 @@ impl Nodes {
     /// The earliest connection deadline or reconnect time after `now`.
     /// Starts the re-authentications that are due (KIP-368).
     pub(crate) fn reauthenticate_due(&mut self, now: Instant) {
+        let current = self.settings.sasl.as_ref();
+        let usable = self.token_expires.is_none_or(|t| t > now);
         for c in self.conns.values_mut() {
-            c.maybe_reauthenticate(now);
+            if usable {
+                c.maybe_reauthenticate(now, current);
+            }
         }
+    }
+
+    /// OAUTHBEARER: a new token, valid until `expires`, with its SASL
+    /// extensions.
+    pub(crate) fn set_token(
+        &mut self,
+        token: &str,
+        expires: Instant,
+        extensions: Vec<(String, String)>,
+    ) {
+        if let Some(s) = self.settings.sasl.as_mut() {
+            s.credentials.password = token.to_owned();
+            s.extensions = extensions;
+        }
+        self.token_expires = Some(expires);
+        self.token_wanted = false;
+    }
+
+    /// Whether a connection waits for an OAUTHBEARER token.
+    pub(crate) fn token_wanted(&self) -> bool {
+        self.token_wanted
+    }
+
+    /// Whether a token that has not expired is at hand.
+    pub(crate) fn has_token(&self, now: Instant) -> bool {
+        self.token_expires.is_some_and(|t| t > now)
     }
 
     /// A connection goes: its counts join the totals.

@@ -140,6 +140,10 @@ pub struct Producer {
     pub(crate) metadata_answers: u64,
     /// The transaction machine, with a `transactional.id`.
     pub(crate) txn: Option<Transactions>,
+    /// OAUTHBEARER: a token was asked for ([`Event::TokenNeeded`]) and
+    /// not handed in yet; when to ask for the next one.
+    token_requested: bool,
+    token_refresh_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -210,18 +214,25 @@ impl Producer {
                     .map_err(|_| ConfigError::InvalidValue {
                         key: "sasl.mechanism".into(),
                         value: config.sasl_mechanism.clone(),
-                        reason: "supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512".into(),
+                        reason: "supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER"
+                            .into(),
                     })?;
+            let oauth = mechanism == Mechanism::OAuthBearer;
             Some(SaslSettings {
                 mechanism,
                 credentials: Credentials {
                     username: config.sasl_username.clone().unwrap_or_default(),
-                    password: config
-                        .sasl_password
-                        .as_ref()
-                        .map(|p| p.expose().to_owned())
-                        .unwrap_or_default(),
+                    password: if oauth {
+                        String::new() // the token, once the runtime hands one in
+                    } else {
+                        config
+                            .sasl_password
+                            .as_ref()
+                            .map(|p| p.expose().to_owned())
+                            .unwrap_or_default()
+                    },
                 },
+                extensions: Vec::new(),
             })
         } else {
             None
@@ -296,6 +307,8 @@ impl Producer {
             next_linger: None,
             metadata_answers: 0,
             txn,
+            token_requested: false,
+            token_refresh_at: None,
         };
         p.maintain();
         Ok(p)
@@ -864,6 +877,12 @@ impl Producer {
         {
             consider(t);
         }
+        if let Some(t) = self
+            .token_refresh_at
+            .filter(|t| *t > now && !self.token_requested)
+        {
+            consider(t);
+        }
         if let Some(d) = self.waits.next_deadline() {
             consider(d);
         }
@@ -908,6 +927,61 @@ impl Producer {
         }
         self.nodes.reauthenticate_due(self.now);
         self.maintain();
+    }
+
+    /// OAUTHBEARER: hands in a token (from the runtime's token provider,
+    /// after an [`Event::TokenNeeded`]), valid for `lifetime` from `now`,
+    /// with its SASL extensions (KIP-342). Connections waiting for it open;
+    /// re-authentications use it; a new one is asked for at 80–85 % of
+    /// `lifetime` (Java's `sasl.login.refresh.window.factor` 0.8 and
+    /// `.window.jitter` 0.05). The core never sends an expired token.
+    pub fn handle_token(
+        &mut self,
+        token: &str,
+        lifetime: Duration,
+        extensions: Vec<(String, String)>,
+        now: Instant,
+    ) {
+        self.advance(now);
+        let Some(expires) = self.now.checked_add(lifetime) else {
+            return;
+        };
+        self.nodes.set_token(token, expires, extensions);
+        self.token_requested = false;
+        let fraction = 0.8 + 0.05 * self.rng.unit();
+        self.token_refresh_at = Some(self.now + lifetime.mul_f64(fraction));
+        self.maintain();
+    }
+
+    /// OAUTHBEARER: the token provider failed. With no usable token this is
+    /// a fatal authentication error (the reason is the provider's); with
+    /// one, a new one is asked for after `retry.backoff.ms`.
+    pub fn handle_token_failed(&mut self, reason: &str, now: Instant) {
+        self.advance(now);
+        self.token_requested = false;
+        if self.nodes.has_token(self.now) {
+            let backoff = self.config.retry_backoff;
+            self.token_refresh_at = Some(self.now + backoff);
+        } else {
+            self.fail_fatal(FatalError::Authentication {
+                message: format!("the OAUTHBEARER token provider failed: {reason}").into(),
+            });
+        }
+        self.maintain();
+    }
+
+    /// Asks for an OAUTHBEARER token when a connection waits for one or the
+    /// current one is due for refresh.
+    fn maintain_token(&mut self) {
+        if self.token_requested || self.fatal.is_some() {
+            return;
+        }
+        let due = self.token_refresh_at.is_some_and(|t| t <= self.now);
+        if self.nodes.token_wanted() || due {
+            self.token_requested = true;
+            self.token_refresh_at = None;
+            self.events.push_back(Event::TokenNeeded);
+        }
     }
 
     /// The producer closes `conn` itself (protocol error, timeout, close).
@@ -1132,6 +1206,7 @@ impl Producer {
         self.maintain_metadata();
         self.maintain_producer_id();
         self.maintain_transactions();
+        self.maintain_token();
         self.drain();
         self.check_flushes_and_close();
     }

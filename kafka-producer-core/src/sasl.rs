@@ -48,6 +48,9 @@ pub enum Mechanism {
     ScramSha256,
     /// SCRAM-SHA-512 (RFC 5802 with SHA-512, as Kafka defines it in KIP-84).
     ScramSha512,
+    /// OAUTHBEARER (RFC 7628, KIP-255): a bearer token the runtime obtains
+    /// (the core never fetches one), with SASL extensions (KIP-342).
+    OAuthBearer,
 }
 
 impl Mechanism {
@@ -58,6 +61,7 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
             Mechanism::ScramSha512 => "SCRAM-SHA-512",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
 }
@@ -79,6 +83,7 @@ impl FromStr for Mechanism {
             Mechanism::Plain,
             Mechanism::ScramSha256,
             Mechanism::ScramSha512,
+            Mechanism::OAuthBearer,
         ]
         .into_iter()
         .find(|m| m.name().eq_ignore_ascii_case(s))
@@ -166,7 +171,7 @@ impl fmt::Display for SaslError {
             SaslError::UnsupportedMandatoryExtension => {
                 f.write_str("the server requires an unsupported SCRAM extension (m=)")
             }
-            SaslError::ServerError(e) => write!(f, "the server rejected the SCRAM exchange: {e}"),
+            SaslError::ServerError(e) => write!(f, "the server rejected the SASL exchange: {e}"),
             SaslError::ServerSignatureMismatch => f.write_str(
                 "the server's SCRAM signature is wrong: it does not know the credential",
             ),
@@ -193,6 +198,9 @@ enum State {
     Initial,
     /// PLAIN's only message is out; the server answers with empty bytes.
     PlainSent,
+    /// OAUTHBEARER's message is out: empty bytes mean success, a JSON
+    /// error document failure (RFC 7628 section 3.2.2).
+    OAuthSent,
     ScramFirstSent {
         client_first_bare: String,
     },
@@ -208,6 +216,7 @@ impl State {
         match self {
             State::Initial => "Initial",
             State::PlainSent => "PlainSent",
+            State::OAuthSent => "OAuthSent",
             State::ScramFirstSent { .. } => "ScramFirstSent",
             State::ScramFinalSent { .. } => "ScramFinalSent",
             State::Complete => "Complete",
@@ -226,6 +235,8 @@ pub struct SaslClient {
     credentials: Credentials,
     nonce: String,
     state: State,
+    /// OAUTHBEARER's SASL extensions (KIP-342).
+    extensions: Vec<(String, String)>,
 }
 
 impl fmt::Debug for SaslClient {
@@ -263,7 +274,56 @@ impl SaslClient {
             credentials: credentials.clone(),
             nonce: nonce.to_owned(),
             state: State::Initial,
+            extensions: Vec::new(),
         }
+    }
+
+    /// An OAUTHBEARER client sending `token` with the SASL `extensions`
+    /// (KIP-342).
+    pub fn oauth_bearer(token: &str, extensions: &[(String, String)]) -> Self {
+        SaslClient {
+            mechanism: Mechanism::OAuthBearer,
+            credentials: Credentials {
+                username: String::new(),
+                password: token.to_owned(),
+            },
+            nonce: String::new(),
+            state: State::Initial,
+            extensions: extensions.to_vec(),
+        }
+    }
+
+    /// RFC 7628's client response: `n,,` then `auth=Bearer <token>` and
+    /// each extension, each followed by 0x01, and a final 0x01.
+    fn oauth_message(&mut self) -> Result<Vec<u8>, SaslError> {
+        let token = &self.credentials.password;
+        // RFC 6750's b64token characters.
+        let b64token = |c: u8| c.is_ascii_alphanumeric() || b"-._~+/=".contains(&c);
+        if token.is_empty() || !token.bytes().all(b64token) {
+            return Err(SaslError::InvalidCredentials(
+                "the OAUTHBEARER token is empty or not a bearer token",
+            ));
+        }
+        let mut message = format!("n,,\u{1}auth=Bearer {token}\u{1}");
+        for (key, value) in &self.extensions {
+            let valid_value = value
+                .bytes()
+                .all(|b| b == b'\t' || b == b'\r' || b == b'\n' || (0x20..0x7f).contains(&b));
+            if key.is_empty()
+                || key == "auth"
+                || !key.bytes().all(|b| b.is_ascii_alphabetic())
+                || !valid_value
+            {
+                return Err(SaslError::InvalidCredentials("an invalid SASL extension"));
+            }
+            message.push_str(key);
+            message.push('=');
+            message.push_str(value);
+            message.push('\u{1}');
+        }
+        message.push('\u{1}');
+        self.state = State::OAuthSent;
+        Ok(message.into_bytes())
     }
 
     /// The mechanism this client speaks.
@@ -301,6 +361,9 @@ impl SaslClient {
     }
 
     fn first_message(&mut self) -> Result<Vec<u8>, SaslError> {
+        if self.mechanism == Mechanism::OAuthBearer {
+            return self.oauth_message();
+        }
         let Credentials { username, password } = &self.credentials;
         if username.is_empty() {
             return Err(SaslError::InvalidCredentials("the user name is empty"));
@@ -336,6 +399,7 @@ impl SaslClient {
                 self.state = State::ScramFirstSent { client_first_bare };
                 Ok(message)
             }
+            Mechanism::OAuthBearer => self.oauth_message(),
         }
     }
 
@@ -366,6 +430,13 @@ impl SaslClient {
                 Ok(SaslStep::Done)
             }
             State::PlainSent => Err(SaslError::UnexpectedMessage),
+            State::OAuthSent if server_message.is_empty() => {
+                self.state = State::Complete;
+                Ok(SaslStep::Done)
+            }
+            State::OAuthSent => Err(SaslError::ServerError(
+                String::from_utf8_lossy(server_message).into_owned(),
+            )),
             State::ScramFirstSent { client_first_bare } => {
                 self.on_server_first(&client_first_bare, server_message)
             }
@@ -600,8 +671,8 @@ impl ScramHash {
     fn of(mechanism: Mechanism) -> Self {
         match mechanism {
             Mechanism::ScramSha512 => ScramHash::Sha512,
-            // PLAIN never hashes; SHA-256 keeps this total.
-            Mechanism::ScramSha256 | Mechanism::Plain => ScramHash::Sha256,
+            // PLAIN and OAUTHBEARER never hash; SHA-256 keeps this total.
+            Mechanism::ScramSha256 | Mechanism::Plain | Mechanism::OAuthBearer => ScramHash::Sha256,
         }
     }
 
@@ -1057,7 +1128,7 @@ mod tests {
         );
         assert_eq!(
             SaslError::ServerError("invalid-proof".into()).to_string(),
-            "the server rejected the SCRAM exchange: invalid-proof"
+            "the server rejected the SASL exchange: invalid-proof"
         );
         let error: Box<dyn std::error::Error> = Box::new(SaslError::NonceMismatch);
         assert!(error.to_string().contains("nonce"));
@@ -1102,5 +1173,45 @@ mod tests {
             let message = format!("r={RFC7677_CLIENT_NONCE}{text}");
             let _ = client.handle_challenge(message.as_bytes());
         }
+    }
+
+    #[test]
+    fn oauthbearer_sends_the_rfc_7628_message_with_extensions() {
+        let ext = vec![("logicalCluster".to_owned(), "lkc-1".to_owned())];
+        let mut c = SaslClient::oauth_bearer("eyJh.eyJz.", &ext);
+        let m = c.initial_response().unwrap();
+        assert_eq!(
+            m,
+            b"n,,\x01auth=Bearer eyJh.eyJz.\x01logicalCluster=lkc-1\x01\x01".to_vec()
+        );
+        assert_eq!(c.handle_challenge(b"").unwrap(), SaslStep::Done);
+        assert!(c.is_complete());
+        // A JSON error document is a refusal, with the server's words.
+        let mut c = SaslClient::oauth_bearer("tok", &[]);
+        c.initial_response().unwrap();
+        let e = c
+            .handle_challenge(br#"{"status":"invalid_token"}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("invalid_token"), "{e}");
+        // A token that is no bearer token, or a bad extension, is refused before sending.
+        assert!(
+            SaslClient::oauth_bearer("a b", &[])
+                .initial_response()
+                .is_err()
+        );
+        assert!(
+            SaslClient::oauth_bearer("", &[])
+                .initial_response()
+                .is_err()
+        );
+        let bad = vec![("auth".to_owned(), "x".to_owned())];
+        assert!(
+            SaslClient::oauth_bearer("t", &bad)
+                .initial_response()
+                .is_err()
+        );
+        // The token never shows in Debug.
+        let c = SaslClient::oauth_bearer("secret-token", &[]);
+        assert!(!format!("{c:?}").contains("secret-token"));
     }
 }

@@ -34,6 +34,7 @@ pub struct ProducerBuilder<R> {
     tls: TlsSettings,
     partitioner: Option<Box<dyn Partitioner>>,
     interceptors: Vec<Arc<dyn ProducerInterceptor>>,
+    token_provider: Option<Arc<dyn crate::token::TokenProvider>>,
     error: Option<ConfigError>,
     runtime: PhantomData<fn() -> R>,
 }
@@ -45,6 +46,7 @@ impl<R> Default for ProducerBuilder<R> {
             tls: TlsSettings::default(),
             partitioner: None,
             interceptors: Vec::new(),
+            token_provider: None,
             error: None,
             runtime: PhantomData,
         }
@@ -187,6 +189,14 @@ impl<R: Runtime> ProducerBuilder<R> {
         self
     }
 
+    /// Where OAUTHBEARER tokens come from (`sasl.mechanism=OAUTHBEARER`),
+    /// in place of the unsecured tokens a `sasl.jaas.config` with
+    /// `unsecuredLoginStringClaim_sub` makes. See [`token`](crate::token).
+    pub fn token_provider(mut self, provider: impl crate::token::TokenProvider) -> Self {
+        self.token_provider = Some(Arc::new(provider));
+        self
+    }
+
     /// A partitioner of your own, used for records without a partition.
     pub fn custom_partitioner(mut self, partitioner: impl Partitioner + 'static) -> Self {
         self.partitioner = Some(Box::new(partitioner));
@@ -256,6 +266,20 @@ impl<R: Runtime> ProducerBuilder<R> {
         }
         let mut config = self.config;
         config.validate()?;
+        let oauth = config.security_protocol.uses_sasl() && config.sasl_mechanism == "OAUTHBEARER";
+        let token_provider = match (self.token_provider, &config.sasl_oauthbearer_unsecured) {
+            (Some(p), _) => Some(p),
+            (None, Some(login)) => Some(Arc::new(crate::token::UnsecuredTokenProvider::new(
+                login.clone(),
+            )) as Arc<dyn crate::token::TokenProvider>),
+            (None, None) if oauth => {
+                return Err(ConfigError::Missing {
+                    key: "sasl.jaas.config (OAuthBearerLoginModule with \
+                          unsecuredLoginStringClaim_sub) or ProducerBuilder::token_provider",
+                });
+            }
+            (None, None) => None,
+        };
         let tls = if config.security_protocol.uses_tls() {
             Some(self.tls.client_config()?)
         } else {
@@ -279,12 +303,12 @@ impl<R: Runtime> ProducerBuilder<R> {
             tls,
             span,
             interceptors,
+            token_provider: token_provider.filter(|_| oauth),
         })
     }
 }
 
 /// What [`ProducerBuilder::build`] hands a runtime to start a producer.
-#[derive(Debug)]
 #[non_exhaustive]
 pub struct Parts {
     /// The configured core.
@@ -298,6 +322,20 @@ pub struct Parts {
     /// [`Shared::new`](crate::shared::Shared::new) or
     /// [`State::new`](crate::shared::State::new).
     pub interceptors: Option<Interceptors>,
+    /// Where OAUTHBEARER tokens come from: give it to the [`State`](crate::shared::State)
+    /// (`token_provider`).
+    pub token_provider: Option<Arc<dyn crate::token::TokenProvider>>,
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts")
+            .field("core", &self.core)
+            .field("tls", &self.tls.is_some())
+            .field("interceptors", &self.interceptors)
+            .field("token_provider", &self.token_provider.is_some())
+            .finish()
+    }
 }
 
 #[cfg(test)]

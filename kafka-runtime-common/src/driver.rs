@@ -131,6 +131,7 @@ pub fn start<I: AsyncIo>(io: I, parts: Parts) -> Arc<Shared> {
         }),
         parts.interceptors,
     ));
+    shared.lock().token_provider = parts.token_provider;
     let io = Arc::new(io);
     #[cfg(feature = "tls")]
     let tls = parts.tls.map(TlsConnector::from);

@@ -65,6 +65,7 @@ mod record;
 pub mod serialize;
 pub mod shared;
 mod tls;
+pub mod token;
 mod transactions;
 #[cfg(not(feature = "tls"))]
 pub use tls::NoTls;

@@ -80,6 +80,8 @@ pub struct State {
     /// The builder's interceptors: each batch's waiters report every
     /// record's outcome to them.
     pub(crate) interceptors: Option<Interceptors>,
+    /// Where OAUTHBEARER tokens come from ([`Parts::token_provider`](crate::Parts::token_provider)).
+    pub token_provider: Option<Arc<dyn crate::token::TokenProvider>>,
 }
 
 impl Shared {
@@ -163,6 +165,7 @@ impl State {
             last_connect_error: None,
             batch_size,
             interceptors,
+            token_provider: None,
         }
     }
 
@@ -346,6 +349,9 @@ pub struct Outputs {
     /// Set when the core closed: their `close` runs after the last
     /// deliveries are completed.
     close_interceptors: Option<Interceptors>,
+    /// The core asked for an OAUTHBEARER token: the provider to call,
+    /// outside the lock.
+    token_request: Option<Arc<dyn crate::token::TokenProvider>>,
 }
 
 impl fmt::Debug for Outputs {
@@ -444,6 +450,12 @@ impl Outputs {
                 tracing::error!(%error, "producer failed");
                 self.changed = true;
             }
+            Event::TokenNeeded => match st.token_provider.clone() {
+                Some(provider) => self.token_request = Some(provider),
+                None => st
+                    .core
+                    .handle_token_failed("no OAUTHBEARER token provider", Instant::now()),
+            },
             Event::TransactionCompleted(op) => {
                 tracing::debug!(operation = op.name(), "transactional operation complete");
                 self.changed = true;
@@ -464,6 +476,18 @@ impl Outputs {
         if self.complete_deliveries() {
             shared.notify_changed();
         }
+        if let Some(provider) = self.take_token_request() {
+            let result = provider.token();
+            crate::token::apply(result, &mut shared.lock().core);
+            shared.wake_driver();
+        }
+    }
+
+    /// The token provider to call, when the core asked for an OAUTHBEARER
+    /// token: call it without the lock, then hand the answer in with
+    /// [`token::apply`](crate::token::apply) (what [`complete`](Self::complete) does).
+    pub fn take_token_request(&mut self) -> Option<Arc<dyn crate::token::TokenProvider>> {
+        self.token_request.take()
     }
 
     /// Completes deliveries (user callbacks run here) and returns whether

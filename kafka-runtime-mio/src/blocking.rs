@@ -66,6 +66,7 @@ impl Runtime for Mio {
             }),
             parts.interceptors,
         ));
+        shared.lock().token_provider = parts.token_provider;
         let event_loop = EventLoop::new(
             shared.clone(),
             pending,

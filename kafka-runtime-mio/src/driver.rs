@@ -126,6 +126,10 @@ impl CoreCell for State {
     fn complete(&mut self, out: &mut Outputs) {
         // No handle waits on an owned state: nothing to wake.
         let _ = out.complete_deliveries();
+        if let Some(provider) = out.take_token_request() {
+            let result = provider.token();
+            kafka_runtime_common::token::apply(result, &mut self.core);
+        }
     }
     fn exited(&mut self) {
         self.end();

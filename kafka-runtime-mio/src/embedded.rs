@@ -139,8 +139,10 @@ impl MioDriver {
         // The calls run on this thread only: a flag that the next
         // `next_timeout` reads is wake-up enough.
         let pending = Arc::new(AtomicBool::new(false));
+        let mut state = State::new(parts.core, parts.interceptors);
+        state.token_provider = parts.token_provider;
         let event_loop = EventLoop::new(
-            State::new(parts.core, parts.interceptors),
+            state,
             pending.clone(),
             registry,
             tokens,

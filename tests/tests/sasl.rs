@@ -397,9 +397,13 @@ async fn reauthenticates<T: Rt>(mechanism: &str, duration: Duration) {
     let listener = Listener::SaslPlaintext;
     let topic: Arc<str> = format!("sasl-reauth-{}-{}", mechanism.to_lowercase(), T::NAME).into();
     kafka.create_topic(&topic, 2);
-    let p = sasl_producer::<T>(&kafka, listener, mechanism, "alice", PASSWORD)
-        .build()
-        .unwrap();
+    let builder = if mechanism == "OAUTHBEARER" {
+        oauth_producer::<T>(&kafka, listener)
+            .set("sasl.jaas.config", &unsecured_jaas("alice", 3600))
+    } else {
+        sasl_producer::<T>(&kafka, listener, mechanism, "alice", PASSWORD)
+    };
+    let p = builder.build().unwrap();
     let started = Instant::now();
     let mut deliveries = Vec::new();
     let mut i = 0;
@@ -439,7 +443,15 @@ async fn reauthenticates<T: Rt>(mechanism: &str, duration: Duration) {
     );
     p.close(Duration::from_secs(10)).await;
     let mut properties = kafka.librdkafka_properties(listener);
-    properties.extend(librdkafka_sasl(mechanism, "alice", PASSWORD));
+    if mechanism == "OAUTHBEARER" {
+        properties.extend([
+            "sasl.mechanism=OAUTHBEARER".to_owned(),
+            "enable.sasl.oauthbearer.unsecure.jwt=true".to_owned(),
+            "sasl.oauthbearer.config=principal=alice".to_owned(),
+        ]);
+    } else {
+        properties.extend(librdkafka_sasl(mechanism, "alice", PASSWORD));
+    }
     let properties: Vec<&str> = properties.iter().map(String::as_str).collect();
     let got = read_back(&kafka.bootstrap(listener), &topic, i, &properties);
     assert_eq!(got.len(), i);
@@ -465,7 +477,156 @@ async fn scram_sha_512_sessions_are_reauthenticated<T: Rt>() {
     reauthenticates::<T>("SCRAM-SHA-512", reauth_run::<T>()).await;
 }
 
+/// `sasl.jaas.config` of Java's unsecured OAUTHBEARER login for `principal`.
+fn unsecured_jaas(principal: &str, lifetime_seconds: u64) -> String {
+    format!(
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \
+         unsecuredLoginStringClaim_sub=\"{principal}\" unsecuredLoginLifetimeSeconds=\"{lifetime_seconds}\";"
+    )
+}
+
+fn oauth_producer<T: Rt>(kafka: &KafkaCluster, listener: Listener) -> ProducerBuilder<T::R> {
+    let mut builder = ProducerBuilder::<T::R>::new()
+        .bootstrap_servers(&kafka.bootstrap(listener))
+        .client_id(&format!("{}-oauth-tests", T::NAME))
+        .set("security.protocol", listener.name())
+        .set("sasl.mechanism", "OAUTHBEARER")
+        .max_block(MAX_BLOCK);
+    if listener.is_tls() {
+        builder = builder.ssl_ca_location(kafka.tls().ca());
+    }
+    builder
+}
+
+/// OAUTHBEARER with Java's unsecured tokens (`sasl.jaas.config`), validated by Kafka's default
+/// unsecured validator, over SASL_PLAINTEXT and SASL_SSL: records produced and read back by
+/// confluent-kafka logged in with OAUTHBEARER too.
+async fn oauthbearer_with_an_unsecured_token_delivers_records<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    for listener in [Listener::SaslPlaintext, Listener::SaslSsl] {
+        let topic: Arc<str> =
+            format!("sasl-oauth-{}-{}", listener.name().to_lowercase(), T::NAME).into();
+        kafka.create_topic(&topic, 2);
+        let p = oauth_producer::<T>(&kafka, listener)
+            .set("sasl.jaas.config", &unsecured_jaas("alice", 3600))
+            .build()
+            .unwrap();
+        let mut deliveries = Vec::new();
+        for i in 0..200 {
+            deliveries.push(p.send(record(&topic, i)).await.unwrap());
+        }
+        for d in deliveries {
+            d.await.unwrap_or_else(|e| panic!("{listener}: {e}"));
+        }
+        assert_eq!(
+            p.metrics()
+                .get("successful-authentication-total")
+                .map(|n| n >= 1.0),
+            Some(true)
+        );
+        p.close(Duration::from_secs(10)).await;
+        let mut properties = kafka.librdkafka_properties(listener);
+        properties.extend([
+            "sasl.mechanism=OAUTHBEARER".to_owned(),
+            "enable.sasl.oauthbearer.unsecure.jwt=true".to_owned(),
+            "sasl.oauthbearer.config=principal=alice".to_owned(),
+        ]);
+        let properties: Vec<&str> = properties.iter().map(String::as_str).collect();
+        let got = read_back(&kafka.bootstrap(listener), &topic, 200, &properties);
+        assert_eq!(got.len(), 200);
+    }
+}
+
+/// A token provider that hands out an unsecured token that expired a minute ago.
+struct ExpiredTokens;
+
+impl kafka_runtime_common::token::TokenProvider for ExpiredTokens {
+    fn token(&self) -> Result<kafka_runtime_common::token::OAuthToken, String> {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let claims = kafka_producer_core::config::UnsecuredLogin {
+            principal: "alice".into(),
+            lifetime: Duration::from_secs(60),
+            scope: vec![],
+            extensions: vec![],
+        };
+        // Issued two minutes ago for one minute: expired at the broker.
+        let value = kafka_runtime_common::token::UnsecuredTokenProvider::token_at(
+            &claims,
+            now_ms - 120_000,
+        );
+        Ok(kafka_runtime_common::token::OAuthToken {
+            value,
+            lifetime: Duration::from_secs(60),
+            extensions: vec![],
+        })
+    }
+}
+
+/// A failing provider: its reason is the producer's error.
+struct NoTokens;
+
+impl kafka_runtime_common::token::TokenProvider for NoTokens {
+    fn token(&self) -> Result<kafka_runtime_common::token::OAuthToken, String> {
+        Err("the identity provider is down".into())
+    }
+}
+
+/// Kafka refuses an expired token, with its reason, and a provider's failure is the
+/// producer's authentication error: both fatal, typed, and without the token in the message.
+async fn oauthbearer_refusals_are_typed_authentication_errors<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let topic: Arc<str> = format!("sasl-oauth-refused-{}", T::NAME).into();
+    kafka.create_topic(&topic, 1);
+    for (case, builder) in [
+        (
+            "expired",
+            oauth_producer::<T>(&kafka, Listener::SaslPlaintext).token_provider(ExpiredTokens),
+        ),
+        (
+            "provider",
+            oauth_producer::<T>(&kafka, Listener::SaslPlaintext).token_provider(NoTokens),
+        ),
+    ] {
+        let p = builder.build().unwrap();
+        let err = match p.send(record(&topic, 0)).await {
+            Err(e) => e,
+            Ok(d) => match d.await {
+                Err(e) => panic!("{case}: a delivery error instead of a refusal: {e}"),
+                Ok(m) => panic!("{case}: delivered with a bad token: {m:?}"),
+            },
+        };
+        let text = err.to_string();
+        println!("{case}: {text}");
+        match &err {
+            SendError::Fatal(FatalError::Authentication { message }) => {
+                if case == "provider" {
+                    assert!(
+                        message.contains("the identity provider is down"),
+                        "{message}"
+                    );
+                }
+            }
+            other => panic!("{case}: {other:?}"),
+        }
+        assert!(!text.contains("eyJ"), "{case}: the token leaked: {text}");
+        p.close(Duration::from_secs(5)).await;
+    }
+}
+
+async fn oauthbearer_sessions_are_reauthenticated<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    reauthenticates::<T>("OAUTHBEARER", reauth_run::<T>()).await;
+}
+
 runtimes::suite!(
+    oauthbearer_with_an_unsecured_token_delivers_records,
+    oauthbearer_refusals_are_typed_authentication_errors,
+    oauthbearer_sessions_are_reauthenticated,
     plain_sessions_are_reauthenticated,
     scram_sha_256_sessions_are_reauthenticated,
     scram_sha_512_sessions_are_reauthenticated,
