@@ -139,6 +139,25 @@ fn kprod(args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().expect("wait for kprod")
 }
 
+/// `kprod topic create TOPIC --partitions N --replication-factor 1`, which must succeed.
+fn create_topic(bootstrap: &str, topic: &str, partitions: &str) {
+    let out = kprod(
+        &[
+            "topic",
+            "create",
+            topic,
+            "--partitions",
+            partitions,
+            "--replication-factor",
+            "1",
+            "-b",
+            bootstrap,
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -152,21 +171,7 @@ fn produce_to_apache_kafka() {
     let bootstrap = &kafka.bootstrap;
 
     let topic = "kprod-kafka-produce";
-    let out = kprod(
-        &[
-            "topic",
-            "create",
-            topic,
-            "--partitions",
-            "3",
-            "--replication-factor",
-            "1",
-            "-b",
-            bootstrap,
-        ],
-        b"",
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    create_topic(bootstrap, topic, "3");
     let input: String = (0..1000).map(|i| format!("key-{i}\tvalue {i}\n")).collect();
     let out = kprod(
         &[
@@ -226,21 +231,7 @@ fn transactional_produce_to_apache_kafka() {
     let Some(kafka) = kafka() else { return };
     let bootstrap = &kafka.bootstrap;
     let topic = "kprod-kafka-transactions";
-    let out = kprod(
-        &[
-            "topic",
-            "create",
-            topic,
-            "--partitions",
-            "2",
-            "--replication-factor",
-            "1",
-            "-b",
-            bootstrap,
-        ],
-        b"",
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    create_topic(bootstrap, topic, "2");
     let input: String = (0..1000).map(|i| format!("line {i}\n")).collect();
     let out = kprod(
         &[
@@ -297,21 +288,7 @@ fn perf_against_apache_kafka() {
     let Some(kafka) = kafka() else { return };
     let bootstrap = &kafka.bootstrap;
     let topic = "kprod-kafka-perf";
-    let out = kprod(
-        &[
-            "topic",
-            "create",
-            topic,
-            "--partitions",
-            "2",
-            "--replication-factor",
-            "1",
-            "-b",
-            bootstrap,
-        ],
-        b"",
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    create_topic(bootstrap, topic, "2");
     let out = kprod(
         &[
             "perf",

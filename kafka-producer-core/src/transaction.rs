@@ -1488,6 +1488,42 @@ mod tests {
 
     const BACKOFF: Duration = Duration::from_millis(100);
 
+    /// Answers the InitProducerId in flight with producer 7 at `epoch`, which
+    /// the machine must adopt.
+    fn answer_init(t: &mut Transactions, epoch: i16, ev: &mut Vec<Event>) {
+        let answer = InitProducerIdResponse {
+            producer_id: 7,
+            producer_epoch: epoch,
+            ..Default::default()
+        };
+        assert_eq!(
+            t.on_init_producer_id(answer, t0(), BACKOFF, ev),
+            TxnAction::AdoptId {
+                producer_id: 7,
+                epoch
+            }
+        );
+    }
+
+    /// An AddPartitionsToTxn answer for `topic`: `(partition, error)` each.
+    fn added(topic: &str, results: &[(i32, ErrorCode)]) -> AddPartitionsToTxnResponse {
+        AddPartitionsToTxnResponse {
+            results_by_topic_v3_and_below: vec![AddPartitionsToTxnTopicResult {
+                name: topic.into(),
+                results_by_partition: results
+                    .iter()
+                    .map(|(p, code)| AddPartitionsToTxnPartitionResult {
+                        partition_index: *p,
+                        partition_error_code: code.0,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
     fn cx(idle: bool) -> Ctx {
         Ctx {
             now: t0(),
@@ -1524,18 +1560,7 @@ mod tests {
             (TxnPurpose::InitProducerId, Target::Node(2))
         );
         t.sent(r.purpose);
-        let answer = InitProducerIdResponse {
-            producer_id: 7,
-            producer_epoch: 3,
-            ..Default::default()
-        };
-        assert_eq!(
-            t.on_init_producer_id(answer, t0(), BACKOFF, &mut ev),
-            TxnAction::AdoptId {
-                producer_id: 7,
-                epoch: 3
-            }
-        );
+        answer_init(&mut t, 3, &mut ev);
         assert_eq!(ev, vec![Event::TransactionCompleted(TransactionOp::Init)]);
         assert_eq!(t.take_result(TransactionOp::Init), Some(Ok(())));
         assert_eq!(t.state(), TransactionState::Ready);
@@ -1598,25 +1623,13 @@ mod tests {
             "one at a time"
         );
         // Partition 1 must wait: CONCURRENT_TRANSACTIONS, retried after 20 ms.
-        let answer = AddPartitionsToTxnResponse {
-            results_by_topic_v3_and_below: vec![AddPartitionsToTxnTopicResult {
-                name: "a".into(),
-                results_by_partition: vec![
-                    AddPartitionsToTxnPartitionResult {
-                        partition_index: 0,
-                        partition_error_code: 0,
-                        ..Default::default()
-                    },
-                    AddPartitionsToTxnPartitionResult {
-                        partition_index: 1,
-                        partition_error_code: ErrorCode::CONCURRENT_TRANSACTIONS.0,
-                        ..Default::default()
-                    },
-                ],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
+        let answer = added(
+            "a",
+            &[
+                (0, ErrorCode::NONE),
+                (1, ErrorCode::CONCURRENT_TRANSACTIONS),
+            ],
+        );
         let a = t.on_add_partitions(answer, t0(), BACKOFF, &mut ev);
         assert_eq!(a, TxnAction::PartitionsAdded(vec![(topic.clone(), 0)]));
         assert_eq!(t.retry_at(), Some(t0() + CONCURRENT_TRANSACTIONS_BACKOFF));
@@ -1639,17 +1652,7 @@ mod tests {
             "a second call waits too"
         );
         assert!(t.poll_request(&later, &mut ev).is_none());
-        let ok = AddPartitionsToTxnResponse {
-            results_by_topic_v3_and_below: vec![AddPartitionsToTxnTopicResult {
-                name: "a".into(),
-                results_by_partition: vec![AddPartitionsToTxnPartitionResult {
-                    partition_index: 1,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
+        let ok = added("a", &[(1, ErrorCode::NONE)]);
         let _ = t.on_add_partitions(ok, t0(), BACKOFF, &mut ev);
         assert!(
             t.poll_request(&cx(false), &mut ev).is_none(),
@@ -1719,18 +1722,7 @@ mod tests {
         };
         assert_eq!((init.producer_id, init.producer_epoch), (7, 3));
         t.sent(r.purpose);
-        let answer = InitProducerIdResponse {
-            producer_id: 7,
-            producer_epoch: 4,
-            ..Default::default()
-        };
-        assert_eq!(
-            t.on_init_producer_id(answer, t0(), BACKOFF, &mut ev),
-            TxnAction::AdoptId {
-                producer_id: 7,
-                epoch: 4
-            }
-        );
+        answer_init(&mut t, 4, &mut ev);
         assert_eq!(t.take_result(TransactionOp::Abort), Some(Ok(())));
         assert_eq!(t.state(), TransactionState::Ready);
     }
@@ -1754,19 +1746,7 @@ mod tests {
         let _ = t.partition_written(&"a".into(), 0);
         let r = t.poll_request(&cx(false), &mut ev).unwrap();
         t.sent(r.purpose);
-        let _ = t.on_add_partitions(
-            AddPartitionsToTxnResponse {
-                results_by_topic_v3_and_below: vec![AddPartitionsToTxnTopicResult {
-                    name: "a".into(),
-                    results_by_partition: vec![AddPartitionsToTxnPartitionResult::default()],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            },
-            t0(),
-            BACKOFF,
-            &mut ev,
-        );
+        let _ = t.on_add_partitions(added("a", &[(0, ErrorCode::NONE)]), t0(), BACKOFF, &mut ev);
         let failure = DeliveryError {
             kind: crate::error::DeliveryErrorKind::Broker(ErrorCode::MESSAGE_TOO_LARGE),
             possibly_written: false,
@@ -1795,23 +1775,7 @@ mod tests {
         };
         assert_eq!((init.producer_id, init.producer_epoch), (7, 3));
         t.sent(r.purpose);
-        let a = t.on_init_producer_id(
-            InitProducerIdResponse {
-                producer_id: 7,
-                producer_epoch: 4,
-                ..Default::default()
-            },
-            t0(),
-            BACKOFF,
-            &mut ev,
-        );
-        assert_eq!(
-            a,
-            TxnAction::AdoptId {
-                producer_id: 7,
-                epoch: 4
-            }
-        );
+        answer_init(&mut t, 4, &mut ev);
         assert_eq!(t.take_result(TransactionOp::Abort), Some(Ok(())));
         t.begin().unwrap();
     }
@@ -1824,18 +1788,7 @@ mod tests {
         let _ = t.partition_written(&"a".into(), 0);
         let r = t.poll_request(&cx(false), &mut ev).unwrap();
         t.sent(r.purpose);
-        let fenced = AddPartitionsToTxnResponse {
-            results_by_topic_v3_and_below: vec![AddPartitionsToTxnTopicResult {
-                name: "a".into(),
-                results_by_partition: vec![AddPartitionsToTxnPartitionResult {
-                    partition_index: 0,
-                    partition_error_code: ErrorCode::PRODUCER_FENCED.0,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
+        let fenced = added("a", &[(0, ErrorCode::PRODUCER_FENCED)]);
         let a = t.on_add_partitions(fenced, t0(), BACKOFF, &mut ev);
         assert!(
             matches!(a, TxnAction::Fatal(ref e) if e.is_fenced()),

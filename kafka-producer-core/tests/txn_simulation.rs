@@ -454,8 +454,9 @@ fn run(profile: &Profile, seed: u64, trace: bool) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn transactions_hold_under_seeded_faults() {
+/// Runs `run` for every profile: the seed of `TXN_SIM_SEED` with a trace, or
+/// `TXN_SIM_SEEDS` seeds (default 625) without; fails listing the first failures.
+fn run_seeds(run: fn(&Profile, u64, bool) -> Result<(), String>) {
     if let Ok(seed) = std::env::var("TXN_SIM_SEED") {
         let seed: u64 = seed.parse().expect("TXN_SIM_SEED is a number");
         for p in profiles() {
@@ -488,6 +489,11 @@ fn transactions_hold_under_seeded_faults() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+#[test]
+fn transactions_hold_under_seeded_faults() {
+    run_seeds(run);
 }
 
 /// A successor with the same `transactional.id` initializes (a raw InitProducerId to the
@@ -703,36 +709,5 @@ fn wait_for_fenced(sim: &mut Sim, book: &mut Book) -> Result<Result<(), Transact
 
 #[test]
 fn a_successor_fences_the_first_producer_under_seeded_faults() {
-    if let Ok(seed) = std::env::var("TXN_SIM_SEED") {
-        let seed: u64 = seed.parse().expect("TXN_SIM_SEED is a number");
-        for p in profiles() {
-            if let Err(e) = fenced_run(&p, seed, true) {
-                panic!("{} seed {seed}: {e}", p.name);
-            }
-        }
-        return;
-    }
-    let seeds: u64 = std::env::var("TXN_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(625);
-    let mut failures = Vec::new();
-    for p in profiles() {
-        for seed in 0..seeds {
-            if let Err(e) = fenced_run(&p, seed, false) {
-                failures.push(format!("{} seed {seed}: {e}", p.name));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures (replay with TXN_SIM_SEED=<seed>):\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    run_seeds(fenced_run);
 }

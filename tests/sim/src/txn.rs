@@ -192,10 +192,7 @@ impl SimCluster {
             .collect();
         for id in expired {
             self.end_transaction(&id, false);
-            if let Some(e) = self.txns.get_mut(&id) {
-                e.last_epoch = e.epoch;
-                e.epoch = e.epoch.saturating_add(1);
-            }
+            self.bump_epoch(&id);
             self.txn_counts.timed_out += 1;
         }
     }
@@ -268,30 +265,23 @@ impl SimCluster {
         r: &FindCoordinatorRequest,
         version: i16,
     ) -> FindCoordinatorResponse {
-        let answer = |key: &str| -> (ErrorCode, i32) {
+        // (error, node, host, port) for one key.
+        let answer = |key: &str| -> (ErrorCode, i32, String, i32) {
             if !(0..=1).contains(&r.key_type) {
-                return (ErrorCode::INVALID_REQUEST, -1);
+                return (ErrorCode::INVALID_REQUEST, -1, String::new(), -1);
             }
             match self.coordinator_for(key) {
-                Some(b) => (ErrorCode::NONE, b),
-                None => (ErrorCode::COORDINATOR_NOT_AVAILABLE, -1),
+                Some(b) => (ErrorCode::NONE, b, broker_host(b), i32::from(BROKER_PORT)),
+                None => (ErrorCode::COORDINATOR_NOT_AVAILABLE, -1, String::new(), -1),
             }
         };
         if version < 4 {
-            let (code, node) = answer(&r.key);
+            let (code, node_id, host, port) = answer(&r.key);
             return FindCoordinatorResponse {
                 error_code: code.0,
-                node_id: node,
-                host: if node >= 0 {
-                    broker_host(node)
-                } else {
-                    String::new()
-                },
-                port: if node >= 0 {
-                    i32::from(BROKER_PORT)
-                } else {
-                    -1
-                },
+                node_id,
+                host,
+                port,
                 ..Default::default()
             };
         }
@@ -300,26 +290,35 @@ impl SimCluster {
                 .coordinator_keys
                 .iter()
                 .map(|k| {
-                    let (code, node) = answer(k);
+                    let (code, node_id, host, port) = answer(k);
                     Coordinator {
                         key: k.clone(),
-                        node_id: node,
-                        host: if node >= 0 {
-                            broker_host(node)
-                        } else {
-                            String::new()
-                        },
-                        port: if node >= 0 {
-                            i32::from(BROKER_PORT)
-                        } else {
-                            -1
-                        },
+                        node_id,
+                        host,
+                        port,
                         error_code: code.0,
                         ..Default::default()
                     }
                 })
                 .collect(),
             ..Default::default()
+        }
+    }
+
+    /// The next epoch of `id` (a new producer id once the epochs run out, as
+    /// the coordinator does), remembering the one it replaces.
+    fn bump_epoch(&mut self, id: &str) {
+        let exhausted = self.txns.get(id).is_some_and(|e| e.epoch >= i16::MAX - 1);
+        let fresh = exhausted.then(|| self.allocate_producer_id());
+        if let Some(e) = self.txns.get_mut(id) {
+            e.last_epoch = e.epoch;
+            match fresh {
+                Some(f) => {
+                    e.producer_id = f.producer_id;
+                    e.epoch = 0;
+                }
+                None => e.epoch += 1,
+            }
         }
     }
 
@@ -389,19 +388,10 @@ impl SimCluster {
             self.end_transaction(id, false);
             self.txn_counts.fenced += 1;
         }
-        let exhausted = self.txns.get(id).is_some_and(|e| e.epoch >= i16::MAX - 1);
-        let fresh = exhausted.then(|| self.allocate_producer_id());
+        self.bump_epoch(id);
         let Some(e) = self.txns.get_mut(id) else {
             return error(ErrorCode::UNKNOWN_SERVER_ERROR);
         };
-        e.last_epoch = e.epoch;
-        match fresh {
-            Some(f) => {
-                e.producer_id = f.producer_id;
-                e.epoch = 0;
-            }
-            None => e.epoch += 1,
-        }
         e.timeout = timeout;
         e.phase = TxnPhase::Empty;
         self.stats.epoch_bumps += 1;
@@ -684,18 +674,7 @@ impl SimCluster {
                     self.txn_counts.aborted += 1;
                 }
                 if v2 {
-                    let exhausted = self.txns.get(&id).is_some_and(|e| e.epoch >= i16::MAX - 1);
-                    let fresh = exhausted.then(|| self.allocate_producer_id());
-                    if let Some(e) = self.txns.get_mut(&id) {
-                        e.last_epoch = e.epoch;
-                        match fresh {
-                            Some(f) => {
-                                e.producer_id = f.producer_id;
-                                e.epoch = 0;
-                            }
-                            None => e.epoch += 1,
-                        }
-                    }
+                    self.bump_epoch(&id);
                 }
                 answer(ErrorCode::NONE, self.txns.get(&id))
             }
