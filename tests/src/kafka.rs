@@ -1932,7 +1932,9 @@ impl SharedEntry {
 
 fn shared_entry(config: &ClusterConfig) -> &'static SharedEntry {
     static SHARED: Mutex<Vec<&'static SharedEntry>> = Mutex::new(Vec::new());
-    let key = (config.nodes, config.version.clone());
+    // Two different configurations are two clusters: a test asking for a broker setting or
+    // user must not get a cluster started without it by another test of the binary.
+    let key = (config.nodes, format!("{config:?}"));
     let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(entry) = shared.iter().find(|e| e.key == key) {
         return entry;

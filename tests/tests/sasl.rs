@@ -37,6 +37,8 @@ const MAX_BLOCK: Duration = Duration::from_secs(30);
 fn kafka() -> SharedCluster {
     KafkaCluster::shared(
         ClusterConfig::single_node()
+            // Sessions of 10 s: clients must re-authenticate (KIP-368).
+            .broker_config("connections.max.reauth.ms", "10000")
             .plain_user("alice", PASSWORD)
             .scram_user(ScramUser::new(ScramMechanism::Sha256, "alice", PASSWORD))
             .scram_user(ScramUser::new(ScramMechanism::Sha512, "alice", PASSWORD))
@@ -379,14 +381,10 @@ async fn builder_debug_shows_no_secret<T: Rt>() {
 /// A node whose SASL sessions last 10 s (`connections.max.reauth.ms`): a client that does not
 /// re-authenticate (KIP-368) has its connection closed by the broker at its first request after
 /// that.
+///
+/// The binary's one cluster has that setting, so every SASL scenario runs with it.
 fn reauth_kafka() -> SharedCluster {
-    KafkaCluster::shared(
-        ClusterConfig::single_node()
-            .broker_config("connections.max.reauth.ms", "10000")
-            .plain_user("alice", PASSWORD)
-            .scram_user(ScramUser::new(ScramMechanism::Sha256, "alice", PASSWORD))
-            .scram_user(ScramUser::new(ScramMechanism::Sha512, "alice", PASSWORD)),
-    )
+    kafka()
 }
 
 /// Produces steadily for `duration` over SASL with sessions of 10 s: the producer
