@@ -4,7 +4,7 @@
 //! Produce, routes their answers back, and applies what they mean to
 //! batches (partitions added, a new epoch, records dropped by an abort).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kafka_proto::messages::add_offsets_to_txn::AddOffsetsToTxnRequest;
 use kafka_proto::messages::add_partitions_to_txn::AddPartitionsToTxnRequest;
@@ -163,15 +163,9 @@ impl Producer {
             self.drop_unsent_for_abort();
         }
         for _ in 0..4 {
+            let cx = self.txn_ctx();
             let Some(txn) = self.txn.as_mut() else {
                 return;
-            };
-            let cx = Ctx {
-                now: self.now,
-                producer: self.idempotence.current(),
-                idle: self.ledger.outstanding() == 0 && self.requests.is_empty(),
-                nothing_in_flight: self.requests.is_empty(),
-                bump_needed: self.idempotence.bump_requested(),
             };
             let mut events = Vec::new();
             let request = txn.poll_request(&cx, &mut events);
@@ -345,9 +339,26 @@ impl Producer {
         }
     }
 
+    /// What the transaction machine needs to know of the rest, now.
+    fn txn_ctx(&self) -> Ctx {
+        Ctx {
+            now: self.now,
+            producer: self.idempotence.current(),
+            idle: self.ledger.outstanding() == 0 && self.requests.is_empty(),
+            nothing_in_flight: self.requests.is_empty(),
+            bump_needed: self.idempotence.bump_requested(),
+        }
+    }
+
+    /// The backoff before a transactional request is tried again
+    /// (`retry.backoff.ms`, with jitter).
+    pub(crate) fn txn_backoff(&mut self) -> Duration {
+        self.backoff(self.config.retry_backoff, self.config.retry_backoff_max, 0)
+    }
+
     /// A transactional request's connection was lost.
     pub(crate) fn txn_request_lost(&mut self, purpose: TxnPurpose) {
-        let delay = self.backoff(self.config.retry_backoff, self.config.retry_backoff_max, 0);
+        let delay = self.txn_backoff();
         if let Some(t) = self.txn.as_mut() {
             t.request_lost(purpose, self.now, delay);
         }
@@ -360,14 +371,8 @@ impl Producer {
         response: Response,
     ) -> Result<(), ConnError> {
         let now = self.now;
-        let delay = self.backoff(self.config.retry_backoff, self.config.retry_backoff_max, 0);
-        let cx = Ctx {
-            now,
-            producer: self.idempotence.current(),
-            idle: self.ledger.outstanding() == 0 && self.requests.is_empty(),
-            nothing_in_flight: self.requests.is_empty(),
-            bump_needed: self.idempotence.bump_requested(),
-        };
+        let delay = self.txn_backoff();
+        let cx = self.txn_ctx();
         let mut events = Vec::new();
         let Some(txn) = self.txn.as_mut() else {
             return Ok(());
@@ -432,12 +437,6 @@ impl Producer {
     /// sequence 0 (unacknowledged batches are restamped when next sent).
     pub(crate) fn adopt_producer_id(&mut self, producer_id: i64, epoch: i16) {
         self.idempotence.adopt(producer_id, epoch);
-        for t in self.topics.values_mut() {
-            for q in &mut t.partitions {
-                q.next_sequence = 0;
-                q.last_acked_sequence = -1;
-                q.first_acked_sequence = -1;
-            }
-        }
+        self.restart_sequences();
     }
 }

@@ -50,6 +50,15 @@ pub(crate) struct Idempotence {
     managed: bool,
 }
 
+/// Whether a batch starting at `sequence` is the next the broker expects
+/// on a partition whose last acknowledged sequence is `last_acked` (-1:
+/// none yet): an OUT_OF_ORDER_SEQUENCE_NUMBER for it means the broker's view
+/// of our sequences differs from ours; for a later batch only that an
+/// earlier one is being retried.
+pub(crate) fn next_in_line(sequence: i32, last_acked: i32) -> bool {
+    sequence == add_sequence(last_acked, 1) || (last_acked < 0 && sequence == 0)
+}
+
 /// What the next InitProducerId asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct IdRequest {
@@ -332,9 +341,7 @@ impl Idempotence {
                 ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => {
                     // Not appended under this stamp (a retry of a written
                     // batch is answered as a duplicate instead).
-                    let first_in_line = stamp.sequence == add_sequence(a.last_acked_sequence, 1)
-                        || a.last_acked_sequence < 0 && stamp.sequence == 0;
-                    if first_in_line {
+                    if next_in_line(stamp.sequence, a.last_acked_sequence) {
                         // The broker's view of our sequences differs from
                         // ours: start over under a new epoch (KIP-360).
                         self.request_bump();

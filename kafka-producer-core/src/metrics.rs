@@ -7,8 +7,8 @@
 //! `producer-metrics` group). Rates, latencies and the per-topic and
 //! per-broker groups are not counted yet.
 
-/// Counters the producer keeps (the live connections' own counts are added
-/// when a snapshot is taken).
+/// Connection counters, kept by `Nodes` (the live connections' own counts
+/// are added when a snapshot is taken).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Counters {
     pub(crate) connection_creation_total: u64,
@@ -18,8 +18,13 @@ pub(crate) struct Counters {
     pub(crate) retired_reauthentications: u64,
     pub(crate) outgoing_byte_total: u64,
     pub(crate) incoming_byte_total: u64,
-    pub(crate) record_send_total: u64,
-    pub(crate) record_retry_total: u64,
+}
+
+/// Record counters, kept by the producer (failures are the ledger's).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RecordCounters {
+    pub(crate) send_total: u64,
+    pub(crate) retry_total: u64,
 }
 
 /// One metric: its Java group and name, what it means, and its value.

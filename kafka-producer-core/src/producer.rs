@@ -144,6 +144,8 @@ pub struct Producer {
     /// not handed in yet; when to ask for the next one.
     token_requested: bool,
     token_refresh_at: Option<Instant>,
+    /// Records sent and retried (the `record-*-total` metrics).
+    pub(crate) records: crate::metrics::RecordCounters,
 }
 
 impl std::fmt::Debug for Producer {
@@ -309,6 +311,7 @@ impl Producer {
             txn,
             token_requested: false,
             token_refresh_at: None,
+            records: Default::default(),
         };
         p.maintain();
         Ok(p)
@@ -368,7 +371,7 @@ impl Producer {
         m.push(
             "record-send-total",
             "Records taken by send.",
-            k.record_send_total as f64,
+            self.records.send_total as f64,
         );
         m.push(
             "record-error-total",
@@ -378,7 +381,7 @@ impl Producer {
         m.push(
             "record-retry-total",
             "Records sent again after a retriable error.",
-            k.record_retry_total as f64,
+            self.records.retry_total as f64,
         );
         m.push(
             "buffer-total-bytes",
@@ -701,7 +704,7 @@ impl Producer {
             }
         };
         batch.record_count += 1;
-        self.nodes.counters.record_send_total += 1;
+        self.records.send_total += 1;
         batch.size += size;
         batch.memory += size;
         let batch_id = batch.id;
@@ -1008,7 +1011,7 @@ impl Producer {
         let (Some(node), true) = (node, self.txn.is_some()) else {
             return;
         };
-        let delay = self.backoff(self.config.retry_backoff, self.config.retry_backoff_max, 0);
+        let delay = self.txn_backoff();
         if let Some(t) = self.txn.as_mut() {
             t.node_lost(node, self.now, delay);
         }

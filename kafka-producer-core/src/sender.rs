@@ -18,7 +18,7 @@ use crate::accumulator::{Batch, PartitionQueue, Stamp, add_sequence};
 use crate::connection::{ConnError, Purpose};
 use crate::error::{DeliveryErrorKind, FatalError};
 use crate::event::ConnId;
-use crate::idempotence::{BatchAnswer, IdAnswer, Verdict};
+use crate::idempotence::{BatchAnswer, IdAnswer, Verdict, next_in_line};
 use crate::lifecycle::{BatchLedger, Outcome};
 use crate::metadata::{BrokerAddr, Leader};
 use crate::producer::{PRODUCE_VERSION_CAP, ProduceInFlight, Producer};
@@ -574,10 +574,9 @@ impl Producer {
             // breaks them only for the batch next in line; a later one
             // was refused because an earlier one is being retried, and is
             // retried after it (as the Java client does).
-            let next_in_line = batch.stamp.is_some_and(|s| {
-                s.sequence == add_sequence(q.last_acked_sequence, 1)
-                    || (q.last_acked_sequence < 0 && s.sequence == 0)
-            });
+            let next_in_line = batch
+                .stamp
+                .is_some_and(|s| next_in_line(s.sequence, q.last_acked_sequence));
             let broken = match code {
                 ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => next_in_line,
                 ErrorCode::UNKNOWN_PRODUCER_ID
@@ -684,7 +683,7 @@ impl Producer {
             batch.attempts.saturating_sub(1),
         );
         batch.retry_at = Some(now + backoff);
-        self.nodes.counters.record_retry_total += u64::from(batch.record_count);
+        self.records.retry_total += u64::from(batch.record_count);
         let Some(q) = self
             .topics
             .get_mut(topic)
@@ -763,19 +762,21 @@ impl Producer {
             .idempotence
             .on_answer(code, body.producer_id, body.producer_epoch)
         {
-            IdAnswer::Ready => {
-                // A new epoch (or id) starts every partition at sequence 0;
-                // unacknowledged batches are restamped when next sent.
-                for t in self.topics.values_mut() {
-                    for q in &mut t.partitions {
-                        q.next_sequence = 0;
-                        q.last_acked_sequence = -1;
-                        q.first_acked_sequence = -1;
-                    }
-                }
-            }
+            IdAnswer::Ready => self.restart_sequences(),
             IdAnswer::Retry => self.producer_id_request_failed(),
             IdAnswer::Fatal(c) => self.fail_fatal(FatalError::ProducerId(c)),
+        }
+    }
+
+    /// A new epoch (or id) starts every partition at sequence 0;
+    /// unacknowledged batches are restamped when next sent.
+    pub(crate) fn restart_sequences(&mut self) {
+        for t in self.topics.values_mut() {
+            for q in &mut t.partitions {
+                q.next_sequence = 0;
+                q.last_acked_sequence = -1;
+                q.first_acked_sequence = -1;
+            }
         }
     }
 

@@ -635,12 +635,14 @@ impl Transactions {
         None
     }
 
-    fn fail_state(&self, op: TransactionOp) -> TransactionError {
+    /// The error of an operation refused in this state: the transaction's
+    /// own error in the abortable and fatal states, misuse otherwise.
+    fn fail_state(&self, operation: &'static str) -> TransactionError {
         match (&self.state, &self.error) {
             (TransactionState::FatalError, Some(e))
             | (TransactionState::AbortableError, Some(e)) => e.clone(),
             _ => TransactionError::InvalidState {
-                operation: op.name(),
+                operation,
                 state: self.state,
             },
         }
@@ -652,7 +654,7 @@ impl Transactions {
             return r;
         }
         if self.state != TransactionState::Uninitialized {
-            return Err(self.fail_state(TransactionOp::Init));
+            return Err(self.fail_state(TransactionOp::Init.name()));
         }
         self.state = TransactionState::Initializing;
         self.op = Some(OpSlot {
@@ -667,7 +669,7 @@ impl Transactions {
         if self.op.as_ref().is_some_and(|s| s.result.is_none())
             || self.state != TransactionState::Ready
         {
-            return Err(self.fail_state_named("beginTransaction"));
+            return Err(self.fail_state("beginTransaction"));
         }
         self.op = None;
         self.state = TransactionState::InTransaction;
@@ -678,23 +680,12 @@ impl Transactions {
         Ok(())
     }
 
-    fn fail_state_named(&self, operation: &'static str) -> TransactionError {
-        match (&self.state, &self.error) {
-            (TransactionState::FatalError, Some(e))
-            | (TransactionState::AbortableError, Some(e)) => e.clone(),
-            _ => TransactionError::InvalidState {
-                operation,
-                state: self.state,
-            },
-        }
-    }
-
     /// Whether `send` may take a record now.
     pub(crate) fn check_send(&self) -> Result<(), TransactionError> {
         if self.state == TransactionState::InTransaction {
             Ok(())
         } else {
-            Err(self.fail_state_named("send"))
+            Err(self.fail_state("send"))
         }
     }
 
@@ -735,7 +726,7 @@ impl Transactions {
             return r;
         }
         if self.state != TransactionState::InTransaction {
-            return Err(self.fail_state(TransactionOp::SendOffsets));
+            return Err(self.fail_state(TransactionOp::SendOffsets.name()));
         }
         self.op = Some(OpSlot {
             op: TransactionOp::SendOffsets,
@@ -773,7 +764,7 @@ impl Transactions {
             return r;
         }
         if self.state != TransactionState::InTransaction {
-            return Err(self.fail_state(TransactionOp::Commit));
+            return Err(self.fail_state(TransactionOp::Commit.name()));
         }
         self.state = TransactionState::Committing;
         self.ending = Some((true, Ending::Settling));
@@ -799,7 +790,7 @@ impl Transactions {
             // for its records can be turned into an abort as in Java only
             // once it fails, so this is misuse.
             _ if !op => return Ok(TransactionProgress::Done),
-            _ => return Err(self.fail_state(TransactionOp::Abort)),
+            _ => return Err(self.fail_state(TransactionOp::Abort.name())),
         }
         self.state = TransactionState::Aborting;
         // Nothing more is added to a transaction that is being aborted.
@@ -1152,7 +1143,21 @@ impl Transactions {
 
     /// A retriable answer: after `delay`, maybe after finding the
     /// coordinator again.
-    fn retry(&mut self, purpose: TxnPurpose, class: ErrorClass, now: Instant, delay: Duration) {
+    /// CONCURRENT_TRANSACTIONS (`code`) waits only
+    /// [`CONCURRENT_TRANSACTIONS_BACKOFF`], anything else `delay`.
+    fn retry(
+        &mut self,
+        purpose: TxnPurpose,
+        class: ErrorClass,
+        code: ErrorCode,
+        now: Instant,
+        delay: Duration,
+    ) {
+        let delay = if code == ErrorCode::CONCURRENT_TRANSACTIONS {
+            CONCURRENT_TRANSACTIONS_BACKOFF
+        } else {
+            delay
+        };
         self.unsent(purpose);
         if class == ErrorClass::Rediscover {
             match purpose {
@@ -1227,26 +1232,17 @@ impl Transactions {
                 self.failures = 0;
                 if bump {
                     self.finish_ending(events);
-                    TxnAction::AdoptId {
-                        producer_id: body.producer_id,
-                        epoch: body.producer_epoch,
-                    }
                 } else {
                     self.state = TransactionState::Ready;
                     self.complete(events, Ok(()));
-                    TxnAction::AdoptId {
-                        producer_id: body.producer_id,
-                        epoch: body.producer_epoch,
-                    }
+                }
+                TxnAction::AdoptId {
+                    producer_id: body.producer_id,
+                    epoch: body.producer_epoch,
                 }
             }
             class @ (ErrorClass::Rediscover | ErrorClass::Retry) => {
-                let d = if code == ErrorCode::CONCURRENT_TRANSACTIONS {
-                    CONCURRENT_TRANSACTIONS_BACKOFF
-                } else {
-                    delay
-                };
-                self.retry(TxnPurpose::InitProducerId, class, now, d);
+                self.retry(TxnPurpose::InitProducerId, class, code, now, delay);
                 TxnAction::Nothing
             }
             _ => self.fatal_code("InitProducerId", code, events),
@@ -1309,12 +1305,7 @@ impl Transactions {
             ErrorClass::Retry | ErrorClass::Rediscover => {
                 again.append(&mut self.new_partitions);
                 self.new_partitions = again;
-                let d = if worst.1 == ErrorCode::CONCURRENT_TRANSACTIONS {
-                    CONCURRENT_TRANSACTIONS_BACKOFF
-                } else {
-                    delay
-                };
-                self.retry(TxnPurpose::AddPartitions, worst.0, now, d);
+                self.retry(TxnPurpose::AddPartitions, worst.0, worst.1, now, delay);
             }
             ErrorClass::Abortable => self.abortable("AddPartitionsToTxn", worst.1, events),
             ErrorClass::Fatal => return self.fatal_code("AddPartitionsToTxn", worst.1, events),
@@ -1340,12 +1331,7 @@ impl Transactions {
                 }
             }
             class @ (ErrorClass::Rediscover | ErrorClass::Retry) => {
-                let d = if code == ErrorCode::CONCURRENT_TRANSACTIONS {
-                    CONCURRENT_TRANSACTIONS_BACKOFF
-                } else {
-                    delay
-                };
-                self.retry(TxnPurpose::AddOffsets, class, now, d);
+                self.retry(TxnPurpose::AddOffsets, class, code, now, delay);
             }
             ErrorClass::Abortable => self.abortable("AddOffsetsToTxn", code, events),
             ErrorClass::Fatal => return self.fatal_code("AddOffsetsToTxn", code, events),
@@ -1399,12 +1385,7 @@ impl Transactions {
                 self.complete(events, Ok(()));
             }
             class @ (ErrorClass::Rediscover | ErrorClass::Retry) => {
-                let d = if worst.1 == ErrorCode::CONCURRENT_TRANSACTIONS {
-                    CONCURRENT_TRANSACTIONS_BACKOFF
-                } else {
-                    delay
-                };
-                self.retry(TxnPurpose::TxnOffsetCommit, class, now, d);
+                self.retry(TxnPurpose::TxnOffsetCommit, class, worst.1, now, delay);
             }
             ErrorClass::Abortable => self.abortable("TxnOffsetCommit", worst.1, events),
             ErrorClass::Fatal => return self.fatal_code("TxnOffsetCommit", worst.1, events),
@@ -1444,12 +1425,7 @@ impl Transactions {
                 TxnAction::Ended
             }
             class @ (ErrorClass::Rediscover | ErrorClass::Retry) => {
-                let d = if code == ErrorCode::CONCURRENT_TRANSACTIONS {
-                    CONCURRENT_TRANSACTIONS_BACKOFF
-                } else {
-                    delay
-                };
-                self.retry(TxnPurpose::EndTxn, class, cx.now, d);
+                self.retry(TxnPurpose::EndTxn, class, code, cx.now, delay);
                 TxnAction::Nothing
             }
             ErrorClass::Abortable if commit => {

@@ -29,7 +29,7 @@ use kafka_producer_core::{
     BatchId, ConsumerGroupMetadata, Event, OffsetToCommit, Record, SendError, TransactionError,
     TransactionOp, TransactionProgress,
 };
-use kafka_sim::{BrokerConfig, ClusterSpec, Faults, SimCluster};
+use kafka_sim::{BrokerConfig, ClusterSpec, Faults, SimCluster, SplitMix64};
 
 mod common;
 use common::Sim;
@@ -37,24 +37,6 @@ use common::Sim;
 const TOPICS: [(&str, i32); 2] = [("alpha", 3), ("beta", 2)];
 const ID: &str = "sim-txn";
 const GROUP: &str = "sim-group";
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
 
 #[derive(Clone)]
 struct Profile {
@@ -206,6 +188,15 @@ fn cluster(profile: &Profile, seed: u64) -> SimCluster {
     SimCluster::with_config(spec, config, profile.faults.clone(), seed)
 }
 
+/// The profile's cluster and a transactional producer on it.
+fn start(profile: &Profile, seed: u64, trace: bool) -> Sim {
+    let cluster = cluster(profile, seed);
+    let bootstrap = common::bootstrap_of(&cluster);
+    let mut sim = Sim::with_config(cluster, producer_config(&bootstrap), seed);
+    sim.trace = trace;
+    sim
+}
+
 fn producer_config(sim_bootstrap: &str) -> kafka_producer_core::ProducerConfig {
     let mut c = kafka_producer_core::ProducerConfig::default();
     for (k, v) in [
@@ -269,16 +260,8 @@ fn progress(
 }
 
 fn run(profile: &Profile, seed: u64, trace: bool) -> Result<(), String> {
-    let mut rng = Rng(seed ^ 0x5EED);
-    let cluster = cluster(profile, seed);
-    let bootstrap = cluster
-        .bootstrap()
-        .into_iter()
-        .map(|(h, p)| format!("{h}:{p}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut sim = Sim::with_config(cluster, producer_config(&bootstrap), seed);
-    sim.trace = trace;
+    let mut rng = SplitMix64::new(seed ^ 0x5EED);
+    let mut sim = start(profile, seed, trace);
     let mut book = Book::default();
     let mut sent: Vec<SentRecord> = Vec::new();
     let mut committed_txns = Vec::new();
@@ -504,16 +487,8 @@ fn fenced_run(profile: &Profile, seed: u64, trace: bool) -> Result<(), String> {
     use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
     use kafka_sim::{NetOutput, wire};
 
-    let mut rng = Rng(seed ^ 0xFE7CE);
-    let cluster = cluster(profile, seed);
-    let bootstrap = cluster
-        .bootstrap()
-        .into_iter()
-        .map(|(h, p)| format!("{h}:{p}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut sim = Sim::with_config(cluster, producer_config(&bootstrap), seed);
-    sim.trace = trace;
+    let mut rng = SplitMix64::new(seed ^ 0xFE7CE);
+    let mut sim = start(profile, seed, trace);
     let mut book = Book::default();
     let r = sim.producer.init_transactions(sim.now);
     progress(&mut sim, &mut book, r, TransactionOp::Init)?.map_err(|e| format!("init: {e}"))?;

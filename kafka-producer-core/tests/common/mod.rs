@@ -30,12 +30,7 @@ impl Sim {
     /// bootstrap servers are set to the cluster's).
     pub fn new(spec: ClusterSpec, faults: Faults, seed: u64, props: &[(&str, &str)]) -> Sim {
         let cluster = SimCluster::new(spec, faults, seed);
-        let bootstrap = cluster
-            .bootstrap()
-            .into_iter()
-            .map(|(h, p)| format!("{h}:{p}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let bootstrap = bootstrap_of(&cluster);
         let mut config = ProducerConfig::default();
         config.set("bootstrap.servers", &bootstrap).unwrap();
         for (k, v) in props {
@@ -166,6 +161,16 @@ impl Sim {
     pub fn advance(&mut self, d: Duration) -> Vec<Event> {
         self.run_until(d, |_| false)
     }
+}
+
+/// `cluster`'s bootstrap addresses as `bootstrap.servers` lists them.
+pub fn bootstrap_of(cluster: &SimCluster) -> String {
+    cluster
+        .bootstrap()
+        .into_iter()
+        .map(|(h, p)| format!("{h}:{p}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Whether `events` holds a `Closed` event.
