@@ -120,13 +120,15 @@ impl BatchLedger {
         &mut self,
         partition: i32,
         compression: Compression,
+        level: Option<i32>,
         capacity: usize,
         now: Instant,
         deadline: Instant,
     ) -> Batch {
         let id = BatchId(self.next_id);
         self.next_id += 1;
-        let builder = self.builders.take(compression, capacity);
+        let mut builder = self.builders.take(compression, capacity);
+        builder.set_compression_level(level);
         let mut batch = Batch::new(id, partition, builder, now, deadline);
         batch.memory = BATCH_OVERHEAD;
         self.outstanding.insert(id);
@@ -202,7 +204,7 @@ mod tests {
         let mut events = VecDeque::new();
         let topic: Arc<str> = "t".into();
         assert!(ledger.try_reserve(BATCH_OVERHEAD + 40));
-        let mut b = ledger.open(3, Compression::None, 100, t0(), t0());
+        let mut b = ledger.open(3, Compression::None, None, 100, t0(), t0());
         b.memory += 40;
         b.record_count = 2;
         assert_eq!(

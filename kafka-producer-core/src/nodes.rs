@@ -24,6 +24,9 @@ pub(crate) struct ConnectionSettings {
     pub(crate) sasl: Option<SaslSettings>,
     pub(crate) request_timeout: Duration,
     pub(crate) setup_timeout: Duration,
+    /// `socket.connection.setup.timeout.max.ms`: the setup timeout doubles
+    /// per failed attempt up to this.
+    pub(crate) setup_timeout_max: Duration,
     pub(crate) reconnect_backoff: Duration,
     pub(crate) reconnect_backoff_max: Duration,
 }
@@ -199,6 +202,13 @@ impl Nodes {
         self.counters.connection_creation_total += 1;
         state.conn = Some(id);
         let s = &self.settings;
+        // Java's exponential setup timeout: after failed attempts it doubles
+        // (±20 % jitter) up to socket.connection.setup.timeout.max.ms; the
+        // first attempt waits exactly socket.connection.setup.timeout.ms.
+        let setup_timeout = match state.failures {
+            0 => s.setup_timeout,
+            n => backoff(rng, s.setup_timeout, s.setup_timeout_max, n),
+        };
         self.conns.insert(
             id,
             Connection::new(
@@ -208,7 +218,7 @@ impl Nodes {
                 s.sasl.clone(),
                 rng.next_u64(),
                 s.request_timeout,
-                s.setup_timeout,
+                setup_timeout,
                 now,
             ),
         );
@@ -487,6 +497,7 @@ mod tests {
                 sasl: None,
                 request_timeout: Duration::from_secs(30),
                 setup_timeout: Duration::from_secs(10),
+                setup_timeout_max: Duration::from_secs(30),
                 reconnect_backoff: Duration::from_millis(50),
                 reconnect_backoff_max: Duration::from_secs(1),
             },

@@ -267,6 +267,7 @@ impl Producer {
                 sasl,
                 request_timeout: config.request_timeout,
                 setup_timeout: config.socket_connection_setup_timeout,
+                setup_timeout_max: config.socket_connection_setup_timeout_max,
                 reconnect_backoff: config.reconnect_backoff,
                 reconnect_backoff_max: config.reconnect_backoff_max,
             },
@@ -679,6 +680,7 @@ impl Producer {
             queue.open = Some(self.ledger.open(
                 partition,
                 self.config.compression_type,
+                self.config.compression_level(),
                 batch_size.min(1 << 20).max(size + BATCH_OVERHEAD),
                 self.now,
                 self.now + self.config.delivery_timeout,
@@ -935,9 +937,13 @@ impl Producer {
     /// OAUTHBEARER: hands in a token (from the runtime's token provider,
     /// after an [`Event::TokenNeeded`]), valid for `lifetime` from `now`,
     /// with its SASL extensions (KIP-342). Connections waiting for it open;
-    /// re-authentications use it; a new one is asked for at 80–85 % of
-    /// `lifetime` (Java's `sasl.login.refresh.window.factor` 0.8 and
-    /// `.window.jitter` 0.05). The core never sends an expired token.
+    /// re-authentications use it; a new one is asked for as Java's login
+    /// refresh does: after `sasl.login.refresh.window.factor` (0.8) plus up
+    /// to `.window.jitter` (0.05) of `lifetime`, but no later than
+    /// `sasl.login.refresh.buffer.seconds` (300) before expiry and no sooner
+    /// than `sasl.login.refresh.min.period.seconds` (60) from now; when
+    /// `lifetime` is shorter than those two periods together, only the
+    /// window applies. The core never sends an expired token.
     pub fn handle_token(
         &mut self,
         token: &str,
@@ -951,8 +957,19 @@ impl Producer {
         };
         self.nodes.set_token(token, expires, extensions);
         self.token_requested = false;
-        let fraction = 0.8 + 0.05 * self.rng.unit();
-        self.token_refresh_at = Some(self.now + lifetime.mul_f64(fraction));
+        let c = &self.config;
+        let fraction = c.sasl_login_refresh_window_factor
+            + c.sasl_login_refresh_window_jitter * self.rng.unit();
+        let proposed = lifetime.mul_f64(fraction.min(1.0));
+        let (min_period, buffer) = (c.sasl_login_refresh_min_period, c.sasl_login_refresh_buffer);
+        let after = if min_period.saturating_add(buffer) > lifetime {
+            proposed
+        } else if proposed > lifetime - buffer {
+            lifetime - buffer
+        } else {
+            proposed.max(min_period)
+        };
+        self.token_refresh_at = Some(self.now + after);
         self.maintain();
     }
 

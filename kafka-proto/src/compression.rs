@@ -109,8 +109,25 @@ const XERIAL_MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0];
 #[cfg(feature = "snappy")]
 const XERIAL_BLOCK: usize = 32 * 1024;
 
-/// Appends `input` compressed with `codec` to `out`.
+/// Appends `input` compressed with `codec` at its default level to `out`.
 pub fn compress(codec: Compression, input: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    compress_with_level(codec, None, input, out)
+}
+
+/// Appends `input` compressed with `codec` to `out`, at `level` (KIP-390;
+/// `None` for the codec's default, as Java's). gzip takes 1 to 9 (-1: the
+/// default, 6) and zstd -131072 to 22 (default 3), as the Java producer's
+/// `compression.gzip.level` and `compression.zstd.level`; a level out of
+/// range is clamped into it. snappy has no levels, and LZ4 is written at
+/// lz4_flex's one (fast) level whatever `level` says.
+pub fn compress_with_level(
+    codec: Compression,
+    level: Option<i32>,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    #[cfg(not(any(feature = "gzip", feature = "zstd")))]
+    let _ = level;
     #[cfg_attr(
         not(any(
             feature = "gzip",
@@ -132,7 +149,12 @@ pub fn compress(codec: Compression, input: &[u8], out: &mut Vec<u8>) -> Result<(
         #[cfg(feature = "gzip")]
         Compression::Gzip => {
             use std::io::Write;
-            let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+            let level = match level {
+                Some(l @ 1..=9) => flate2::Compression::new(l.unsigned_abs()),
+                Some(l) if l > 9 => flate2::Compression::best(),
+                _ => flate2::Compression::default(),
+            };
+            let mut enc = flate2::write::GzEncoder::new(out, level);
             enc.write_all(input).map_err(|e| fail(e.to_string()))?;
             enc.finish().map_err(|e| fail(e.to_string()))?;
             Ok(())
@@ -170,7 +192,8 @@ pub fn compress(codec: Compression, input: &[u8], out: &mut Vec<u8>) -> Result<(
         }
         #[cfg(feature = "zstd")]
         Compression::Zstd => {
-            let compressed = zstd::bulk::compress(input, 3).map_err(|e| fail(e.to_string()))?;
+            let level = level.unwrap_or(3).clamp(-131_072, 22);
+            let compressed = zstd::bulk::compress(input, level).map_err(|e| fail(e.to_string()))?;
             out.extend_from_slice(&compressed);
             Ok(())
         }

@@ -3,7 +3,7 @@
 use crate::interceptor::{Interceptors, ProducerInterceptor};
 use std::hash::{BuildHasher, RandomState};
 use std::marker::PhantomData;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -80,10 +80,62 @@ impl<R: Runtime> ProducerBuilder<R> {
     /// Starts from a configuration built elsewhere (for example
     /// [`ProducerConfig::from_properties`]).
     pub fn from_config(config: ProducerConfig) -> ProducerBuilder<R> {
-        ProducerBuilder {
-            config,
-            ..ProducerBuilder::default()
+        let mut builder = ProducerBuilder::default();
+        // The TLS properties the core kept for us.
+        for (key, value) in config.transport_properties() {
+            if let Some(Err(e)) = builder.tls.set(key, value) {
+                builder.error.get_or_insert(e);
+            }
         }
+        builder.config = config;
+        builder
+    }
+
+    /// A builder with the properties of a Java `.properties` file: the same
+    /// as `ProducerBuilder::new().properties_file(path)`.
+    pub fn from_properties_file(path: impl AsRef<Path>) -> ProducerBuilder<R> {
+        ProducerBuilder::new().properties_file(path)
+    }
+
+    /// Sets every property of a Java `.properties` file (read as
+    /// `java.util.Properties.load` reads it: comments, `=`, `:` or
+    /// whitespace between key and value, line continuations, escapes; see
+    /// [`parse_properties`](kafka_producer_core::config::parse_properties)),
+    /// in file order, so a property set after this overrides the file's.
+    /// The file is UTF-8, or ISO-8859-1 (Java's encoding for it) when it is
+    /// not valid UTF-8. A missing or malformed file is a
+    /// [`ConfigError::PropertiesFile`] naming it, returned by
+    /// [`build`](Self::build); so is any property it sets wrongly.
+    pub fn properties_file(mut self, path: impl AsRef<Path>) -> Self {
+        if self.error.is_some() {
+            return self;
+        }
+        let path = path.as_ref();
+        let fail = |reason: String| ConfigError::PropertiesFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.error = Some(fail(e.to_string()));
+                return self;
+            }
+        };
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            // ISO-8859-1: every byte is the code point of the same value.
+            Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+        };
+        match kafka_producer_core::config::parse_properties(&text) {
+            Ok(entries) => {
+                for (key, value) in entries {
+                    self = self.set(&key, &value);
+                }
+            }
+            Err(e) => self.error = Some(fail(e.to_string())),
+        }
+        self
     }
 
     /// Sets one property by name (`"linger.ms"`, `"5"`). Unknown names and
@@ -287,6 +339,9 @@ impl<R: Runtime> ProducerBuilder<R> {
         };
         if let Some(reason) = config.idempotence_disabled_because() {
             tracing::info!(reason, "idempotence turned off");
+        }
+        for warning in config.warnings() {
+            tracing::warn!(property = %warning.key, reason = warning.reason, "property ignored");
         }
         let span = tracing::info_span!("kafka_producer", client_id = %config.client_id);
         let now = Instant::now();

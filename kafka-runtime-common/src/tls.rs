@@ -56,6 +56,18 @@ pub(crate) struct TlsSettings {
     pub(crate) keystore_location: Option<PathBuf>,
     /// `ssl.endpoint.identification.algorithm=https` (the default).
     pub(crate) verify_hostname: bool,
+    /// `ssl.truststore.certificates`: trusted certificates given as PEM
+    /// text rather than a file.
+    pub(crate) ca_pem: Option<String>,
+    /// `ssl.keystore.certificate.chain`: the client certificate chain as
+    /// PEM text.
+    pub(crate) chain_pem: Option<String>,
+    /// `ssl.keystore.key`: the client's private key as PEM text (never
+    /// shown).
+    pub(crate) key_pem: Option<String>,
+    /// `ssl.enabled.protocols`: TLS 1.2 and/or 1.3 (both by default).
+    pub(crate) tls12: bool,
+    pub(crate) tls13: bool,
     /// A complete configuration given in code; overrides all of the above.
     #[cfg(feature = "tls")]
     pub(crate) client_config: Option<Arc<ClientConfig>>,
@@ -69,7 +81,12 @@ impl std::fmt::Debug for TlsSettings {
             .field("certificate_location", &self.certificate_location)
             .field("key_location", &self.key_location)
             .field("keystore_location", &self.keystore_location)
-            .field("verify_hostname", &self.verify_hostname);
+            .field("verify_hostname", &self.verify_hostname)
+            .field("ca_pem", &self.ca_pem.is_some())
+            .field("chain_pem", &self.chain_pem.is_some())
+            .field("key_pem", &self.key_pem.as_ref().map(|_| "<redacted>"))
+            .field("tls12", &self.tls12)
+            .field("tls13", &self.tls13);
         #[cfg(feature = "tls")]
         f.field("client_config", &self.client_config.as_ref().map(|_| ".."));
         f.finish()
@@ -84,6 +101,11 @@ impl Default for TlsSettings {
             key_location: None,
             keystore_location: None,
             verify_hostname: true,
+            ca_pem: None,
+            chain_pem: None,
+            key_pem: None,
+            tls12: true,
+            tls13: true,
             #[cfg(feature = "tls")]
             client_config: None,
         }
@@ -101,7 +123,11 @@ impl TlsSettings {
             "ssl.keystore.location" => self.keystore_location = path(),
             "ssl.truststore.type" | "ssl.keystore.type" => {
                 if !value.trim().eq_ignore_ascii_case("PEM") {
-                    return Some(Err(invalid(key, value, "only PEM files are supported")));
+                    return Some(Err(invalid(
+                        key,
+                        value,
+                        "only PEM is supported: convert JKS or PKCS12 stores to PEM files (keytool -exportcert -rfc, openssl pkcs12)",
+                    )));
                 }
             }
             "ssl.endpoint.identification.algorithm" => match value.trim() {
@@ -110,6 +136,29 @@ impl TlsSettings {
                 v if v.is_empty() || v.eq_ignore_ascii_case("none") => self.verify_hostname = false,
                 _ => return Some(Err(invalid(key, value, "expected https, none or empty"))),
             },
+            "ssl.truststore.certificates" => self.ca_pem = Some(value.to_owned()),
+            "ssl.keystore.certificate.chain" => self.chain_pem = Some(value.to_owned()),
+            "ssl.keystore.key" => self.key_pem = Some(value.to_owned()),
+            "ssl.enabled.protocols" => {
+                let (mut tls12, mut tls13) = (false, false);
+                for p in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    match p {
+                        "TLSv1.2" => tls12 = true,
+                        "TLSv1.3" => tls13 = true,
+                        _ => {
+                            return Some(Err(invalid(
+                                key,
+                                value,
+                                "rustls speaks TLSv1.2 and TLSv1.3 only",
+                            )));
+                        }
+                    }
+                }
+                if !tls12 && !tls13 {
+                    return Some(Err(invalid(key, value, "name TLSv1.2, TLSv1.3 or both")));
+                }
+                (self.tls12, self.tls13) = (tls12, tls13);
+            }
             "ssl.key.password" | "ssl.keystore.password" => {
                 return Some(Err(ConfigError::InvalidValue {
                     key: key.to_owned(),
@@ -143,9 +192,16 @@ impl TlsSettings {
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let roots = Arc::new(self.roots()?);
+        let versions: Vec<&'static rustls::SupportedProtocolVersion> = [
+            (self.tls13, &rustls::version::TLS13),
+            (self.tls12, &rustls::version::TLS12),
+        ]
+        .into_iter()
+        .filter_map(|(on, v)| on.then_some(v))
+        .collect();
         let builder = ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| invalid("security.protocol", "SSL", &e.to_string()))?;
+            .with_protocol_versions(&versions)
+            .map_err(|e| invalid("ssl.enabled.protocols", "", &e.to_string()))?;
         let builder = if self.verify_hostname {
             builder.with_root_certificates(roots)
         } else {
@@ -156,6 +212,29 @@ impl TlsSettings {
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(ChainOnly(inner)))
         };
+        if self.chain_pem.is_some() || self.key_pem.is_some() {
+            let (Some(chain), Some(key)) = (&self.chain_pem, &self.key_pem) else {
+                return Err(ConfigError::Missing {
+                    key: if self.key_pem.is_none() {
+                        "ssl.keystore.key"
+                    } else {
+                        "ssl.keystore.certificate.chain"
+                    },
+                });
+            };
+            let chain = pem_certificates(chain.as_bytes(), "ssl.keystore.certificate.chain")?;
+            let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(|e| {
+                invalid(
+                    "ssl.keystore.key",
+                    "<redacted>",
+                    &format!("no private key: {e}"),
+                )
+            })?;
+            let config = builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| invalid("ssl.keystore.key", "<redacted>", &e.to_string()))?;
+            return Ok(Arc::new(config));
+        }
         let (chain_file, key_file, key_name) = match (
             &self.keystore_location,
             &self.certificate_location,
@@ -191,6 +270,14 @@ impl TlsSettings {
     #[cfg(feature = "tls")]
     fn roots(&self) -> Result<RootCertStore, ConfigError> {
         let mut roots = RootCertStore::empty();
+        if let Some(pem) = &self.ca_pem {
+            for cert in pem_certificates(pem.as_bytes(), "ssl.truststore.certificates")? {
+                roots
+                    .add(cert)
+                    .map_err(|e| invalid("ssl.truststore.certificates", "", &e.to_string()))?;
+            }
+            return Ok(roots);
+        }
         match &self.ca_location {
             Some(path) => {
                 for cert in read_certificates(path, "ssl.ca.location")? {
@@ -226,6 +313,20 @@ fn read_certificates(
         .map_err(|e| invalid_path(key, path, &e.to_string()))?;
     if certs.is_empty() {
         return Err(invalid_path(key, path, "no PEM certificate in the file"));
+    }
+    Ok(certs)
+}
+
+#[cfg(feature = "tls")]
+fn pem_certificates(
+    pem: &[u8],
+    key: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(key, "", &e.to_string()))?;
+    if certs.is_empty() {
+        return Err(invalid(key, "", "no PEM certificate in the value"));
     }
     Ok(certs)
 }

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::{BATCH_HEADER_SIZE, CRC_START, attributes, offsets};
-use crate::compression::{Compression, compress};
+use crate::compression::{Compression, compress_with_level};
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::primitives::{
     put_varint, put_varlong, uvarint_word, varint_size, varlong_size, zigzag32,
@@ -88,6 +88,8 @@ impl Default for BatchOptions {
 #[derive(Debug)]
 pub struct RecordBatchBuilder {
     compression: Compression,
+    /// The codec's level (KIP-390); `None`: its default.
+    level: Option<i32>,
     /// Reserved header, then the records as they are appended.
     buf: Vec<u8>,
     /// Capacity for the next batch's buffer (the size of the last one, plus
@@ -115,6 +117,7 @@ impl RecordBatchBuilder {
         buf.resize(BATCH_HEADER_SIZE, 0);
         RecordBatchBuilder {
             compression,
+            level: None,
             buf,
             capacity,
             count: 0,
@@ -128,6 +131,13 @@ impl RecordBatchBuilder {
     /// The codec the batch will be sealed with.
     pub fn compression(&self) -> Compression {
         self.compression
+    }
+
+    /// Sets the codec's compression level for the batches sealed from now
+    /// on (`None`: the codec's default); see
+    /// [`compress_with_level`](crate::compression::compress_with_level).
+    pub fn set_compression_level(&mut self, level: Option<i32>) {
+        self.level = level;
     }
 
     /// Records appended so far.
@@ -428,7 +438,12 @@ impl RecordBatchBuilder {
         } else {
             let mut out = Vec::with_capacity(BATCH_HEADER_SIZE + self.buf.len() / 2);
             out.extend_from_slice(&[0; BATCH_HEADER_SIZE]);
-            let result = compress(self.compression, &self.buf[BATCH_HEADER_SIZE..], &mut out);
+            let result = compress_with_level(
+                self.compression,
+                self.level,
+                &self.buf[BATCH_HEADER_SIZE..],
+                &mut out,
+            );
             self.buf.clear();
             if let Err(e) = result {
                 self.reset();
