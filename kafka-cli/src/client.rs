@@ -12,6 +12,7 @@
 //! block briefly (reading stdin, throttling).
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use kafka_runtime_common::{ProducerConfig, Runtime};
@@ -36,20 +37,77 @@ pub(crate) fn parse_property(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `delivery.timeout.ms` of the producer `properties` configure (with
-/// Java's rule that raises it to `linger.ms + request.timeout.ms`): how
-/// long a record may take from `send` to its outcome, so also how long
-/// `close` needs to give every buffered record its own outcome.
-pub(crate) fn delivery_timeout(bootstrap: &str, properties: &[(String, String)]) -> Duration {
-    let mut config = ProducerConfig::default();
-    // Errors here (and properties the core does not know, such as the TLS
-    // ones) are the build's to report; only the timeouts matter.
-    let _ = config.set("bootstrap.servers", bootstrap);
-    for (key, value) in properties {
-        let _ = config.set(key, value);
+/// Where the producer's properties come from, as `produce` and `perf`
+/// take them: a properties file (`--producer.config FILE` as Kafka's
+/// tools, `-F FILE` as kcat), then `-b` / `--bootstrap-server(s)`, then
+/// every `-X key=value`, each overriding what came before.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct Connect {
+    /// The broker(s) to bootstrap from: `host:port[,host:port...]`. May be
+    /// left out when the properties file sets bootstrap.servers.
+    #[arg(
+        short = 'b',
+        long = "bootstrap-servers",
+        visible_alias = "bootstrap-server",
+        value_name = "HOST:PORT"
+    )]
+    pub(crate) bootstrap_servers: Option<String>,
+    /// A Java producer properties file, loaded first.
+    #[arg(short = 'F', long = "producer.config", value_name = "FILE")]
+    pub(crate) producer_config: Option<PathBuf>,
+    /// A producer property, Java or librdkafka name (repeatable; overrides
+    /// the file and -b), e.g. -X linger.ms=20 -X compression.type=lz4.
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
+    pub(crate) properties: Vec<(String, String)>,
+}
+
+impl Connect {
+    /// The properties in the order they apply: the file's (when it can be
+    /// read; the build reports it otherwise), `-b`, then `-X`.
+    fn all_properties(&self) -> Vec<(String, String)> {
+        let mut all = Vec::new();
+        if let Some(text) = self
+            .producer_config
+            .as_deref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+        {
+            all.extend(kafka_runtime_common::parse_properties(&text).unwrap_or_default());
+        }
+        if let Some(b) = &self.bootstrap_servers {
+            all.push(("bootstrap.servers".to_owned(), b.clone()));
+        }
+        all.extend(self.properties.iter().cloned());
+        all
     }
-    let _ = config.validate();
-    config.delivery_timeout
+
+    /// Adds a property after the others (so it wins).
+    pub(crate) fn push(&mut self, key: &str, value: &str) {
+        self.properties.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// `delivery.timeout.ms` of the producer these properties configure
+    /// (with Java's rule that raises it to `linger.ms +
+    /// request.timeout.ms`): how long a record may take from `send` to its
+    /// outcome, so also how long `close` needs to give every buffered
+    /// record its own outcome.
+    pub(crate) fn delivery_timeout(&self) -> Duration {
+        let mut config = ProducerConfig::default();
+        // Errors here are the build's to report; only the timeouts matter.
+        for (key, value) in self.all_properties() {
+            let _ = config.set(&key, &value);
+        }
+        let _ = config.validate();
+        config.delivery_timeout
+    }
+
+    /// The value of property `key` as these sources set it, if they do.
+    pub(crate) fn property(&self, key: &str) -> Option<String> {
+        self.all_properties()
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
 }
 
 /// The producer calls the commands make, on any runtime: the runtime
@@ -64,16 +122,20 @@ pub(crate) trait Job {
     fn run<P: Sink>(self, producer: P) -> impl Future<Output = Self::Output>;
 }
 
-/// Builds a producer for `bootstrap` with the `-X` properties applied on
-/// top (so `-X bootstrap.servers=...` is not needed but would win).
-fn build<R: Runtime>(
-    bootstrap: &str,
-    properties: &[(String, String)],
-) -> Result<R::Producer, String> {
-    let builder = properties.iter().fold(
-        kafka_runtime_common::ProducerBuilder::<R>::new().bootstrap_servers(bootstrap),
-        |b, (k, v)| b.set(k, v),
-    );
+/// Builds a producer from the properties file (through the library's
+/// loader), `-b` and the `-X` properties, in that order.
+fn build<R: Runtime>(connect: &Connect) -> Result<R::Producer, String> {
+    let mut builder = kafka_runtime_common::ProducerBuilder::<R>::new();
+    if let Some(file) = &connect.producer_config {
+        builder = builder.properties_file(file);
+    }
+    if let Some(b) = &connect.bootstrap_servers {
+        builder = builder.bootstrap_servers(b);
+    }
+    let builder = connect
+        .properties
+        .iter()
+        .fold(builder, |b, (k, v)| b.set(k, v));
     builder
         .build()
         .map_err(|e| format!("bad producer configuration: {e}"))
@@ -82,8 +144,7 @@ fn build<R: Runtime>(
 /// Builds the producer on `runtime` and runs `job` with it there.
 pub(crate) fn run_on<J: Job>(
     runtime: RuntimeChoice,
-    bootstrap: &str,
-    properties: &[(String, String)],
+    connect: &Connect,
     job: J,
 ) -> Result<J::Output, String> {
     match runtime {
@@ -93,18 +154,18 @@ pub(crate) fn run_on<J: Job>(
                 .build()
                 .map_err(|e| format!("cannot start a Tokio runtime: {e}"))?;
             rt.block_on(async {
-                let producer = build::<kafka_runtime_tokio::Tokio>(bootstrap, properties)?;
+                let producer = build::<kafka_runtime_tokio::Tokio>(connect)?;
                 Ok(job.run(producer).await)
             })
         }
         // The async-std crate's producer runs its own tasks: the command's
         // future needs no executor, only a thread to run on.
         RuntimeChoice::AsyncStd => kafka_runtime_common::block_on(async {
-            let producer = build::<kafka_runtime_async_std::AsyncStd>(bootstrap, properties)?;
+            let producer = build::<kafka_runtime_async_std::AsyncStd>(connect)?;
             Ok(job.run(producer).await)
         }),
         RuntimeChoice::Mio => {
-            let producer = build::<kafka_runtime_mio::Mio>(bootstrap, properties)?;
+            let producer = build::<kafka_runtime_mio::Mio>(connect)?;
             Ok(kafka_runtime_common::block_on(job.run(producer)))
         }
     }

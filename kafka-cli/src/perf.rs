@@ -38,7 +38,7 @@ use bytes::Bytes;
 use kafka_runtime_common::ProducerRecord;
 use serde_json::json;
 
-use crate::client::{Job, RuntimeChoice, Sink, delivery_timeout, parse_property, run_on};
+use crate::client::{Connect, Job, RuntimeChoice, Sink, run_on};
 use crate::interrupt::{Interrupt, Signal};
 
 /// Kafka's perf tool keeps at most this many latency samples, taking every
@@ -64,9 +64,8 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Arguments of `kprod perf`.
 #[derive(clap::Args)]
 pub(crate) struct PerfArgs {
-    /// The broker(s) to bootstrap from: `host:port[,host:port...]`.
-    #[arg(short = 'b', long = "bootstrap-servers", value_name = "HOST:PORT")]
-    bootstrap_servers: String,
+    #[command(flatten)]
+    connect: Connect,
     /// The topic to produce to.
     #[arg(short = 't', long)]
     topic: String,
@@ -83,9 +82,6 @@ pub(crate) struct PerfArgs {
     /// it, keys are null.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     key_cardinality: Option<u64>,
-    /// A producer property (`acks=1`, `linger.ms=5`, ...). Repeatable.
-    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
-    properties: Vec<(String, String)>,
     /// Print the final result as one JSON object.
     #[arg(long)]
     json: bool,
@@ -220,9 +216,9 @@ pub(crate) fn run(args: PerfArgs, runtime: RuntimeChoice) -> ExitCode {
         args: &args,
         stats: Arc::clone(&stats),
         interrupt,
-        close_timeout: delivery_timeout(&args.bootstrap_servers, &args.properties),
+        close_timeout: args.connect.delivery_timeout(),
     };
-    let run = match run_on(runtime, &args.bootstrap_servers, &args.properties, job) {
+    let run = match run_on(runtime, &args.connect, job) {
         Ok(run) => run,
         Err(msg) => {
             eprintln!("kprod perf: {msg}");
@@ -419,14 +415,9 @@ fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
         );
         if args.print_metrics {
             let client_id = args
-                .properties
-                .iter()
-                .rev()
-                .find(|(k, _)| k == "client.id")
-                .map_or_else(
-                    || kafka_runtime_common::ProducerConfig::default().client_id,
-                    |(_, v)| v.clone(),
-                );
+                .connect
+                .property("client.id")
+                .unwrap_or_else(|| kafka_runtime_common::ProducerConfig::default().client_id);
             for m in run.metrics.iter() {
                 println!(
                     "{}:{}:{{client-id={client_id}}} : {:.3}",

@@ -48,7 +48,7 @@ use futures_lite::future;
 
 use kafka_runtime_common::{ProducerRecord, SendError};
 
-use crate::client::{Job, RuntimeChoice, Sink, delivery_timeout, parse_property, run_on};
+use crate::client::{Connect, Job, RuntimeChoice, Sink, run_on};
 use crate::input::{Input, Lines};
 use crate::interrupt::{Interrupt, Signal};
 
@@ -65,9 +65,8 @@ const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Arguments of `kprod produce`.
 #[derive(clap::Args)]
 pub(crate) struct ProduceArgs {
-    /// The broker(s) to bootstrap from: `host:port[,host:port...]`.
-    #[arg(short = 'b', long = "bootstrap-servers", value_name = "HOST:PORT")]
-    bootstrap_servers: String,
+    #[command(flatten)]
+    connect: Connect,
     /// The topic to produce to.
     #[arg(short = 't', long)]
     topic: String,
@@ -83,10 +82,6 @@ pub(crate) struct ProduceArgs {
     /// partitioner choose.
     #[arg(long)]
     partition: Option<i32>,
-    /// A producer property (`linger.ms=5`, `compression.type=zstd`, ...).
-    /// Repeatable.
-    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
-    properties: Vec<(String, String)>,
     /// Produce in transactions with this `transactional.id` (needs
     /// `--transaction-size`).
     #[arg(long, value_name = "ID", requires = "transaction_size")]
@@ -184,17 +179,17 @@ fn produce(args: &ProduceArgs, runtime: RuntimeChoice) -> Result<Outcome, String
         None => Input::start(std::io::stdin())?,
     };
     let interrupt = Interrupt::install("produce")?;
-    let mut properties = args.properties.clone();
+    let mut connect = args.connect.clone();
     if let Some(id) = &args.transactional_id {
-        properties.push(("transactional.id".to_owned(), id.clone()));
+        connect.push("transactional.id", id);
     }
     let job = Console {
         args,
         input,
         interrupt,
-        close_timeout: delivery_timeout(&args.bootstrap_servers, &properties),
+        close_timeout: connect.delivery_timeout(),
     };
-    run_on(runtime, &args.bootstrap_servers, &properties, job)?
+    run_on(runtime, &connect, job)?
 }
 
 /// The input's lines as records, on any runtime.

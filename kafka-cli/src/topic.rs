@@ -53,7 +53,12 @@ pub(crate) struct CreateArgs {
     #[arg(long)]
     replication_factor: i16,
     /// The broker(s) to send the request to: `host:port[,host:port...]`.
-    #[arg(short = 'b', long = "bootstrap-servers", value_name = "HOST:PORT")]
+    #[arg(
+        short = 'b',
+        long = "bootstrap-servers",
+        visible_alias = "bootstrap-server",
+        value_name = "HOST:PORT"
+    )]
     bootstrap_servers: String,
 }
 

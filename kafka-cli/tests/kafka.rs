@@ -222,6 +222,107 @@ fn produce_to_apache_kafka() {
     assert_eq!(values, vec![b"one".to_vec(), b"two".to_vec()]);
 }
 
+/// `--producer.config FILE` / `-F FILE` (a contract): a Java producer.properties with the
+/// serializer classes nearly every such file has, continuation lines and `:` separators;
+/// `-b` left out (the file names the brokers); `-X` overrides the file; the Kafka tools'
+/// `--bootstrap-server` spelling works too. The ignored Java classes are warned about.
+#[test]
+fn producer_config_file_as_java_tools_take_it() {
+    require_tools!(Tool::Python);
+    let Some(kafka) = kafka() else { return };
+    let bootstrap = &kafka.bootstrap;
+    let dir = std::env::temp_dir().join(format!("kprod-props-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("producer.properties");
+    std::fs::write(
+        &file,
+        format!(
+            "# as a Java application would have it\n\
+             bootstrap.servers={bootstrap}\n\
+             key.serializer=org.apache.kafka.common.serialization.StringSerializer\n\
+             value.serializer=org.apache.kafka.common.serialization.StringSerializer\n\
+             compression.type : zstd\n\
+             compression.zstd.level=7\n\
+             acks = 0\n\
+             linger.ms=\\\n    20\n"
+        ),
+    )
+    .unwrap();
+    let topic = "kprod-kafka-producer-config";
+    create_topic(bootstrap, topic, "2");
+    let input: String = (0..200).map(|i| format!("line {i}\n")).collect();
+    let file_arg = file.to_str().unwrap();
+    // acks=0 from the file would make idempotence's default give way; -X acks=all wins.
+    let out = kprod(
+        &[
+            "produce",
+            "--producer.config",
+            file_arg,
+            "-t",
+            topic,
+            "-X",
+            "acks=all",
+        ],
+        input.as_bytes(),
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("key.serializer"), "{stderr}");
+    assert!(stderr.contains("produced 200 records"), "{stderr}");
+    let out = kprod(
+        &[
+            "produce",
+            "-F",
+            file_arg,
+            "--bootstrap-server",
+            bootstrap,
+            "-t",
+            topic,
+        ],
+        b"last\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let records = read_back::read_back(bootstrap, topic, 201, &[]);
+    assert_eq!(records.len(), 201);
+
+    // A missing file is named; a typo in the file fails; a refused property says why.
+    let out = kprod(
+        &["produce", "-F", "/nonexistent/p.properties", "-t", topic],
+        b"",
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("/nonexistent/p.properties"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(
+        &file,
+        format!("bootstrap.servers={bootstrap}\nlinger.mss=5\n"),
+    )
+    .unwrap();
+    let out = kprod(&["produce", "-F", file_arg, "-t", topic], b"");
+    assert!(
+        text(&out.stderr).contains("linger.mss"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!out.status.success());
+    std::fs::write(
+        &file,
+        format!("bootstrap.servers={bootstrap}\nsasl.kerberos.service.name=kafka\n"),
+    )
+    .unwrap();
+    let out = kprod(&["produce", "-F", file_arg, "-t", topic], b"");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("Kerberos"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// `--transactional-id ID --transaction-size N --abort-every K` (a contract): 1,000 lines
 /// in ten transactions of 100, every third aborted; a read_committed reader (confluent-kafka)
 /// sees exactly the 700 lines of the committed ones.

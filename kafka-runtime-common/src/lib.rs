@@ -82,7 +82,9 @@ pub use kafka_producer_core::SendError;
 pub use producer::{Producer, block_on, block_on_until};
 pub use record::{ProducerRecord, RecordHeader};
 
-pub use kafka_producer_core::config::{Acks, PartitionerChoice, SecurityProtocol};
+pub use kafka_producer_core::config::{
+    Acks, ConfigWarning, Fate, PartitionerChoice, SecurityProtocol, parse_properties, property_fate,
+};
 pub use kafka_producer_core::partitioner::{self, Partitioner};
 pub use kafka_producer_core::{
     AbortReason, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError, DeliveryErrorKind,

@@ -741,36 +741,42 @@ impl ProducerConfig {
     /// [`validate`](Self::validate).
     fn settle_idempotence(&mut self) -> Result<(), ConfigError> {
         if self.enable_idempotence {
-            // Java checks in this order and reports the first.
-            let conflict = if self.retries == 0 {
-                Some((
-                    "retries is 0",
-                    "enable.idempotence=true needs retries above 0, but retries=0".to_owned(),
-                ))
-            } else if self.acks != Acks::All {
-                Some((
-                    "acks is not all",
-                    format!(
-                        "enable.idempotence=true needs acks=all, but acks={}",
-                        self.acks
-                    ),
-                ))
-            } else if self.max_in_flight_requests_per_connection > 5 {
-                Some((
-                    "max.in.flight.requests.per.connection is above 5",
-                    format!(
-                        "enable.idempotence=true needs max.in.flight.requests.per.connection \
-                         at most 5, but it is {}",
+            // Java 4.x's order: retries=0 and acks other than all turn a
+            // default idempotence off (and are errors if it was asked
+            // for); more than 5 requests in flight is an error either way
+            // (3.x turned idempotence off for it too).
+            let explicit = self.explicit.contains(&Key::EnableIdempotence);
+            let mut off_because = None;
+            if self.retries == 0 {
+                if explicit {
+                    return Err(ConfigError::Conflict {
+                        reason: "enable.idempotence=true needs retries above 0, but retries=0"
+                            .to_owned(),
+                    });
+                }
+                off_because = Some("retries is 0");
+            }
+            if self.acks != Acks::All {
+                if explicit {
+                    return Err(ConfigError::Conflict {
+                        reason: format!(
+                            "enable.idempotence=true needs acks=all, but acks={}",
+                            self.acks
+                        ),
+                    });
+                }
+                off_because = off_because.or(Some("acks is not all"));
+            }
+            if self.max_in_flight_requests_per_connection > 5 {
+                return Err(ConfigError::Conflict {
+                    reason: format!(
+                        "idempotence needs max.in.flight.requests.per.connection at most 5, \
+                         but it is {} (set enable.idempotence=false to allow more)",
                         self.max_in_flight_requests_per_connection
                     ),
-                ))
-            } else {
-                None
-            };
-            if let Some((because, reason)) = conflict {
-                if self.explicit.contains(&Key::EnableIdempotence) {
-                    return Err(ConfigError::Conflict { reason });
-                }
+                });
+            }
+            if let Some(because) = off_because {
                 self.enable_idempotence = false;
                 self.idempotence_disabled_because = Some(because);
             }

@@ -510,7 +510,9 @@ fn bootstrap_servers_parse() {
 
 #[test]
 fn enum_values_parse_and_print() {
-    assert_eq!("ALL".parse::<Acks>(), Ok(Acks::All));
+    assert_eq!("all".parse::<Acks>(), Ok(Acks::All));
+    // Java's acks validator is case-sensitive.
+    assert!("ALL".parse::<Acks>().is_err());
     assert_eq!("-1".parse::<Acks>(), Ok(Acks::All));
     assert_eq!(Acks::All.as_i16(), -1);
     assert_eq!(Acks::Leader.as_i16(), 1);
@@ -566,11 +568,6 @@ fn explicit_idempotence_conflicts_and_default_idempotence_yields() {
     for (key, value, because) in [
         ("acks", "1", "acks is not all"),
         ("acks", "0", "acks is not all"),
-        (
-            "max.in.flight.requests.per.connection",
-            "6",
-            "max.in.flight",
-        ),
         ("retries", "0", "retries is 0"),
     ] {
         let mut c = base();
@@ -595,6 +592,22 @@ fn explicit_idempotence_conflicts_and_default_idempotence_yields() {
         // Settled: validating again is fine and keeps the reason.
         c.validate().unwrap();
         assert!(c.idempotence_disabled_because().is_some());
+    }
+    // More than 5 in flight is an error with idempotence on, even by default (Java 4.x).
+    for explicit in [false, true] {
+        let mut c = base();
+        if explicit {
+            c.set("enable.idempotence", "true").unwrap();
+        }
+        c.set("max.in.flight.requests.per.connection", "6").unwrap();
+        c.set("acks", "1").unwrap();
+        match c.validate() {
+            Err(ConfigError::Conflict { reason }) if !explicit => {
+                assert!(reason.contains("max.in.flight"), "{reason}")
+            }
+            Err(ConfigError::Conflict { reason }) => assert!(reason.contains("acks"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
     }
     // Explicitly off: no limits apply.
     let mut c = base();

@@ -244,7 +244,8 @@ pub(super) fn parse_acks(value: &str) -> Result<Acks, String> {
         "0" => Ok(Acks::None),
         "1" => Ok(Acks::Leader),
         "-1" => Ok(Acks::All),
-        v if v.eq_ignore_ascii_case("all") => Ok(Acks::All),
+        // Java's validator is case-sensitive here.
+        "all" => Ok(Acks::All),
         _ => Err("expected all, -1, 1 or 0".to_owned()),
     }
 }
