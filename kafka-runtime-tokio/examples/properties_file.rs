@@ -16,7 +16,12 @@
 //! delivery.timeout.ms=60000
 //! ```
 //!
-//! Unknown keys and bad values are errors at `build()`, naming the key.
+//! The file is read as Java's `Properties.load` reads it (continuation lines,
+//! `:` or whitespace separators, escapes). Every property of the Java
+//! producer is known: Java-only ones such as `key.serializer` are accepted
+//! with a logged warning, unsupported ones (Kerberos, JKS stores) are
+//! refused saying why; typos and bad values are errors at `build()`, naming
+//! the key (see kafka-producer-core's PROPERTIES.md).
 
 use std::time::Duration;
 
@@ -28,17 +33,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = args.next().ok_or("usage: properties_file FILE [TOPIC]")?;
     let topic = args.next().unwrap_or_else(|| "events".to_owned());
 
-    let text = std::fs::read_to_string(&path)?;
-    let mut builder = ProducerBuilder::new();
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-            continue;
-        }
-        let (key, value) = line
-            .split_once(['=', ':'])
-            .ok_or_else(|| format!("{path}: expected key=value, got {line:?}"))?;
-        builder = builder.set(key.trim(), value.trim());
-    }
+    // A missing or malformed file is an error at build(), naming the file.
+    let builder = ProducerBuilder::from_properties_file(&path);
     // Debug output never shows passwords (sasl.jaas.config, ssl.key.password).
     println!("{builder:?}");
     let producer = builder.build()?;

@@ -145,6 +145,34 @@ impl Key {
             .map_or("", |&(name, _)| name)
     }
 
+    /// What part of the property's values is honoured, when not all are.
+    pub(super) fn limits(self) -> Option<&'static str> {
+        Some(match self {
+            Key::CompressionLz4Level => {
+                "checked (1 to 17), without effect: LZ4 is written at lz4_flex's one fast level"
+            }
+            Key::ClientDnsLookup => {
+                "use_all_dns_ips only; resolve_canonical_bootstrap_servers_only serves Kerberos, \
+                 which is not supported"
+            }
+            Key::PartitionerRackAware => "false only: rack-aware partitioning is not implemented",
+            Key::TransactionTwoPhaseCommitEnable => "false only: KIP-939 is not implemented",
+            Key::ConfigProviders => "empty only: Java ConfigProvider classes",
+            Key::SslCipherSuites => "empty only: rustls offers its own safe suites",
+            Key::SslProtocol => "TLSv1.3, TLSv1.2 or TLS: rustls speaks TLS 1.2 and 1.3",
+            Key::MetadataRecoveryStrategy => {
+                "rebootstrap only: the bootstrap servers are always tried again when no known \
+                 broker can be reached"
+            }
+            Key::PartitionerClass => {
+                "the built-in partitioners by name; a custom one is given in code"
+            }
+            Key::SaslMechanism => "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER; not GSSAPI",
+            Key::SaslJaasConfig => "the PLAIN, SCRAM and OAUTHBEARER (unsecured) login modules",
+            _ => return None,
+        })
+    }
+
     /// Whether the value is a secret, never to be shown.
     pub(super) fn is_secret(self) -> bool {
         matches!(self, Key::SaslPassword | Key::SaslJaasConfig)

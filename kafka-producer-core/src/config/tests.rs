@@ -1045,3 +1045,61 @@ fn compression_levels_follow_the_codec() {
     c.compression_type = Compression::Lz4;
     assert_eq!(c.compression_level(), None);
 }
+
+/// PROPERTIES.md, the table of every property's fate, as the code decides it.
+fn properties_table() -> String {
+    let mut rows: Vec<(&str, String)> = known_properties()
+        .map(|(name, fate)| {
+            let what = match fate {
+                Fate::Honoured => match Key::from_name(name) {
+                    Some(key) if key.name() != name => {
+                        format!("honoured (librdkafka's name for `{}`)", key.name())
+                    }
+                    Some(key) => match key.limits() {
+                        Some(limits) => format!("honoured: {limits}"),
+                        None => "honoured".to_owned(),
+                    },
+                    None => "honoured".to_owned(),
+                },
+                Fate::Transport => "honoured by the runtime crate (TLS)".to_owned(),
+                Fate::Ignored(why) => format!("accepted with a warning: {why}"),
+                Fate::Refused(why) => format!("refused: {why}"),
+            };
+            (name, what)
+        })
+        .collect();
+    rows.sort();
+    let mut out = String::from(
+        "# Producer properties\n\n\
+         What the producer does with each property of the Kafka 4.4 Java producer (and the \
+         librdkafka names it also takes). *Honoured* properties take Java's values and \
+         defaults (the `ProducerConfig` field docs say where they differ); some refuse values \
+         they cannot honour, saying why. *Accepted with a warning* means the property has no \
+         meaning here and is logged when the producer is built. *Refused* properties fail \
+         `set` with `ConfigError::Unsupported`. A name not in this table (a typo) fails with \
+         `ConfigError::UnknownKey`.\n\n\
+         Generated from `kafka_producer_core::config::known_properties()`; \
+         `UPDATE_PROPERTIES_MD=1 cargo test -p kafka-producer-core --lib properties_md` \
+         rewrites it. The integration test `tests/tests/java_config.rs` checks against the \
+         Java producer itself that no property of it is missing.\n\n\
+         | Property | Fate |\n| --- | --- |\n",
+    );
+    for (name, what) in rows {
+        out.push_str(&format!("| `{name}` | {what} |\n"));
+    }
+    out
+}
+
+#[test]
+fn properties_md_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/PROPERTIES.md");
+    let want = properties_table();
+    if std::env::var_os("UPDATE_PROPERTIES_MD").is_some() {
+        std::fs::write(path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        have == want,
+        "PROPERTIES.md is stale: UPDATE_PROPERTIES_MD=1 cargo test -p kafka-producer-core --lib properties_md"
+    );
+}
