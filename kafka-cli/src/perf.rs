@@ -1,23 +1,37 @@
 //! `kprod perf`: a producer load generator in the manner of Kafka's
 //! `kafka-producer-perf-test`.
 //!
-//! Sends `--num-records` records of `--record-size` random uppercase bytes,
-//! at most `--throughput` records per second (-1: as fast as possible), with
-//! `send_with_callback`; a record's latency runs from its `send` to its
-//! callback. Long runs print a progress line every 5 s (to stdout, or to
-//! stderr with `--json` so stdout stays one JSON object). The final line:
+//! Sends `--num-records` records, at most `--throughput` records per second
+//! (-1: as fast as possible), with `send_with_callback`; a record's latency
+//! runs from its `send` to its callback. The values are, as with Kafka's
+//! tool, exactly one of: `--record-size N` random uppercase bytes;
+//! `--payload-file FILE`, whose pieces (split at `--payload-delimiter`, a
+//! newline by default) are picked at random for each record; or
+//! `--payload-monotonic`, the record's number in decimal. The first
+//! `--warmup-records` records are sent but left out of the results (their
+//! outcomes still count as failures if they fail): throughput and latency
+//! are measured from the first record after them.
+//!
+//! Long runs print a progress line every 5 s (to stdout, or to stderr with
+//! `--json` so stdout stays one JSON object). The final line has the fields
+//! of Kafka's tool in its order (latencies in milliseconds with two
+//! decimals), then the failures:
 //!
 //! ```text
-//! N records sent, X records/sec (Y MB/sec), A ms avg latency, P50 ms 50th, P99 ms 99th, P999 ms 99.9th, MAX ms max. F failed; of the failed, W possibly written.
+//! N records sent, X records/sec (Y MB/sec), A ms avg latency, MAX ms max latency, P50 ms 50th, P95 ms 95th, P99 ms 99th, P999 ms 99.9th. F failed; of the failed, W possibly written.
 //! ```
 //!
-//! or, with `--json`, one object with keys `records`, `records_per_sec`,
-//! `mb_per_sec`, `latency_avg_ms`, `latency_p50_ms`, `latency_p99_ms`,
-//! `latency_p999_ms`, `latency_max_ms`, `failed`, `possibly_written` and
-//! `stopped_by` (`null`, `"SIGINT"` or `"SIGTERM"`). F (`failed`) counts
-//! the records that failed or were refused, W (`possibly_written`) those of
-//! them that may be in the log anyway (a request carrying them got no
-//! definite answer). Exit status 0, or 1 if any record failed.
+//! N counts the records delivered (as Kafka's tool does since it stopped
+//! counting failures), and the rates are of those. With `--json`: one object
+//! with keys `records` (N), `records_attempted`, `records_per_sec`,
+//! `mb_per_sec`, `latency_avg_ms`, `latency_p50_ms`, `latency_p95_ms`,
+//! `latency_p99_ms`, `latency_p999_ms`, `latency_max_ms`, `failed`,
+//! `possibly_written`, `warmup_records` and `stopped_by` (`null`,
+//! `"SIGINT"` or `"SIGTERM"`). F (`failed`) counts the records that failed or
+//! were refused, W (`possibly_written`) those of them that may be in the
+//! log anyway (a request carrying them got no definite answer). Exit status
+//! 0, or 1 if any record failed. A closed stdout (`kprod perf ... | head -1`)
+//! ends the output quietly.
 //!
 //! Ctrl-C (SIGINT) or SIGTERM stops the load: no more records are made,
 //! the producer is closed with `delivery.timeout.ms` as its timeout (what
@@ -63,6 +77,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Arguments of `kprod perf`.
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("payload").required(true).multiple(false)))]
 pub(crate) struct PerfArgs {
     #[command(flatten)]
     connect: Connect,
@@ -72,9 +87,23 @@ pub(crate) struct PerfArgs {
     /// How many records to send.
     #[arg(long)]
     num_records: u64,
-    /// The size of each record's value, in bytes.
-    #[arg(long)]
-    record_size: usize,
+    /// The size of each record's value, in bytes (random uppercase letters).
+    #[arg(long, group = "payload")]
+    record_size: Option<usize>,
+    /// Values picked at random from this file's pieces (UTF-8 text split at
+    /// --payload-delimiter).
+    #[arg(long, value_name = "FILE", group = "payload")]
+    payload_file: Option<std::path::PathBuf>,
+    /// What separates the pieces of --payload-file (\n by default; "\n"
+    /// and "\t" may be written so).
+    #[arg(long, default_value = "\\n", value_name = "DELIMITER")]
+    payload_delimiter: String,
+    /// Values are the record's number in decimal: 0, 1, 2, ...
+    #[arg(long, group = "payload")]
+    payload_monotonic: bool,
+    /// Send this many records first without counting them in the results.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    warmup_records: u64,
     /// The most records per second to send; -1 for no limit.
     #[arg(long, allow_negative_numbers = true)]
     throughput: f64,
@@ -94,13 +123,15 @@ pub(crate) struct PerfArgs {
 #[derive(Default)]
 struct Window {
     count: u64,
+    bytes: u64,
     latency_sum_us: u64,
     latency_max_us: u64,
 }
 
 impl Window {
-    fn record(&mut self, latency_us: u64) {
+    fn record(&mut self, latency_us: u64, bytes: usize) {
         self.count += 1;
+        self.bytes += bytes as u64;
         self.latency_sum_us += latency_us;
         self.latency_max_us = self.latency_max_us.max(latency_us);
     }
@@ -132,10 +163,13 @@ impl Stats {
         }
     }
 
-    fn delivered(&mut self, index: u64, latency: Duration) {
+    fn delivered(&mut self, index: u64, latency: Duration, bytes: usize, counted: bool) {
         let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.total.record(us);
-        self.window.record(us);
+        self.window.record(us, bytes);
+        if !counted {
+            return;
+        }
+        self.total.record(us, bytes);
         if index % self.sampling == 0 {
             self.samples.push(us);
         }
@@ -153,17 +187,20 @@ impl Stats {
 
     /// The progress line for the window since the last one; starts a new
     /// window.
-    fn take_window(&mut self, record_size: usize) -> String {
+    fn take_window(&mut self) -> String {
         let now = Instant::now();
-        let secs = now.duration_since(self.window_start).as_secs_f64();
+        let secs = now
+            .duration_since(self.window_start)
+            .as_secs_f64()
+            .max(1e-9);
         let w = std::mem::take(&mut self.window);
         self.window_start = now;
-        let rate = w.count as f64 / secs.max(1e-9);
+        let rate = w.count as f64 / secs;
         format!(
             "{} records sent, {:.1} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency.",
             w.count,
             rate,
-            rate * record_size as f64 / MB,
+            w.bytes as f64 / secs / MB,
             avg_ms(&w),
             w.latency_max_us as f64 / 1000.0,
         )
@@ -187,23 +224,102 @@ fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
     sorted[index] as f64 / 1000.0
 }
 
-/// Random uppercase letters, like Kafka's tool, from a fixed-seed xorshift
-/// so runs are comparable.
+/// A fixed-seed xorshift, so runs are comparable.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Random uppercase letters, like Kafka's tool.
 fn payload(size: usize) -> Bytes {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     (0..size)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            b'A' + (state % 26) as u8
-        })
+        .map(|_| b'A' + (rng.next() % 26) as u8)
         .collect::<Vec<u8>>()
         .into()
 }
 
+/// Where record values come from.
+enum Payloads {
+    /// The same random letters for every record (`--record-size`).
+    Fixed(Bytes),
+    /// Pieces of a file, picked at random (`--payload-file`).
+    Pieces(Vec<Bytes>, XorShift),
+    /// The record's number (`--payload-monotonic`).
+    Monotonic,
+}
+
+impl Payloads {
+    fn from_args(args: &PerfArgs) -> Result<Payloads, String> {
+        if let Some(size) = args.record_size {
+            return Ok(Payloads::Fixed(payload(size)));
+        }
+        if let Some(path) = &args.payload_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--payload-file {}: {e}", path.display()))?;
+            let delimiter = args
+                .payload_delimiter
+                .replace("\\n", "\n")
+                .replace("\\t", "\t");
+            if delimiter.is_empty() {
+                return Err("--payload-delimiter must not be empty".to_owned());
+            }
+            let pieces: Vec<Bytes> = text
+                .split(delimiter.as_str())
+                .filter(|p| !p.is_empty())
+                .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+                .collect();
+            if pieces.is_empty() {
+                return Err(format!(
+                    "--payload-file {}: no payloads in it",
+                    path.display()
+                ));
+            }
+            return Ok(Payloads::Pieces(pieces, XorShift(0x2545_F491_4F6C_DD1D)));
+        }
+        Ok(Payloads::Monotonic)
+    }
+
+    fn next(&mut self, index: u64) -> Bytes {
+        match self {
+            Payloads::Fixed(value) => value.clone(),
+            Payloads::Pieces(pieces, rng) => {
+                let i = (rng.next() % pieces.len() as u64) as usize;
+                pieces[i].clone()
+            }
+            Payloads::Monotonic => Bytes::from(index.to_string()),
+        }
+    }
+}
+
+/// Prints a line to stdout; a closed stdout (`| head -1`) ends the output
+/// quietly instead of panicking.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+        STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Set once stdout is gone.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Runs the load on the chosen runtime.
 pub(crate) fn run(args: PerfArgs, runtime: RuntimeChoice) -> ExitCode {
+    let payloads = match Payloads::from_args(&args) {
+        Ok(payloads) => payloads,
+        Err(msg) => {
+            eprintln!("kprod perf: {msg}");
+            return ExitCode::FAILURE;
+        }
+    };
     let stats = Arc::new(Mutex::new(Stats::new(args.num_records)));
     let interrupt = match Interrupt::install("perf") {
         Ok(interrupt) => interrupt,
@@ -214,6 +330,7 @@ pub(crate) fn run(args: PerfArgs, runtime: RuntimeChoice) -> ExitCode {
     };
     let job = Load {
         args: &args,
+        payloads,
         stats: Arc::clone(&stats),
         interrupt,
         close_timeout: args.connect.delivery_timeout(),
@@ -231,6 +348,7 @@ pub(crate) fn run(args: PerfArgs, runtime: RuntimeChoice) -> ExitCode {
 /// The load itself, on any runtime.
 struct Load<'a> {
     args: &'a PerfArgs,
+    payloads: Payloads,
     stats: Arc<Mutex<Stats>>,
     interrupt: Interrupt,
     /// How long `close` may deliver after a signal.
@@ -256,18 +374,22 @@ impl Job for Load<'_> {
     async fn run<P: Sink>(self, producer: P) -> Run {
         let Load {
             args,
+            mut payloads,
             stats,
             interrupt,
             close_timeout,
         } = self;
         let topic: Arc<str> = Arc::from(args.topic.as_str());
-        let value = payload(args.record_size);
-        let progress = Progress::start(Arc::clone(&stats), args.record_size, args.json);
-        let start = Instant::now();
+        let progress = Progress::start(Arc::clone(&stats), args.json);
+        let mut start = Instant::now();
         let mut sent = 0;
         for i in 0..args.num_records {
             if interrupt.is_raised() {
                 break;
+            }
+            if i == args.warmup_records && i > 0 {
+                // The measured part starts here.
+                start = Instant::now();
             }
             if args.throughput > 0.0 {
                 let due = start + Duration::from_secs_f64(i as f64 / args.throughput);
@@ -279,7 +401,10 @@ impl Job for Load<'_> {
                     break;
                 }
             }
-            let mut record = ProducerRecord::new(Arc::clone(&topic)).value(value.clone());
+            let value = payloads.next(i);
+            let bytes = value.len();
+            let counted = i >= args.warmup_records;
+            let mut record = ProducerRecord::new(Arc::clone(&topic)).value(value);
             if let Some(k) = args.key_cardinality {
                 record = record.key((i % k).to_string());
             }
@@ -290,7 +415,7 @@ impl Job for Load<'_> {
                     let latency = sent_at.elapsed();
                     let mut s = outcome.lock().unwrap_or_else(PoisonError::into_inner);
                     match result {
-                        Ok(_) => s.delivered(i, latency),
+                        Ok(_) => s.delivered(i, latency, bytes, counted),
                         Err(e) => s.fail(&e, e.possibly_written),
                     }
                 })
@@ -346,7 +471,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(stats: Arc<Mutex<Stats>>, record_size: usize, json: bool) -> Progress {
+    fn start(stats: Arc<Mutex<Stats>>, json: bool) -> Progress {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
@@ -355,11 +480,11 @@ impl Progress {
                 let line = stats
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .take_window(record_size);
+                    .take_window();
                 if json {
                     eprintln!("{line}");
                 } else {
-                    println!("{line}");
+                    say(format_args!("{line}"));
                 }
             }
         });
@@ -376,10 +501,12 @@ impl Progress {
 fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
     let mut s = stats.lock().unwrap_or_else(PoisonError::into_inner);
     s.samples.sort_unstable();
-    let records_per_sec = run.sent as f64 / run.elapsed;
-    let mb_per_sec = records_per_sec * args.record_size as f64 / MB;
+    let delivered = s.total.count;
+    let records_per_sec = delivered as f64 / run.elapsed;
+    let mb_per_sec = s.total.bytes as f64 / run.elapsed / MB;
     let avg = avg_ms(&s.total);
     let p50 = percentile_ms(&s.samples, 0.5);
+    let p95 = percentile_ms(&s.samples, 0.95);
     let p99 = percentile_ms(&s.samples, 0.99);
     let p999 = percentile_ms(&s.samples, 0.999);
     let max = s.total.latency_max_us as f64 / 1000.0;
@@ -390,39 +517,43 @@ fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
         .collect();
     if args.json {
         let mut object = json!({
-                "records": run.sent,
+                "records": delivered,
+                "records_attempted": run.sent,
                 "records_per_sec": records_per_sec,
                 "mb_per_sec": mb_per_sec,
                 "latency_avg_ms": avg,
                 "latency_p50_ms": p50,
+                "latency_p95_ms": p95,
                 "latency_p99_ms": p99,
                 "latency_p999_ms": p999,
                 "latency_max_ms": max,
                 "failed": s.failed,
                 "possibly_written": s.possibly_written,
+                "warmup_records": args.warmup_records.min(run.sent),
                 "stopped_by": run.stopped_by.map(Signal::name),
         });
         if args.print_metrics {
             object["metrics"] = serde_json::Value::Object(metrics);
         }
-        println!("{object}");
+        say(format_args!("{object}"));
     } else {
-        println!(
-            "{} records sent, {records_per_sec:.1} records/sec ({mb_per_sec:.2} MB/sec), \
-             {avg:.2} ms avg latency, {p50:.2} ms 50th, {p99:.2} ms 99th, {p999:.2} ms 99.9th, \
-             {max:.2} ms max. {} failed; of the failed, {} possibly written.",
-            run.sent, s.failed, s.possibly_written
-        );
+        say(format_args!(
+            "{delivered} records sent, {records_per_sec:.1} records/sec ({mb_per_sec:.2} MB/sec), \
+             {avg:.2} ms avg latency, {max:.2} ms max latency, {p50:.2} ms 50th, \
+             {p95:.2} ms 95th, {p99:.2} ms 99th, {p999:.2} ms 99.9th. {} failed; of the failed, \
+             {} possibly written.",
+            s.failed, s.possibly_written
+        ));
         if args.print_metrics {
             let client_id = args
                 .connect
                 .property("client.id")
                 .unwrap_or_else(|| kafka_runtime_common::ProducerConfig::default().client_id);
             for m in run.metrics.iter() {
-                println!(
+                say(format_args!(
                     "{}:{}:{{client-id={client_id}}} : {:.3}",
                     m.group, m.name, m.value
-                );
+                ));
             }
         }
     }

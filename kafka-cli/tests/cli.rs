@@ -222,13 +222,161 @@ fn perf_prints_the_summary_line_without_json() {
         " records/sec (",
         " MB/sec), ",
         " ms avg latency, ",
+        " ms max latency, ",
         " ms 50th, ",
+        " ms 95th, ",
         " ms 99th, ",
-        " ms 99.9th, ",
-        " ms max. 0 failed; of the failed, 0 possibly written.",
+        " ms 99.9th. 0 failed; of the failed, 0 possibly written.",
     ] {
         assert!(last.contains(part), "{part} missing: {last}");
     }
+    // Kafka's tool's order.
+    let at = |part: &str| last.find(part).unwrap();
+    assert!(at(" ms avg latency") < at(" ms max latency"), "{last}");
+    assert!(at(" ms max latency") < at(" ms 50th"), "{last}");
+    assert!(at(" ms 95th") < at(" ms 99th"), "{last}");
+
+    // The values from a file's pieces, or the record numbers; warm-up records left out.
+    let dir = std::env::temp_dir().join(format!("kprod-payloads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("payloads.txt");
+    std::fs::write(&file, "alpha|beta|gamma").unwrap();
+    let out = kprod(
+        &[
+            "perf",
+            "-b",
+            &bootstrap,
+            "-t",
+            "kprod-perf-text",
+            "--num-records",
+            "300",
+            "--payload-file",
+            file.to_str().unwrap(),
+            "--payload-delimiter",
+            "|",
+            "--warmup-records",
+            "100",
+            "--throughput",
+            "-1",
+            "--json",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
+    assert_eq!(report["records"], 200, "{report}");
+    assert_eq!(report["records_attempted"], 300, "{report}");
+    assert_eq!(report["warmup_records"], 100, "{report}");
+    // 200 values of 4 or 5 bytes.
+    let mb = report["mb_per_sec"].as_f64().unwrap();
+    let rate = report["records_per_sec"].as_f64().unwrap();
+    let per_record = mb * 1024.0 * 1024.0 / rate;
+    assert!((4.0..=5.0).contains(&per_record), "{report}");
+    std::fs::remove_dir_all(&dir).ok();
+
+    // Exactly one payload option.
+    let out = kprod(
+        &[
+            "perf",
+            "-b",
+            &bootstrap,
+            "-t",
+            "x",
+            "--num-records",
+            "1",
+            "--throughput",
+            "-1",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = kprod(
+        &[
+            "perf",
+            "-b",
+            &bootstrap,
+            "-t",
+            "x",
+            "--num-records",
+            "1",
+            "--throughput",
+            "-1",
+            "--record-size",
+            "1",
+            "--payload-monotonic",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+/// `--payload-monotonic`: the values are the record numbers, as a reader sees them.
+#[test]
+fn perf_monotonic_payloads_are_the_record_numbers() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let tansu = Tansu::start();
+    let bootstrap = tansu.bootstrap();
+    let out = create_topic(&bootstrap, "kprod-perf-monotonic", "1");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = kprod(
+        &[
+            "perf",
+            "-b",
+            &bootstrap,
+            "-t",
+            "kprod-perf-monotonic",
+            "--num-records",
+            "50",
+            "--payload-monotonic",
+            "--throughput",
+            "-1",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let values: Vec<String> = read_back::read_back(&bootstrap, "kprod-perf-monotonic", 50, &[])
+        .into_iter()
+        .map(|r| String::from_utf8(r.value.expect("a value")).unwrap())
+        .collect();
+    let want: Vec<String> = (0..50).map(|i| i.to_string()).collect();
+    assert_eq!(values, want);
+}
+
+/// `kprod perf ... | head -1`: a closed stdout ends the output quietly, no panic.
+#[test]
+fn perf_survives_a_closed_stdout() {
+    require_tools!(Tool::Tansu);
+    let tansu = Tansu::start();
+    let bootstrap = tansu.bootstrap();
+    let out = create_topic(&bootstrap, "kprod-perf-head", "1");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kprod"))
+        .args([
+            "perf",
+            "-b",
+            &bootstrap,
+            "-t",
+            "kprod-perf-head",
+            "--num-records",
+            "20",
+            "--record-size",
+            "10",
+            "--throughput",
+            "-1",
+            "--print-metrics",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start kprod");
+    // The reading end closed before kprod writes anything.
+    let mut child = child;
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
 #[test]
@@ -571,9 +719,13 @@ fn failures_against_no_broker_are_counted_as_not_written_on_every_runtime() {
         let stdout = text(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{runtime}: {stdout}");
         let last = stdout.lines().last().expect("a summary line");
-        assert!(last.starts_with("3 records sent, "), "{runtime}: {last}");
+        // Only delivered records count as sent, as in Kafka's tool.
         assert!(
-            last.ends_with(" ms max. 3 failed; of the failed, 0 possibly written."),
+            last.starts_with("0 records sent, 0.0 records/sec (0.00 MB/sec)"),
+            "{runtime}: {last}"
+        );
+        assert!(
+            last.ends_with(" ms 99.9th. 3 failed; of the failed, 0 possibly written."),
             "{runtime}: {last}"
         );
     }

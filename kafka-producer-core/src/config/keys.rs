@@ -520,6 +520,12 @@ pub fn property_fate(name: &str) -> Option<Fate> {
         .map(|&(_, fate)| fate)
 }
 
+/// For an honoured property that honours only some of its values, which
+/// (the others are refused, or have no effect, as this says).
+pub fn property_limits(name: &str) -> Option<&'static str> {
+    Key::from_name(name).and_then(Key::limits)
+}
+
 /// Every property name the producer knows, with its fate: the Kafka 4.4
 /// Java producer's, then librdkafka's aliases, in no particular order.
 pub fn known_properties() -> impl Iterator<Item = (&'static str, Fate)> {

@@ -39,7 +39,7 @@ mod values;
 pub use jaas::UnsecuredLogin;
 use jaas::*;
 use keys::*;
-pub use keys::{Fate, known_properties, property_fate};
+pub use keys::{Fate, known_properties, property_fate, property_limits};
 pub use properties::{PropertiesError, parse_properties};
 use values::*;
 pub use values::{Acks, BrokerAddress, PartitionerChoice, Secret, SecurityProtocol};
