@@ -22,6 +22,7 @@ mod client;
 mod dump;
 mod input;
 mod interrupt;
+mod line_format;
 mod perf;
 mod produce;
 mod topic;

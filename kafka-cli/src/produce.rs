@@ -1,7 +1,12 @@
 //! `kprod produce`: the console producer. Each line of stdin (or FILE)
 //! becomes one record whose value is the line (without its line ending);
 //! with `--key-separator`, the text before the first separator is the key
-//! and the rest the value.
+//! and the rest the value. `--property` (or `--reader-property`) takes the
+//! console producer's reader properties (`parse.key`, `key.separator`,
+//! `parse.headers`, `headers.delimiter`, `headers.separator`,
+//! `headers.key.separator`, `null.marker`, `ignore.error`) for headers per
+//! line and null keys and values; see `line_format`. A line that breaks the
+//! format is one failed record, named in the error.
 //!
 //! At the end a summary goes to stderr:
 //!
@@ -48,9 +53,10 @@ use futures_lite::future;
 
 use kafka_runtime_common::{ProducerRecord, SendError};
 
-use crate::client::{Connect, Job, RuntimeChoice, Sink, run_on};
+use crate::client::{Connect, Job, RuntimeChoice, Sink, parse_property, run_on};
 use crate::input::{Input, Lines};
 use crate::interrupt::{Interrupt, Signal};
+use crate::line_format::{LineFormat, Parts, parse_header};
 
 /// Failures printed one by one before the summary; beyond that only counted,
 /// so a dead broker does not flood the terminal with one line per record.
@@ -78,6 +84,12 @@ pub(crate) struct ProduceArgs {
     /// value. Repeatable.
     #[arg(long = "header", value_name = "K=V")]
     headers: Vec<String>,
+    /// A reader property of Kafka's console producer (parse.key,
+    /// key.separator, parse.headers, headers.delimiter, headers.separator,
+    /// headers.key.separator, null.marker, ignore.error). Repeatable.
+    #[arg(long = "property", visible_alias = "reader-property", value_name = "KEY=VALUE",
+          value_parser = parse_property)]
+    reader_properties: Vec<(String, String)>,
     /// Write every record to this partition instead of letting the
     /// partitioner choose.
     #[arg(long)]
@@ -172,6 +184,12 @@ pub(crate) fn run(args: ProduceArgs, runtime: RuntimeChoice) -> ExitCode {
 }
 
 fn produce(args: &ProduceArgs, runtime: RuntimeChoice) -> Result<Outcome, String> {
+    let format = LineFormat::new(args.key_separator.as_deref(), &args.reader_properties)?;
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<Vec<_>, String>>()?;
     let input = match &args.file {
         Some(path) => Input::start(
             std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
@@ -185,6 +203,8 @@ fn produce(args: &ProduceArgs, runtime: RuntimeChoice) -> Result<Outcome, String
     }
     let job = Console {
         args,
+        format,
+        headers,
         input,
         interrupt,
         close_timeout: connect.delivery_timeout(),
@@ -195,6 +215,8 @@ fn produce(args: &ProduceArgs, runtime: RuntimeChoice) -> Result<Outcome, String
 /// The input's lines as records, on any runtime.
 struct Console<'a> {
     args: &'a ProduceArgs,
+    format: LineFormat,
+    headers: Vec<(String, Option<Bytes>)>,
     input: Input,
     interrupt: Interrupt,
     /// How long `close` may deliver after a signal.
@@ -213,20 +235,17 @@ impl Job for Console<'_> {
     async fn run<P: Sink>(self, producer: P) -> Result<Outcome, String> {
         let Console {
             args,
+            format,
+            headers,
             input,
             interrupt,
             close_timeout,
         } = self;
         let mut sender = LineSender {
             producer,
-            headers: args
-                .headers
-                .iter()
-                .map(|h| match h.split_once('=') {
-                    Some((k, v)) => (k.to_owned(), Some(Bytes::copy_from_slice(v.as_bytes()))),
-                    None => (h.clone(), None),
-                })
-                .collect(),
+            format,
+            line_number: 0,
+            headers,
             topic: Arc::from(args.topic.as_str()),
             args,
             tally: Arc::new(Mutex::new(Tally::default())),
@@ -333,6 +352,9 @@ impl Job for Console<'_> {
 struct LineSender<'a, P> {
     producer: P,
     args: &'a ProduceArgs,
+    format: LineFormat,
+    /// Lines read so far.
+    line_number: u64,
     headers: Vec<(String, Option<Bytes>)>,
     topic: Arc<str>,
     tally: Arc<Mutex<Tally>>,
@@ -422,6 +444,7 @@ impl<P: Sink> LineSender<'_, P> {
     }
 
     async fn send_line(&mut self, line: &[u8]) {
+        self.line_number += 1;
         if self.gave_up {
             self.tally
                 .lock()
@@ -429,13 +452,18 @@ impl<P: Sink> LineSender<'_, P> {
                 .failed += 1;
             return;
         }
-        let separator = self.args.key_separator.as_deref().map(str::as_bytes);
-        let record = make_record(
-            &self.topic,
-            strip_line_ending(line),
-            separator,
-            &self.headers,
-        );
+        let parts = match self.format.parse(strip_line_ending(line), self.line_number) {
+            Ok(parts) => parts,
+            Err(e) => {
+                // Never sent: certainly not written.
+                self.tally
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .fail(&e, false);
+                return;
+            }
+        };
+        let record = make_record(&self.topic, parts, &self.headers);
         let record = match self.args.partition {
             Some(p) => record.partition(p),
             None => record,
@@ -475,27 +503,25 @@ fn strip_line_ending(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// The record of a line's parts, with the `--header` headers after the
+/// line's own.
 fn make_record(
     topic: &Arc<str>,
-    line: &[u8],
-    separator: Option<&[u8]>,
+    parts: Parts,
     headers: &[(String, Option<Bytes>)],
 ) -> ProducerRecord {
-    let split = separator.filter(|s| !s.is_empty()).and_then(|sep| {
-        line.windows(sep.len())
-            .position(|w| w == sep)
-            .map(|at| (&line[..at], &line[at + sep.len()..]))
-    });
-    let record = ProducerRecord::new(Arc::clone(topic));
-    let record = match split {
-        Some((key, value)) => record
-            .key(Bytes::copy_from_slice(key))
-            .value(Bytes::copy_from_slice(value)),
-        None => record.value(Bytes::copy_from_slice(line)),
-    };
-    headers
-        .iter()
-        .fold(record, |r, (k, v)| r.header(k.clone(), v.clone()))
+    let mut record = ProducerRecord::new(Arc::clone(topic));
+    if let Some(key) = parts.key {
+        record = record.key(key);
+    }
+    if let Some(value) = parts.value {
+        record = record.value(value);
+    }
+    parts
+        .headers
+        .into_iter()
+        .chain(headers.iter().cloned())
+        .fold(record, |r, (k, v)| r.header(k, v))
 }
 
 #[cfg(test)]
@@ -512,9 +538,10 @@ mod tests {
     #[test]
     fn key_is_the_text_before_the_first_separator() {
         let topic: Arc<str> = Arc::from("t");
-        let r = make_record(&topic, b"k::v::w", Some(b"::"), &[]);
+        let format = LineFormat::new(Some("::"), &[]).unwrap();
+        let r = make_record(&topic, format.parse(b"k::v::w", 1).unwrap(), &[]);
         assert_eq!(r, ProducerRecord::new("t").key("k").value("v::w"));
-        let r = make_record(&topic, b"no separator", Some(b"::"), &[]);
+        let r = make_record(&topic, format.parse(b"no separator", 2).unwrap(), &[]);
         assert_eq!(r, ProducerRecord::new("t").value("no separator"));
     }
 }

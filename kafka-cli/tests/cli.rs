@@ -118,6 +118,77 @@ fn topic_create_then_produce_lines_with_keys_and_a_header() {
     assert_eq!(keys, want);
 }
 
+/// The console producer's reader properties (a contract): headers per line, keys, the null
+/// marker; a line that breaks the format fails alone; a `--header` with an empty key is a
+/// usage error.
+#[test]
+fn produce_reads_headers_keys_and_nulls_as_the_console_producer() {
+    require_tools!(Tool::Tansu, Tool::Python);
+    let tansu = Tansu::start();
+    let bootstrap = tansu.bootstrap();
+    let topic = "kprod-reader-properties";
+    let out = create_topic(&bootstrap, topic, "1");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let input = "trace:abc,flag:NULL\tk1\tv1\n\
+                 NULL\tNULL\tv2\n\
+                 h:x\tk3\tNULL\n\
+                 no delimiters here\n";
+    let out = kprod(
+        &[
+            "produce",
+            "--bootstrap-server",
+            &bootstrap,
+            "-t",
+            topic,
+            "--property",
+            "parse.headers=true",
+            "--reader-property",
+            "parse.key=true",
+            "--property",
+            "null.marker=NULL",
+            "--header",
+            "source=kprod",
+        ],
+        input.as_bytes(),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("line 4: no headers delimiter"), "{stderr}");
+    assert!(
+        stderr.contains("produced 3 records to kprod-reader-properties (1 failed)"),
+        "{stderr}"
+    );
+    let records = read_back::read_back(&bootstrap, topic, 3, &[]);
+    let source = ("source".to_owned(), Some(b"kprod".to_vec()));
+    assert_eq!(records[0].key.as_deref(), Some(&b"k1"[..]));
+    assert_eq!(records[0].value.as_deref(), Some(&b"v1"[..]));
+    assert_eq!(
+        records[0].headers,
+        vec![
+            ("trace".to_owned(), Some(b"abc".to_vec())),
+            ("flag".to_owned(), None),
+            source.clone()
+        ]
+    );
+    assert_eq!(
+        (records[1].key.as_deref(), records[1].value.as_deref()),
+        (None, Some(&b"v2"[..]))
+    );
+    assert_eq!(records[1].headers, vec![source.clone()]);
+    assert_eq!(
+        (records[2].key.as_deref(), records[2].value.as_deref()),
+        (Some(&b"k3"[..]), None)
+    );
+
+    for bad in [&["--header", "=v"][..], &["--property", "parse.keys=true"]] {
+        let mut args = vec!["produce", "-b", &bootstrap, "-t", topic];
+        args.extend_from_slice(bad);
+        let out = kprod(&args, b"");
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(!text(&out.stderr).is_empty(), "{bad:?}");
+    }
+}
+
 #[test]
 fn topic_create_against_nothing_fails_with_a_message() {
     // A port nobody listens on: binding and dropping finds one.
