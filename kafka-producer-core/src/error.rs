@@ -135,6 +135,13 @@ impl SendError {
             _ => false,
         }
     }
+
+    /// Whether the producer's transaction must be aborted before it takes
+    /// records again (KIP-1050's abortable class): a transactional producer
+    /// whose transaction failed. The application aborts and goes on.
+    pub fn is_abortable(&self) -> bool {
+        matches!(self, SendError::Transaction(e) if e.is_abortable())
+    }
 }
 
 /// Why a key or value could not be serialized: the serializer's message,
@@ -312,6 +319,14 @@ impl DeliveryError {
     pub fn is_fatal(&self) -> bool {
         matches!(self.kind, DeliveryErrorKind::Fatal(_))
     }
+
+    /// Whether the failure is one a transactional producer answers by
+    /// aborting its transaction (KIP-1050's abortable class): any failure
+    /// of a record in a transaction that is not fatal makes it so (Java
+    /// semantics), including the transaction's own abort.
+    pub fn is_abortable(&self) -> bool {
+        !self.is_fatal() && !matches!(self.kind, DeliveryErrorKind::ProducerClosed)
+    }
 }
 
 /// The cause of a [`DeliveryError`].
@@ -335,6 +350,9 @@ pub enum DeliveryErrorKind {
     /// The batch's transaction was aborted before it was sent (it is
     /// never visible to `read_committed` readers either way).
     TransactionAborted,
+    /// The record was purged before it was sent
+    /// ([`Producer::purge`](crate::Producer::purge)); it was never written.
+    Purged,
 }
 
 impl fmt::Display for DeliveryErrorKind {
@@ -354,6 +372,7 @@ impl fmt::Display for DeliveryErrorKind {
             DeliveryErrorKind::TransactionAborted => {
                 f.write_str("the transaction was aborted before the batch was sent")
             }
+            DeliveryErrorKind::Purged => f.write_str("purged before it was sent"),
         }
     }
 }

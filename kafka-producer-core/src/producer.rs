@@ -744,6 +744,40 @@ impl Producer {
         id
     }
 
+    /// Fails every record that was never sent (queued, or in a batch still
+    /// open) with [`DeliveryErrorKind::Purged`], not written, freeing its
+    /// memory, as librdkafka's `purge` of its queues: each gets its outcome
+    /// event now. Records in flight, or waiting for a retry after being
+    /// sent, are left to their outcomes (dropping them would leave a gap
+    /// in the partition's sequence). In a transaction, purged records make
+    /// it abortable, as any failed record does. Returns how many records
+    /// were purged.
+    pub fn purge(&mut self, now: Instant) -> usize {
+        self.advance(now);
+        let mut purged = Vec::new();
+        for t in self.topics.values_mut() {
+            for q in &mut t.partitions {
+                q.close_open();
+                let mut kept = std::collections::VecDeque::with_capacity(q.queue.len());
+                for b in q.queue.drain(..) {
+                    if b.stamp.is_none() && b.attempts == 0 {
+                        purged.push((t.name.clone(), b));
+                    } else {
+                        kept.push_back(b);
+                    }
+                }
+                q.queue = kept;
+            }
+        }
+        let mut records = 0;
+        for (topic, b) in purged {
+            records += b.record_count as usize;
+            self.finish(&topic, b, Outcome::failed(DeliveryErrorKind::Purged, false));
+        }
+        self.maintain();
+        records
+    }
+
     /// Stops taking records and finishes: every batch is sent (linger no
     /// longer applies) and gets its outcome, then the connections are
     /// released and [`Event::Closed`] is the last event.

@@ -368,6 +368,48 @@ fn flush_sends_without_waiting_for_linger() {
     assert!(sim.now - t0 < Duration::from_millis(100));
 }
 
+/// `purge` fails what was never sent (open and queued batches) as not written, frees the
+/// memory, and the producer goes on: later records are delivered.
+#[test]
+fn purge_fails_unsent_records_and_the_producer_goes_on() {
+    let mut sim = Sim::new(
+        spec(&[("t", 3)]),
+        Faults::default(),
+        19,
+        &[("linger.ms", "60000")],
+    );
+    let records: Vec<Record<'_>> = (0..30).map(|_| record("t", b"purge me")).collect();
+    send_all(&mut sim, &records);
+    sim.pump();
+    assert_eq!(sim.producer.purge(sim.now), 30);
+    let events = sim.pump();
+    let failed: u32 = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Failed {
+                record_count,
+                error,
+                ..
+            } => {
+                assert_eq!(error.kind, DeliveryErrorKind::Purged);
+                assert!(!error.possibly_written);
+                Some(*record_count)
+            }
+            _ => None,
+        })
+        .sum();
+    assert_eq!(failed, 30);
+    assert_eq!(delivered(&events), 0);
+    assert_eq!(sim.producer.purge(sim.now), 0);
+    send_all(&mut sim, &[record("t", b"after")]);
+    let id = sim.producer.flush(sim.now);
+    let events = sim.run_until(Duration::from_secs(10), |e| {
+        e.contains(&Event::FlushComplete(id))
+    });
+    assert_eq!(delivered(&events), 1);
+    assert!(!sim.history.iter().any(|e| matches!(e, Event::Fatal(_))));
+}
+
 #[test]
 fn linger_holds_a_batch_then_sends_it() {
     let mut sim = Sim::new(

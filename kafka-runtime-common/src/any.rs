@@ -56,6 +56,16 @@ pub trait AnyProducer: Clone + Debug + Send + Sync + 'static {
     /// ([`Producer::flush`]).
     fn flush(&self) -> impl Future<Output = ()> + Send;
 
+    /// [`flush`](Self::flush), waiting at most `timeout`
+    /// ([`Producer::flush_timeout`]).
+    fn flush_timeout(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), crate::FlushTimeout>> + Send;
+
+    /// Fails every record not sent yet ([`Producer::purge`]).
+    fn purge(&self) -> usize;
+
     /// Closes, failing what is undelivered after `timeout`
     /// ([`Producer::close`]).
     fn close(&self, timeout: Duration) -> impl Future<Output = ()> + Send;
@@ -118,6 +128,17 @@ impl<R: Runtime> AnyProducer for Producer<R> {
 
     fn flush(&self) -> impl Future<Output = ()> + Send {
         Producer::flush(self)
+    }
+
+    fn flush_timeout(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), crate::FlushTimeout>> + Send {
+        Producer::flush_timeout(self, timeout)
+    }
+
+    fn purge(&self) -> usize {
+        Producer::purge(self)
     }
 
     fn close(&self, timeout: Duration) -> impl Future<Output = ()> + Send {

@@ -409,6 +409,54 @@ impl<R: Runtime> Producer<R> {
             .await;
     }
 
+    /// [`flush`](Self::flush), waiting at most `timeout` (librdkafka's
+    /// `flush(timeout)`): [`FlushTimeout`] if some of the records flushed
+    /// still have no outcome then (they go on being delivered).
+    pub async fn flush_timeout(&self, timeout: Duration) -> Result<(), FlushTimeout> {
+        let Some(id) = self.start_flush() else {
+            return Ok(());
+        };
+        let deadline = deadline_after(timeout);
+        if self
+            .wait_for(deadline, |st| st.closed || !st.flushes.contains(&id))
+            .await
+        {
+            Ok(())
+        } else {
+            Err(FlushTimeout { timeout })
+        }
+    }
+
+    /// [`flush_timeout`](Self::flush_timeout), blocking the calling thread.
+    pub fn flush_timeout_blocking(&self, timeout: Duration) -> Result<(), FlushTimeout> {
+        let Some(id) = self.start_flush() else {
+            return Ok(());
+        };
+        let deadline = deadline_after(timeout);
+        if self.wait_for_blocking(deadline, |st| st.closed || !st.flushes.contains(&id)) {
+            Ok(())
+        } else {
+            Err(FlushTimeout { timeout })
+        }
+    }
+
+    /// Fails every record not sent yet (queued or lingering) with
+    /// [`DeliveryErrorKind::Purged`](kafka_producer_core::DeliveryErrorKind::Purged),
+    /// not written, freeing its memory, as librdkafka's `purge`: their
+    /// futures and callbacks get that outcome. Records already sent are
+    /// left to their outcomes. Returns how many records were purged.
+    pub fn purge(&self) -> usize {
+        let purged = {
+            let mut st = self.shared().lock();
+            if st.closed {
+                return 0;
+            }
+            st.core.purge(Instant::now())
+        };
+        self.shared().wake_driver();
+        purged
+    }
+
     fn start_flush(&self) -> Option<FlushId> {
         let id = {
             let mut st = self.shared().lock();
@@ -676,3 +724,23 @@ mod tests {
         assert_eq!(block_on(async { 8 }), 8);
     }
 }
+
+/// A [`Producer::flush_timeout`] that ran out of time before every record
+/// flushed had an outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlushTimeout {
+    /// The time given.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Display for FlushTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "flush timed out after {} ms with records still undelivered",
+            self.timeout.as_millis()
+        )
+    }
+}
+
+impl std::error::Error for FlushTimeout {}

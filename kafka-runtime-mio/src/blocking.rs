@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use kafka_runtime_common::shared::Shared;
 use kafka_runtime_common::{
-    ConsumerGroupMetadata, OffsetToCommit, Parts, Producer, Runtime, TransactionError,
-    TransactionState, block_on_until,
+    ConsumerGroupMetadata, FlushTimeout, OffsetToCommit, Parts, Producer, Runtime,
+    TransactionError, TransactionState, block_on_until,
 };
 use mio::{Events, Poll, Token};
 
@@ -234,6 +234,20 @@ impl BlockingProducer {
         self.inner.flush_blocking();
     }
 
+    /// [`flush`](Self::flush), blocking at most `timeout` (librdkafka's
+    /// `flush(timeout)`): [`FlushTimeout`] if some of the records flushed
+    /// still have no outcome then (they go on being delivered).
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<(), FlushTimeout> {
+        self.inner.flush_timeout_blocking(timeout)
+    }
+
+    /// Fails every record not sent yet (queued or lingering) as purged,
+    /// not written, as librdkafka's `purge`; records already sent are left
+    /// to their outcomes. Returns how many records were purged.
+    pub fn purge(&self) -> usize {
+        self.inner.purge()
+    }
+
     /// Stops taking records, delivers what is buffered, and returns when
     /// every record has an outcome and the driver thread has finished (or,
     /// if a broker stops reading, about when `timeout` runs out: the thread
@@ -345,6 +359,14 @@ impl kafka_runtime_common::AnyProducer for BlockingProducer {
 
     async fn flush(&self) {
         BlockingProducer::flush(self);
+    }
+
+    async fn flush_timeout(&self, timeout: Duration) -> Result<(), FlushTimeout> {
+        BlockingProducer::flush_timeout(self, timeout)
+    }
+
+    fn purge(&self) -> usize {
+        BlockingProducer::purge(self)
     }
 
     async fn close(&self, timeout: Duration) {

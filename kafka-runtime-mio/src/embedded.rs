@@ -265,6 +265,19 @@ impl MioDriver {
         }
     }
 
+    /// Fails every record not sent yet (queued or lingering) as purged, not
+    /// written, as librdkafka's `purge`; their futures and callbacks get
+    /// the outcome at the next turn. Returns how many records were purged.
+    pub fn purge(&mut self) -> usize {
+        let st = &mut self.event_loop.core;
+        if st.is_closed() {
+            return 0;
+        }
+        let purged = st.core.purge(Instant::now());
+        self.wake();
+        purged
+    }
+
     /// Starts closing: no more records are taken, buffered ones are
     /// delivered (those still undelivered after `timeout` fail), then the
     /// connections close. Returns at once; keep driving the loop until

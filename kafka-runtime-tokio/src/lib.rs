@@ -83,8 +83,8 @@ use kafka_runtime_common::{Parts, Runtime, driver};
 pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
-    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, Metric, Metrics,
-    OffsetToCommit, PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader,
+    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, FlushTimeout, Metric,
+    Metrics, OffsetToCommit, PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader,
     RecordMetadata, SecurityProtocol, SendError, TransactionError, TransactionOp,
     TransactionProgress, TransactionState, partitioner, serialize,
 };

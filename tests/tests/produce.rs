@@ -844,7 +844,63 @@ async fn interceptors_change_records_in_order_see_every_outcome_and_survive_pani
     assert_eq!(log.last().map(String::as_str), Some("b closed"), "{log:?}");
 }
 
+/// `purge` fails what lingers unsent (not written: nothing of it reaches Kafka), and
+/// `flush_timeout` returns at once when a paused broker holds the flushed records, then
+/// succeeds once it answers again; the producer goes on.
+async fn purge_and_flush_with_a_timeout<T: Rt>() {
+    require_tools!(Tool::Kafka);
+    let kafka = kafka_alone();
+    let p = producer::<T>(&kafka.bootstrap(Listener::Plaintext))
+        .linger(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let topic = &*topic::<T>(&kafka, "purge", 2);
+    assert_eq!(p.partitions_for(topic).await.unwrap(), 2);
+    let mut purged = Vec::new();
+    for i in 0..40 {
+        purged.push(
+            p.send(ProducerRecord::new(topic).value(format!("purged {i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(p.purge(), 40);
+    for d in purged {
+        let e = timeout(Duration::from_secs(10), d)
+            .await
+            .expect("an outcome")
+            .unwrap_err();
+        assert_eq!(e.kind, DeliveryErrorKind::Purged, "{e}");
+        assert!(!e.possibly_written, "{e}");
+    }
+    let kept = p
+        .send(ProducerRecord::new(topic).value("kept"))
+        .await
+        .unwrap();
+    // Held by a paused broker: the flush runs out of time, the record is still pending.
+    kafka.pause_node(1);
+    let start = Instant::now();
+    let flushed = p.flush_timeout(Duration::from_millis(500)).await;
+    let took = start.elapsed();
+    kafka.resume_node(1);
+    assert!(flushed.is_err(), "{flushed:?}");
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    p.flush_timeout(Duration::from_secs(60)).await.unwrap();
+    timeout(Duration::from_secs(10), kept)
+        .await
+        .expect("an outcome")
+        .unwrap();
+    let got = read_back(&kafka.bootstrap(Listener::Plaintext), topic, 1, &[]);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].value.as_deref(), Some(&b"kept"[..]));
+    p.close(Duration::from_secs(10)).await;
+}
+
 runtimes::suite!(
+    purge_and_flush_with_a_timeout,
     round_trip_of_every_codec_reads_back_intact,
     keyed_records_go_to_the_java_murmur2_partition,
     idempotent_records_arrive_once_each_in_order,
