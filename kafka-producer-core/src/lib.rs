@@ -88,7 +88,7 @@ pub use kafka_proto::ErrorCode;
 pub use kafka_proto::compression::Compression;
 pub use kafka_proto::record::Header;
 pub use metrics::{Metric, Metrics};
-pub use producer::Producer;
+pub use producer::{Node, PartitionInfo, Producer};
 pub use transaction::{
     AbortReason, ConsumerGroupMetadata, OffsetToCommit, TransactionError, TransactionOp,
     TransactionProgress, TransactionState,

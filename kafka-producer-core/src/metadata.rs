@@ -13,6 +13,14 @@ pub(crate) struct BrokerAddr {
     pub(crate) port: u16,
 }
 
+/// A partition's replica sets as the last metadata gave them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Replicas {
+    pub(crate) all: Vec<i32>,
+    pub(crate) in_sync: Vec<i32>,
+    pub(crate) offline: Vec<i32>,
+}
+
 /// A partition's leader as last learned, with its leader epoch (KIP-320):
 /// news older than what we know is ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +47,9 @@ impl Leader {
 /// One topic as a Metadata response described it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TopicUpdate {
+    /// Each partition's replicas, in-sync replicas and offline replicas (node
+    /// ids), by partition index; empty when `leaders` is.
+    pub(crate) replicas: Vec<Replicas>,
     pub(crate) name: String,
     pub(crate) error: ErrorCode,
     /// Leaders by partition index; empty when `error` is set.
@@ -76,11 +87,13 @@ impl MetadataUpdate {
                     name,
                     error,
                     leaders: Vec::new(),
+                    replicas: Vec::new(),
                 });
                 continue;
             }
             let n = t.partitions.len();
             let mut leaders = vec![None; n];
+            let mut replicas = vec![Replicas::default(); n];
             let mut well_formed = n > 0 && n <= MAX_PARTITIONS as usize;
             for p in &t.partitions {
                 match usize::try_from(p.partition_index)
@@ -99,6 +112,16 @@ impl MetadataUpdate {
                             node,
                             epoch: p.leader_epoch,
                         });
+                        if let Some(r) = usize::try_from(p.partition_index)
+                            .ok()
+                            .and_then(|i| replicas.get_mut(i))
+                        {
+                            *r = Replicas {
+                                all: p.replica_nodes.clone(),
+                                in_sync: p.isr_nodes.clone(),
+                                offline: p.offline_replicas.clone(),
+                            };
+                        }
                     }
                     _ => well_formed = false,
                 }
@@ -111,6 +134,7 @@ impl MetadataUpdate {
                         .into_iter()
                         .map(|l| l.unwrap_or(Leader::UNKNOWN))
                         .collect(),
+                    replicas,
                 });
             } else {
                 topics.push(TopicUpdate {
@@ -121,6 +145,7 @@ impl MetadataUpdate {
                         ErrorCode::UNKNOWN_SERVER_ERROR
                     },
                     leaders: Vec::new(),
+                    replicas: Vec::new(),
                 });
             }
         }

@@ -91,6 +91,11 @@ impl Nodes {
         }
     }
 
+    /// The address of broker `id`, if the metadata listed it.
+    pub(crate) fn broker(&self, id: i32) -> Option<BrokerAddr> {
+        self.brokers.get(&id).cloned()
+    }
+
     /// Learns broker addresses; a broker missing from one answer (down for
     /// a moment) keeps its address for when a leader names it again.
     pub(crate) fn learn(&mut self, brokers: impl IntoIterator<Item = (i32, BrokerAddr)>) {

@@ -45,6 +45,8 @@ pub(crate) struct Topic {
     /// The built-in partitioners' state for this topic (kept here rather
     /// than looked up by name in the partitioner, per record).
     pub(crate) partitioner: crate::partitioner::TopicState,
+    /// Each partition's replica sets, as the last metadata said.
+    pub(crate) replicas: Vec<crate::metadata::Replicas>,
 }
 
 impl Topic {
@@ -52,6 +54,7 @@ impl Topic {
         Topic {
             name,
             known: false,
+            replicas: Vec::new(),
             error: ErrorCode::NONE,
             partitions: Vec::new(),
             available: Vec::new(),
@@ -475,6 +478,45 @@ impl Producer {
             .get(topic)
             .filter(|t| t.known && t.error.is_ok())
             .map(|t| t.partitions.len() as i32)
+    }
+
+    /// The partitions of `topic` as Java's `partitionsFor` gives them
+    /// (partition, leader, replicas, in-sync and offline replicas), if its
+    /// metadata is known; `None` otherwise (see
+    /// [`prefetch_topic`](Self::prefetch_topic)). A replica whose broker
+    /// the metadata did not list has an empty host and port 0, as Java's
+    /// `Node.noNode`-like placeholders.
+    pub fn partitions_for(&self, topic: &str) -> Option<Vec<PartitionInfo>> {
+        let t = self
+            .topics
+            .get(topic)
+            .filter(|t| t.known && t.error.is_ok())?;
+        let node = |id: i32| {
+            let addr = self.nodes.broker(id);
+            Node {
+                id,
+                host: addr.as_ref().map_or_else(String::new, |a| a.host.clone()),
+                port: addr.map_or(0, |a| a.port),
+            }
+        };
+        Some(
+            t.partitions
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    let r = t.replicas.get(i).cloned().unwrap_or_default();
+                    PartitionInfo {
+                        topic: t.name.to_string(),
+                        partition: i as i32,
+                        leader: (q.leader.node >= 0).then(|| node(q.leader.node)),
+                        leader_epoch: q.leader.epoch,
+                        replicas: r.all.iter().map(|&id| node(id)).collect(),
+                        in_sync_replicas: r.in_sync.iter().map(|&id| node(id)).collect(),
+                        offline_replicas: r.offline.iter().map(|&id| node(id)).collect(),
+                    }
+                })
+                .collect(),
+        )
     }
 
     /// Asks for a topic's metadata ahead of the first `send` to it; an
@@ -1169,6 +1211,9 @@ impl Producer {
                 topic.partitions.push(PartitionQueue::new(Leader::UNKNOWN));
             }
             topic.available.clear();
+            if t.replicas.len() == t.leaders.len() {
+                topic.replicas = t.replicas.clone();
+            }
             for (i, news) in t.leaders.iter().enumerate() {
                 let q = &mut topic.partitions[i];
                 if q.leader.is_superseded_by(news) {
@@ -1452,4 +1497,35 @@ impl Producer {
             self.metadata.sent(self.now);
         }
     }
+}
+
+/// A broker, as [`PartitionInfo`] names it (Java's `Node`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Node {
+    /// The broker's node id.
+    pub id: i32,
+    /// Its host, or empty when the metadata did not list the broker.
+    pub host: String,
+    /// Its port, or 0 when the metadata did not list the broker.
+    pub port: u16,
+}
+
+/// A partition of a topic, as Java's `PartitionInfo`
+/// ([`Producer::partitions_for`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionInfo {
+    /// The topic.
+    pub topic: String,
+    /// The partition index.
+    pub partition: i32,
+    /// The leader, or `None` while the partition has none.
+    pub leader: Option<Node>,
+    /// The leader epoch (KIP-320), or -1 if the broker did not say.
+    pub leader_epoch: i32,
+    /// Every replica, in the broker's order.
+    pub replicas: Vec<Node>,
+    /// The replicas in sync with the leader.
+    pub in_sync_replicas: Vec<Node>,
+    /// The replicas that are offline.
+    pub offline_replicas: Vec<Node>,
 }

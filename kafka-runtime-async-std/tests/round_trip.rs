@@ -62,7 +62,7 @@ fn round_trip_under_async_std() {
     let start = Instant::now();
     let sent = async_std::task::block_on(async {
         let p = producer(&broker.bootstrap());
-        assert!(p.partitions_for(topic).await.unwrap() > 1);
+        assert!(p.partitions_for(topic).await.unwrap().len() > 1);
         let sent = send_all(&p, topic, 0..RECORDS).await;
         p.close(Duration::from_secs(10)).await;
         sent

@@ -70,9 +70,12 @@ pub trait AnyProducer: Clone + Debug + Send + Sync + 'static {
     /// ([`Producer::close`]).
     fn close(&self, timeout: Duration) -> impl Future<Output = ()> + Send;
 
-    /// The partition count of `topic`, fetching its metadata if needed
+    /// The partitions of `topic`, fetching its metadata if needed
     /// ([`Producer::partitions_for`]).
-    fn partitions_for(&self, topic: &str) -> impl Future<Output = Result<i32, SendError>> + Send;
+    fn partitions_for(
+        &self,
+        topic: &str,
+    ) -> impl Future<Output = Result<Vec<crate::PartitionInfo>, SendError>> + Send;
 
     /// A snapshot of the producer's metrics ([`Producer::metrics`]).
     fn metrics(&self) -> crate::Metrics;
@@ -145,7 +148,10 @@ impl<R: Runtime> AnyProducer for Producer<R> {
         Producer::close(self, timeout)
     }
 
-    fn partitions_for(&self, topic: &str) -> impl Future<Output = Result<i32, SendError>> + Send {
+    fn partitions_for(
+        &self,
+        topic: &str,
+    ) -> impl Future<Output = Result<Vec<crate::PartitionInfo>, SendError>> + Send {
         Producer::partitions_for(self, topic)
     }
 

@@ -88,8 +88,8 @@ pub use kafka_producer_core::config::{
 pub use kafka_producer_core::partitioner::{self, Partitioner};
 pub use kafka_producer_core::{
     AbortReason, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError, DeliveryErrorKind,
-    ErrorCode, FatalError, Metric, Metrics, OffsetToCommit, ProducerConfig, TransactionError,
-    TransactionOp, TransactionProgress, TransactionState,
+    ErrorCode, FatalError, Metric, Metrics, Node, OffsetToCommit, PartitionInfo, ProducerConfig,
+    TransactionError, TransactionOp, TransactionProgress, TransactionState,
 };
 
 /// What a runtime crate supplies: how to start a producer's driver, and

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use event_listener::{EventListener, Listener};
-use kafka_producer_core::{ErrorCode, FlushId, Record, WaitId};
+use kafka_producer_core::{ErrorCode, FlushId, PartitionInfo, Record, WaitId};
 
 use crate::Runtime;
 use crate::SendError;
@@ -490,9 +490,10 @@ impl<R: Runtime> Producer<R> {
         self.shared().wake_driver();
     }
 
-    /// The number of partitions of `topic`, fetching its metadata if it is
-    /// not known yet (waiting at most `max.block.ms`).
-    pub async fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
+    /// The partitions of `topic` (leader, replicas, in-sync replicas, as
+    /// Java's `partitionsFor`), fetching its metadata if it is not known yet
+    /// (waiting at most `max.block.ms`).
+    pub async fn partitions_for(&self, topic: &str) -> Result<Vec<PartitionInfo>, SendError> {
         let mut waiting = None;
         loop {
             let listener = self.shared().listen();
@@ -512,12 +513,12 @@ impl<R: Runtime> Producer<R> {
         &self,
         topic: &str,
         waiting: &mut Option<Waiting>,
-    ) -> Result<Option<i32>, SendError> {
+    ) -> Result<Option<Vec<PartitionInfo>>, SendError> {
         let shared = self.shared();
         {
             let mut st = shared.lock();
-            if let Some(count) = st.core.partition_count(topic) {
-                return Ok(Some(count));
+            if let Some(partitions) = st.core.partitions_for(topic) {
+                return Ok(Some(partitions));
             }
             if st.closed {
                 return Err(SendError::Closed);
@@ -535,8 +536,8 @@ impl<R: Runtime> Producer<R> {
                     });
                 }
                 None => {
-                    if let Some(count) = st.core.partition_count(topic) {
-                        return Ok(Some(count));
+                    if let Some(partitions) = st.core.partitions_for(topic) {
+                        return Ok(Some(partitions));
                     }
                 }
             }
@@ -590,7 +591,7 @@ impl<R: Runtime> Producer<R> {
 
     /// [`partitions_for`](Self::partitions_for), blocking the calling
     /// thread.
-    pub fn partitions_for_blocking(&self, topic: &str) -> Result<i32, SendError> {
+    pub fn partitions_for_blocking(&self, topic: &str) -> Result<Vec<PartitionInfo>, SendError> {
         let mut waiting = None;
         loop {
             let listener = self.shared().listen();

@@ -254,9 +254,12 @@ impl State {
     /// for it (the driver must then run) and fails with
     /// [`SendError::TopicUnavailable`], with the broker's error if the
     /// topic was reported unavailable. Never waits.
-    pub fn try_partitions_for(&mut self, topic: &str) -> Result<i32, SendError> {
-        if let Some(count) = self.core.partition_count(topic) {
-            return Ok(count);
+    pub fn try_partitions_for(
+        &mut self,
+        topic: &str,
+    ) -> Result<Vec<kafka_producer_core::PartitionInfo>, SendError> {
+        if let Some(partitions) = self.core.partitions_for(topic) {
+            return Ok(partitions);
         }
         if self.closed {
             return Err(SendError::Closed);

@@ -264,9 +264,13 @@ impl BlockingProducer {
         }
     }
 
-    /// The number of partitions of `topic`, fetching its metadata if it is
-    /// not known yet (blocking at most `max.block.ms`).
-    pub fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
+    /// The partitions of `topic` (leader, replicas, in-sync replicas, as
+    /// Java's `partitionsFor`), fetching its metadata if it is not known yet
+    /// (blocking at most `max.block.ms`).
+    pub fn partitions_for(
+        &self,
+        topic: &str,
+    ) -> Result<Vec<kafka_runtime_common::PartitionInfo>, SendError> {
         self.inner.partitions_for_blocking(topic)
     }
 
@@ -373,7 +377,10 @@ impl kafka_runtime_common::AnyProducer for BlockingProducer {
         BlockingProducer::close(self, timeout);
     }
 
-    async fn partitions_for(&self, topic: &str) -> Result<i32, SendError> {
+    async fn partitions_for(
+        &self,
+        topic: &str,
+    ) -> Result<Vec<kafka_runtime_common::PartitionInfo>, SendError> {
         BlockingProducer::partitions_for(self, topic)
     }
 

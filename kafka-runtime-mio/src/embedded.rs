@@ -287,10 +287,14 @@ impl MioDriver {
         self.wake();
     }
 
-    /// The number of partitions of `topic` if its metadata is known;
+    /// The partitions of `topic` (as Java's `partitionsFor`) if its
+    /// metadata is known;
     /// otherwise asks for it and returns
     /// [`SendError::TopicUnavailable`] (try again after a few turns).
-    pub fn partitions_for(&mut self, topic: &str) -> Result<i32, SendError> {
+    pub fn partitions_for(
+        &mut self,
+        topic: &str,
+    ) -> Result<Vec<kafka_runtime_common::PartitionInfo>, SendError> {
         let result = self.event_loop.core.try_partitions_for(topic);
         if result.is_err() {
             self.wake();

@@ -175,6 +175,32 @@ fn node_control_on_three_nodes_moves_leaders_and_rejoins_the_isr() {
     }
     round_trip(&cluster, Listener::Plaintext, "failover", &[]);
 
+    // The producer's partitions_for agrees with Kafka's own description of the topic.
+    let producer = kafka_runtime_common::ProducerBuilder::<kafka_runtime_mio::Mio>::new()
+        .bootstrap_servers(&cluster.bootstrap(Listener::Plaintext))
+        .build()
+        .unwrap();
+    let info = producer.partitions_for("failover").unwrap();
+    assert_eq!(info.len(), partitions.len());
+    for (ours, kafka) in info.iter().zip(&partitions) {
+        let ids = |nodes: &[kafka_runtime_common::Node]| nodes.iter().map(|n| n.id).collect();
+        assert_eq!(ours.partition, kafka.partition);
+        assert_eq!(
+            ours.leader.as_ref().map(|n| n.id),
+            Some(kafka.leader),
+            "{ours:?}"
+        );
+        assert_eq!(ours.leader_epoch, kafka.leader_epoch, "{ours:?}");
+        assert_eq!(ids(&ours.replicas), kafka.replicas, "{ours:?}");
+        let (mut isr, mut want): (Vec<i32>, Vec<i32>) =
+            (ids(&ours.in_sync_replicas), kafka.isr.clone());
+        isr.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(isr, want, "{ours:?}");
+        assert!(ours.replicas.iter().all(|n| n.port > 0), "{ours:?}");
+    }
+    producer.close(Duration::from_secs(5));
+
     // SIGKILL the leader of partition 0: another replica takes over.
     let leader = cluster.describe_partition("failover", 0).leader;
     let t = Instant::now();

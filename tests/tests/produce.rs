@@ -155,8 +155,20 @@ async fn keyed_records_go_to_the_java_murmur2_partition<T: Rt>() {
     let bootstrap = kafka.bootstrap(Listener::Plaintext);
     let p = producer::<T>(&bootstrap).build().unwrap();
     let topic = &*topic::<T>(&kafka, "keyed", 4);
-    let partitions = p.partitions_for(topic).await.unwrap();
+    let info = p.partitions_for(topic).await.unwrap();
+    let partitions = info.len() as i32;
     assert_eq!(partitions, 4);
+    // As Java's partitionsFor: every partition with its leader, one replica, in sync.
+    for (i, part) in info.iter().enumerate() {
+        assert_eq!((part.topic.as_str(), part.partition), (topic, i as i32));
+        let leader = part.leader.as_ref().expect("a leader");
+        assert_eq!(leader.id, 1, "{part:?}");
+        assert!(!leader.host.is_empty() && leader.port > 0, "{part:?}");
+        assert_eq!(part.replicas, vec![leader.clone()], "{part:?}");
+        assert_eq!(part.in_sync_replicas, vec![leader.clone()], "{part:?}");
+        assert!(part.offline_replicas.is_empty(), "{part:?}");
+        assert!(part.leader_epoch >= 0, "{part:?}");
+    }
     let mut expected = HashMap::new();
     let mut deliveries = Vec::new();
     for i in 0..1000 {
@@ -274,8 +286,8 @@ async fn unknown_topics_are_auto_created_by_tansu<T: Rt>() {
         .await
         .unwrap();
     assert_eq!(meta.offset, 0);
-    assert_eq!(p.partitions_for("never-created").await.unwrap(), 4);
-    assert_eq!(p.partitions_for("also-new").await.unwrap(), 4);
+    assert_eq!(p.partitions_for("never-created").await.unwrap().len(), 4);
+    assert_eq!(p.partitions_for("also-new").await.unwrap().len(), 4);
     // Names Kafka refuses never reach the broker.
     let bad = p.send(ProducerRecord::new("no/slashes").value("x")).await;
     assert!(
@@ -331,7 +343,7 @@ async fn a_topic_kafka_does_not_have_fails_send_after_max_block_until_created<T:
         .await
         .unwrap();
     assert_eq!(meta.offset, 0);
-    assert_eq!(p.partitions_for(&name).await.unwrap(), 2);
+    assert_eq!(p.partitions_for(&name).await.unwrap().len(), 2);
     let bad = p.send(ProducerRecord::new("no/slashes").value("x")).await;
     assert!(
         matches!(bad, Err(SendError::InvalidTopic { .. })),
@@ -623,7 +635,7 @@ async fn a_custom_partitioner_places_records_without_a_partition<T: Rt>() {
         .build()
         .unwrap();
     let topic = &*topic::<T>(&kafka, "custom-partitioner", 3);
-    let last = p.partitions_for(topic).await.unwrap() - 1;
+    let last = p.partitions_for(topic).await.unwrap().len() as i32 - 1;
     for i in 0..20 {
         let record = ProducerRecord::new(topic).key(format!("k{i}")).value("v");
         let meta = p.send(record).await.unwrap().await.unwrap();
@@ -855,7 +867,7 @@ async fn purge_and_flush_with_a_timeout<T: Rt>() {
         .build()
         .unwrap();
     let topic = &*topic::<T>(&kafka, "purge", 2);
-    assert_eq!(p.partitions_for(topic).await.unwrap(), 2);
+    assert_eq!(p.partitions_for(topic).await.unwrap().len(), 2);
     let mut purged = Vec::new();
     for i in 0..40 {
         purged.push(
