@@ -42,6 +42,13 @@ pub trait AnyProducer: Clone + Debug + Send + Sync + 'static {
         record: ProducerRecord,
     ) -> impl Future<Output = Result<DeliveryFuture, SendError>> + Send;
 
+    /// [`send`](Self::send), handing a refused record back
+    /// ([`Producer::send_result`]).
+    fn send_result(
+        &self,
+        record: ProducerRecord,
+    ) -> impl Future<Output = Result<DeliveryFuture, crate::Refused>> + Send;
+
     /// Queues `record`; `callback` gets its outcome
     /// ([`Producer::send_with_callback`]).
     fn send_with_callback<F>(
@@ -127,6 +134,13 @@ impl<R: Runtime> AnyProducer for Producer<R> {
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
         Producer::send_with_callback(self, record, callback)
+    }
+
+    fn send_result(
+        &self,
+        record: ProducerRecord,
+    ) -> impl Future<Output = Result<DeliveryFuture, crate::Refused>> + Send {
+        Producer::send_result(self, record)
     }
 
     fn flush(&self) -> impl Future<Output = ()> + Send {

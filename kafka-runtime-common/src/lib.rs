@@ -79,7 +79,7 @@ pub use any::AnyProducer;
 pub use builder::{Parts, ProducerBuilder};
 pub use delivery::{Callback, DeliveryFuture, DeliveryResult, RecordMetadata};
 pub use kafka_producer_core::SendError;
-pub use producer::{FlushTimeout, Producer, block_on, block_on_until};
+pub use producer::{FlushTimeout, Producer, Refused, block_on, block_on_until};
 pub use record::{ProducerRecord, RecordHeader};
 
 pub use kafka_producer_core::config::{

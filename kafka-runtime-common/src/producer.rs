@@ -130,6 +130,30 @@ impl<R: Runtime> Producer<R> {
         self.refused(&record, result.and_then(|f| f.ok_or(SendError::Closed)))
     }
 
+    /// [`send`](Self::send), handing the record back when it is refused
+    /// before being queued (as rust-rdkafka's `send_result`), so a caller
+    /// can retry it without cloning every record: the record handed back
+    /// is the one the interceptors' `on_send` made.
+    pub async fn send_result(&self, record: ProducerRecord) -> Result<DeliveryFuture, Refused> {
+        let record = self.intercept(record);
+        let result = self.enqueue(&record, None).await;
+        match self.refused(&record, result.and_then(|f| f.ok_or(SendError::Closed))) {
+            Ok(future) => Ok(future),
+            Err(error) => Err(Refused { error, record }),
+        }
+    }
+
+    /// [`send_result`](Self::send_result), blocking the calling thread as
+    /// [`send_blocking`](Self::send_blocking) does.
+    pub fn send_result_blocking(&self, record: ProducerRecord) -> Result<DeliveryFuture, Refused> {
+        let record = self.intercept(record);
+        let result = self.enqueue_blocking(&record, None);
+        match self.refused(&record, result.and_then(|f| f.ok_or(SendError::Closed))) {
+            Ok(future) => Ok(future),
+            Err(error) => Err(Refused { error, record }),
+        }
+    }
+
     /// The interceptors' `on_send` (none set: `record` as it is).
     fn intercept(&self, record: ProducerRecord) -> ProducerRecord {
         match &self.shared().interceptors {
@@ -745,3 +769,29 @@ impl std::fmt::Display for FlushTimeout {
 }
 
 impl std::error::Error for FlushTimeout {}
+
+/// A record [`Producer::send_result`] did not queue, handed back with the
+/// reason.
+#[derive(Debug)]
+pub struct Refused {
+    /// Why it was refused.
+    pub error: SendError,
+    /// The record, to send again or drop.
+    pub record: ProducerRecord,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "record for {} refused: {}",
+            self.record.topic, self.error
+        )
+    }
+}
+
+impl std::error::Error for Refused {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}

@@ -215,6 +215,15 @@ impl BlockingProducer {
         Ok(self.send(record)?.wait())
     }
 
+    /// [`send`](Self::send), handing the record back when it is refused
+    /// before being queued (as rust-rdkafka's `send_result`).
+    pub fn send_result(
+        &self,
+        record: ProducerRecord,
+    ) -> Result<DeliveryFuture, kafka_runtime_common::Refused> {
+        self.inner.send_result_blocking(record)
+    }
+
     /// Queues `record` and calls `callback` with its outcome, on the driver
     /// thread. Blocks as [`send`](Self::send) does.
     pub fn send_with_callback<F>(
@@ -359,6 +368,13 @@ impl kafka_runtime_common::AnyProducer for BlockingProducer {
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
         BlockingProducer::send_with_callback(self, record, callback)
+    }
+
+    async fn send_result(
+        &self,
+        record: ProducerRecord,
+    ) -> Result<DeliveryFuture, kafka_runtime_common::Refused> {
+        BlockingProducer::send_result(self, record)
     }
 
     async fn flush(&self) {

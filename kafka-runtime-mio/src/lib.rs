@@ -96,7 +96,7 @@ pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
     DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, FlushTimeout, Metric,
     Metrics, OffsetToCommit, PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader,
-    RecordMetadata, SecurityProtocol, SendError, TransactionError, TransactionOp,
+    RecordMetadata, Refused, SecurityProtocol, SendError, TransactionError, TransactionOp,
     TransactionProgress, TransactionState, partitioner, serialize,
 };
 

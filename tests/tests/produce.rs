@@ -378,8 +378,22 @@ async fn a_record_over_max_request_size_is_refused_and_the_producer_goes_on<T: R
         other => panic!("expected RecordTooLarge, got {other:?}"),
     }
     assert!(err.to_string().contains("max.request.size"), "{err}");
+    // send_result hands the refused record back, to be fixed and sent without a clone.
+    let refused = p
+        .send_result(
+            ProducerRecord::new(large.as_str())
+                .key("k")
+                .value(vec![7u8; 2 << 20]),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused.error, SendError::RecordTooLarge { .. }),
+        "{refused}"
+    );
+    assert_eq!(refused.record.key.as_deref(), Some(&b"k"[..]));
     let small = p
-        .send(ProducerRecord::new(large.as_str()).value("small"))
+        .send_result(refused.record.value("small"))
         .await
         .unwrap()
         .await
