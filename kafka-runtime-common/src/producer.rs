@@ -134,6 +134,9 @@ impl<R: Runtime> Producer<R> {
     /// before being queued (as rust-rdkafka's `send_result`), so a caller
     /// can retry it without cloning every record: the record handed back
     /// is the one the interceptors' `on_send` made.
+    // The record handed back is the point of the error: unboxed, as
+    // rust-rdkafka's (error, record) pair.
+    #[allow(clippy::result_large_err)]
     pub async fn send_result(&self, record: ProducerRecord) -> Result<DeliveryFuture, Refused> {
         let record = self.intercept(record);
         let result = self.enqueue(&record, None).await;
@@ -145,6 +148,7 @@ impl<R: Runtime> Producer<R> {
 
     /// [`send_result`](Self::send_result), blocking the calling thread as
     /// [`send_blocking`](Self::send_blocking) does.
+    #[allow(clippy::result_large_err)]
     pub fn send_result_blocking(&self, record: ProducerRecord) -> Result<DeliveryFuture, Refused> {
         let record = self.intercept(record);
         let result = self.enqueue_blocking(&record, None);

@@ -217,6 +217,7 @@ impl BlockingProducer {
 
     /// [`send`](Self::send), handing the record back when it is refused
     /// before being queued (as rust-rdkafka's `send_result`).
+    #[allow(clippy::result_large_err)]
     pub fn send_result(
         &self,
         record: ProducerRecord,
