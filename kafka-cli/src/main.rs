@@ -35,9 +35,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "kprod", version, about)]
 struct Cli {
-    /// The runtime that drives the producer: tokio, async-std or mio.
-    #[arg(long, global = true, value_enum, default_value_t)]
-    runtime: client::RuntimeChoice,
+    /// The runtime that drives the producer: tokio (the default), async-std
+    /// or mio. For produce and perf only.
+    #[arg(long, global = true, value_enum)]
+    runtime: Option<client::RuntimeChoice>,
     /// Log more to stderr: -v info, -vv debug, -vvv trace (RUST_LOG wins).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -64,10 +65,15 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    let runtime = cli.runtime.unwrap_or_default();
     match cli.command {
+        Command::Produce(args) => produce::run(args, runtime),
+        Command::Perf(args) => perf::run(args, runtime),
+        _ if cli.runtime.is_some() => {
+            eprintln!("kprod: --runtime applies to produce and perf only");
+            ExitCode::from(2)
+        }
         Command::Dump(args) => dump::run(&args),
-        Command::Produce(args) => produce::run(args, cli.runtime),
-        Command::Perf(args) => perf::run(args, cli.runtime),
         Command::Topic { command } => topic::run(command),
     }
 }

@@ -540,6 +540,14 @@ fn an_unknown_runtime_is_a_usage_error() {
         "{}",
         text(&out.stderr)
     );
+    // Only produce and perf have a runtime.
+    let out = kprod(&["--runtime", "mio", "dump", "/dev/null"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("produce and perf only"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// A running kprod with its stdin kept open.

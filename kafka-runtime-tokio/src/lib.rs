@@ -220,3 +220,8 @@ mod tests {
         assert_eq!(e, SendError::Closed);
     }
 }
+
+/// The README's code, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
