@@ -71,6 +71,8 @@ cross_checks! {
     metadata_response: metadata::MetadataResponse => kp::MetadataResponse;
     create_topics_request: create_topics::CreateTopicsRequest => kp::CreateTopicsRequest;
     create_topics_response: create_topics::CreateTopicsResponse => kp::CreateTopicsResponse;
+    delete_topics_request: delete_topics::DeleteTopicsRequest => kp::DeleteTopicsRequest;
+    delete_topics_response: delete_topics::DeleteTopicsResponse => kp::DeleteTopicsResponse;
     api_versions_request: api_versions::ApiVersionsRequest => kp::ApiVersionsRequest;
     api_versions_response: api_versions::ApiVersionsResponse => kp::ApiVersionsResponse;
     init_producer_id_request: init_producer_id::InitProducerIdRequest => kp::InitProducerIdRequest;

@@ -16,6 +16,7 @@ pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod api_versions;
 pub mod create_topics;
+pub mod delete_topics;
 pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
@@ -120,6 +121,7 @@ apis! {
     SaslHandshake => sasl_handshake::SaslHandshakeRequest, SaslHandshakeResponse;
     ApiVersions => api_versions::ApiVersionsRequest, ApiVersionsResponse;
     CreateTopics => create_topics::CreateTopicsRequest, CreateTopicsResponse;
+    DeleteTopics => delete_topics::DeleteTopicsRequest, DeleteTopicsResponse;
     InitProducerId => init_producer_id::InitProducerIdRequest, InitProducerIdResponse;
     AddPartitionsToTxn => add_partitions_to_txn::AddPartitionsToTxnRequest, AddPartitionsToTxnResponse;
     AddOffsetsToTxn => add_offsets_to_txn::AddOffsetsToTxnRequest, AddOffsetsToTxnResponse;
