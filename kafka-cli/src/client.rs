@@ -52,8 +52,14 @@ pub(crate) struct Connect {
         value_name = "HOST:PORT"
     )]
     pub(crate) bootstrap_servers: Option<String>,
-    /// A Java producer properties file, loaded first.
-    #[arg(short = 'F', long = "producer.config", value_name = "FILE")]
+    /// A Java producer properties file, loaded first (`--command-config`
+    /// as kafka-topics calls it).
+    #[arg(
+        short = 'F',
+        long = "producer.config",
+        visible_alias = "command-config",
+        value_name = "FILE"
+    )]
     pub(crate) producer_config: Option<PathBuf>,
     /// A producer property, Java or librdkafka name (repeatable; overrides
     /// the file and -b), e.g. -X linger.ms=20 -X compression.type=lz4.

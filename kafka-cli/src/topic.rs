@@ -1,224 +1,443 @@
-//! `kprod topic create`: creates a topic with one CreateTopics request.
+//! `kprod topic create | list | describe | delete`: topics, as Kafka's
+//! `kafka-topics` manages them, over the producer's own connection layer
+//! (TLS, SASL, reconnects: the library's `Producer::admin`), so they reach
+//! any cluster `produce` reaches. The connection comes from `-b` /
+//! `--bootstrap-server`, `--command-config FILE` (a properties file, as
+//! kafka-topics takes; also `-F` / `--producer.config`) and `-X key=value`.
 //!
-//! The Tokio producer has no admin API, so this opens its own connection to
-//! the first bootstrap server that accepts one, asks for ApiVersions (v0,
-//! which every broker answers) to pick a CreateTopics version both sides
-//! speak (v0 to v4, the non-flexible ones), and sends the request. Success
-//! prints `created topic NAME`; a broker error is reported by its Kafka name
-//! (`TOPIC_ALREADY_EXISTS`, ...) with exit status 1.
+//! - `create NAME [--partitions N] [--replication-factor R] [--config k=v]...`
+//!   prints `created topic NAME`. The name, partitions (1 or more) and
+//!   replication factor (1 to 32767) are checked first, as kafka-topics
+//!   does; left out, the broker's defaults apply.
+//! - `list [--exclude-internal]` prints the topic names, sorted, one per line.
+//! - `describe [NAME]...` prints each topic (all without names) as
+//!   kafka-topics does: `Topic: T\tTopicId: ID\tPartitionCount: N\tReplicationFactor: R`,
+//!   then one line per partition: `\tTopic: T\tPartition: P\tLeader: L\tReplicas: 1,2,3\tIsr: 1,2,3`
+//!   (`Leader: none` without one).
+//! - `delete NAME...` prints `deleted topic NAME` for each.
+//!
+//! Each command waits at most `--timeout-ms` (60000 by default, Java's
+//! `default.api.timeout.ms`), retries included.
+//!
+//! A broker error is reported by its Kafka name (`TOPIC_ALREADY_EXISTS`,
+//! `UNKNOWN_TOPIC_OR_PARTITION`, ...) with its message, exit status 1;
+//! retriable ones (`NOT_CONTROLLER`, ...) are retried until the timeout.
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use kafka_proto::frame::{FrameDecoder, decode_response, encode_request};
-use kafka_proto::header::RequestHeader;
-use kafka_proto::messages::api_versions::ApiVersionsRequest;
-use kafka_proto::messages::create_topics::{CreatableTopic, CreateTopicsRequest};
-use kafka_proto::{ErrorCode, Message, Request};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use kafka_runtime_common::admin::{
+    AdminError, AdminRequest, AdminResponse, CreatableTopic, CreatableTopicConfig,
+    CreateTopicsRequest, DeleteTopicsRequest, MetadataRequest, MetadataRequestTopic,
+    MetadataResponse, validate_topic_name,
+};
+use kafka_runtime_common::{AnyProducer, ErrorCode, ProducerBuilder};
 
-/// Highest CreateTopics version used: v5 onwards is the flexible encoding
-/// and adds nothing this command needs.
-const MAX_CREATE_TOPICS_VERSION: i16 = 4;
+use crate::client::{Connect, parse_property};
 
-/// Bounds connecting and every request/response exchange.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the controller may take to create or delete topics.
+const BROKER_TIMEOUT_MS: i32 = 30_000;
 
-/// How long the controller may take to create the topic.
-const CREATE_TIMEOUT_MS: i32 = 30_000;
-
-/// Responses are small; anything bigger is not a Kafka broker talking.
-const MAX_FRAME_SIZE: usize = 16 << 20;
-
-const CLIENT_ID: &str = "kprod";
+/// The wait between retries of a retriable broker error.
+const RETRY_BACKOFF: Duration = Duration::from_millis(200);
 
 /// `kprod topic` subcommands.
 #[derive(clap::Subcommand)]
 pub(crate) enum TopicCommand {
     /// Create a topic.
     Create(CreateArgs),
+    /// List the topics.
+    List(ListArgs),
+    /// Describe topics: partitions, leaders, replicas, in-sync replicas.
+    Describe(DescribeArgs),
+    /// Delete topics.
+    Delete(DeleteArgs),
 }
 
 /// Arguments of `kprod topic create`.
 #[derive(clap::Args)]
 pub(crate) struct CreateArgs {
+    /// How long the command may take, in milliseconds, retries included.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    timeout_ms: u64,
     /// The topic name.
     name: String,
-    /// The number of partitions.
+    /// The number of partitions (the broker's num.partitions if left out).
+    #[arg(long, allow_negative_numbers = true)]
+    partitions: Option<i32>,
+    /// The number of replicas of each partition (the broker's
+    /// default.replication.factor if left out).
+    #[arg(long, allow_negative_numbers = true)]
+    replication_factor: Option<i32>,
+    /// A topic configuration entry, e.g. --config retention.ms=60000.
+    /// Repeatable.
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_property)]
+    configs: Vec<(String, String)>,
+    #[command(flatten)]
+    connect: Connect,
+}
+
+/// Arguments of `kprod topic list`.
+#[derive(clap::Args)]
+pub(crate) struct ListArgs {
+    /// How long the command may take, in milliseconds, retries included.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    timeout_ms: u64,
+    /// Leave out internal topics (__consumer_offsets, ...).
     #[arg(long)]
-    partitions: i32,
-    /// The number of replicas of each partition.
-    #[arg(long)]
-    replication_factor: i16,
-    /// The broker(s) to send the request to: `host:port[,host:port...]`.
-    #[arg(
-        short = 'b',
-        long = "bootstrap-servers",
-        visible_alias = "bootstrap-server",
-        value_name = "HOST:PORT"
-    )]
-    bootstrap_servers: String,
+    exclude_internal: bool,
+    #[command(flatten)]
+    connect: Connect,
+}
+
+/// Arguments of `kprod topic describe`.
+#[derive(clap::Args)]
+pub(crate) struct DescribeArgs {
+    /// How long the command may take, in milliseconds, retries included.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    timeout_ms: u64,
+    /// The topics (all of them if none is named).
+    names: Vec<String>,
+    #[command(flatten)]
+    connect: Connect,
+}
+
+/// Arguments of `kprod topic delete`.
+#[derive(clap::Args)]
+pub(crate) struct DeleteArgs {
+    /// How long the command may take, in milliseconds, retries included.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    timeout_ms: u64,
+    /// The topics.
+    #[arg(required = true)]
+    names: Vec<String>,
+    #[command(flatten)]
+    connect: Connect,
 }
 
 /// Runs a `kprod topic` subcommand on its own Tokio runtime.
 #[tokio::main]
 pub(crate) async fn run(command: TopicCommand) -> ExitCode {
-    match command {
-        TopicCommand::Create(args) => match create(&args).await {
-            Ok(()) => {
-                println!("created topic {}", args.name);
-                ExitCode::SUCCESS
-            }
-            Err(msg) => {
-                eprintln!("kprod topic create: {msg}");
-                ExitCode::FAILURE
-            }
-        },
+    let (what, result) = match command {
+        TopicCommand::Create(args) => ("create", create(&args).await),
+        TopicCommand::List(args) => ("list", list(&args).await),
+        TopicCommand::Describe(args) => ("describe", describe(&args).await),
+        TopicCommand::Delete(args) => ("delete", delete(&args).await),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("kprod topic {what}: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A producer for admin requests only: idempotence off (no producer id is
+/// asked for), then the file, `-b` and `-X` as for produce.
+fn admin_client(connect: &Connect) -> Result<kafka_runtime_tokio::Producer, String> {
+    let mut builder = ProducerBuilder::<kafka_runtime_tokio::Tokio>::new()
+        .set("enable.idempotence", "false")
+        .set("client.id", "kprod-topic");
+    if let Some(file) = &connect.producer_config {
+        builder = builder.properties_file(file);
+    }
+    if let Some(b) = &connect.bootstrap_servers {
+        builder = builder.bootstrap_servers(b);
+    }
+    connect
+        .properties
+        .iter()
+        .fold(builder, |b, (k, v)| b.set(k, v))
+        .build()
+        .map_err(|e| format!("bad client configuration: {e}"))
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// `code` by its Kafka name, with the broker's message if any.
+fn broker_error(code: i16, message: Option<&str>) -> String {
+    let name = ErrorCode(code).to_string();
+    match message.filter(|m| !m.is_empty()) {
+        Some(m) => format!("{name}: {m}"),
+        None => name,
+    }
+}
+
+/// Sends `request` until the per-topic errors it yields (via `errors`) are
+/// not retriable, or time runs out.
+async fn call<P: AnyProducer>(
+    producer: &P,
+    request: AdminRequest,
+    timeout: Duration,
+    mut retriable: impl FnMut(&AdminResponse) -> bool,
+) -> Result<AdminResponse, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let answer = producer
+            .admin(request.clone(), left)
+            .await
+            .map_err(|e| match e {
+                AdminError::TimedOut {
+                    api,
+                    connection_error: Some(c),
+                } => format!("cannot connect to the cluster ({api} got no answer): {c}"),
+                e => e.to_string(),
+            })?;
+        if !retriable(&answer) || Instant::now() + RETRY_BACKOFF >= deadline {
+            return Ok(answer);
+        }
+        tokio::time::sleep(RETRY_BACKOFF).await;
     }
 }
 
 async fn create(args: &CreateArgs) -> Result<(), String> {
-    let mut conn = Connection::open(&args.bootstrap_servers).await?;
-    let versions = conn.call(&ApiVersionsRequest::default(), 0).await?;
-    if versions.error_code != 0 {
-        return Err(format!(
-            "ApiVersions failed: {}",
-            error_name(versions.error_code)
-        ));
+    validate_topic_name(&args.name).map_err(|why| format!("topic name {:?}: {why}", args.name))?;
+    if let Some(p) = args.partitions {
+        if p < 1 {
+            return Err(format!("--partitions must be at least 1, not {p}"));
+        }
     }
-    let key = CreateTopicsRequest::API_KEY.0;
-    let range = versions
-        .api_keys
-        .iter()
-        .find(|v| v.api_key == key)
-        .ok_or("the broker does not support CreateTopics")?;
-    let version = range.max_version.min(MAX_CREATE_TOPICS_VERSION);
-    if version < range.min_version {
-        return Err(format!(
-            "the broker supports only CreateTopics v{}..=v{}, kprod v0..=v{MAX_CREATE_TOPICS_VERSION}",
-            range.min_version, range.max_version
-        ));
-    }
-    let request = CreateTopicsRequest {
+    let replication = match args.replication_factor {
+        Some(r) if !(1..=i32::from(i16::MAX)).contains(&r) => {
+            return Err(format!(
+                "--replication-factor must be between 1 and {}, not {r}",
+                i16::MAX
+            ));
+        }
+        Some(r) => r as i16,
+        None => -1,
+    };
+    let producer = admin_client(&args.connect)?;
+    let request = AdminRequest::CreateTopics(CreateTopicsRequest {
         topics: vec![CreatableTopic {
             name: args.name.clone(),
-            num_partitions: args.partitions,
-            replication_factor: args.replication_factor,
+            num_partitions: args.partitions.unwrap_or(-1),
+            replication_factor: replication,
+            configs: args
+                .configs
+                .iter()
+                .map(|(k, v)| CreatableTopicConfig {
+                    name: k.clone(),
+                    value: Some(v.clone()),
+                    ..Default::default()
+                })
+                .collect(),
             ..Default::default()
         }],
-        timeout_ms: CREATE_TIMEOUT_MS,
+        timeout_ms: BROKER_TIMEOUT_MS,
         ..Default::default()
+    });
+    let answer = call(&producer, request, ms(args.timeout_ms), |a| match a {
+        AdminResponse::CreateTopics(r) => r
+            .topics
+            .iter()
+            .any(|t| ErrorCode(t.error_code).is_retriable()),
+        _ => false,
+    })
+    .await;
+    producer.close(Duration::from_secs(5)).await;
+    let AdminResponse::CreateTopics(response) = answer? else {
+        return Err("unexpected answer".to_owned());
     };
-    let response = conn.call(&request, version).await?;
     let result = response
         .topics
         .iter()
         .find(|t| t.name == args.name)
         .ok_or_else(|| format!("the broker's answer does not mention topic {}", args.name))?;
     match result.error_code {
-        0 => Ok(()),
+        0 => {
+            println!("created topic {}", args.name);
+            Ok(())
+        }
         code if code == ErrorCode::TOPIC_ALREADY_EXISTS.0 => Err(format!(
             "topic {} already exists (TOPIC_ALREADY_EXISTS)",
             args.name
         )),
         code => Err(format!(
-            "cannot create topic {}: {}{}",
+            "cannot create topic {}: {}",
             args.name,
-            error_name(code),
-            result
-                .error_message
-                .as_deref()
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default()
+            broker_error(code, result.error_message.as_deref())
         )),
     }
 }
 
-fn error_name(code: i16) -> String {
-    ErrorCode(code)
-        .name()
-        .map_or_else(|| format!("error code {code}"), str::to_owned)
+/// Metadata for `names` (all topics if empty).
+async fn metadata(
+    connect: &Connect,
+    names: &[String],
+    timeout: Duration,
+) -> Result<MetadataResponse, String> {
+    let producer = admin_client(connect)?;
+    let request = AdminRequest::Metadata(MetadataRequest {
+        topics: (!names.is_empty()).then(|| {
+            names
+                .iter()
+                .map(|n| MetadataRequestTopic {
+                    name: Some(n.clone()),
+                    ..Default::default()
+                })
+                .collect()
+        }),
+        ..Default::default()
+    });
+    let answer = call(&producer, request, timeout, |a| match a {
+        AdminResponse::Metadata(r) => r.topics.iter().any(|t| {
+            let code = ErrorCode(t.error_code);
+            code.is_retriable() && code != ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+        }),
+        _ => false,
+    })
+    .await;
+    producer.close(Duration::from_secs(5)).await;
+    match answer? {
+        AdminResponse::Metadata(m) => Ok(m),
+        _ => Err("unexpected answer".to_owned()),
+    }
 }
 
-/// One connection, one request at a time.
-struct Connection {
-    stream: TcpStream,
-    decoder: FrameDecoder,
-    correlation_id: i32,
-    address: String,
+async fn list(args: &ListArgs) -> Result<(), String> {
+    let m = metadata(&args.connect, &[], ms(args.timeout_ms)).await?;
+    let mut names: Vec<&str> = m
+        .topics
+        .iter()
+        .filter(|t| !(args.exclude_internal && t.is_internal))
+        .filter_map(|t| t.name.as_deref())
+        .collect();
+    names.sort_unstable();
+    for name in names {
+        println!("{name}");
+    }
+    Ok(())
 }
 
-impl Connection {
-    /// Connects to the first of the comma-separated servers that answers.
-    async fn open(servers: &str) -> Result<Connection, String> {
-        let mut last_error = String::from("no bootstrap server given");
-        for address in servers.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match tokio::time::timeout(IO_TIMEOUT, TcpStream::connect(address)).await {
-                Ok(Ok(stream)) => {
-                    // Small requests: do not wait for Nagle.
-                    let _ = stream.set_nodelay(true);
-                    return Ok(Connection {
-                        stream,
-                        decoder: FrameDecoder::new(MAX_FRAME_SIZE),
-                        correlation_id: 0,
-                        address: address.to_owned(),
-                    });
-                }
-                Ok(Err(e)) => last_error = format!("cannot connect to {address}: {e}"),
-                Err(_) => last_error = format!("cannot connect to {address}: timed out"),
-            }
-        }
-        Err(last_error)
-    }
-
-    async fn call<R: Request>(&mut self, body: &R, version: i16) -> Result<R::Response, String> {
-        let name = R::API_KEY.name().unwrap_or("request");
-        match tokio::time::timeout(IO_TIMEOUT, self.exchange(body, version)).await {
-            Ok(result) => result.map_err(|e| format!("{name} v{version} to {}: {e}", self.address)),
-            Err(_) => Err(format!(
-                "{name} v{version} to {}: no answer within {IO_TIMEOUT:?}",
-                self.address
-            )),
+/// A topic id as Kafka prints it (`Uuid.toString`): URL-safe base64
+/// without padding.
+fn topic_id(bytes: &[u8; 16]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(22);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
         }
     }
+    out
+}
 
-    async fn exchange<R: Request>(
-        &mut self,
-        body: &R,
-        version: i16,
-    ) -> Result<R::Response, String> {
-        self.correlation_id += 1;
-        let header = RequestHeader::new(R::API_KEY, version, self.correlation_id, Some(CLIENT_ID));
-        let mut out = BytesMut::new();
-        encode_request(&mut out, &header, body).map_err(|e| e.to_string())?;
-        self.stream
-            .write_all(&out)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut buf = [0u8; 4096];
-        let frame = loop {
-            if let Some(frame) = self.decoder.next_frame().map_err(|e| e.to_string())? {
-                break frame;
-            }
-            let n = self
-                .stream
-                .read(&mut buf)
-                .await
-                .map_err(|e| e.to_string())?;
-            if n == 0 {
-                return Err("the broker closed the connection".into());
-            }
-            self.decoder.push(&buf[..n]);
-        };
-        let (h, response) = decode_response::<R>(frame, version).map_err(|e| e.to_string())?;
-        if h.correlation_id != self.correlation_id {
-            return Err(format!(
-                "answer has correlation id {}, expected {}",
-                h.correlation_id, self.correlation_id
+fn ids(nodes: &[i32]) -> String {
+    nodes
+        .iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+async fn describe(args: &DescribeArgs) -> Result<(), String> {
+    let m = metadata(&args.connect, &args.names, ms(args.timeout_ms)).await?;
+    let mut topics: Vec<_> = m.topics.iter().collect();
+    topics.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut failed = Vec::new();
+    for t in topics {
+        let name = t.name.as_deref().unwrap_or("");
+        if t.error_code != 0 {
+            failed.push(format!(
+                "topic {name}: {}",
+                broker_error(t.error_code, None)
             ));
+            continue;
         }
-        Ok(response)
+        let mut partitions: Vec<_> = t.partitions.iter().collect();
+        partitions.sort_by_key(|p| p.partition_index);
+        let replication = partitions.first().map_or(0, |p| p.replica_nodes.len());
+        println!(
+            "Topic: {name}\tTopicId: {}\tPartitionCount: {}\tReplicationFactor: {replication}",
+            topic_id(&t.topic_id.0),
+            partitions.len()
+        );
+        for p in partitions {
+            let leader = if p.leader_id >= 0 {
+                p.leader_id.to_string()
+            } else {
+                "none".to_owned()
+            };
+            println!(
+                "\tTopic: {name}\tPartition: {}\tLeader: {leader}\tReplicas: {}\tIsr: {}",
+                p.partition_index,
+                ids(&p.replica_nodes),
+                ids(&p.isr_nodes)
+            );
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}
+
+async fn delete(args: &DeleteArgs) -> Result<(), String> {
+    for name in &args.names {
+        validate_topic_name(name).map_err(|why| format!("topic name {name:?}: {why}"))?;
+    }
+    let producer = admin_client(&args.connect)?;
+    let request = AdminRequest::DeleteTopics(DeleteTopicsRequest {
+        topic_names: args.names.clone(),
+        timeout_ms: BROKER_TIMEOUT_MS,
+        ..Default::default()
+    });
+    let answer = call(&producer, request, ms(args.timeout_ms), |a| match a {
+        AdminResponse::DeleteTopics(r) => r.responses.iter().any(|t| {
+            let code = ErrorCode(t.error_code);
+            code.is_retriable() && code != ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+        }),
+        _ => false,
+    })
+    .await;
+    producer.close(Duration::from_secs(5)).await;
+    let AdminResponse::DeleteTopics(response) = answer? else {
+        return Err("unexpected answer".to_owned());
+    };
+    let mut failed = Vec::new();
+    for name in &args.names {
+        match response
+            .responses
+            .iter()
+            .find(|r| r.name.as_deref() == Some(name.as_str()))
+        {
+            Some(r) if r.error_code == 0 => println!("deleted topic {name}"),
+            Some(r) => failed.push(format!(
+                "cannot delete topic {name}: {}",
+                broker_error(r.error_code, r.error_message.as_deref())
+            )),
+            None => failed.push(format!("the broker's answer does not mention topic {name}")),
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_ids_print_as_kafka_prints_them() {
+        let counting: Vec<u8> = (0..16).collect();
+        assert_eq!(
+            topic_id(&counting.try_into().unwrap()),
+            "AAECAwQFBgcICQoLDA0ODw"
+        );
+        assert_eq!(topic_id(&[255; 16]), "_____________________w");
+        assert_eq!(topic_id(&[0; 16]), "AAAAAAAAAAAAAAAAAAAAAA");
     }
 }

@@ -158,6 +158,24 @@ fn create_topic(bootstrap: &str, topic: &str, partitions: &str) {
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
+/// Kafka's own kafka-topics (`org.apache.kafka.tools.TopicCommand`), its stdout.
+fn kafka_topics(bootstrap: &str, args: &[&str]) -> String {
+    let out = Command::new(kafka_integration_tests::kafka::java())
+        .arg("-cp")
+        .arg(format!(
+            "{}/*",
+            tools_dir().join("kafka").join("current").display()
+        ))
+        .arg("org.apache.kafka.tools.TopicCommand")
+        .args(["--bootstrap-server", bootstrap])
+        .args(args)
+        .env_remove("JAVA_TOOL_OPTIONS")
+        .output()
+        .expect("run kafka-topics");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -220,6 +238,212 @@ fn produce_to_apache_kafka() {
         .collect();
     values.sort();
     assert_eq!(values, vec![b"one".to_vec(), b"two".to_vec()]);
+}
+
+/// `topic create | list | describe | delete` (a contract) against Apache Kafka, checked
+/// with Kafka's own kafka-topics; validation as kafka-topics does it.
+#[test]
+fn topic_commands_against_apache_kafka() {
+    require_tools!(Tool::Python);
+    let Some(kafka) = kafka() else { return };
+    let bootstrap = &kafka.bootstrap;
+    let topic = "kprod-topic-commands";
+    let out = kprod(
+        &[
+            "topic",
+            "create",
+            topic,
+            "--partitions",
+            "3",
+            "--replication-factor",
+            "1",
+            "--config",
+            "retention.ms=3600000",
+            "--bootstrap-server",
+            bootstrap,
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), format!("created topic {topic}"));
+
+    let out = kprod(&["topic", "list", "-b", bootstrap], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(listed.lines().any(|l| l == topic), "{listed}");
+    let mut sorted: Vec<&str> = listed.lines().collect();
+    sorted.sort_unstable();
+    assert_eq!(sorted, listed.lines().collect::<Vec<_>>());
+
+    let out = kprod(&["topic", "describe", topic, "-b", bootstrap], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let described = text(&out.stdout);
+    let lines: Vec<&str> = described.lines().collect();
+    assert_eq!(lines.len(), 4, "{described}");
+    assert!(
+        lines[0].starts_with(&format!("Topic: {topic}\tTopicId: "))
+            && lines[0].ends_with("\tPartitionCount: 3\tReplicationFactor: 1"),
+        "{described}"
+    );
+    for (p, line) in lines[1..].iter().enumerate() {
+        assert_eq!(
+            *line,
+            format!("\tTopic: {topic}\tPartition: {p}\tLeader: 1\tReplicas: 1\tIsr: 1")
+        );
+    }
+    // Kafka's own tool sees the same topic id and the config.
+    let tools = kafka_topics(bootstrap, &["--describe", "--topic", topic]);
+    let id = lines[0].split('\t').nth(1).unwrap();
+    assert!(tools.contains(id), "{id} not in {tools}");
+    assert!(tools.contains("retention.ms=3600000"), "{tools}");
+
+    // Validation before any request, as kafka-topics.
+    for bad in [
+        &["topic", "create", "bad name", "-b", bootstrap][..],
+        &[
+            "topic",
+            "create",
+            "ok",
+            "--partitions",
+            "0",
+            "-b",
+            bootstrap,
+        ],
+        &[
+            "topic",
+            "create",
+            "ok",
+            "--replication-factor",
+            "40000",
+            "-b",
+            bootstrap,
+        ],
+    ] {
+        let out = kprod(bad, b"");
+        assert_eq!(out.status.code(), Some(1), "{bad:?}");
+        assert!(!text(&out.stderr).is_empty());
+    }
+    // A broker error by its Kafka name.
+    let out = kprod(
+        &["topic", "describe", "kprod-no-such-topic", "-b", bootstrap],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("UNKNOWN_TOPIC_OR_PARTITION"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = kprod(&["topic", "delete", topic, "-b", bootstrap], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), format!("deleted topic {topic}"));
+    let out = kprod(&["topic", "delete", topic, "-b", bootstrap], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("UNKNOWN_TOPIC_OR_PARTITION"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A secured cluster (SASL_SSL, SCRAM-SHA-512, the cluster's CA as a PEM trust store),
+/// reached by `topic create`, `topic describe` and `produce` from one Java-style
+/// `--command-config` / `-F` file, as kafka-topics and the console producer take it.
+#[test]
+fn topic_commands_and_produce_reach_a_secured_cluster() {
+    use kafka_integration_tests::kafka::{
+        ClusterConfig, KafkaCluster, Listener, ScramMechanism, ScramUser, librdkafka_sasl,
+    };
+    require_tools!(Tool::Kafka, Tool::Python);
+    let cluster = KafkaCluster::start(ClusterConfig::single_node().scram_user(ScramUser::new(
+        ScramMechanism::Sha512,
+        "admin",
+        "s3cret-pw",
+    )));
+    let listener = Listener::SaslSsl;
+    let bootstrap = cluster.bootstrap(listener);
+    let dir = std::env::temp_dir().join(format!("kprod-secured-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("client.properties");
+    let ca = cluster
+        .librdkafka_properties(listener)
+        .into_iter()
+        .find_map(|p| p.strip_prefix("ssl.ca.location=").map(str::to_owned))
+        .expect("the CA");
+    std::fs::write(
+        &file,
+        format!(
+            "security.protocol=SASL_SSL\n\
+             sasl.mechanism=SCRAM-SHA-512\n\
+             sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \\\n\
+             \x20   username=\"admin\" password=\"s3cret-pw\";\n\
+             ssl.truststore.type=PEM\n\
+             ssl.truststore.location={ca}\n"
+        ),
+    )
+    .unwrap();
+    let file_arg = file.to_str().unwrap();
+    let topic = "kprod-secured";
+    let out = kprod(
+        &[
+            "topic",
+            "create",
+            topic,
+            "--partitions",
+            "2",
+            "--replication-factor",
+            "1",
+            "--command-config",
+            file_arg,
+            "--bootstrap-server",
+            &bootstrap,
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = kprod(
+        &[
+            "topic",
+            "describe",
+            topic,
+            "--command-config",
+            file_arg,
+            "-b",
+            &bootstrap,
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("PartitionCount: 2"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = kprod(
+        &["produce", "-F", file_arg, "-b", &bootstrap, "-t", topic],
+        b"one\ntwo\nthree\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut props = cluster.librdkafka_properties(listener);
+    props.extend(librdkafka_sasl("SCRAM-SHA-512", "admin", "s3cret-pw"));
+    let props: Vec<&str> = props.iter().map(String::as_str).collect();
+    let mut values: Vec<Vec<u8>> = read_back::read_back(&bootstrap, topic, 3, &props)
+        .into_iter()
+        .map(|r| r.value.expect("a value"))
+        .collect();
+    values.sort();
+    assert_eq!(
+        values,
+        [b"one".to_vec(), b"three".to_vec(), b"two".to_vec()]
+    );
+    // Without the file, the secured listener does not answer a plaintext client.
+    let out = kprod(
+        &["topic", "list", "-b", &bootstrap, "--timeout-ms", "3000"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// `--producer.config FILE` / `-F FILE` (a contract): a Java producer.properties with the

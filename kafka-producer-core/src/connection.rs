@@ -42,6 +42,8 @@ pub(crate) enum Purpose {
     Produce(u64),
     /// A request of the transaction machine.
     Txn(crate::transaction::TxnPurpose),
+    /// An admin request of the user's.
+    Admin(crate::admin::AdminId),
 }
 
 /// A request awaiting its response. Kafka answers requests on one

@@ -170,6 +170,10 @@ pub enum Event {
     /// is complete: take its result with
     /// [`Producer::transaction_result`](crate::Producer::transaction_result).
     TransactionCompleted(crate::transaction::TransactionOp),
+    /// An admin request ([`Producer::admin`](crate::Producer::admin)) is
+    /// answered or failed: take the outcome with
+    /// [`Producer::admin_result`](crate::Producer::admin_result).
+    AdminComplete(crate::admin::AdminId),
     /// [`Producer::close`](crate::Producer::close) finished: every batch has
     /// an outcome and every connection was released. This is the last event.
     Closed,

@@ -58,6 +58,7 @@
 //! ```
 
 mod accumulator;
+pub mod admin;
 pub mod config;
 mod connection;
 mod coordinator;
@@ -88,7 +89,7 @@ pub use kafka_proto::ErrorCode;
 pub use kafka_proto::compression::Compression;
 pub use kafka_proto::record::Header;
 pub use metrics::{Metric, Metrics};
-pub use producer::{Node, PartitionInfo, Producer};
+pub use producer::{Node, PartitionInfo, Producer, validate_topic_name};
 pub use transaction::{
     AbortReason, ConsumerGroupMetadata, OffsetToCommit, TransactionError, TransactionOp,
     TransactionProgress, TransactionState,

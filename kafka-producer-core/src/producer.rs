@@ -6,10 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kafka_proto::ErrorCode;
+use kafka_proto::messages::create_topics::CreateTopicsRequest;
+use kafka_proto::messages::delete_topics::{DeleteTopicState, DeleteTopicsRequest};
 use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
 use kafka_proto::messages::metadata::{MetadataRequest, MetadataRequestTopic};
 
 use crate::accumulator::{BATCH_OVERHEAD, Batch, PartitionQueue, record_size_upper_bound};
+use crate::admin::{AdminError, AdminId, AdminRequest, AdminResponse};
 use crate::config::{ConfigError, ProducerConfig};
 use crate::connection::{self, ConnError, Purpose, Response, SaslSettings};
 use crate::error::{DeliveryErrorKind, FatalError, SendError};
@@ -149,6 +152,8 @@ pub struct Producer {
     token_refresh_at: Option<Instant>,
     /// Records sent and retried (the `record-*-total` metrics).
     pub(crate) records: crate::metrics::RecordCounters,
+    /// Admin requests of the user's.
+    admin: crate::admin::Admin,
 }
 
 impl std::fmt::Debug for Producer {
@@ -164,8 +169,10 @@ impl std::fmt::Debug for Producer {
     }
 }
 
-/// Legal topic names: Kafka's `Topic.validate`.
-fn validate_topic(name: &str) -> Result<(), &'static str> {
+/// Checks a topic name as Kafka's `Topic.validate` does (1 to 249 characters of ASCII
+/// letters, digits, `.`, `_` and `-`; not `.` or `..`): `Err` says what is
+/// wrong.
+pub fn validate_topic_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {
         return Err("empty");
     }
@@ -316,6 +323,7 @@ impl Producer {
             token_requested: false,
             token_refresh_at: None,
             records: Default::default(),
+            admin: Default::default(),
         };
         p.maintain();
         Ok(p)
@@ -480,6 +488,128 @@ impl Producer {
             .map(|t| t.partitions.len() as i32)
     }
 
+    /// Queues an admin request (create, delete or describe topics) to go to
+    /// any broker over the producer's own connections (TLS, SASL,
+    /// reconnects; see [`admin`](crate::admin)), answered by `timeout` from
+    /// now. [`Event::AdminComplete`] with the returned id says when
+    /// [`admin_result`](Self::admin_result) has the outcome. After close or
+    /// a fatal error it fails at once.
+    pub fn admin(&mut self, request: AdminRequest, timeout: Duration, now: Instant) -> AdminId {
+        self.advance(now);
+        let deadline = now.checked_add(timeout).unwrap_or(now);
+        let id = self.admin.submit(request, deadline);
+        if self.closed || self.closing.is_some() {
+            let _ = self.admin.drain();
+            self.complete_admin(id, Err(AdminError::Closed));
+        } else if let Some(e) = self.fatal.clone() {
+            let _ = self.admin.drain();
+            self.complete_admin(id, Err(AdminError::Fatal(e)));
+        } else {
+            self.maintain();
+        }
+        id
+    }
+
+    /// The outcome of admin request `id`, once it is complete (taken: a
+    /// second call returns `None`).
+    pub fn admin_result(&mut self, id: AdminId) -> Option<Result<AdminResponse, AdminError>> {
+        self.admin.take_result(id)
+    }
+
+    fn complete_admin(&mut self, id: AdminId, result: Result<AdminResponse, AdminError>) {
+        self.admin.complete(id, result);
+        self.events.push_back(Event::AdminComplete(id));
+    }
+
+    /// Sends the admin requests that may go now, while a connection is
+    /// ready.
+    fn maintain_admin(&mut self) {
+        while self.admin.has_waiting() {
+            let Some(mut pending) = self.admin.take_due(self.now) else {
+                return;
+            };
+            let Some(conn) = self.any_connection() else {
+                self.admin.put_back(pending);
+                return;
+            };
+            let Some(c) = self.nodes.get_mut(conn) else {
+                self.admin.put_back(pending);
+                return;
+            };
+            let purpose = Purpose::Admin(pending.id);
+            let now = self.now;
+            let sent = match &mut pending.request {
+                AdminRequest::CreateTopics(body) => c
+                    .versions()
+                    .pick::<CreateTopicsRequest>(i16::MAX)
+                    .map(|v| c.send(&*body, v, purpose, now)),
+                AdminRequest::DeleteTopics(body) => {
+                    // Names go in `topic_names` below v6 and in `topics` from v6.
+                    if body.topics.is_empty() {
+                        body.topics = body
+                            .topic_names
+                            .iter()
+                            .map(|name| DeleteTopicState {
+                                name: Some(name.clone()),
+                                ..Default::default()
+                            })
+                            .collect();
+                    } else if body.topic_names.is_empty() {
+                        body.topic_names =
+                            body.topics.iter().filter_map(|t| t.name.clone()).collect();
+                    }
+                    c.versions()
+                        .pick::<DeleteTopicsRequest>(i16::MAX)
+                        .map(|v| c.send(&*body, v, purpose, now))
+                }
+                AdminRequest::Metadata(body) => c
+                    .versions()
+                    .pick::<MetadataRequest>(METADATA_VERSION_CAP)
+                    .map(|v| c.send(&*body, v, purpose, now)),
+            };
+            match sent {
+                Some(Ok(_)) => self.admin.sent(pending),
+                Some(Err(_)) => {
+                    self.admin.put_back(pending);
+                    return;
+                }
+                None => {
+                    let api = pending.request.api();
+                    self.complete_admin(pending.id, Err(AdminError::Unsupported { api }));
+                }
+            }
+        }
+    }
+
+    fn on_admin_response(&mut self, id: AdminId, response: Response) -> Result<(), ConnError> {
+        // A late answer to an expired request is dropped.
+        let Some(pending) = self.admin.take_in_flight(id) else {
+            return Ok(());
+        };
+        let decoded = match pending.request {
+            AdminRequest::CreateTopics(_) => {
+                connection::decode::<CreateTopicsRequest>(response).map(AdminResponse::CreateTopics)
+            }
+            AdminRequest::DeleteTopics(_) => {
+                connection::decode::<DeleteTopicsRequest>(response).map(AdminResponse::DeleteTopics)
+            }
+            AdminRequest::Metadata(_) => {
+                connection::decode::<MetadataRequest>(response).map(AdminResponse::Metadata)
+            }
+        };
+        match decoded {
+            Ok(answer) => {
+                self.complete_admin(id, Ok(answer));
+                Ok(())
+            }
+            Err(e) => {
+                // The connection is closed for garbage; the request goes again.
+                self.admin.sent(pending);
+                Err(e)
+            }
+        }
+    }
+
     /// The partitions of `topic` as Java's `partitionsFor` gives them
     /// (partition, leader, replicas, in-sync and offline replicas), if its
     /// metadata is known; `None` otherwise (see
@@ -528,7 +658,7 @@ impl Producer {
         now: Instant,
     ) -> Result<Option<(WaitId, Instant)>, SendError> {
         self.advance(now);
-        validate_topic(topic).map_err(|reason| SendError::InvalidTopic {
+        validate_topic_name(topic).map_err(|reason| SendError::InvalidTopic {
             topic: topic.to_owned(),
             reason,
         })?;
@@ -638,7 +768,7 @@ impl Producer {
                 });
             }
             _ => {
-                validate_topic(record.topic).map_err(|reason| SendError::InvalidTopic {
+                validate_topic_name(record.topic).map_err(|reason| SendError::InvalidTopic {
                     topic: record.topic.to_owned(),
                     reason,
                 })?;
@@ -947,6 +1077,9 @@ impl Producer {
         if let Some(t) = self.metadata.due_at(now).filter(|t| *t > now) {
             consider(t);
         }
+        if let Some(t) = self.admin.next_deadline().filter(|t| *t > now) {
+            consider(t);
+        }
         if let Some(t) = self.idempotence.retry_at().filter(|t| *t > now) {
             consider(t);
         }
@@ -1146,6 +1279,10 @@ impl Producer {
             Purpose::InitProducerId => self.producer_id_request_failed(),
             Purpose::Produce(id) => self.produce_request_lost(id),
             Purpose::Txn(p) => self.txn_request_lost(p),
+            Purpose::Admin(id) => {
+                let backoff = self.config.retry_backoff;
+                self.admin.lost(id, self.now + backoff);
+            }
             Purpose::ApiVersions | Purpose::SaslHandshake | Purpose::SaslAuthenticate => {}
         }
     }
@@ -1177,6 +1314,7 @@ impl Producer {
                 self.on_produce_response(conn, id, body);
             }
             Purpose::Txn(p) => self.on_txn_response(p, response)?,
+            Purpose::Admin(id) => self.on_admin_response(id, response)?,
             Purpose::ApiVersions | Purpose::SaslHandshake | Purpose::SaslAuthenticate => {}
         }
         Ok(())
@@ -1240,6 +1378,9 @@ impl Producer {
         }
         self.fatal = Some(error.clone());
         self.events.push_back(Event::Fatal(error.clone()));
+        for id in self.admin.drain() {
+            self.complete_admin(id, Err(AdminError::Fatal(error.clone())));
+        }
         if let Some(t) = self.txn.as_mut() {
             let mut events = Vec::new();
             t.fatal(&error, &mut events);
@@ -1303,6 +1444,7 @@ impl Producer {
             return;
         }
         self.maintain_metadata();
+        self.maintain_admin();
         self.maintain_producer_id();
         self.maintain_transactions();
         self.maintain_token();
@@ -1312,6 +1454,15 @@ impl Producer {
 
     fn expire(&mut self) {
         let now = self.now;
+        for (id, api) in self.admin.expire(now) {
+            self.complete_admin(
+                id,
+                Err(AdminError::TimedOut {
+                    api,
+                    connection_error: None,
+                }),
+            );
+        }
         // Sends waiting for a topic's metadata give up after max.block.ms.
         for (t, wait) in self.waits.expire(now) {
             let error = self.unavailable_error(&t);
@@ -1434,6 +1585,9 @@ impl Producer {
             let mut events = Vec::new();
             t.closed(&mut events);
             self.events.extend(events);
+        }
+        for id in self.admin.drain() {
+            self.complete_admin(id, Err(AdminError::Closed));
         }
         // Every flush is over: nothing is outstanding any more.
         while let Some((id, _)) = self.flushes.pop_front() {

@@ -410,6 +410,92 @@ fn purge_fails_unsent_records_and_the_producer_goes_on() {
     assert!(!sim.history.iter().any(|e| matches!(e, Event::Fatal(_))));
 }
 
+/// Admin requests over the producer's connections: CreateTopics then Metadata answered by
+/// the cluster; against an unreachable bootstrap, a timeout at the deadline; after close,
+/// refused at once.
+#[test]
+fn admin_requests_are_answered_or_time_out() {
+    use kafka_producer_core::admin::{
+        AdminError, AdminRequest, AdminResponse, CreatableTopic, CreateTopicsRequest,
+        MetadataRequest, MetadataRequestTopic,
+    };
+    let mut sim = Sim::new(spec(&[("t", 1)]), Faults::default(), 23, &[]);
+    let create = AdminRequest::CreateTopics(CreateTopicsRequest {
+        topics: vec![CreatableTopic {
+            name: "made".into(),
+            num_partitions: 3,
+            replication_factor: 1,
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let id = sim.producer.admin(create, Duration::from_secs(30), sim.now);
+    sim.run_until(Duration::from_secs(10), |e| {
+        e.contains(&Event::AdminComplete(id))
+    });
+    match sim.producer.admin_result(id) {
+        Some(Ok(AdminResponse::CreateTopics(r))) => {
+            assert_eq!(r.topics.len(), 1);
+            assert_eq!(
+                (r.topics[0].name.as_str(), r.topics[0].error_code),
+                ("made", 0)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(sim.producer.admin_result(id).is_none(), "taken once");
+    let describe = AdminRequest::Metadata(MetadataRequest {
+        topics: Some(vec![MetadataRequestTopic {
+            name: Some("made".into()),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    });
+    let id = sim
+        .producer
+        .admin(describe, Duration::from_secs(30), sim.now);
+    sim.run_until(Duration::from_secs(10), |e| {
+        e.contains(&Event::AdminComplete(id))
+    });
+    match sim.producer.admin_result(id) {
+        Some(Ok(AdminResponse::Metadata(m))) => assert_eq!(m.topics[0].partitions.len(), 3),
+        other => panic!("{other:?}"),
+    }
+
+    let cluster = kafka_sim::SimCluster::new(spec(&[]), Faults::default(), 24);
+    let mut config = kafka_producer_core::ProducerConfig::default();
+    config.set("bootstrap.servers", "nowhere:9092").unwrap();
+    let mut lost = Sim::with_config(cluster, config, 24);
+    let t0 = lost.now;
+    let id = lost.producer.admin(
+        AdminRequest::Metadata(MetadataRequest::default()),
+        Duration::from_secs(2),
+        lost.now,
+    );
+    lost.run_until(Duration::from_secs(10), |e| {
+        e.contains(&Event::AdminComplete(id))
+    });
+    assert_eq!(lost.now - t0, Duration::from_secs(2));
+    assert!(matches!(
+        lost.producer.admin_result(id),
+        Some(Err(AdminError::TimedOut {
+            api: "Metadata",
+            ..
+        }))
+    ));
+    lost.producer.close(lost.now, None);
+    lost.pump();
+    let id = lost.producer.admin(
+        AdminRequest::Metadata(MetadataRequest::default()),
+        Duration::from_secs(2),
+        lost.now,
+    );
+    assert_eq!(
+        lost.producer.admin_result(id),
+        Some(Err(AdminError::Closed))
+    );
+}
+
 #[test]
 fn linger_holds_a_batch_then_sends_it() {
     let mut sim = Sim::new(

@@ -87,6 +87,14 @@ pub trait AnyProducer: Clone + Debug + Send + Sync + 'static {
     /// A snapshot of the producer's metrics ([`Producer::metrics`]).
     fn metrics(&self) -> crate::Metrics;
 
+    /// Sends an admin request over the producer's connections
+    /// ([`Producer::admin`]).
+    fn admin(
+        &self,
+        request: crate::admin::AdminRequest,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<crate::admin::AdminResponse, crate::admin::AdminError>> + Send;
+
     /// Initializes transactions ([`Producer::init_transactions`]).
     fn init_transactions(
         &self,
@@ -171,6 +179,15 @@ impl<R: Runtime> AnyProducer for Producer<R> {
 
     fn metrics(&self) -> crate::Metrics {
         Producer::metrics(self)
+    }
+
+    fn admin(
+        &self,
+        request: crate::admin::AdminRequest,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<crate::admin::AdminResponse, crate::admin::AdminError>> + Send
+    {
+        Producer::admin(self, request, timeout)
     }
 
     fn init_transactions(

@@ -76,6 +76,12 @@ use std::future::Future;
 use std::time::Instant;
 
 pub use any::AnyProducer;
+/// Admin requests over the producer's connections (the core's
+/// [`admin`](kafka_producer_core::admin) module, with the kafka-proto
+/// request and response types they carry).
+pub mod admin {
+    pub use kafka_producer_core::admin::*;
+}
 pub use builder::{Parts, ProducerBuilder};
 pub use delivery::{Callback, DeliveryFuture, DeliveryResult, RecordMetadata};
 pub use kafka_producer_core::SendError;

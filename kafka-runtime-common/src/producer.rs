@@ -8,7 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use event_listener::{EventListener, Listener};
+use kafka_producer_core::admin::{AdminError, AdminRequest, AdminResponse};
 use kafka_producer_core::{ErrorCode, FlushId, PartitionInfo, Record, WaitId};
+
+/// How long past an admin request's own deadline a handle waits for the
+/// core to end it.
+const ADMIN_SLACK: Duration = Duration::from_secs(5);
 
 use crate::Runtime;
 use crate::SendError;
@@ -483,6 +488,65 @@ impl<R: Runtime> Producer<R> {
         };
         self.shared().wake_driver();
         purged
+    }
+
+    /// Sends an admin request (create, delete or describe topics) over
+    /// this producer's connections, with its TLS and SASL, to any broker,
+    /// and returns the broker's decoded answer (whose per-topic error codes
+    /// are the caller's to read), or why there is none by `timeout` (see
+    /// [`kafka_producer_core::admin`]).
+    pub async fn admin(
+        &self,
+        request: AdminRequest,
+        timeout: Duration,
+    ) -> Result<AdminResponse, AdminError> {
+        let Some(id) = self.start_admin(request, timeout) else {
+            return Err(AdminError::Closed);
+        };
+        let mut result = None;
+        // The core ends the request at its deadline; the slack only guards
+        // against a driver that is gone.
+        let deadline = deadline_after(timeout.saturating_add(ADMIN_SLACK));
+        self.wait_for(deadline, |st| {
+            result = st.admin_result(id);
+            result.is_some() || st.closed
+        })
+        .await;
+        result.unwrap_or(Err(AdminError::Closed))
+    }
+
+    /// [`admin`](Self::admin), blocking the calling thread.
+    pub fn admin_blocking(
+        &self,
+        request: AdminRequest,
+        timeout: Duration,
+    ) -> Result<AdminResponse, AdminError> {
+        let Some(id) = self.start_admin(request, timeout) else {
+            return Err(AdminError::Closed);
+        };
+        let mut result = None;
+        let deadline = deadline_after(timeout.saturating_add(ADMIN_SLACK));
+        self.wait_for_blocking(deadline, |st| {
+            result = st.admin_result(id);
+            result.is_some() || st.closed
+        });
+        result.unwrap_or(Err(AdminError::Closed))
+    }
+
+    fn start_admin(
+        &self,
+        request: AdminRequest,
+        timeout: Duration,
+    ) -> Option<kafka_producer_core::admin::AdminId> {
+        let id = {
+            let mut st = self.shared().lock();
+            if st.closed {
+                return None;
+            }
+            st.core.admin(request, timeout, Instant::now())
+        };
+        self.shared().wake_driver();
+        Some(id)
     }
 
     fn start_flush(&self) -> Option<FlushId> {

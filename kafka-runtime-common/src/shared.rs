@@ -11,6 +11,7 @@
 //! connections in [`Outputs::connects`], write [`Outputs::transmits`], close
 //! [`Outputs::closes`], and call [`Outputs::complete`].
 
+use kafka_producer_core::admin::{AdminError, AdminResponse};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -278,6 +279,25 @@ impl State {
             .map(|&(_, error)| error)
     }
 
+    /// The outcome of admin request `id`, if complete (taken), with the
+    /// last connection failure filled into a timeout.
+    pub(crate) fn admin_result(
+        &mut self,
+        id: kafka_producer_core::admin::AdminId,
+    ) -> Option<Result<AdminResponse, AdminError>> {
+        let result = self.core.admin_result(id)?;
+        Some(match result {
+            Err(AdminError::TimedOut {
+                api,
+                connection_error: None,
+            }) => Err(AdminError::TimedOut {
+                api,
+                connection_error: self.last_connect_error.clone(),
+            }),
+            other => other,
+        })
+    }
+
     /// Why `topic` cannot be sent to.
     pub(crate) fn topic_unavailable(&self, topic: &str, error: Option<ErrorCode>) -> SendError {
         SendError::TopicUnavailable {
@@ -459,6 +479,10 @@ impl Outputs {
                     .core
                     .handle_token_failed("no OAUTHBEARER token provider", Instant::now()),
             },
+            Event::AdminComplete(id) => {
+                tracing::debug!(id = id.0, "admin request complete");
+                self.changed = true;
+            }
             Event::TransactionCompleted(op) => {
                 tracing::debug!(operation = op.name(), "transactional operation complete");
                 self.changed = true;

@@ -244,6 +244,18 @@ impl BlockingProducer {
         self.inner.flush_blocking();
     }
 
+    /// Sends an admin request (create, delete or describe topics) over the
+    /// producer's connections and blocks for the broker's answer, at most
+    /// `timeout` (see `kafka_runtime_common::Producer::admin`).
+    pub fn admin(
+        &self,
+        request: kafka_runtime_common::admin::AdminRequest,
+        timeout: Duration,
+    ) -> Result<kafka_runtime_common::admin::AdminResponse, kafka_runtime_common::admin::AdminError>
+    {
+        self.inner.admin_blocking(request, timeout)
+    }
+
     /// [`flush`](Self::flush), blocking at most `timeout` (librdkafka's
     /// `flush(timeout)`): [`FlushTimeout`] if some of the records flushed
     /// still have no outcome then (they go on being delivered).
@@ -376,6 +388,15 @@ impl kafka_runtime_common::AnyProducer for BlockingProducer {
         record: ProducerRecord,
     ) -> Result<DeliveryFuture, kafka_runtime_common::Refused> {
         BlockingProducer::send_result(self, record)
+    }
+
+    async fn admin(
+        &self,
+        request: kafka_runtime_common::admin::AdminRequest,
+        timeout: Duration,
+    ) -> Result<kafka_runtime_common::admin::AdminResponse, kafka_runtime_common::admin::AdminError>
+    {
+        BlockingProducer::admin(self, request, timeout)
     }
 
     async fn flush(&self) {
