@@ -163,6 +163,9 @@ pub(crate) struct Connection {
     /// Bytes of requests encoded, of responses received.
     pub(crate) bytes_out: u64,
     pub(crate) bytes_in: u64,
+    /// When a request last went out or a response came in (or the
+    /// connection was made): idle time counts from here.
+    last_active: Instant,
 }
 
 impl Connection {
@@ -198,6 +201,7 @@ impl Connection {
             authentications: 0,
             bytes_out: 0,
             bytes_in: 0,
+            last_active: now,
         }
     }
 
@@ -325,6 +329,7 @@ impl Connection {
         now: Instant,
         expect_response: bool,
     ) -> Result<(), kafka_proto::EncodeError> {
+        self.last_active = now;
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1) & i32::MAX;
         let header = RequestHeader::new(R::API_KEY, version, correlation_id, Some(&self.client_id));
@@ -370,6 +375,15 @@ impl Connection {
         }
     }
 
+    /// When this connection has been idle for `max_idle`
+    /// (`connections.max.idle.ms`): ready, nothing in flight or waiting to
+    /// go, and no traffic since; `None` while it is busy or not set up.
+    pub(crate) fn idle_deadline(&self, max_idle: Duration) -> Option<Instant> {
+        (matches!(self.state, State::Ready) && self.in_flight.is_empty() && self.out.is_empty())
+            .then(|| self.last_active.checked_add(max_idle))
+            .flatten()
+    }
+
     /// Whether a deadline has passed (the connection must then be closed:
     /// Java's client does the same on a request timeout).
     pub(crate) fn timed_out(&self, now: Instant) -> bool {
@@ -397,6 +411,7 @@ impl Connection {
             ));
         }
         self.bytes_in += data.len() as u64;
+        self.last_active = now;
         self.decoder.push(data);
         while let Some(frame) = self.decoder.next_frame()? {
             let correlation_id = frame::peek_correlation_id(&frame)?;

@@ -29,6 +29,8 @@ pub(crate) struct ConnectionSettings {
     pub(crate) setup_timeout_max: Duration,
     pub(crate) reconnect_backoff: Duration,
     pub(crate) reconnect_backoff_max: Duration,
+    /// `connections.max.idle.ms`: a connection idle this long is closed.
+    pub(crate) max_idle: Duration,
 }
 
 /// Connection bookkeeping for one node.
@@ -338,6 +340,31 @@ impl Nodes {
         Some(purposes)
     }
 
+    /// Closes the connections idle for `connections.max.idle.ms` at `now`
+    /// (Java's client does the same): no request is lost, the node is not
+    /// backed off, and the next request to it opens a new connection.
+    pub(crate) fn close_idle(&mut self, now: Instant) {
+        let max_idle = self.settings.max_idle;
+        let mut idle: Vec<ConnId> = self
+            .conns
+            .values()
+            .filter(|c| c.idle_deadline(max_idle).is_some_and(|d| d <= now))
+            .map(|c| c.id)
+            .collect();
+        idle.sort_unstable();
+        for id in idle {
+            if let Some(c) = self.conns.remove(&id) {
+                self.retire(&c);
+                if let Some(n) = self.nodes.get_mut(&c.node) {
+                    if n.conn == Some(id) {
+                        n.conn = None;
+                    }
+                }
+                self.closes.push_back(id);
+            }
+        }
+    }
+
     /// Connections whose request or setup deadline has passed.
     pub(crate) fn timed_out(&self, now: Instant) -> Vec<ConnId> {
         self.conns
@@ -465,10 +492,11 @@ impl Nodes {
     }
 
     pub(crate) fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        let max_idle = self.settings.max_idle;
         let conns = self
             .conns
             .values()
-            .flat_map(|c| [c.next_deadline(), c.reauth_at()])
+            .flat_map(|c| [c.next_deadline(), c.reauth_at(), c.idle_deadline(max_idle)])
             .flatten();
         let retries = self
             .nodes
@@ -503,6 +531,7 @@ mod tests {
                 request_timeout: Duration::from_secs(30),
                 setup_timeout: Duration::from_secs(10),
                 setup_timeout_max: Duration::from_secs(30),
+                max_idle: Duration::from_secs(540),
                 reconnect_backoff: Duration::from_millis(50),
                 reconnect_backoff_max: Duration::from_secs(1),
             },

@@ -278,6 +278,7 @@ impl Producer {
                 request_timeout: config.request_timeout,
                 setup_timeout: config.socket_connection_setup_timeout,
                 setup_timeout_max: config.socket_connection_setup_timeout_max,
+                max_idle: config.connections_max_idle,
                 reconnect_backoff: config.reconnect_backoff,
                 reconnect_backoff_max: config.reconnect_backoff_max,
             },
@@ -1139,6 +1140,7 @@ impl Producer {
         for conn in self.nodes.timed_out(self.now) {
             self.close_connection(conn, Some(ConnError::Timeout));
         }
+        self.nodes.close_idle(self.now);
         self.nodes.reauthenticate_due(self.now);
         self.maintain();
     }

@@ -496,6 +496,42 @@ fn admin_requests_are_answered_or_time_out() {
     );
 }
 
+/// `connections.max.idle.ms`: a connection with no traffic for that long is closed without
+/// backoff or lost requests, and the next record opens a new one.
+#[test]
+fn idle_connections_close_and_reopen_on_demand() {
+    let mut sim = Sim::new(
+        spec(&[("t", 1)]),
+        Faults::default(),
+        29,
+        &[
+            ("connections.max.idle.ms", "1000"),
+            ("metadata.max.age.ms", "600000"),
+            ("linger.ms", "0"),
+        ],
+    );
+    let metric = |sim: &Sim, name: &str| {
+        sim.producer
+            .metrics()
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.value)
+            .unwrap()
+    };
+    send_all(&mut sim, &[record("t", b"first")]);
+    let events = sim.run_until(Duration::from_secs(5), |e| delivered(e) == 1);
+    assert_eq!(delivered(&events), 1);
+    let opened = metric(&sim, "connection-creation-total");
+    assert_eq!(metric(&sim, "connection-close-total"), 0.0);
+    sim.advance(Duration::from_millis(1500));
+    assert!(metric(&sim, "connection-close-total") >= 1.0);
+    assert_eq!(metric(&sim, "connection-count"), 0.0);
+    send_all(&mut sim, &[record("t", b"second")]);
+    let events = sim.run_until(Duration::from_secs(5), |e| delivered(e) == 1);
+    assert_eq!(delivered(&events), 1);
+    assert!(metric(&sim, "connection-creation-total") > opened);
+}
+
 #[test]
 fn linger_holds_a_batch_then_sends_it() {
     let mut sim = Sim::new(

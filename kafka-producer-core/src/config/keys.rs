@@ -39,6 +39,7 @@ pub(super) enum Key {
     CompressionLz4Level,
     CompressionZstdLevel,
     SocketConnectionSetupTimeoutMaxMs,
+    ConnectionsMaxIdleMs,
     ClientDnsLookup,
     SaslLoginRefreshWindowFactor,
     SaslLoginRefreshWindowJitter,
@@ -96,6 +97,7 @@ pub(super) const KEYS: &[(&str, Key)] = &[
         Key::SocketConnectionSetupTimeoutMaxMs,
     ),
     ("client.dns.lookup", Key::ClientDnsLookup),
+    ("connections.max.idle.ms", Key::ConnectionsMaxIdleMs),
     (
         "sasl.login.refresh.window.factor",
         Key::SaslLoginRefreshWindowFactor,
@@ -341,10 +343,6 @@ const OTHER_PROPERTIES: &[(&str, Fate)] = &[
     (
         "receive.buffer.bytes",
         Fate::Ignored("sockets keep the operating system's buffer sizes (and its autotuning)"),
-    ),
-    (
-        "connections.max.idle.ms",
-        Fate::Ignored("idle connections are kept open until the producer closes"),
     ),
     (
         "metadata.recovery.rebootstrap.trigger.ms",

@@ -294,6 +294,12 @@ fn every_key_takes_a_good_value_and_refuses_a_bad_one() {
             Some("-1"),
         ),
         (
+            "connections.max.idle.ms",
+            "1000",
+            |c| c.connections_max_idle == ms(1000),
+            Some("-1"),
+        ),
+        (
             "client.dns.lookup",
             "use_all_dns_ips",
             |_| true,
