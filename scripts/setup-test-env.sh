@@ -63,7 +63,7 @@ TANSU_SHA256="38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723"
 
 CACHE="${KAFKA_TESTS_CACHE:-$HOME/.cache/kafka-producer-tests}"
 
-APT_PACKAGES=(librdkafka-dev kcat stunnel4 openssl python3-venv)
+APT_PACKAGES=(librdkafka-dev kcat stunnel4 openssl python3-venv iproute2)
 case "$MODE" in
 kafka-only) APT_PACKAGES=() ;;
 tansu-only | demo) APT_PACKAGES=(python3-venv) ;;

@@ -77,6 +77,12 @@ pub struct Connect {
     pub port: u16,
     /// The broker's node id, or `None` for a bootstrap address.
     pub node_id: Option<i32>,
+    /// The socket send buffer to set (`send.buffer.bytes`), or `None` for
+    /// the operating system's.
+    pub send_buffer_bytes: Option<usize>,
+    /// The socket receive buffer to set (`receive.buffer.bytes`), or `None`
+    /// for the operating system's.
+    pub receive_buffer_bytes: Option<usize>,
 }
 
 /// Bytes to write on a connection, from

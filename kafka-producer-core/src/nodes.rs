@@ -31,6 +31,9 @@ pub(crate) struct ConnectionSettings {
     pub(crate) reconnect_backoff_max: Duration,
     /// `connections.max.idle.ms`: a connection idle this long is closed.
     pub(crate) max_idle: Duration,
+    /// `send.buffer.bytes` / `receive.buffer.bytes`, for the adapter.
+    pub(crate) send_buffer: Option<usize>,
+    pub(crate) receive_buffer: Option<usize>,
 }
 
 /// Connection bookkeeping for one node.
@@ -234,6 +237,8 @@ impl Nodes {
             host: addr.host,
             port: addr.port,
             node_id: (node >= 0).then_some(node),
+            send_buffer_bytes: self.settings.send_buffer,
+            receive_buffer_bytes: self.settings.receive_buffer,
         });
         true
     }
@@ -532,6 +537,8 @@ mod tests {
                 setup_timeout: Duration::from_secs(10),
                 setup_timeout_max: Duration::from_secs(30),
                 max_idle: Duration::from_secs(540),
+                send_buffer: None,
+                receive_buffer: None,
                 reconnect_backoff: Duration::from_millis(50),
                 reconnect_backoff_max: Duration::from_secs(1),
             },

@@ -279,6 +279,8 @@ impl Producer {
                 setup_timeout: config.socket_connection_setup_timeout,
                 setup_timeout_max: config.socket_connection_setup_timeout_max,
                 max_idle: config.connections_max_idle,
+                send_buffer: config.send_buffer_bytes,
+                receive_buffer: config.receive_buffer_bytes,
                 reconnect_backoff: config.reconnect_backoff,
                 reconnect_backoff_max: config.reconnect_backoff_max,
             },

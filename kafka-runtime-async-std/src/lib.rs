@@ -211,6 +211,15 @@ impl<S: Spawn> AsyncIo for AsyncIoOn<S> {
             Timer::at(deadline).await;
         }
     }
+
+    fn set_buffer_sizes(
+        &self,
+        tcp: &TcpStream,
+        send: Option<usize>,
+        receive: Option<usize>,
+    ) -> io::Result<()> {
+        kafka_runtime_common::driver::set_buffer_sizes(socket2::SockRef::from(tcp), send, receive)
+    }
 }
 
 /// The [`Runtime`] of producers whose tasks `S` spawns; waits use async-io

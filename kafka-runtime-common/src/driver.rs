@@ -94,6 +94,21 @@ pub trait AsyncIo: Send + Sync + 'static {
     /// by themselves once the producer has closed.
     fn spawn(&self, task: Task);
 
+    /// Sets the socket buffer sizes the producer asks for
+    /// (`send.buffer.bytes`, `receive.buffer.bytes`; `None`: keep the
+    /// system's) on a stream [`connect`](Self::connect) made. The default
+    /// does nothing; the runtime crates set them with
+    /// [`set_buffer_sizes`].
+    fn set_buffer_sizes(
+        &self,
+        tcp: &Self::Tcp,
+        send: Option<usize>,
+        receive: Option<usize>,
+    ) -> io::Result<()> {
+        let _ = (tcp, send, receive);
+        Ok(())
+    }
+
     /// Opens a TCP connection to `host:port` (resolving the name without
     /// blocking the executor where the runtime can). The driver turns
     /// Nagle's algorithm off itself only if the runtime cannot: do it here.
@@ -283,6 +298,7 @@ impl<I: AsyncIo> Driver<I> {
                 c.conn,
                 c.host,
                 c.port,
+                (c.send_buffer_bytes, c.receive_buffer_bytes),
                 self.tls.clone(),
                 rx,
                 self.net_tx.clone(),
@@ -333,6 +349,7 @@ async fn connection<I: AsyncIo>(
     conn: ConnId,
     host: String,
     port: u16,
+    (send_buffer, receive_buffer): (Option<usize>, Option<usize>),
     tls: Option<TlsConnector>,
     rx: Receiver<Bytes>,
     events: Sender<NetEvent>,
@@ -344,6 +361,9 @@ async fn connection<I: AsyncIo>(
             return;
         }
     };
+    if let Err(e) = io.set_buffer_sizes(&tcp, send_buffer, receive_buffer) {
+        tracing::warn!(error = %e, "cannot set the socket buffer sizes");
+    }
     let Some(tls) = tls else {
         return serve(conn, tcp, rx, events).await;
     };
@@ -570,6 +590,7 @@ mod tests {
             ConnId(3),
             "127.0.0.1".to_owned(),
             1,
+            (None, None),
             None,
             writes,
             tx,
@@ -581,4 +602,20 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
     }
+}
+
+/// Sets `SO_SNDBUF` and `SO_RCVBUF` on a socket (`send.buffer.bytes`,
+/// `receive.buffer.bytes`); `None` leaves the system's size.
+pub fn set_buffer_sizes(
+    socket: socket2::SockRef<'_>,
+    send: Option<usize>,
+    receive: Option<usize>,
+) -> io::Result<()> {
+    if let Some(n) = send {
+        socket.set_send_buffer_size(n)?;
+    }
+    if let Some(n) = receive {
+        socket.set_recv_buffer_size(n)?;
+    }
+    Ok(())
 }

@@ -86,6 +86,8 @@ struct Conn {
     token: Token,
     /// `host:port` as the core named it.
     peer: Arc<str>,
+    /// `send.buffer.bytes` and `receive.buffer.bytes`, set once TCP is up.
+    buffers: (Option<usize>, Option<usize>),
     socket: TcpStream,
     tls: Option<Box<ClientConnection>>,
     phase: Phase,
@@ -406,6 +408,7 @@ impl<C: CoreCell> EventLoop<C> {
             id: c.conn,
             token,
             peer,
+            buffers: (c.send_buffer_bytes, c.receive_buffer_bytes),
             socket,
             tls,
             phase: Phase::Connecting { rest },
@@ -564,6 +567,14 @@ impl Conn {
         // Requests are whole frames written at once; Nagle would only add latency.
         if let Err(e) = self.socket.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        let (send, receive) = self.buffers;
+        if let Err(e) = kafka_runtime_common::driver::set_buffer_sizes(
+            socket2::SockRef::from(&self.socket),
+            send,
+            receive,
+        ) {
+            tracing::warn!(error = %e, "cannot set the socket buffer sizes");
         }
         if self.tls.is_some() {
             self.phase = Phase::Handshaking;

@@ -45,6 +45,19 @@ impl AsyncIo for TokioIo {
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send + 'static {
         tokio::time::sleep_until(deadline.into())
     }
+
+    fn set_buffer_sizes(
+        &self,
+        tcp: &Tcp,
+        send: Option<usize>,
+        receive: Option<usize>,
+    ) -> io::Result<()> {
+        kafka_runtime_common::driver::set_buffer_sizes(
+            socket2::SockRef::from(&tcp.0),
+            send,
+            receive,
+        )
+    }
 }
 
 /// A Tokio TCP stream as futures-io sees it.

@@ -925,7 +925,50 @@ async fn purge_and_flush_with_a_timeout<T: Rt>() {
     p.close(Duration::from_secs(10)).await;
 }
 
+/// `send.buffer.bytes` and `receive.buffer.bytes` reach the sockets: `ss` shows the
+/// connection to the broker with them (Linux doubles what is set, for its bookkeeping).
+async fn socket_buffer_sizes_are_set<T: Rt>() {
+    require_tools!(Tool::Kafka);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    // Sizes of this runtime's own, as the three runtimes' tests share the broker.
+    let (send, receive) = (50_000 + 100 * T::NAME.len(), 40_000 + 100 * T::NAME.len());
+    let p = producer::<T>(&bootstrap)
+        .set("send.buffer.bytes", &send.to_string())
+        .set("receive.buffer.bytes", &receive.to_string())
+        .build()
+        .unwrap();
+    let topic = &*topic::<T>(&kafka, "buffers", 1);
+    p.send(ProducerRecord::new(topic).value("x"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let port = bootstrap.rsplit(':').next().unwrap();
+    let out = std::process::Command::new("ss")
+        .args([
+            "-tmnH",
+            "state",
+            "established",
+            "dport",
+            "=",
+            &format!(":{port}"),
+        ])
+        .output()
+        .expect("run ss (iproute2)");
+    let sockets = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        sockets
+            .lines()
+            .any(|l| l.contains(&format!("rb{},", 2 * receive))
+                && l.contains(&format!("tb{},", 2 * send))),
+        "no connection with the buffers set ({send}, {receive}): {sockets}"
+    );
+    p.close(Duration::from_secs(5)).await;
+}
+
 runtimes::suite!(
+    socket_buffer_sizes_are_set,
     purge_and_flush_with_a_timeout,
     round_trip_of_every_codec_reads_back_intact,
     keyed_records_go_to_the_java_murmur2_partition,

@@ -40,6 +40,8 @@ pub(super) enum Key {
     CompressionZstdLevel,
     SocketConnectionSetupTimeoutMaxMs,
     ConnectionsMaxIdleMs,
+    SendBufferBytes,
+    ReceiveBufferBytes,
     ClientDnsLookup,
     SaslLoginRefreshWindowFactor,
     SaslLoginRefreshWindowJitter,
@@ -98,6 +100,8 @@ pub(super) const KEYS: &[(&str, Key)] = &[
     ),
     ("client.dns.lookup", Key::ClientDnsLookup),
     ("connections.max.idle.ms", Key::ConnectionsMaxIdleMs),
+    ("send.buffer.bytes", Key::SendBufferBytes),
+    ("receive.buffer.bytes", Key::ReceiveBufferBytes),
     (
         "sasl.login.refresh.window.factor",
         Key::SaslLoginRefreshWindowFactor,
@@ -156,6 +160,10 @@ impl Key {
             Key::ClientDnsLookup => {
                 "use_all_dns_ips only; resolve_canonical_bootstrap_servers_only serves Kerberos, \
                  which is not supported"
+            }
+            Key::SendBufferBytes | Key::ReceiveBufferBytes => {
+                "the default is -1 (the operating system's size and its autotuning), not Java's \
+                 fixed 131072 / 32768"
             }
             Key::PartitionerRackAware => "false only: rack-aware partitioning is not implemented",
             Key::TransactionTwoPhaseCommitEnable => "false only: KIP-939 is not implemented",
@@ -335,14 +343,6 @@ const OTHER_PROPERTIES: &[(&str, Fate)] = &[
         Fate::Ignored(
             "bootstrap addresses are resolved again at every connection attempt, backing off by reconnect.backoff.ms",
         ),
-    ),
-    (
-        "send.buffer.bytes",
-        Fate::Ignored("sockets keep the operating system's buffer sizes (and its autotuning)"),
-    ),
-    (
-        "receive.buffer.bytes",
-        Fate::Ignored("sockets keep the operating system's buffer sizes (and its autotuning)"),
     ),
     (
         "metadata.recovery.rebootstrap.trigger.ms",

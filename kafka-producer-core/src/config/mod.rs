@@ -273,6 +273,15 @@ pub struct ProducerConfig {
     /// flight and no traffic for this long is closed (the next request
     /// opens a new one), as Java's client does. Default 540000 ms (9 min).
     pub connections_max_idle: Duration,
+    /// `send.buffer.bytes`: the socket send buffer (`SO_SNDBUF`) the
+    /// runtime sets on each broker connection; `None` (-1) keeps the
+    /// operating system's (with its autotuning). Default `None`, not Java's
+    /// 131072: a fixed size turns Linux's autotuning off.
+    pub send_buffer_bytes: Option<usize>,
+    /// `receive.buffer.bytes`: the socket receive buffer (`SO_RCVBUF`);
+    /// `None` (-1) keeps the operating system's. Default `None`, not Java's
+    /// 32768, for the same reason.
+    pub receive_buffer_bytes: Option<usize>,
     /// `sasl.login.refresh.window.factor`: an OAUTHBEARER token is
     /// refreshed after this fraction of its lifetime (plus the jitter);
     /// 0.5 to 1.0. Default 0.8.
@@ -337,6 +346,8 @@ impl Default for ProducerConfig {
             compression_zstd_level: 3,
             socket_connection_setup_timeout_max: Duration::from_millis(30_000),
             connections_max_idle: Duration::from_millis(540_000),
+            send_buffer_bytes: None,
+            receive_buffer_bytes: None,
             sasl_login_refresh_window_factor: 0.8,
             sasl_login_refresh_window_jitter: 0.05,
             sasl_login_refresh_min_period: Duration::from_secs(60),
@@ -517,6 +528,8 @@ impl ProducerConfig {
                 self.socket_connection_setup_timeout_max = parse_ms(value, 0, LONG_MAX)?
             }
             Key::ConnectionsMaxIdleMs => self.connections_max_idle = parse_ms(value, 0, LONG_MAX)?,
+            Key::SendBufferBytes => self.send_buffer_bytes = parse_buffer_bytes(value)?,
+            Key::ReceiveBufferBytes => self.receive_buffer_bytes = parse_buffer_bytes(value)?,
             Key::ClientDnsLookup => match value.trim() {
                 // Every address a name resolves to is tried in turn: what
                 // the runtimes' connect does.

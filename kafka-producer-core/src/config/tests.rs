@@ -294,6 +294,18 @@ fn every_key_takes_a_good_value_and_refuses_a_bad_one() {
             Some("-1"),
         ),
         (
+            "send.buffer.bytes",
+            "65536",
+            |c| c.send_buffer_bytes == Some(65_536),
+            Some("-2"),
+        ),
+        (
+            "receive.buffer.bytes",
+            "-1",
+            |c| c.receive_buffer_bytes.is_none(),
+            Some("lots"),
+        ),
+        (
             "connections.max.idle.ms",
             "1000",
             |c| c.connections_max_idle == ms(1000),

@@ -389,3 +389,12 @@ pub(super) fn parse_fraction(value: &str, min: f64, max: f64) -> Result<f64, Str
     }
     Ok(n)
 }
+
+/// Reads `send.buffer.bytes` / `receive.buffer.bytes`: -1 is the operating
+/// system's size (`None`).
+pub(super) fn parse_buffer_bytes(value: &str) -> Result<Option<usize>, String> {
+    match parse_int(value, -1, INT_MAX)? {
+        -1 => Ok(None),
+        n => Ok(usize::try_from(n).ok()),
+    }
+}
