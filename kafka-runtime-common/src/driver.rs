@@ -73,6 +73,7 @@ use futures_rustls::pki_types::ServerName;
 #[cfg(not(feature = "tls"))]
 type TlsConnector = crate::NoTls;
 use kafka_producer_core::ConnId;
+use kafka_producer_core::event::Connect;
 use tracing::Instrument;
 
 use crate::Parts;
@@ -293,12 +294,10 @@ impl<I: AsyncIo> Driver<I> {
             let (tx, rx) = async_channel::unbounded();
             let (stop, stopped) = async_channel::bounded(1);
             let span = tracing::debug_span!("kafka_connection", conn = c.conn.0, %peer);
+            let conn = c.conn;
             let work = connection(
                 self.io.clone(),
-                c.conn,
-                c.host,
-                c.port,
-                (c.send_buffer_bytes, c.receive_buffer_bytes),
+                c,
                 self.tls.clone(),
                 rx,
                 self.net_tx.clone(),
@@ -311,7 +310,7 @@ impl<I: AsyncIo> Driver<I> {
                 connected: false,
                 peer,
             };
-            self.conns.insert(c.conn, handle);
+            self.conns.insert(conn, handle);
         }
         for t in self.out.transmits.drain(..) {
             // A send error means the task ended; its report is on its way.
@@ -346,14 +345,19 @@ async fn until_stopped<I: AsyncIo>(io: Arc<I>, stopped: Receiver<()>) {
 /// side ends.
 async fn connection<I: AsyncIo>(
     io: Arc<I>,
-    conn: ConnId,
-    host: String,
-    port: u16,
-    (send_buffer, receive_buffer): (Option<usize>, Option<usize>),
+    connect: Connect,
     tls: Option<TlsConnector>,
     rx: Receiver<Bytes>,
     events: Sender<NetEvent>,
 ) {
+    let Connect {
+        conn,
+        host,
+        port,
+        send_buffer_bytes: send_buffer,
+        receive_buffer_bytes: receive_buffer,
+        ..
+    } = connect;
     let tcp = match io.connect(host.clone(), port).await {
         Ok(tcp) => tcp,
         Err(e) => {
@@ -454,6 +458,22 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, rx: Receiver<Bytes>) -
         writer.flush().await?;
     }
     writer.close().await
+}
+
+/// Sets `SO_SNDBUF` and `SO_RCVBUF` on a socket (`send.buffer.bytes`,
+/// `receive.buffer.bytes`); `None` leaves the system's size.
+pub fn set_buffer_sizes(
+    socket: socket2::SockRef<'_>,
+    send: Option<usize>,
+    receive: Option<usize>,
+) -> io::Result<()> {
+    if let Some(n) = send {
+        socket.set_send_buffer_size(n)?;
+    }
+    if let Some(n) = receive {
+        socket.set_recv_buffer_size(n)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -587,10 +607,14 @@ mod tests {
         let (_writes, writes) = async_channel::unbounded();
         future::block_on(connection(
             Arc::new(Clock::default()),
-            ConnId(3),
-            "127.0.0.1".to_owned(),
-            1,
-            (None, None),
+            Connect {
+                conn: ConnId(3),
+                host: "127.0.0.1".to_owned(),
+                port: 1,
+                node_id: None,
+                send_buffer_bytes: None,
+                receive_buffer_bytes: None,
+            },
             None,
             writes,
             tx,
@@ -602,20 +626,4 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
     }
-}
-
-/// Sets `SO_SNDBUF` and `SO_RCVBUF` on a socket (`send.buffer.bytes`,
-/// `receive.buffer.bytes`); `None` leaves the system's size.
-pub fn set_buffer_sizes(
-    socket: socket2::SockRef<'_>,
-    send: Option<usize>,
-    receive: Option<usize>,
-) -> io::Result<()> {
-    if let Some(n) = send {
-        socket.set_send_buffer_size(n)?;
-    }
-    if let Some(n) = receive {
-        socket.set_recv_buffer_size(n)?;
-    }
-    Ok(())
 }
