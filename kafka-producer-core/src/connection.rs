@@ -145,6 +145,10 @@ pub(crate) struct Connection {
     sasl: Option<SaslSettings>,
     sasl_client: Option<SaslClient>,
     sasl_seed: u64,
+    /// System randomness for the next SCRAM nonce, when the driver gives
+    /// some (taken by one authentication); without it the nonce comes from
+    /// `sasl_seed` (deterministic, for the simulation).
+    entropy: Option<[u8; crate::sasl::NONCE_ENTROPY]>,
     request_timeout: Duration,
     /// When the connection setup (TCP, TLS, handshake) must be done by.
     setup_deadline: Instant,
@@ -193,6 +197,7 @@ impl Connection {
             sasl,
             sasl_client: None,
             sasl_seed,
+            entropy: None,
             request_timeout,
             setup_deadline: now + setup_timeout,
             produce_in_flight: 0,
@@ -228,6 +233,16 @@ impl Connection {
     /// SaslHandshake and SaslAuthenticate exchange on the live connection,
     /// after the requests already sent (Kafka answers in order). No new
     /// request goes out until it is done.
+    /// Fresh system randomness for the next SCRAM nonce.
+    pub(crate) fn give_entropy(&mut self, entropy: [u8; crate::sasl::NONCE_ENTROPY]) {
+        self.entropy = Some(entropy);
+    }
+
+    /// Whether the next authentication has its randomness.
+    pub(crate) fn has_entropy(&self) -> bool {
+        self.entropy.is_some()
+    }
+
     pub(crate) fn maybe_reauthenticate(&mut self, now: Instant, current: Option<&SaslSettings>) {
         let due = self.reauth_at().is_some_and(|t| t <= now);
         if due {
@@ -562,7 +577,14 @@ impl Connection {
         let mut client = if sasl.mechanism == Mechanism::OAuthBearer {
             SaslClient::oauth_bearer(&sasl.credentials.password, &sasl.extensions)
         } else {
-            SaslClient::new(sasl.mechanism, &sasl.credentials, self.sasl_seed)
+            match self.entropy.take() {
+                Some(entropy) => SaslClient::with_nonce(
+                    sasl.mechanism,
+                    &sasl.credentials,
+                    &crate::sasl::nonce_from_entropy(&entropy),
+                ),
+                None => SaslClient::new(sasl.mechanism, &sasl.credentials, self.sasl_seed),
+            }
         };
         let first = client
             .initial_response()

@@ -36,6 +36,24 @@ pub(crate) struct ConnectionSettings {
     pub(crate) receive_buffer: Option<usize>,
 }
 
+/// Where the SCRAM nonces' randomness comes from: filled by the driver's
+/// source ([`Producer::set_entropy_source`](crate::Producer::set_entropy_source)).
+pub(crate) struct EntropySource(pub(crate) Box<dyn FnMut(&mut [u8]) -> bool + Send>);
+
+impl std::fmt::Debug for EntropySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EntropySource")
+    }
+}
+
+impl EntropySource {
+    /// Fresh bytes, or `None` if the source failed.
+    fn draw(&mut self) -> Option<[u8; crate::sasl::NONCE_ENTROPY]> {
+        let mut bytes = [0u8; crate::sasl::NONCE_ENTROPY];
+        (self.0)(&mut bytes).then_some(bytes)
+    }
+}
+
 /// Connection bookkeeping for one node.
 #[derive(Debug, Default)]
 struct NodeState {
@@ -66,6 +84,8 @@ pub(crate) struct Nodes {
     /// opened with an expired one), and whether a connection waits for one.
     token_expires: Option<Instant>,
     token_wanted: bool,
+    /// The driver's randomness for SCRAM nonces, if it gave a source.
+    pub(crate) entropy: Option<EntropySource>,
 }
 
 /// A ready connection with room for more produce requests.
@@ -93,7 +113,21 @@ impl Nodes {
             counters: Default::default(),
             token_expires: None,
             token_wanted: false,
+            entropy: None,
         }
+    }
+
+    /// Sets the randomness source; connections made before it (at the
+    /// producer's construction) get their share now.
+    pub(crate) fn set_entropy(&mut self, mut source: EntropySource) {
+        if self.settings.sasl.is_some() {
+            for c in self.conns.values_mut() {
+                if let Some(e) = source.draw() {
+                    c.give_entropy(e);
+                }
+            }
+        }
+        self.entropy = Some(source);
     }
 
     /// The address of broker `id`, if the metadata listed it.
@@ -219,19 +253,22 @@ impl Nodes {
             0 => s.setup_timeout,
             n => backoff(rng, s.setup_timeout, s.setup_timeout_max, n),
         };
-        self.conns.insert(
+        let mut connection = Connection::new(
             id,
-            Connection::new(
-                id,
-                node,
-                s.client_id.clone(),
-                s.sasl.clone(),
-                rng.next_u64(),
-                s.request_timeout,
-                setup_timeout,
-                now,
-            ),
+            node,
+            s.client_id.clone(),
+            s.sasl.clone(),
+            rng.next_u64(),
+            s.request_timeout,
+            setup_timeout,
+            now,
         );
+        if s.sasl.is_some() {
+            if let Some(e) = self.entropy.as_mut().and_then(EntropySource::draw) {
+                connection.give_entropy(e);
+            }
+        }
+        self.conns.insert(id, connection);
         self.connects.push_back(Connect {
             conn: id,
             host: addr.host,
@@ -434,6 +471,12 @@ impl Nodes {
         let usable = self.token_expires.is_none_or(|t| t > now);
         for c in self.conns.values_mut() {
             if usable {
+                // Each exchange gets fresh randomness for its nonce.
+                if c.reauth_at().is_some_and(|t| t <= now) && !c.has_entropy() {
+                    if let Some(e) = self.entropy.as_mut().and_then(EntropySource::draw) {
+                        c.give_entropy(e);
+                    }
+                }
                 c.maybe_reauthenticate(now, current);
             }
         }

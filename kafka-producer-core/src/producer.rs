@@ -491,6 +491,19 @@ impl Producer {
             .map(|t| t.partitions.len() as i32)
     }
 
+    /// Gives the producer a source of system randomness (the runtime crates
+    /// pass the operating system's, `getrandom`): every SCRAM authentication
+    /// then makes its client nonce from 192 fresh bits of it (RFC 5802 wants
+    /// it unpredictable). `source` fills the buffer and returns `true`, or
+    /// `false` if it failed (that exchange then falls back to the seeded
+    /// generator). Without a source, nonces come from the seed given to
+    /// [`Producer::new`], so a simulation replays exactly; the core itself
+    /// never reads system randomness.
+    pub fn set_entropy_source(&mut self, source: impl FnMut(&mut [u8]) -> bool + Send + 'static) {
+        self.nodes
+            .set_entropy(crate::nodes::EntropySource(Box::new(source)));
+    }
+
     /// Queues an admin request (create, delete or describe topics) to go to
     /// any broker over the producer's own connections (TLS, SASL,
     /// reconnects; see [`admin`](crate::admin)), answered by `timeout` from

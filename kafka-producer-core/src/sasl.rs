@@ -629,6 +629,25 @@ fn escape_username(username: &str) -> String {
 /// A nonce of [`NONCE_LEN`] characters from the base64 alphabet, drawn
 /// from SplitMix64 (Steele, Lea and Flood 2014) seeded with `seed`: six
 /// bits a character, ten characters a 64-bit draw.
+/// Bytes of system randomness a SCRAM client nonce is made from, when the
+/// driver hands them in ([`Producer::set_entropy_source`](crate::Producer::set_entropy_source)):
+/// 192 bits, written as the 32 nonce characters.
+pub const NONCE_ENTROPY: usize = 24;
+
+/// The SCRAM client nonce of `entropy`: its 24 bytes in base64's alphabet
+/// (32 characters, every bit of the entropy kept).
+pub fn nonce_from_entropy(entropy: &[u8; NONCE_ENTROPY]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut nonce = String::with_capacity(NONCE_LEN);
+    for chunk in entropy.chunks(3) {
+        let n = u32::from(chunk[0]) << 16 | u32::from(chunk[1]) << 8 | u32::from(chunk[2]);
+        for i in 0..4 {
+            nonce.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    nonce
+}
+
 fn nonce_from_seed(seed: u64) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut state = seed;
@@ -718,6 +737,20 @@ impl ScramHash {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_nonce_from_entropy_keeps_every_bit() {
+        let counting: [u8; NONCE_ENTROPY] = std::array::from_fn(|i| i as u8);
+        assert_eq!(
+            nonce_from_entropy(&counting),
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"
+        );
+        let mut other = counting;
+        other[23] ^= 1;
+        assert_ne!(nonce_from_entropy(&other), nonce_from_entropy(&counting));
+        assert_eq!(nonce_from_entropy(&[255; NONCE_ENTROPY]).len(), NONCE_LEN);
+    }
+
     use super::*;
 
     fn credentials(username: &str, password: &str) -> Credentials {

@@ -350,7 +350,10 @@ impl<R: Runtime> ProducerBuilder<R> {
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         // A randomly keyed hasher is a random seed without another dependency.
         let seed = RandomState::new().hash_one(now);
-        let core = Core::with_partitioner(config, self.partitioner, now, wall_clock_ms, seed)?;
+        let mut core = Core::with_partitioner(config, self.partitioner, now, wall_clock_ms, seed)?;
+        // SCRAM nonces from the operating system's randomness, fresh for
+        // every authentication.
+        core.set_entropy_source(|buf| getrandom::fill(buf).is_ok());
         let interceptors =
             (!self.interceptors.is_empty()).then(|| Interceptors::new(self.interceptors));
         R::start(Parts {
