@@ -38,7 +38,10 @@ pub(crate) struct ConnectionSettings {
 
 /// Where the SCRAM nonces' randomness comes from: filled by the driver's
 /// source ([`Producer::set_entropy_source`](crate::Producer::set_entropy_source)).
-pub(crate) struct EntropySource(pub(crate) Box<dyn FnMut(&mut [u8]) -> bool + Send>);
+pub(crate) struct EntropySource(pub(crate) Box<Fill>);
+
+/// Fills a buffer with randomness; `false` if it could not.
+pub(crate) type Fill = dyn FnMut(&mut [u8]) -> bool + Send;
 
 impl std::fmt::Debug for EntropySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
