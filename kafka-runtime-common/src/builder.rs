@@ -34,7 +34,7 @@ pub struct ProducerBuilder<R> {
     tls: TlsSettings,
     partitioner: Option<Box<dyn Partitioner>>,
     interceptors: Vec<Arc<dyn ProducerInterceptor>>,
-    token_provider: Option<Arc<dyn crate::token::TokenProvider>>,
+    token_provider: Option<crate::token::TokenSource>,
     error: Option<ConfigError>,
     runtime: PhantomData<fn() -> R>,
 }
@@ -245,7 +245,16 @@ impl<R: Runtime> ProducerBuilder<R> {
     /// in place of the unsecured tokens a `sasl.jaas.config` with
     /// `unsecuredLoginStringClaim_sub` makes. See [`token`](crate::token).
     pub fn token_provider(mut self, provider: impl crate::token::TokenProvider) -> Self {
-        self.token_provider = Some(Arc::new(provider));
+        self.token_provider = Some(crate::token::TokenSource::Blocking(Arc::new(provider)));
+        self
+    }
+
+    /// [`token_provider`](Self::token_provider) for a provider that fetches
+    /// tokens without blocking (an HTTP client of the runtime): the driver
+    /// runs its future as a task of its own. Tokio and async-std only:
+    /// mio's producers refuse it at `build()`.
+    pub fn async_token_provider(mut self, provider: impl crate::token::AsyncTokenProvider) -> Self {
+        self.token_provider = Some(crate::token::TokenSource::Async(Arc::new(provider)));
         self
     }
 
@@ -321,9 +330,9 @@ impl<R: Runtime> ProducerBuilder<R> {
         let oauth = config.security_protocol.uses_sasl() && config.sasl_mechanism == "OAUTHBEARER";
         let token_provider = match (self.token_provider, &config.sasl_oauthbearer_unsecured) {
             (Some(p), _) => Some(p),
-            (None, Some(login)) => Some(Arc::new(crate::token::UnsecuredTokenProvider::new(
-                login.clone(),
-            )) as Arc<dyn crate::token::TokenProvider>),
+            (None, Some(login)) => Some(crate::token::TokenSource::Blocking(Arc::new(
+                crate::token::UnsecuredTokenProvider::new(login.clone()),
+            ))),
             (None, None) if oauth => {
                 return Err(ConfigError::Missing {
                     key: "sasl.jaas.config (OAuthBearerLoginModule with \
@@ -382,7 +391,7 @@ pub struct Parts {
     pub interceptors: Option<Interceptors>,
     /// Where OAUTHBEARER tokens come from: give it to the [`State`](crate::shared::State)
     /// (`token_provider`).
-    pub token_provider: Option<Arc<dyn crate::token::TokenProvider>>,
+    pub token_provider: Option<crate::token::TokenSource>,
 }
 
 impl std::fmt::Debug for Parts {

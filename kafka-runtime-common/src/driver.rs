@@ -329,6 +329,14 @@ impl<I: AsyncIo> Driver<I> {
                 }
             }
         }
+        if let Some(provider) = self.out.take_async_token_request() {
+            let shared = self.shared.clone();
+            self.io.spawn(Box::pin(async move {
+                let result = provider.token().await;
+                crate::token::apply(result, &mut shared.lock().core);
+                shared.wake_driver();
+            }));
+        }
         self.out.complete(&self.shared);
     }
 }

@@ -82,7 +82,7 @@ pub struct State {
     /// record's outcome to them.
     pub(crate) interceptors: Option<Interceptors>,
     /// Where OAUTHBEARER tokens come from ([`Parts::token_provider`](crate::Parts::token_provider)).
-    pub token_provider: Option<Arc<dyn crate::token::TokenProvider>>,
+    pub token_provider: Option<crate::token::TokenSource>,
 }
 
 impl Shared {
@@ -375,6 +375,7 @@ pub struct Outputs {
     /// The core asked for an OAUTHBEARER token: the provider to call,
     /// outside the lock.
     token_request: Option<Arc<dyn crate::token::TokenProvider>>,
+    async_token_request: Option<Arc<dyn crate::token::AsyncTokenProvider>>,
 }
 
 impl fmt::Debug for Outputs {
@@ -474,7 +475,12 @@ impl Outputs {
                 self.changed = true;
             }
             Event::TokenNeeded => match st.token_provider.clone() {
-                Some(provider) => self.token_request = Some(provider),
+                Some(crate::token::TokenSource::Blocking(provider)) => {
+                    self.token_request = Some(provider)
+                }
+                Some(crate::token::TokenSource::Async(provider)) => {
+                    self.async_token_request = Some(provider)
+                }
                 None => st
                     .core
                     .handle_token_failed("no OAUTHBEARER token provider", Instant::now()),
@@ -515,6 +521,16 @@ impl Outputs {
     /// [`token::apply`](crate::token::apply) (what [`complete`](Self::complete) does).
     pub fn take_token_request(&mut self) -> Option<Arc<dyn crate::token::TokenProvider>> {
         self.token_request.take()
+    }
+
+    /// The async token provider to run, when the core asked for a token
+    /// and the provider is an [`AsyncTokenProvider`](crate::token::AsyncTokenProvider):
+    /// run its future as a task, then hand the answer in with
+    /// [`token::apply`](crate::token::apply).
+    pub fn take_async_token_request(
+        &mut self,
+    ) -> Option<Arc<dyn crate::token::AsyncTokenProvider>> {
+        self.async_token_request.take()
     }
 
     /// Completes deliveries (user callbacks run here) and returns whether

@@ -4,13 +4,17 @@
 //! `sasl.jaas.config` with `OAuthBearerLoginModule` and
 //! `unsecuredLoginStringClaim_sub`; for development and tests, as in Java).
 //!
-//! The provider is called on the producer's driver (outside its lock) and
-//! should answer quickly: a provider that fetches tokens over the network
-//! should keep a cached token and refresh it on a thread of its own. The
-//! core asks again at 80–85 % of each token's lifetime and never sends an
-//! expired token.
+//! A [`TokenProvider`] is called on the producer's driver (outside its lock)
+//! and should answer quickly. A provider that fetches tokens over the
+//! network is an [`AsyncTokenProvider`] on the async runtimes: the driver
+//! runs its future as a task of its own and hands the token in when it is
+//! there, never waiting for it. The core asks again as Java's refresh does
+//! (`sasl.login.refresh.*`) and never sends an expired token.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kafka_producer_core::Producer as Core;
@@ -43,6 +47,33 @@ pub trait TokenProvider: Send + Sync + 'static {
     /// A fresh token, or why there is none (the reason becomes the
     /// producer's authentication error when no valid token is left).
     fn token(&self) -> Result<OAuthToken, String>;
+}
+
+/// Where OAUTHBEARER tokens come from, fetched without blocking: an HTTP
+/// client of the async runtime, say (kafka-runtime-tokio and
+/// kafka-runtime-async-std; mio's producers take only a blocking
+/// [`TokenProvider`]). The driver runs the future as a task of its own.
+pub trait AsyncTokenProvider: Send + Sync + 'static {
+    /// A fresh token, or why there is none.
+    fn token(&self) -> Pin<Box<dyn Future<Output = Result<OAuthToken, String>> + Send + 'static>>;
+}
+
+/// A token provider of either kind, as [`Parts`](crate::Parts) carries it.
+#[derive(Clone)]
+pub enum TokenSource {
+    /// Called on the driver.
+    Blocking(Arc<dyn TokenProvider>),
+    /// Run as a task of the async driver.
+    Async(Arc<dyn AsyncTokenProvider>),
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenSource::Blocking(_) => "TokenSource::Blocking",
+            TokenSource::Async(_) => "TokenSource::Async",
+        })
+    }
 }
 
 /// Java's unsecured OAUTHBEARER tokens (`OAuthBearerUnsecuredLoginCallbackHandler`):

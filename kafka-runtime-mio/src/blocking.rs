@@ -43,6 +43,7 @@ impl Runtime for Mio {
     /// Creates the `mio::Poll` and its `Waker`, and spawns the driver
     /// thread.
     fn start(parts: Parts) -> Result<BlockingProducer, ConfigError> {
+        crate::refuse_async_token_provider(&parts)?;
         let io_error = |what: &str, e: std::io::Error| ConfigError::Conflict {
             reason: format!("cannot start the mio driver: {what}: {e}"),
         };

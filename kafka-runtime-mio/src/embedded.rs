@@ -128,6 +128,7 @@ impl MioDriver {
         registry: &Registry,
         tokens: Range<Token>,
     ) -> Result<MioDriver, ConfigError> {
+        crate::refuse_async_token_provider(&parts)?;
         if tokens.start >= tokens.end {
             return Err(ConfigError::Conflict {
                 reason: format!("the driver's token range {tokens:?} is empty"),

@@ -115,3 +115,20 @@ fn poll_once<F: Future>(future: F) -> Option<F::Output> {
 
 #[cfg(test)]
 mod tests;
+
+/// mio's producers call token providers on their loop: an async one (from
+/// `async_token_provider`) has no executor to run on here.
+fn refuse_async_token_provider(
+    parts: &kafka_runtime_common::Parts,
+) -> Result<(), kafka_runtime_common::ConfigError> {
+    match parts.token_provider {
+        Some(kafka_runtime_common::token::TokenSource::Async(_)) => {
+            Err(kafka_runtime_common::ConfigError::Conflict {
+                reason: "the mio runtime takes a blocking token_provider, not an \
+                         async_token_provider"
+                    .to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
+}

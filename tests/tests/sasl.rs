@@ -541,6 +541,65 @@ async fn oauthbearer_with_an_unsecured_token_delivers_records<T: Rt>() {
     }
 }
 
+/// An async provider: Java's unsecured token, after a second's wait (an identity provider's
+/// round trip), counting its calls.
+struct SlowAsyncTokens(Arc<std::sync::atomic::AtomicUsize>);
+
+impl kafka_runtime_common::token::AsyncTokenProvider for SlowAsyncTokens {
+    fn token(
+        &self,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<kafka_runtime_common::token::OAuthToken, String>,
+                > + Send,
+        >,
+    > {
+        let calls = Arc::clone(&self.0);
+        Box::pin(async move {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            runtimes::sleep(Duration::from_secs(1)).await;
+            let login = kafka_producer_core::config::UnsecuredLogin {
+                principal: "alice".into(),
+                lifetime: Duration::from_secs(3600),
+                scope: vec![],
+                extensions: vec![],
+            };
+            kafka_runtime_common::token::TokenProvider::token(
+                &kafka_runtime_common::token::UnsecuredTokenProvider::new(login),
+            )
+        })
+    }
+}
+
+/// An async token provider runs as a task of the driver (Tokio, async-std): its tokens
+/// authenticate and records are delivered. mio's producers refuse one at build().
+async fn an_async_token_provider_is_run_as_a_task<T: Rt>() {
+    require_tools!(Tool::Kafka);
+    let kafka = kafka();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let built = oauth_producer::<T>(&kafka, Listener::SaslPlaintext)
+        .async_token_provider(SlowAsyncTokens(Arc::clone(&calls)))
+        .build();
+    if T::NAME == "mio" {
+        let err = built.unwrap_err();
+        assert!(err.to_string().contains("async_token_provider"), "{err}");
+        return;
+    }
+    let p = built.unwrap();
+    let topic: Arc<str> = format!("sasl-oauth-async-{}", T::NAME).into();
+    kafka.create_topic(&topic, 1);
+    let mut deliveries = Vec::new();
+    for i in 0..50 {
+        deliveries.push(p.send(record(&topic, i)).await.unwrap());
+    }
+    for d in deliveries {
+        d.await.unwrap();
+    }
+    assert!(calls.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    p.close(Duration::from_secs(10)).await;
+}
+
 /// A token provider that hands out an unsecured token that expired a minute ago.
 struct ExpiredTokens;
 
@@ -627,6 +686,7 @@ async fn oauthbearer_sessions_are_reauthenticated<T: Rt>() {
 }
 
 runtimes::suite!(
+    an_async_token_provider_is_run_as_a_task,
     oauthbearer_with_an_unsecured_token_delivers_records,
     oauthbearer_refusals_are_typed_authentication_errors,
     oauthbearer_sessions_are_reauthenticated,
