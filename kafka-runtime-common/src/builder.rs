@@ -330,6 +330,9 @@ impl<R: Runtime> ProducerBuilder<R> {
         let oauth = config.security_protocol.uses_sasl() && config.sasl_mechanism == "OAUTHBEARER";
         let token_provider = match (self.token_provider, &config.sasl_oauthbearer_unsecured) {
             (Some(p), _) => Some(p),
+            (None, _) if oauth && config.sasl_oauthbearer_token_endpoint_url.is_some() => {
+                Some(oidc_provider::<R>(&config)?)
+            }
             (None, Some(login)) => Some(crate::token::TokenSource::Blocking(Arc::new(
                 crate::token::UnsecuredTokenProvider::new(login.clone()),
             ))),
@@ -373,6 +376,39 @@ impl<R: Runtime> ProducerBuilder<R> {
             token_provider: token_provider.filter(|_| oauth),
         })
     }
+}
+
+/// The OIDC provider `config` names (`sasl.oauthbearer.token.endpoint.url`),
+/// as the runtime runs it: a task of the async drivers, a call on mio's.
+#[cfg(feature = "oidc")]
+fn oidc_provider<R: Runtime>(
+    config: &ProducerConfig,
+) -> Result<crate::token::TokenSource, ConfigError> {
+    let provider =
+        crate::oidc::OidcTokenProvider::from_config(config).ok_or(ConfigError::Missing {
+            key: "sasl.oauthbearer.token.endpoint.url",
+        })?;
+    Ok(if R::runs_async_token_providers() {
+        crate::token::TokenSource::Async(Arc::new(provider))
+    } else {
+        crate::token::TokenSource::Blocking(Arc::new(provider))
+    })
+}
+
+/// Without the `oidc` feature a token endpoint is refused, naming it.
+#[cfg(not(feature = "oidc"))]
+fn oidc_provider<R: Runtime>(
+    config: &ProducerConfig,
+) -> Result<crate::token::TokenSource, ConfigError> {
+    Err(ConfigError::InvalidValue {
+        key: "sasl.oauthbearer.token.endpoint.url".to_owned(),
+        value: config
+            .sasl_oauthbearer_token_endpoint_url
+            .clone()
+            .unwrap_or_default(),
+        reason: "this build has no OIDC client: enable the `oidc` feature of the runtime crate"
+            .to_owned(),
+    })
 }
 
 /// What [`ProducerBuilder::build`] hands a runtime to start a producer.

@@ -60,6 +60,8 @@ mod builder;
 mod delivery;
 pub mod driver;
 pub mod interceptor;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 mod producer;
 mod record;
 pub mod serialize;
@@ -122,6 +124,12 @@ pub trait Runtime: 'static {
     /// callbacks on a thread of its own says no there: waiting on it would
     /// stop the very loop that ends the wait.
     fn may_block() -> bool {
+        true
+    }
+
+    /// Whether the driver runs [`AsyncTokenProvider`](token::AsyncTokenProvider)s
+    /// (default: yes). mio's drivers take blocking providers only.
+    fn runs_async_token_providers() -> bool {
         true
     }
 }

@@ -38,6 +38,11 @@ thread_local! {
 pub enum Mio {}
 
 impl Runtime for Mio {
+    /// Token providers run on the loop: blocking ones only.
+    fn runs_async_token_providers() -> bool {
+        false
+    }
+
     type Producer = BlockingProducer;
 
     /// Creates the `mio::Poll` and its `Waker`, and spawns the driver

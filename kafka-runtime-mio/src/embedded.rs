@@ -30,6 +30,11 @@ pub enum Embedded {}
 pub type DriverBuilder = kafka_runtime_common::ProducerBuilder<Embedded>;
 
 impl Runtime for Embedded {
+    /// Token providers run on the loop: blocking ones only.
+    fn runs_async_token_providers() -> bool {
+        false
+    }
+
     type Producer = Parts;
 
     /// Starts nothing: the driver needs the user's registry, which

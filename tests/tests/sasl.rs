@@ -541,6 +541,150 @@ async fn oauthbearer_with_an_unsecured_token_delivers_records<T: Rt>() {
     }
 }
 
+/// Sends `count` records to `topic` and waits for every one to be delivered.
+async fn deliver<P: TestProducer>(p: &P, topic: &Arc<str>, count: usize) {
+    let mut deliveries = Vec::new();
+    for i in 0..count {
+        deliveries.push(p.send(record(topic, i)).await.unwrap());
+    }
+    for d in deliveries {
+        d.await.unwrap();
+    }
+}
+
+/// A token endpoint for the OIDC client-credentials grant, on loopback: a POST with
+/// `grant_type=client_credentials&scope=kafka` and Basic `producer:s3cret` gets an unsecured
+/// JWT for alice (Kafka's unsecured validator takes it); anything else gets 401.
+struct TokenEndpoint {
+    url: String,
+    granted: Arc<std::sync::atomic::AtomicUsize>,
+    refused: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn token_endpoint() -> TokenEndpoint {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/oauth2/token", listener.local_addr().unwrap());
+    let granted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (ok, no) = (Arc::clone(&granted), Arc::clone(&refused));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut request_line, mut headers) = (String::new(), Vec::new());
+            reader.read_line(&mut request_line).unwrap_or(0);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                headers.push(line.trim_end().to_owned());
+            }
+            let header = |name: &str| {
+                headers.iter().find_map(|h| {
+                    let (k, v) = h.split_once(':')?;
+                    k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                })
+            };
+            let length: usize = header("content-length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).ok();
+            let body = String::from_utf8_lossy(&body);
+            // base64("producer:s3cret")
+            let good = request_line.starts_with("POST /oauth2/token ")
+                && header("authorization").as_deref() == Some("Basic cHJvZHVjZXI6czNjcmV0")
+                && body.contains("grant_type=client_credentials")
+                && body.contains("scope=kafka");
+            let answer = if good {
+                ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as u64;
+                let login = kafka_producer_core::config::UnsecuredLogin {
+                    principal: "alice".into(),
+                    lifetime: Duration::from_secs(3600),
+                    scope: vec!["kafka".into()],
+                    extensions: vec![],
+                };
+                let token =
+                    kafka_runtime_common::token::UnsecuredTokenProvider::token_at(&login, now_ms);
+                let json = format!(
+                    r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":3600}}"#
+                );
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}",
+                    json.len()
+                )
+            } else {
+                no.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let json = r#"{"error":"invalid_client"}"#;
+                format!(
+                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}",
+                    json.len()
+                )
+            };
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    TokenEndpoint {
+        url,
+        granted,
+        refused,
+    }
+}
+
+/// OIDC (KIP-768) as Java configures it: `sasl.oauthbearer.token.endpoint.url`, Java's
+/// `OAuthBearerLoginCallbackHandler`, the client id, secret and scope in the JAAS entry
+/// (the async runtimes run the request on a thread, mio on its loop); records delivered.
+/// A wrong secret: the endpoint's 401 is the producer's fatal authentication error, without
+/// the secret in it.
+async fn oidc_client_credentials_fetch_tokens<T: Rt>() {
+    require_tools!(Tool::Kafka);
+    let kafka = kafka();
+    let endpoint = token_endpoint();
+    let jaas = |secret: &str| {
+        format!(
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \
+             clientId=\"producer\" clientSecret=\"{secret}\" scope=\"kafka\";"
+        )
+    };
+    let p = oauth_producer::<T>(&kafka, Listener::SaslPlaintext)
+        .set("sasl.oauthbearer.token.endpoint.url", &endpoint.url)
+        .set(
+            "sasl.login.callback.handler.class",
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+        )
+        .set("sasl.jaas.config", &jaas("s3cret"))
+        .build()
+        .unwrap();
+    let topic: Arc<str> = format!("sasl-oidc-{}", T::NAME).into();
+    kafka.create_topic(&topic, 1);
+    deliver(&p, &topic, 50).await;
+    assert!(endpoint.granted.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    p.close(Duration::from_secs(10)).await;
+
+    let wrong = oauth_producer::<T>(&kafka, Listener::SaslPlaintext)
+        .set("sasl.oauthbearer.token.endpoint.url", &endpoint.url)
+        .set("sasl.oauthbearer.client.credentials.client.id", "producer")
+        .set(
+            "sasl.oauthbearer.client.credentials.client.secret",
+            "not-the-s3cret",
+        )
+        .set("sasl.oauthbearer.scope", "kafka")
+        .build()
+        .unwrap();
+    let err = wrong.send(record(&topic, 0)).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("401"), "{text}");
+    assert!(!text.contains("not-the-s3cret"), "{text}");
+    assert!(endpoint.refused.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    wrong.close(Duration::from_secs(5)).await;
+}
+
 /// An async provider: Java's unsecured token, after a second's wait (an identity provider's
 /// round trip), counting its calls.
 struct SlowAsyncTokens(Arc<std::sync::atomic::AtomicUsize>);
@@ -589,13 +733,7 @@ async fn an_async_token_provider_is_run_as_a_task<T: Rt>() {
     let p = built.unwrap();
     let topic: Arc<str> = format!("sasl-oauth-async-{}", T::NAME).into();
     kafka.create_topic(&topic, 1);
-    let mut deliveries = Vec::new();
-    for i in 0..50 {
-        deliveries.push(p.send(record(&topic, i)).await.unwrap());
-    }
-    for d in deliveries {
-        d.await.unwrap();
-    }
+    deliver(&p, &topic, 50).await;
     assert!(calls.load(std::sync::atomic::Ordering::Relaxed) >= 1);
     p.close(Duration::from_secs(10)).await;
 }
@@ -686,6 +824,7 @@ async fn oauthbearer_sessions_are_reauthenticated<T: Rt>() {
 }
 
 runtimes::suite!(
+    oidc_client_credentials_fetch_tokens,
     an_async_token_provider_is_run_as_a_task,
     oauthbearer_with_an_unsecured_token_delivers_records,
     oauthbearer_refusals_are_typed_authentication_errors,

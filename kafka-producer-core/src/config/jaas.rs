@@ -13,8 +13,17 @@ pub(super) enum Jaas {
     /// PLAIN or SCRAM credentials.
     Password(JaasLogin),
     /// `OAuthBearerLoginModule`: unsecured tokens when its `unsecuredLogin*`
-    /// options are there, otherwise a token provider is needed.
-    OAuthBearer(Option<UnsecuredLogin>),
+    /// options are there, and the OIDC client's `clientId`, `clientSecret`
+    /// and `scope` options (KIP-768) when given.
+    OAuthBearer(Option<UnsecuredLogin>, OAuthClient),
+}
+
+/// The OIDC client-credentials options of an `OAuthBearerLoginModule` entry.
+#[derive(Default)]
+pub(super) struct OAuthClient {
+    pub(super) client_id: Option<String>,
+    pub(super) client_secret: Option<String>,
+    pub(super) scope: Option<String>,
 }
 
 /// The options of Java's unsecured OAUTHBEARER login
@@ -146,7 +155,16 @@ pub(super) fn parse_jaas(value: &str) -> Result<Jaas, String> {
         return Err("expected exactly one login module entry".to_owned());
     }
     if oauth {
-        return unsecured_login(&options).map(Jaas::OAuthBearer);
+        let mut client = OAuthClient::default();
+        for (name, value) in &options {
+            match name.as_str() {
+                "clientId" => client.client_id = Some(value.clone()),
+                "clientSecret" => client.client_secret = Some(value.clone()),
+                "scope" => client.scope = Some(value.clone()),
+                _ => {}
+            }
+        }
+        return unsecured_login(&options).map(|u| Jaas::OAuthBearer(u, client));
     }
     match (username, password) {
         (Some(username), Some(password)) if !username.is_empty() && !password.is_empty() => {

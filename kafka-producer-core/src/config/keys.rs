@@ -53,6 +53,18 @@ pub(super) enum Key {
     SslCipherSuites,
     SslProtocol,
     MetadataRecoveryStrategy,
+    SaslLoginCallbackHandlerClass,
+    SaslOauthbearerJwtRetrieverClass,
+    SaslOauthbearerTokenEndpointUrl,
+    SaslOauthbearerScope,
+    SaslOauthbearerClientId,
+    SaslOauthbearerClientSecret,
+    SaslOauthbearerHeaderUrlencode,
+    SaslLoginConnectTimeoutMs,
+    SaslLoginReadTimeoutMs,
+    SaslLoginRetryBackoffMs,
+    SaslLoginRetryBackoffMaxMs,
+    SaslOauthbearerSubClaimName,
 }
 
 /// Every property name [`ProducerConfig::set`] takes: the Java names, then
@@ -102,6 +114,45 @@ pub(super) const KEYS: &[(&str, Key)] = &[
     ("connections.max.idle.ms", Key::ConnectionsMaxIdleMs),
     ("send.buffer.bytes", Key::SendBufferBytes),
     ("receive.buffer.bytes", Key::ReceiveBufferBytes),
+    (
+        "sasl.login.callback.handler.class",
+        Key::SaslLoginCallbackHandlerClass,
+    ),
+    (
+        "sasl.oauthbearer.jwt.retriever.class",
+        Key::SaslOauthbearerJwtRetrieverClass,
+    ),
+    (
+        "sasl.oauthbearer.token.endpoint.url",
+        Key::SaslOauthbearerTokenEndpointUrl,
+    ),
+    ("sasl.oauthbearer.scope", Key::SaslOauthbearerScope),
+    (
+        "sasl.oauthbearer.client.credentials.client.id",
+        Key::SaslOauthbearerClientId,
+    ),
+    (
+        "sasl.oauthbearer.client.credentials.client.secret",
+        Key::SaslOauthbearerClientSecret,
+    ),
+    (
+        "sasl.oauthbearer.header.urlencode",
+        Key::SaslOauthbearerHeaderUrlencode,
+    ),
+    (
+        "sasl.login.connect.timeout.ms",
+        Key::SaslLoginConnectTimeoutMs,
+    ),
+    ("sasl.login.read.timeout.ms", Key::SaslLoginReadTimeoutMs),
+    ("sasl.login.retry.backoff.ms", Key::SaslLoginRetryBackoffMs),
+    (
+        "sasl.login.retry.backoff.max.ms",
+        Key::SaslLoginRetryBackoffMaxMs,
+    ),
+    (
+        "sasl.oauthbearer.sub.claim.name",
+        Key::SaslOauthbearerSubClaimName,
+    ),
     (
         "sasl.login.refresh.window.factor",
         Key::SaslLoginRefreshWindowFactor,
@@ -178,14 +229,31 @@ impl Key {
                 "the built-in partitioners by name; a custom one is given in code"
             }
             Key::SaslMechanism => "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER; not GSSAPI",
-            Key::SaslJaasConfig => "the PLAIN, SCRAM and OAUTHBEARER (unsecured) login modules",
+            Key::SaslJaasConfig => {
+                "the PLAIN, SCRAM and OAUTHBEARER (unsecured, or clientId / clientSecret / scope \
+                 for OIDC) login modules"
+            }
+            Key::SaslLoginCallbackHandlerClass => {
+                "Java's OIDC and unsecured handlers only; other Java classes are refused: give a \
+                 TokenProvider instead"
+            }
+            Key::SaslOauthbearerJwtRetrieverClass => {
+                "DefaultJwtRetriever or ClientCredentialsJwtRetriever only"
+            }
+            Key::SaslOauthbearerTokenEndpointUrl => {
+                "http(s) (the client-credentials grant, KIP-768) or file: URLs; needs the \
+                 runtime crate's `oidc` feature"
+            }
             _ => return None,
         })
     }
 
     /// Whether the value is a secret, never to be shown.
     pub(super) fn is_secret(self) -> bool {
-        matches!(self, Key::SaslPassword | Key::SaslJaasConfig)
+        matches!(
+            self,
+            Key::SaslPassword | Key::SaslJaasConfig | Key::SaslOauthbearerClientSecret
+        )
     }
 }
 
@@ -383,19 +451,7 @@ const OTHER_PROPERTIES: &[(&str, Fate)] = &[
         ),
     ),
     (
-        "sasl.login.callback.handler.class",
-        Fate::Refused(
-            "a Java class: give a TokenProvider to ProducerBuilder::token_provider instead (the OIDC client-credentials handler is not built in)",
-        ),
-    ),
-    (
         "sasl.login.class",
-        Fate::Refused(
-            "a Java class: give a TokenProvider to ProducerBuilder::token_provider instead",
-        ),
-    ),
-    (
-        "sasl.oauthbearer.jwt.retriever.class",
         Fate::Refused(
             "a Java class: give a TokenProvider to ProducerBuilder::token_provider instead",
         ),
@@ -406,17 +462,6 @@ const OTHER_PROPERTIES: &[(&str, Fate)] = &[
             "a Java class: give a TokenProvider to ProducerBuilder::token_provider instead",
         ),
     ),
-    ("sasl.oauthbearer.token.endpoint.url", Fate::Refused(OIDC)),
-    ("sasl.oauthbearer.scope", Fate::Refused(OIDC)),
-    (
-        "sasl.oauthbearer.client.credentials.client.id",
-        Fate::Refused(OIDC),
-    ),
-    (
-        "sasl.oauthbearer.client.credentials.client.secret",
-        Fate::Refused(OIDC),
-    ),
-    ("sasl.oauthbearer.header.urlencode", Fate::Refused(OIDC)),
     ("sasl.oauthbearer.assertion.algorithm", Fate::Refused(OIDC)),
     ("sasl.oauthbearer.assertion.claim.aud", Fate::Refused(OIDC)),
     (
@@ -446,17 +491,9 @@ const OTHER_PROPERTIES: &[(&str, Fate)] = &[
         "sasl.oauthbearer.assertion.template.file",
         Fate::Refused(OIDC),
     ),
-    ("sasl.login.connect.timeout.ms", Fate::Ignored(TOKEN_HTTP)),
-    ("sasl.login.read.timeout.ms", Fate::Ignored(TOKEN_HTTP)),
-    ("sasl.login.retry.backoff.ms", Fate::Ignored(TOKEN_HTTP)),
-    ("sasl.login.retry.backoff.max.ms", Fate::Ignored(TOKEN_HTTP)),
     // Token validation, which brokers do.
     (
         "sasl.oauthbearer.scope.claim.name",
-        Fate::Ignored(TOKEN_VALIDATION),
-    ),
-    (
-        "sasl.oauthbearer.sub.claim.name",
         Fate::Ignored(TOKEN_VALIDATION),
     ),
     (
@@ -497,12 +534,10 @@ const OTHER_PROPERTIES: &[(&str, Fate)] = &[
     ),
 ];
 
-/// Why the OIDC properties are refused.
-const OIDC: &str = "the OIDC client-credentials and JWT-bearer flows are not built in: \
-                    fetch tokens in a TokenProvider given to ProducerBuilder::token_provider";
-/// Why the token retrieval timeouts are ignored.
-const TOKEN_HTTP: &str =
-    "settings of Java's built-in token retrieval: a TokenProvider does its own HTTP";
+/// Why the JWT-bearer properties are refused.
+const OIDC: &str = "the JWT-bearer grant (KIP-1139) is not built in (the client-credentials \
+                    grant is): fetch such tokens in a TokenProvider given to \
+                    ProducerBuilder::token_provider";
 /// Why the token validation settings are ignored.
 const TOKEN_VALIDATION: &str = "settings for validating OAUTHBEARER tokens, which the broker does";
 

@@ -297,6 +297,39 @@ pub struct ProducerConfig {
     /// periods give way when the token lives shorter than their sum, as in
     /// Java.)
     pub sasl_login_refresh_buffer: Duration,
+    /// `sasl.oauthbearer.token.endpoint.url` (KIP-768): where the runtime
+    /// crate's OIDC provider (feature `oidc`) gets tokens, with the
+    /// client-credentials grant (`http`/`https`), or the file a token is
+    /// read from (`file:`). Default none.
+    pub sasl_oauthbearer_token_endpoint_url: Option<String>,
+    /// `sasl.oauthbearer.client.credentials.client.id`, or `clientId` in
+    /// the `OAuthBearerLoginModule` entry of `sasl.jaas.config`.
+    pub sasl_oauthbearer_client_id: Option<String>,
+    /// `sasl.oauthbearer.client.credentials.client.secret`, or
+    /// `clientSecret` in `sasl.jaas.config`. Never shown.
+    pub sasl_oauthbearer_client_secret: Option<Secret>,
+    /// `sasl.oauthbearer.scope`, or `scope` in `sasl.jaas.config`: the
+    /// scope asked for, if any.
+    pub sasl_oauthbearer_scope: Option<String>,
+    /// `sasl.oauthbearer.header.urlencode`: URL-encode the client id and
+    /// secret in the Basic authorization header (RFC 6749 §2.3.1). Default
+    /// false, as Java.
+    pub sasl_oauthbearer_header_urlencode: bool,
+    /// `sasl.login.connect.timeout.ms` / `sasl.login.read.timeout.ms`: the
+    /// token endpoint's connect and read timeouts. Default none (the HTTP
+    /// client's own, 10 s here).
+    pub sasl_login_connect_timeout: Option<Duration>,
+    /// See [`sasl_login_connect_timeout`](Self::sasl_login_connect_timeout).
+    pub sasl_login_read_timeout: Option<Duration>,
+    /// `sasl.login.retry.backoff.ms`: the first wait before the token
+    /// endpoint is asked again after a failure; doubles up to
+    /// `sasl.login.retry.backoff.max.ms`. Default 100 ms.
+    pub sasl_login_retry_backoff: Duration,
+    /// `sasl.login.retry.backoff.max.ms`. Default 10000 ms.
+    pub sasl_login_retry_backoff_max: Duration,
+    /// `sasl.oauthbearer.sub.claim.name`: the claim of a fetched token that
+    /// names the principal (it must be there). Default `sub`.
+    pub sasl_oauthbearer_sub_claim_name: String,
     /// Properties for the runtime crate ([`Fate::Transport`]: TLS), by
     /// the name given, in the order set.
     transport: Vec<(String, String)>,
@@ -352,6 +385,16 @@ impl Default for ProducerConfig {
             sasl_login_refresh_window_jitter: 0.05,
             sasl_login_refresh_min_period: Duration::from_secs(60),
             sasl_login_refresh_buffer: Duration::from_secs(300),
+            sasl_oauthbearer_token_endpoint_url: None,
+            sasl_oauthbearer_client_id: None,
+            sasl_oauthbearer_client_secret: None,
+            sasl_oauthbearer_scope: None,
+            sasl_oauthbearer_header_urlencode: false,
+            sasl_login_connect_timeout: None,
+            sasl_login_read_timeout: None,
+            sasl_login_retry_backoff: Duration::from_millis(100),
+            sasl_login_retry_backoff_max: Duration::from_millis(10_000),
+            sasl_oauthbearer_sub_claim_name: "sub".to_owned(),
             transport: Vec::new(),
             warnings: Vec::new(),
             sasl_password: None,
@@ -509,7 +552,18 @@ impl ProducerConfig {
                     self.sasl_username = Some(login.username);
                     self.sasl_password = Some(Secret::new(login.password));
                 }
-                Jaas::OAuthBearer(unsecured) => self.sasl_oauthbearer_unsecured = unsecured,
+                Jaas::OAuthBearer(unsecured, client) => {
+                    self.sasl_oauthbearer_unsecured = unsecured;
+                    if client.client_id.is_some() {
+                        self.sasl_oauthbearer_client_id = client.client_id;
+                    }
+                    if let Some(secret) = client.client_secret {
+                        self.sasl_oauthbearer_client_secret = Some(Secret::new(secret));
+                    }
+                    if client.scope.is_some() {
+                        self.sasl_oauthbearer_scope = client.scope;
+                    }
+                }
             },
             Key::CompressionGzipLevel => {
                 let level = parse_int(value, -1, 9)?;
@@ -528,6 +582,72 @@ impl ProducerConfig {
                 self.socket_connection_setup_timeout_max = parse_ms(value, 0, LONG_MAX)?
             }
             Key::ConnectionsMaxIdleMs => self.connections_max_idle = parse_ms(value, 0, LONG_MAX)?,
+            Key::SaslLoginCallbackHandlerClass => match value.trim() {
+                ""
+                | "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler"
+                | "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler"
+                | "org.apache.kafka.common.security.oauthbearer.internals.unsecured.OAuthBearerUnsecuredLoginCallbackHandler" =>
+                    {}
+                _ => {
+                    return Err("not supported: a Java class; give a TokenProvider to \
+                                ProducerBuilder::token_provider instead"
+                        .to_owned());
+                }
+            },
+            Key::SaslOauthbearerJwtRetrieverClass => match value.trim() {
+                "org.apache.kafka.common.security.oauthbearer.DefaultJwtRetriever"
+                | "org.apache.kafka.common.security.oauthbearer.ClientCredentialsJwtRetriever" => {}
+                _ => {
+                    return Err("not supported: a Java class; give a TokenProvider to \
+                                ProducerBuilder::token_provider instead"
+                        .to_owned());
+                }
+            },
+            Key::SaslOauthbearerTokenEndpointUrl => {
+                let url = value.trim();
+                if !(url.starts_with("http://")
+                    || url.starts_with("https://")
+                    || url.starts_with("file:"))
+                {
+                    return Err("expected an http://, https:// or file: URL".to_owned());
+                }
+                self.sasl_oauthbearer_token_endpoint_url = Some(url.to_owned());
+            }
+            Key::SaslOauthbearerScope => {
+                self.sasl_oauthbearer_scope =
+                    Some(value.trim().to_owned()).filter(|s| !s.is_empty())
+            }
+            Key::SaslOauthbearerClientId => {
+                self.sasl_oauthbearer_client_id =
+                    Some(value.trim().to_owned()).filter(|s| !s.is_empty())
+            }
+            Key::SaslOauthbearerClientSecret => {
+                if value.is_empty() {
+                    return Err("must not be empty".to_owned());
+                }
+                self.sasl_oauthbearer_client_secret = Some(Secret::new(value));
+            }
+            Key::SaslOauthbearerHeaderUrlencode => {
+                self.sasl_oauthbearer_header_urlencode = parse_bool(value)?
+            }
+            Key::SaslLoginConnectTimeoutMs => {
+                self.sasl_login_connect_timeout = Some(parse_ms(value, 0, INT_MAX)?)
+            }
+            Key::SaslLoginReadTimeoutMs => {
+                self.sasl_login_read_timeout = Some(parse_ms(value, 0, INT_MAX)?)
+            }
+            Key::SaslLoginRetryBackoffMs => {
+                self.sasl_login_retry_backoff = parse_ms(value, 0, LONG_MAX)?
+            }
+            Key::SaslLoginRetryBackoffMaxMs => {
+                self.sasl_login_retry_backoff_max = parse_ms(value, 0, LONG_MAX)?
+            }
+            Key::SaslOauthbearerSubClaimName => {
+                if value.trim().is_empty() {
+                    return Err("must not be empty".to_owned());
+                }
+                self.sasl_oauthbearer_sub_claim_name = value.trim().to_owned();
+            }
             Key::SendBufferBytes => self.send_buffer_bytes = parse_buffer_bytes(value)?,
             Key::ReceiveBufferBytes => self.receive_buffer_bytes = parse_buffer_bytes(value)?,
             Key::ClientDnsLookup => match value.trim() {
@@ -741,6 +861,22 @@ impl ProducerConfig {
         self.retry_backoff_max = self.retry_backoff_max.max(self.retry_backoff);
         self.reconnect_backoff_max = self.reconnect_backoff_max.max(self.reconnect_backoff);
 
+        let client_credentials = self
+            .sasl_oauthbearer_token_endpoint_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("http://") || url.starts_with("https://"));
+        if client_credentials && self.sasl_mechanism == "OAUTHBEARER" {
+            if self.sasl_oauthbearer_client_id.is_none() {
+                return Err(ConfigError::Missing {
+                    key: "sasl.oauthbearer.client.credentials.client.id (or clientId in sasl.jaas.config)",
+                });
+            }
+            if self.sasl_oauthbearer_client_secret.is_none() {
+                return Err(ConfigError::Missing {
+                    key: "sasl.oauthbearer.client.credentials.client.secret (or clientSecret in sasl.jaas.config)",
+                });
+            }
+        }
         if self.security_protocol.uses_sasl() && self.sasl_mechanism != "OAUTHBEARER" {
             if self.sasl_username.as_ref().is_none_or(String::is_empty) {
                 return Err(ConfigError::Missing {

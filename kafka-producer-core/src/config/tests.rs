@@ -294,6 +294,86 @@ fn every_key_takes_a_good_value_and_refuses_a_bad_one() {
             Some("-1"),
         ),
         (
+            "sasl.login.callback.handler.class",
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+            |_| true,
+            Some("com.example.MyHandler"),
+        ),
+        (
+            "sasl.oauthbearer.jwt.retriever.class",
+            "org.apache.kafka.common.security.oauthbearer.DefaultJwtRetriever",
+            |_| true,
+            Some("com.example.MyRetriever"),
+        ),
+        (
+            "sasl.oauthbearer.token.endpoint.url",
+            "https://idp.example.com/oauth2/token",
+            |c| {
+                c.sasl_oauthbearer_token_endpoint_url.as_deref()
+                    == Some("https://idp.example.com/oauth2/token")
+            },
+            Some("ftp://idp"),
+        ),
+        (
+            "sasl.oauthbearer.scope",
+            "kafka",
+            |c| c.sasl_oauthbearer_scope.as_deref() == Some("kafka"),
+            None,
+        ),
+        (
+            "sasl.oauthbearer.client.credentials.client.id",
+            "producer",
+            |c| c.sasl_oauthbearer_client_id.as_deref() == Some("producer"),
+            None,
+        ),
+        (
+            "sasl.oauthbearer.client.credentials.client.secret",
+            PASSWORD,
+            |c| {
+                c.sasl_oauthbearer_client_secret
+                    .as_ref()
+                    .map(Secret::expose)
+                    == Some(PASSWORD)
+            },
+            Some(""),
+        ),
+        (
+            "sasl.oauthbearer.header.urlencode",
+            "true",
+            |c| c.sasl_oauthbearer_header_urlencode,
+            Some("yes"),
+        ),
+        (
+            "sasl.login.connect.timeout.ms",
+            "5000",
+            |c| c.sasl_login_connect_timeout == Some(ms(5000)),
+            Some("-1"),
+        ),
+        (
+            "sasl.login.read.timeout.ms",
+            "5000",
+            |c| c.sasl_login_read_timeout == Some(ms(5000)),
+            Some("x"),
+        ),
+        (
+            "sasl.login.retry.backoff.ms",
+            "50",
+            |c| c.sasl_login_retry_backoff == ms(50),
+            Some("-1"),
+        ),
+        (
+            "sasl.login.retry.backoff.max.ms",
+            "500",
+            |c| c.sasl_login_retry_backoff_max == ms(500),
+            Some("-1"),
+        ),
+        (
+            "sasl.oauthbearer.sub.claim.name",
+            "client_id",
+            |c| c.sasl_oauthbearer_sub_claim_name == "client_id",
+            Some(""),
+        ),
+        (
             "send.buffer.bytes",
             "65536",
             |c| c.send_buffer_bytes == Some(65_536),
@@ -1120,4 +1200,37 @@ fn properties_md_is_current() {
         have == want,
         "PROPERTIES.md is stale: UPDATE_PROPERTIES_MD=1 cargo test -p kafka-producer-core --lib properties_md"
     );
+}
+
+#[test]
+fn oidc_client_credentials_come_from_properties_or_jaas() {
+    let mut c = base();
+    c.set("security.protocol", "SASL_SSL").unwrap();
+    c.set("sasl.mechanism", "OAUTHBEARER").unwrap();
+    c.set("sasl.oauthbearer.token.endpoint.url", "https://idp/token")
+        .unwrap();
+    assert!(matches!(c.validate(), Err(ConfigError::Missing { .. })));
+    c.set(
+        "sasl.jaas.config",
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \
+         clientId=\"producer\" clientSecret=\"s3cret\" scope=\"kafka\";",
+    )
+    .unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.sasl_oauthbearer_client_id.as_deref(), Some("producer"));
+    assert_eq!(
+        c.sasl_oauthbearer_client_secret
+            .as_ref()
+            .map(Secret::expose),
+        Some("s3cret")
+    );
+    assert_eq!(c.sasl_oauthbearer_scope.as_deref(), Some("kafka"));
+    assert!(!format!("{c:?}").contains("s3cret"));
+    // A file: URL needs no client.
+    let mut f = base();
+    f.set("security.protocol", "SASL_PLAINTEXT").unwrap();
+    f.set("sasl.mechanism", "OAUTHBEARER").unwrap();
+    f.set("sasl.oauthbearer.token.endpoint.url", "file:/run/token")
+        .unwrap();
+    f.validate().unwrap();
 }
