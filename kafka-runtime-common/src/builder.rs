@@ -397,6 +397,8 @@ fn oidc_provider<R: Runtime>(
 
 /// Without the `oidc` feature a token endpoint is refused, naming it.
 #[cfg(not(feature = "oidc"))]
+// The signature of the `oidc` version, which asks the runtime.
+#[allow(clippy::extra_unused_type_parameters)]
 fn oidc_provider<R: Runtime>(
     config: &ProducerConfig,
 ) -> Result<crate::token::TokenSource, ConfigError> {
