@@ -241,6 +241,7 @@ pub struct ClusterConfig {
     version: String,
     heap_mb: u32,
     broker_configs: Vec<(String, String)>,
+    jvm_properties: Vec<(String, String)>,
     plain_users: Vec<(String, String)>,
     scram_users: Vec<ScramUser>,
 }
@@ -253,6 +254,7 @@ impl fmt::Debug for ClusterConfig {
             .field("version", &self.version)
             .field("heap_mb", &self.heap_mb)
             .field("broker_configs", &self.broker_configs)
+            .field("jvm_properties", &self.jvm_properties)
             .field("plain_users", &plain)
             .field("scram_users", &self.scram_users)
             .finish()
@@ -271,6 +273,7 @@ impl ClusterConfig {
             nodes,
             version: "current".to_owned(),
             heap_mb: DEFAULT_HEAP_MB,
+            jvm_properties: Vec::new(),
             broker_configs: Vec::new(),
             plain_users: Vec::new(),
             scram_users: Vec::new(),
@@ -303,6 +306,13 @@ impl ClusterConfig {
     /// A line of `server.properties` on every node, after (so overriding) the harness's own.
     pub fn broker_config(mut self, key: &str, value: &str) -> ClusterConfig {
         self.broker_configs.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// A Java system property of every node (`-Dkey=value`), e.g. Kafka 4's
+    /// `org.apache.kafka.sasl.oauthbearer.allowed.urls`.
+    pub fn jvm_property(mut self, key: &str, value: &str) -> ClusterConfig {
+        self.jvm_properties.push((key.to_owned(), value.to_owned()));
         self
     }
 
@@ -633,7 +643,8 @@ impl Node {
     }
 
     /// Starts the JVM (the data directory must be formatted) and its watchdog.
-    fn spawn(&mut self, java: &Path, libs: &Path, cluster_dir: &Path, heap_mb: u32) {
+    fn spawn(&mut self, java: &Path, libs: &Path, cluster_dir: &Path, config: &ClusterConfig) {
+        let heap_mb = config.heap_mb;
         assert!(self.child.is_none(), "node {} is already running", self.id);
         let log = File::options()
             .create(true)
@@ -651,6 +662,12 @@ impl Node {
             .arg(format!("-Xms{}m", heap_mb.min(64)))
             .args(JVM_OPTIONS)
             .arg(format!("-Djava.io.tmpdir={}", self.dir.display()))
+            .args(
+                config
+                    .jvm_properties
+                    .iter()
+                    .map(|(k, v)| format!("-D{k}={v}")),
+            )
             .arg(format!(
                 "-Dlog4j2.configurationFile={}",
                 cluster_dir.join("log4j2.properties").display()
@@ -948,7 +965,7 @@ impl KafkaCluster {
         let formatted = started.elapsed();
         for node in &cluster.nodes {
             let mut node = node.lock().unwrap();
-            node.spawn(&cluster.java, libs, &cluster.dir, cluster.config.heap_mb);
+            node.spawn(&cluster.java, libs, &cluster.dir, &cluster.config);
         }
         for id in cluster.node_ids() {
             cluster.wait_serving(id, started + STARTUP_TIMEOUT)?;
@@ -1414,7 +1431,7 @@ impl KafkaCluster {
                 );
                 node.reap();
             }
-            node.spawn(&self.java, &self.libs, &self.dir, self.config.heap_mb);
+            node.spawn(&self.java, &self.libs, &self.dir, &self.config);
         }
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         if let Err(Failure::PortTaken(why) | Failure::Other(why)) = self.wait_serving(id, deadline)
