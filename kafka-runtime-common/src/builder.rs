@@ -330,6 +330,13 @@ impl<R: Runtime> ProducerBuilder<R> {
         let oauth = config.security_protocol.uses_sasl() && config.sasl_mechanism == "OAUTHBEARER";
         let token_provider = match (self.token_provider, &config.sasl_oauthbearer_unsecured) {
             (Some(p), _) => Some(p),
+            (None, _)
+                if oauth
+                    && config.sasl_login_callback_handler_class.as_deref()
+                        == Some(kafka_producer_core::config::MSK_IAM_HANDLER) =>
+            {
+                Some(msk_iam_provider(&config)?)
+            }
             (None, _) if oauth && config.sasl_oauthbearer_token_endpoint_url.is_some() => {
                 Some(oidc_provider::<R>(&config)?)
             }
@@ -376,6 +383,35 @@ impl<R: Runtime> ProducerBuilder<R> {
             token_provider: token_provider.filter(|_| oauth),
         })
     }
+}
+
+/// MSK IAM tokens for the region of `config`'s cluster.
+#[cfg(feature = "aws-msk-iam")]
+fn msk_iam_provider(config: &ProducerConfig) -> Result<crate::token::TokenSource, ConfigError> {
+    let host = config
+        .bootstrap_servers
+        .first()
+        .map_or("", |b| b.host.as_str());
+    let provider = crate::msk_iam::MskIamTokenProvider::for_bootstrap(host).map_err(|reason| {
+        ConfigError::InvalidValue {
+            key: "sasl.login.callback.handler.class".to_owned(),
+            value: kafka_producer_core::config::MSK_IAM_HANDLER.to_owned(),
+            reason,
+        }
+    })?;
+    Ok(crate::token::TokenSource::Blocking(Arc::new(provider)))
+}
+
+/// Without the `aws-msk-iam` feature, MSK IAM is refused, naming it.
+#[cfg(not(feature = "aws-msk-iam"))]
+fn msk_iam_provider(_config: &ProducerConfig) -> Result<crate::token::TokenSource, ConfigError> {
+    Err(ConfigError::InvalidValue {
+        key: "sasl.login.callback.handler.class".to_owned(),
+        value: kafka_producer_core::config::MSK_IAM_HANDLER.to_owned(),
+        reason: "this build has no MSK IAM signer: enable the `aws-msk-iam` feature of the \
+                 runtime crate"
+            .to_owned(),
+    })
 }
 
 /// The OIDC provider `config` names (`sasl.oauthbearer.token.endpoint.url`),

@@ -60,6 +60,8 @@ mod builder;
 mod delivery;
 pub mod driver;
 pub mod interceptor;
+#[cfg(feature = "aws-msk-iam")]
+pub mod msk_iam;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 mod producer;

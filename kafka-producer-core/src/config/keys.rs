@@ -234,8 +234,8 @@ impl Key {
                  for OIDC) login modules"
             }
             Key::SaslLoginCallbackHandlerClass => {
-                "Java's OIDC and unsecured handlers only; other Java classes are refused: give a \
-                 TokenProvider instead"
+                "Java's OIDC and unsecured handlers, and AWS's MSK IAM handler (feature \
+                 `aws-msk-iam`); other Java classes are refused: give a TokenProvider instead"
             }
             Key::SaslOauthbearerJwtRetrieverClass => {
                 "DefaultJwtRetriever or ClientCredentialsJwtRetriever only"

@@ -44,6 +44,10 @@ pub use properties::{PropertiesError, parse_properties};
 use values::*;
 pub use values::{Acks, BrokerAddress, PartitionerChoice, Secret, SecurityProtocol};
 
+/// AWS's MSK IAM login callback handler, which
+/// `sasl.login.callback.handler.class` may name for MSK IAM tokens.
+pub const MSK_IAM_HANDLER: &str = "software.amazon.msk.auth.iam.IAMOAuthBearerLoginCallbackHandler";
+
 /// What secret values are shown as, in `Debug` output and in errors.
 const REDACTED: &str = "<redacted>";
 
@@ -297,6 +301,12 @@ pub struct ProducerConfig {
     /// periods give way when the token lives shorter than their sum, as in
     /// Java.)
     pub sasl_login_refresh_buffer: Duration,
+    /// `sasl.login.callback.handler.class`, when it names AWS's
+    /// `software.amazon.msk.auth.iam.IAMOAuthBearerLoginCallbackHandler`
+    /// ([`MSK_IAM_HANDLER`]): the runtime crate's MSK IAM tokens (feature
+    /// `aws-msk-iam`). Java's own OIDC and unsecured handlers are accepted
+    /// and need no record here; other classes are refused.
+    pub sasl_login_callback_handler_class: Option<String>,
     /// `sasl.oauthbearer.token.endpoint.url` (KIP-768): where the runtime
     /// crate's OIDC provider (feature `oidc`) gets tokens, with the
     /// client-credentials grant (`http`/`https`), or the file a token is
@@ -385,6 +395,7 @@ impl Default for ProducerConfig {
             sasl_login_refresh_window_jitter: 0.05,
             sasl_login_refresh_min_period: Duration::from_secs(60),
             sasl_login_refresh_buffer: Duration::from_secs(300),
+            sasl_login_callback_handler_class: None,
             sasl_oauthbearer_token_endpoint_url: None,
             sasl_oauthbearer_client_id: None,
             sasl_oauthbearer_client_secret: None,
@@ -583,6 +594,9 @@ impl ProducerConfig {
             }
             Key::ConnectionsMaxIdleMs => self.connections_max_idle = parse_ms(value, 0, LONG_MAX)?,
             Key::SaslLoginCallbackHandlerClass => match value.trim() {
+                MSK_IAM_HANDLER => {
+                    self.sasl_login_callback_handler_class = Some(MSK_IAM_HANDLER.to_owned())
+                }
                 ""
                 | "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler"
                 | "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler"
