@@ -446,6 +446,103 @@ fn topic_commands_and_produce_reach_a_secured_cluster() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// OAUTHBEARER through kprod's properties, as the Java tools take them: OIDC client
+/// credentials against the tests' identity provider (`tests/python/oidc_idp.py`, RS256 JWTs,
+/// validated by the broker against its JWKS) with `-X`, and the same from a `-F` file for perf.
+#[test]
+fn oidc_through_kprod_properties() {
+    use kafka_integration_tests::kafka::{ClusterConfig, KafkaCluster, Listener};
+    require_tools!(Tool::Kafka, Tool::Python);
+    let mut idp = Command::new(Tool::Python.require())
+        .arg(repo_root().join("tests/python/oidc_idp.py"))
+        .args(["kprod", "kprod-s3cret", "60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the identity provider");
+    let mut line = String::new();
+    BufReader::new(idp.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line.trim().parse().expect("a port");
+    let jwks = format!("http://127.0.0.1:{port}/jwks");
+    let cluster = KafkaCluster::start(
+        ClusterConfig::single_node()
+            .jvm_property("org.apache.kafka.sasl.oauthbearer.allowed.urls", &jwks)
+            .broker_config(
+                "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler",
+            )
+            .broker_config("sasl.oauthbearer.jwks.endpoint.url", &jwks)
+            .broker_config("sasl.oauthbearer.expected.audience", "kafka")
+            .broker_config("sasl.oauthbearer.expected.issuer", "test-idp"),
+    );
+    let bootstrap = cluster.bootstrap(Listener::SaslPlaintext);
+    let token_url = format!("http://127.0.0.1:{port}/token");
+    let topic = "kprod-oidc";
+    cluster.create_topic(topic, 1);
+    let x = |kv: &str| ["-X".to_owned(), kv.to_owned()];
+    let mut args: Vec<String> = ["produce", "-b", &bootstrap, "-t", topic]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    for kv in [
+        "security.protocol=SASL_PLAINTEXT".to_owned(),
+        "sasl.mechanism=OAUTHBEARER".to_owned(),
+        format!("sasl.oauthbearer.token.endpoint.url={token_url}"),
+        "sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler".to_owned(),
+        "sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId=\"kprod\" clientSecret=\"kprod-s3cret\" scope=\"kafka\";".to_owned(),
+    ] {
+        args.extend(x(&kv));
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = kprod(&argv, b"one\ntwo\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("produced 2 records"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let dir = std::env::temp_dir().join(format!("kprod-oidc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("client.properties");
+    std::fs::write(
+        &file,
+        format!(
+            "bootstrap.servers={bootstrap}\nsecurity.protocol=SASL_PLAINTEXT\n\
+             sasl.mechanism=OAUTHBEARER\nsasl.oauthbearer.token.endpoint.url={token_url}\n\
+             sasl.oauthbearer.client.credentials.client.id=kprod\n\
+             sasl.oauthbearer.client.credentials.client.secret=kprod-s3cret\n\
+             sasl.oauthbearer.scope=kafka\n"
+        ),
+    )
+    .unwrap();
+    let out = kprod(
+        &[
+            "perf",
+            "-F",
+            file.to_str().unwrap(),
+            "-t",
+            topic,
+            "--num-records",
+            "100",
+            "--record-size",
+            "10",
+            "--throughput",
+            "-1",
+            "--json",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
+    assert_eq!(report["records"], 100, "{report}");
+    std::fs::remove_dir_all(&dir).ok();
+    drop(idp.stdin.take());
+    let _ = idp.wait();
+}
+
 /// `--producer.config FILE` / `-F FILE` (a contract): a Java producer.properties with the
 /// serializer classes nearly every such file has, continuation lines and `:` separators;
 /// `-b` left out (the file names the brokers); `-X` overrides the file; the Kafka tools'
