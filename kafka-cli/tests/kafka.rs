@@ -453,32 +453,11 @@ fn topic_commands_and_produce_reach_a_secured_cluster() {
 fn oidc_through_kprod_properties() {
     use kafka_integration_tests::kafka::{ClusterConfig, KafkaCluster, Listener};
     require_tools!(Tool::Kafka, Tool::Python);
-    let mut idp = Command::new(Tool::Python.require())
-        .arg(repo_root().join("tests/python/oidc_idp.py"))
-        .args(["kprod", "kprod-s3cret", "60"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the identity provider");
-    let mut line = String::new();
-    BufReader::new(idp.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line.trim().parse().expect("a port");
-    let jwks = format!("http://127.0.0.1:{port}/jwks");
-    let cluster = KafkaCluster::start(
-        ClusterConfig::single_node()
-            .jvm_property("org.apache.kafka.sasl.oauthbearer.allowed.urls", &jwks)
-            .broker_config(
-                "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class",
-                "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler",
-            )
-            .broker_config("sasl.oauthbearer.jwks.endpoint.url", &jwks)
-            .broker_config("sasl.oauthbearer.expected.audience", "kafka")
-            .broker_config("sasl.oauthbearer.expected.issuer", "test-idp"),
-    );
+    let idp = kafka_integration_tests::oidc::OidcIdp::start("kprod", "kprod-s3cret", 60);
+    let cluster =
+        KafkaCluster::start(ClusterConfig::single_node().oauthbearer_jwks(&idp.jwks_url()));
     let bootstrap = cluster.bootstrap(Listener::SaslPlaintext);
-    let token_url = format!("http://127.0.0.1:{port}/token");
+    let token_url = idp.token_url();
     let topic = "kprod-oidc";
     cluster.create_topic(topic, 1);
     let x = |kv: &str| ["-X".to_owned(), kv.to_owned()];
@@ -539,8 +518,6 @@ fn oidc_through_kprod_properties() {
     let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
     assert_eq!(report["records"], 100, "{report}");
     std::fs::remove_dir_all(&dir).ok();
-    drop(idp.stdin.take());
-    let _ = idp.wait();
 }
 
 /// `--producer.config FILE` / `-F FILE` (a contract): a Java producer.properties with the

@@ -316,6 +316,21 @@ impl ClusterConfig {
         self
     }
 
+    /// OAUTHBEARER on the SASL_PLAINTEXT listener validated as production brokers do:
+    /// Kafka's `OAuthBearerValidatorCallbackHandler` against the JWKS at `jwks_url` (allowed
+    /// by Kafka 4's `org.apache.kafka.sasl.oauthbearer.allowed.urls`), for tokens with
+    /// audience `kafka` and issuer `test-idp`, as [`OidcIdp`](crate::oidc::OidcIdp) makes them.
+    pub fn oauthbearer_jwks(self, jwks_url: &str) -> ClusterConfig {
+        self.jvm_property("org.apache.kafka.sasl.oauthbearer.allowed.urls", jwks_url)
+            .broker_config(
+                "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler",
+            )
+            .broker_config("sasl.oauthbearer.jwks.endpoint.url", jwks_url)
+            .broker_config("sasl.oauthbearer.expected.audience", "kafka")
+            .broker_config("sasl.oauthbearer.expected.issuer", "test-idp")
+    }
+
     /// A SASL/PLAIN user on both SASL listeners.
     pub fn plain_user(mut self, name: &str, password: &str) -> ClusterConfig {
         self.plain_users

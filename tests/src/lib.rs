@@ -16,6 +16,7 @@ use std::path::PathBuf;
 pub mod fuzz_oracles;
 pub mod kafka;
 pub mod mock_cluster;
+pub mod oidc;
 pub mod proxy;
 pub mod raw_client;
 pub mod tansu;

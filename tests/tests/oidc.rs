@@ -8,12 +8,11 @@
 
 mod runtimes;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use kafka_integration_tests::kafka::{ClusterConfig, KafkaCluster, Listener};
+use kafka_integration_tests::oidc::OidcIdp;
 use kafka_integration_tests::require_tools;
 use kafka_integration_tests::tools::Tool;
 use kafka_runtime_common::{ProducerBuilder, ProducerRecord};
@@ -23,71 +22,25 @@ use runtimes::{Rt, TestProducer, sleep};
 /// How long each token lives.
 const TOKEN_LIFETIME_SECS: u64 = 20;
 
-/// The identity provider: its port, and the process (its stdin open: it stops when the test
-/// binary ends and the pipe closes).
-struct Idp {
-    port: u16,
-    _process: Child,
-}
-
-fn idp() -> &'static Idp {
-    static IDP: OnceLock<Idp> = OnceLock::new();
-    IDP.get_or_init(|| {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/oidc_idp.py");
-        let mut process = Command::new(Tool::Python.require())
-            .arg(script)
-            .args(["producer", "s3cret", &TOKEN_LIFETIME_SECS.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the identity provider");
-        let mut line = String::new();
-        BufReader::new(process.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("the identity provider's port");
-        let port = line.trim().parse().expect("a port");
-        Idp {
-            port,
-            _process: process,
-        }
-    })
+fn idp() -> &'static OidcIdp {
+    static IDP: OnceLock<OidcIdp> = OnceLock::new();
+    IDP.get_or_init(|| OidcIdp::start("producer", "s3cret", TOKEN_LIFETIME_SECS))
 }
 
 /// A broker validating tokens against the identity provider's JWKS, with 10 s sessions.
 fn kafka() -> &'static KafkaCluster {
     static KAFKA: OnceLock<KafkaCluster> = OnceLock::new();
     KAFKA.get_or_init(|| {
-        let jwks = format!("http://127.0.0.1:{}/jwks", idp().port);
         KafkaCluster::start(
             ClusterConfig::single_node()
-                .jvm_property("org.apache.kafka.sasl.oauthbearer.allowed.urls", &jwks)
-                .broker_config(
-                    "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class",
-                    "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler",
-                )
-                .broker_config("sasl.oauthbearer.jwks.endpoint.url", &jwks)
-                .broker_config("sasl.oauthbearer.expected.audience", "kafka")
-                .broker_config("sasl.oauthbearer.expected.issuer", "test-idp")
+                .oauthbearer_jwks(&idp().jwks_url())
                 .broker_config("connections.max.reauth.ms", "10000"),
         )
     })
 }
 
-/// The identity provider's counts: tokens granted, requests refused.
 fn stats() -> (u64, u64) {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", idp().port)).unwrap();
-    stream
-        .write_all(b"GET /stats HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
-    let json: serde_json::Value = serde_json::from_str(body).expect("stats JSON");
-    (
-        json["granted"].as_u64().unwrap(),
-        json["refused"].as_u64().unwrap(),
-    )
+    idp().stats()
 }
 
 fn producer<T: Rt>(secret: &str) -> ProducerBuilder<T::R> {
@@ -96,10 +49,7 @@ fn producer<T: Rt>(secret: &str) -> ProducerBuilder<T::R> {
         .client_id(&format!("{}-oidc-tests", T::NAME))
         .set("security.protocol", "SASL_PLAINTEXT")
         .set("sasl.mechanism", "OAUTHBEARER")
-        .set(
-            "sasl.oauthbearer.token.endpoint.url",
-            &format!("http://127.0.0.1:{}/token", idp().port),
-        )
+        .set("sasl.oauthbearer.token.endpoint.url", &idp().token_url())
         .set(
             "sasl.login.callback.handler.class",
             "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
