@@ -86,6 +86,23 @@ impl Connect {
         all
     }
 
+    /// `builder` with the properties file (through the library's loader),
+    /// `-b` and the `-X` properties set on it, in that order.
+    pub(crate) fn apply<R: Runtime>(
+        &self,
+        mut builder: kafka_runtime_common::ProducerBuilder<R>,
+    ) -> kafka_runtime_common::ProducerBuilder<R> {
+        if let Some(file) = &self.producer_config {
+            builder = builder.properties_file(file);
+        }
+        if let Some(b) = &self.bootstrap_servers {
+            builder = builder.bootstrap_servers(b);
+        }
+        self.properties
+            .iter()
+            .fold(builder, |b, (k, v)| b.set(k, v))
+    }
+
     /// Adds a property after the others (so it wins).
     pub(crate) fn push(&mut self, key: &str, value: &str) {
         self.properties.push((key.to_owned(), value.to_owned()));
@@ -128,21 +145,11 @@ pub(crate) trait Job {
     fn run<P: Sink>(self, producer: P) -> impl Future<Output = Self::Output>;
 }
 
-/// Builds a producer from the properties file (through the library's
-/// loader), `-b` and the `-X` properties, in that order.
+/// Builds a producer from the properties file, `-b` and the `-X`
+/// properties ([`Connect::apply`]).
 fn build<R: Runtime>(connect: &Connect) -> Result<R::Producer, String> {
-    let mut builder = kafka_runtime_common::ProducerBuilder::<R>::new();
-    if let Some(file) = &connect.producer_config {
-        builder = builder.properties_file(file);
-    }
-    if let Some(b) = &connect.bootstrap_servers {
-        builder = builder.bootstrap_servers(b);
-    }
-    let builder = connect
-        .properties
-        .iter()
-        .fold(builder, |b, (k, v)| b.set(k, v));
-    builder
+    connect
+        .apply(kafka_runtime_common::ProducerBuilder::<R>::new())
         .build()
         .map_err(|e| format!("bad producer configuration: {e}"))
 }

@@ -136,19 +136,11 @@ pub(crate) async fn run(command: TopicCommand) -> ExitCode {
 /// A producer for admin requests only: idempotence off (no producer id is
 /// asked for), then the file, `-b` and `-X` as for produce.
 fn admin_client(connect: &Connect) -> Result<kafka_runtime_tokio::Producer, String> {
-    let mut builder = ProducerBuilder::<kafka_runtime_tokio::Tokio>::new()
+    let builder = ProducerBuilder::<kafka_runtime_tokio::Tokio>::new()
         .set("enable.idempotence", "false")
         .set("client.id", "kprod-topic");
-    if let Some(file) = &connect.producer_config {
-        builder = builder.properties_file(file);
-    }
-    if let Some(b) = &connect.bootstrap_servers {
-        builder = builder.bootstrap_servers(b);
-    }
     connect
-        .properties
-        .iter()
-        .fold(builder, |b, (k, v)| b.set(k, v))
+        .apply(builder)
         .build()
         .map_err(|e| format!("bad client configuration: {e}"))
 }

@@ -365,8 +365,7 @@ impl Nodes {
         now: Instant,
         rng: &mut Rng,
     ) -> Option<Vec<Purpose>> {
-        let mut c = self.conns.remove(&conn)?;
-        self.retire(&c);
+        let mut c = self.detach(conn)?;
         let purposes = c.drain_in_flight().collect();
         let s = &self.settings;
         if let Some(n) = self.nodes.get_mut(&c.node) {
@@ -376,9 +375,6 @@ impl Nodes {
                 s.reconnect_backoff_max,
                 n.failures,
             );
-            if n.conn == Some(conn) {
-                n.conn = None;
-            }
             n.failures = n.failures.saturating_add(1);
             n.retry_at = Some(now + wait);
         }
@@ -398,16 +394,23 @@ impl Nodes {
             .collect();
         idle.sort_unstable();
         for id in idle {
-            if let Some(c) = self.conns.remove(&id) {
-                self.retire(&c);
-                if let Some(n) = self.nodes.get_mut(&c.node) {
-                    if n.conn == Some(id) {
-                        n.conn = None;
-                    }
-                }
+            if self.detach(id).is_some() {
                 self.closes.push_back(id);
             }
         }
+    }
+
+    /// Forgets `conn`: counted as closed, and its node has no connection
+    /// any more. `None` if it is not a connection we know.
+    fn detach(&mut self, conn: ConnId) -> Option<Connection> {
+        let c = self.conns.remove(&conn)?;
+        self.retire(&c);
+        if let Some(n) = self.nodes.get_mut(&c.node) {
+            if n.conn == Some(conn) {
+                n.conn = None;
+            }
+        }
+        Some(c)
     }
 
     /// Connections whose request or setup deadline has passed.
