@@ -150,14 +150,21 @@ pub(crate) struct Admin {
 impl Admin {
     /// Queues `request`, to be answered by `deadline`.
     pub(crate) fn submit(&mut self, request: AdminRequest, deadline: Instant) -> AdminId {
-        let id = AdminId(self.next_id);
-        self.next_id += 1;
+        let id = self.new_id();
         self.waiting.push_back(Pending {
             id,
             request,
             deadline,
             retry_at: None,
         });
+        id
+    }
+
+    /// An id for a request that is answered at once (refused) rather than
+    /// queued.
+    pub(crate) fn new_id(&mut self) -> AdminId {
+        let id = AdminId(self.next_id);
+        self.next_id += 1;
         id
     }
 

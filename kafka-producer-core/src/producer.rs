@@ -512,17 +512,20 @@ impl Producer {
     /// a fatal error it fails at once.
     pub fn admin(&mut self, request: AdminRequest, timeout: Duration, now: Instant) -> AdminId {
         self.advance(now);
+        let refusal = if self.closed || self.closing.is_some() {
+            Some(AdminError::Closed)
+        } else {
+            self.fatal.clone().map(AdminError::Fatal)
+        };
+        if let Some(error) = refusal {
+            // Refused at once, without touching the requests already queued.
+            let id = self.admin.new_id();
+            self.complete_admin(id, Err(error));
+            return id;
+        }
         let deadline = now.checked_add(timeout).unwrap_or(now);
         let id = self.admin.submit(request, deadline);
-        if self.closed || self.closing.is_some() {
-            let _ = self.admin.drain();
-            self.complete_admin(id, Err(AdminError::Closed));
-        } else if let Some(e) = self.fatal.clone() {
-            let _ = self.admin.drain();
-            self.complete_admin(id, Err(AdminError::Fatal(e)));
-        } else {
-            self.maintain();
-        }
+        self.maintain();
         id
     }
 
