@@ -72,12 +72,8 @@ impl Connect {
     /// read; the build reports it otherwise), `-b`, then `-X`.
     fn all_properties(&self) -> Vec<(String, String)> {
         let mut all = Vec::new();
-        if let Some(text) = self
-            .producer_config
-            .as_deref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-        {
-            all.extend(kafka_runtime_common::parse_properties(&text).unwrap_or_default());
+        if let Some(path) = &self.producer_config {
+            all.extend(kafka_runtime_common::load_properties_file(path).unwrap_or_default());
         }
         if let Some(b) = &self.bootstrap_servers {
             all.push(("bootstrap.servers".to_owned(), b.clone()));

@@ -110,30 +110,13 @@ impl<R: Runtime> ProducerBuilder<R> {
         if self.error.is_some() {
             return self;
         }
-        let path = path.as_ref();
-        let fail = |reason: String| ConfigError::PropertiesFile {
-            path: path.display().to_string(),
-            reason,
-        };
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                self.error = Some(fail(e.to_string()));
-                return self;
-            }
-        };
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            // ISO-8859-1: every byte is the code point of the same value.
-            Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
-        };
-        match kafka_producer_core::config::parse_properties(&text) {
+        match load_properties_file(path.as_ref()) {
             Ok(entries) => {
                 for (key, value) in entries {
                     self = self.set(&key, &value);
                 }
             }
-            Err(e) => self.error = Some(fail(e.to_string())),
+            Err(e) => self.error = Some(e),
         }
         self
     }
@@ -383,6 +366,25 @@ impl<R: Runtime> ProducerBuilder<R> {
             token_provider: token_provider.filter(|_| oauth),
         })
     }
+}
+
+/// The entries of a Java `.properties` file, in file order, read as
+/// [`ProducerBuilder::properties_file`] reads it (UTF-8, or ISO-8859-1 when
+/// the file is not UTF-8; see
+/// [`parse_properties`](kafka_producer_core::config::parse_properties)).
+/// A missing or malformed file is a [`ConfigError::PropertiesFile`] naming it.
+pub fn load_properties_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+    let fail = |reason: String| ConfigError::PropertiesFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        // ISO-8859-1: every byte is the code point of the same value.
+        Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+    };
+    kafka_producer_core::config::parse_properties(&text).map_err(|e| fail(e.to_string()))
 }
 
 /// MSK IAM tokens for the region of `config`'s cluster.

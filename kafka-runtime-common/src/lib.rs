@@ -86,7 +86,7 @@ pub use any::AnyProducer;
 pub mod admin {
     pub use kafka_producer_core::admin::*;
 }
-pub use builder::{Parts, ProducerBuilder};
+pub use builder::{Parts, ProducerBuilder, load_properties_file};
 pub use delivery::{Callback, DeliveryFuture, DeliveryResult, RecordMetadata};
 pub use kafka_producer_core::SendError;
 pub use producer::{FlushTimeout, Producer, Refused, block_on, block_on_until};
