@@ -105,19 +105,36 @@ fn assert_same(sent: &ProducerRecord, meta: &RecordMetadata, got: &ReadRecord) {
     assert_eq!(got.headers, headers, "headers at {meta:?}");
 }
 
+/// Every codec at its default level, and gzip, LZ4 (liblz4's HC) and zstd at
+/// levels of their own (KIP-390).
 async fn round_trip_of_every_codec_reads_back_intact<T: Rt>() {
     require_tools!(Tool::Kafka, Tool::Python);
     let kafka = kafka();
     let bootstrap = kafka.bootstrap(Listener::Plaintext);
     const N: usize = 1000;
-    for codec in Compression::ALL {
-        let p = producer::<T>(&bootstrap)
+    let levels = [
+        (Compression::Gzip, "compression.gzip.level", "9"),
+        (Compression::Lz4, "compression.lz4.level", "9"),
+        (Compression::Lz4, "compression.lz4.level", "17"),
+        (Compression::Zstd, "compression.zstd.level", "19"),
+        (Compression::Zstd, "compression.zstd.level", "-5"),
+    ];
+    let cases = Compression::ALL
+        .into_iter()
+        .map(|codec| (codec, None))
+        .chain(levels.map(|(codec, key, level)| (codec, Some((key, level)))));
+    for (codec, level) in cases {
+        let mut builder = producer::<T>(&bootstrap)
             .compression(codec)
             .linger(Duration::from_millis(2))
-            .batch_size(8 * 1024)
-            .build()
-            .unwrap();
-        let topic: Arc<str> = topic::<T>(&kafka, &format!("codec-{codec}"), 3).into();
+            .batch_size(8 * 1024);
+        let mut name = format!("codec-{codec}");
+        if let Some((key, level)) = level {
+            builder = builder.set(key, level);
+            name = format!("{name}-level{level}");
+        }
+        let p = builder.build().unwrap();
+        let topic: Arc<str> = topic::<T>(&kafka, &name, 3).into();
         let mut pending = Vec::with_capacity(N);
         for i in 0..N {
             let record = round_trip_record(&topic, codec, i);
@@ -145,7 +162,7 @@ async fn round_trip_of_every_codec_reads_back_intact<T: Rt>() {
                 .unwrap_or_else(|| panic!("{codec}: read {g:?}, which no delivery reported"));
             assert_same(record, meta, g);
         }
-        println!("{codec}: {N} records delivered, offsets as reported, read back intact");
+        println!("{name}: {N} records delivered, offsets as reported, read back intact");
     }
 }
 

@@ -149,6 +149,13 @@ impl fmt::Display for ConfigWarning {
     }
 }
 
+/// Why `compression.lz4.level` has no effect in a build without `lz4-hc`.
+const LZ4_LEVEL_IGNORED: &str =
+    "this build has no lz4-hc feature, so LZ4 is written at lz4_flex's one fast level";
+/// Why `compression.zstd.level` has no effect with the pure-Rust zstd.
+const ZSTD_LEVEL_IGNORED: &str =
+    "this build compresses zstd with ruzstd (feature zstd-pure without zstd), which has one level";
+
 /// The producer's settings.
 ///
 /// Each field's doc gives its Java property, its unit and its default (the
@@ -263,8 +270,10 @@ pub struct ProducerConfig {
     /// `compression.gzip.level` (KIP-390): 1 to 9, or -1 for the default
     /// (6). Default -1.
     pub compression_gzip_level: i32,
-    /// `compression.lz4.level` (KIP-390): 1 to 17. Default 9. Checked, but
-    /// LZ4 is written at lz4_flex's one fast level whatever it says.
+    /// `compression.lz4.level` (KIP-390): 1 to 17. Default 9, but only a
+    /// level set explicitly is used: liblz4 at that level with feature
+    /// `lz4-hc` (HC from 3 up); left unset, LZ4 is written at the fast
+    /// level, as librdkafka and franz-go write it.
     pub compression_lz4_level: i32,
     /// `compression.zstd.level` (KIP-390): -131072 to 22. Default 3.
     pub compression_zstd_level: i32,
@@ -488,6 +497,21 @@ impl ProducerConfig {
                 reason,
             })?;
         self.explicit.insert(canonical);
+        let without_levels = match canonical {
+            Key::CompressionLz4Level => Some((Compression::Lz4, LZ4_LEVEL_IGNORED)),
+            Key::CompressionZstdLevel => Some((Compression::Zstd, ZSTD_LEVEL_IGNORED)),
+            _ => None,
+        };
+        if let Some((codec, reason)) = without_levels {
+            if !kafka_proto::compression::honours_levels(codec)
+                && !self.warnings.iter().any(|w| w.key == key)
+            {
+                self.warnings.push(ConfigWarning {
+                    key: key.to_owned(),
+                    reason,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -758,13 +782,17 @@ impl ProducerConfig {
         Key::from_name(key).is_some_and(|key| self.explicit.contains(&key))
     }
 
-    /// The level batches are compressed at: `compression.gzip.level` or
-    /// `compression.zstd.level` for those codecs (`None`: the codec's
-    /// default).
+    /// The level batches are compressed at: `compression.gzip.level`,
+    /// `compression.zstd.level`, or `compression.lz4.level` when set
+    /// explicitly, for those codecs (`None`: the codec's default, for LZ4
+    /// its fast level).
     pub fn compression_level(&self) -> Option<i32> {
         match self.compression_type {
             Compression::Gzip if self.compression_gzip_level != -1 => {
                 Some(self.compression_gzip_level)
+            }
+            Compression::Lz4 if self.explicit.contains(&Key::CompressionLz4Level) => {
+                Some(self.compression_lz4_level)
             }
             Compression::Zstd => Some(self.compression_zstd_level),
             _ => None,

@@ -1141,7 +1141,28 @@ fn compression_levels_follow_the_codec() {
     c.compression_type = Compression::Zstd;
     assert_eq!(c.compression_level(), Some(3));
     c.compression_type = Compression::Lz4;
+    // Java's default level 9 is not used unless asked for: the fast level.
+    assert_eq!(c.compression_lz4_level, 9);
     assert_eq!(c.compression_level(), None);
+    c.set("compression.lz4.level", "12").unwrap();
+    assert_eq!(c.compression_level(), Some(12));
+    // With the default features every level has its effect: no warning.
+    assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+}
+
+/// A level the build cannot honour is accepted with a warning, never
+/// silently (run with `--no-default-features --features lz4` on a build
+/// where nothing else turns kafka-proto's `lz4-hc` on to see it).
+#[test]
+fn an_lz4_level_without_lz4_hc_is_warned_about() {
+    let mut c = ProducerConfig::default();
+    c.set("compression.lz4.level", "9").unwrap();
+    if kafka_proto::compression::honours_levels(Compression::Lz4) {
+        assert!(c.warnings().is_empty());
+    } else {
+        assert_eq!(c.warnings().len(), 1);
+        assert!(c.warnings()[0].to_string().contains("lz4-hc"));
+    }
 }
 
 /// PROPERTIES.md, the table of every property's fate, as the code decides it.
