@@ -11,7 +11,9 @@
 //!   does; left out, the broker's defaults apply.
 //! - `list [--exclude-internal]` prints the topic names, sorted, one per line.
 //! - `describe [NAME]...` prints each topic (all without names) as
-//!   kafka-topics does: `Topic: T\tTopicId: ID\tPartitionCount: N\tReplicationFactor: R`,
+//!   kafka-topics does: `Topic: T\tTopicId: ID\tPartitionCount: N\tReplicationFactor: R\tConfigs: C`
+//!   (C: the settings that are not the broker's built-in defaults, `k=v` comma-separated, in
+//!   the order kafka-topics prints them),
 //!   then one line per partition: `\tTopic: T\tPartition: P\tLeader: L\tReplicas: 1,2,3\tIsr: 1,2,3`
 //!   (`Leader: none` without one).
 //! - `delete NAME...` prints `deleted topic NAME` for each.
@@ -28,8 +30,9 @@ use std::time::{Duration, Instant};
 
 use kafka_runtime_common::admin::{
     AdminError, AdminRequest, AdminResponse, CreatableTopic, CreatableTopicConfig,
-    CreateTopicsRequest, DeleteTopicsRequest, MetadataRequest, MetadataRequestTopic,
-    MetadataResponse, validate_topic_name,
+    CreateTopicsRequest, DeleteTopicsRequest, DescribeConfigsRequest, DescribeConfigsResource,
+    DescribeConfigsResourceResult, MetadataRequest, MetadataRequestTopic, MetadataResponse,
+    RESOURCE_TOPIC, validate_topic_name,
 };
 use kafka_runtime_common::{AnyProducer, ErrorCode, ProducerBuilder};
 
@@ -264,6 +267,16 @@ async fn metadata(
     timeout: Duration,
 ) -> Result<MetadataResponse, String> {
     let producer = admin_client(connect)?;
+    let answer = metadata_from(&producer, names, timeout).await;
+    producer.close(Duration::from_secs(5)).await;
+    answer
+}
+
+async fn metadata_from<P: AnyProducer>(
+    producer: &P,
+    names: &[String],
+    timeout: Duration,
+) -> Result<MetadataResponse, String> {
     let request = AdminRequest::Metadata(MetadataRequest {
         topics: (!names.is_empty()).then(|| {
             names
@@ -276,7 +289,7 @@ async fn metadata(
         }),
         ..Default::default()
     });
-    let answer = call(&producer, request, timeout, |a| match a {
+    let answer = call(producer, request, timeout, |a| match a {
         AdminResponse::Metadata(r) => r.topics.iter().any(|t| {
             let code = ErrorCode(t.error_code);
             code.is_retriable() && code != ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
@@ -284,11 +297,87 @@ async fn metadata(
         _ => false,
     })
     .await;
-    producer.close(Duration::from_secs(5)).await;
     match answer? {
         AdminResponse::Metadata(m) => Ok(m),
         _ => Err("unexpected answer".to_owned()),
     }
+}
+
+/// Each topic's configuration entries, by topic name (DescribeConfigs).
+async fn topic_configs<P: AnyProducer>(
+    producer: &P,
+    names: &[&str],
+    timeout: Duration,
+) -> Result<Vec<(String, Result<Vec<DescribeConfigsResourceResult>, String>)>, String> {
+    let request = AdminRequest::DescribeConfigs(DescribeConfigsRequest {
+        resources: names
+            .iter()
+            .map(|n| DescribeConfigsResource {
+                resource_type: RESOURCE_TOPIC,
+                resource_name: (*n).to_owned(),
+                configuration_keys: None,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    });
+    let answer = call(producer, request, timeout, |a| match a {
+        AdminResponse::DescribeConfigs(r) => r
+            .results
+            .iter()
+            .any(|t| ErrorCode(t.error_code).is_retriable()),
+        _ => false,
+    })
+    .await?;
+    let AdminResponse::DescribeConfigs(r) = answer else {
+        return Err("unexpected answer".to_owned());
+    };
+    Ok(r.results
+        .into_iter()
+        .map(|t| {
+            let configs = if t.error_code == 0 {
+                Ok(t.configs)
+            } else {
+                Err(broker_error(t.error_code, t.error_message.as_deref()))
+            };
+            (t.resource_name, configs)
+        })
+        .collect())
+}
+
+/// The order in which Java's `HashMap` holds these keys once all are put
+/// in, as indices into `keys`: kafka-topics prints a topic's configuration
+/// from such a map (`Config::entries`), so its `Configs:` field follows it.
+/// Buckets in index order (the capacity the map has grown to, load factor
+/// 0.75, from 16), keys within a bucket in insertion order.
+fn java_hash_map_order(keys: &[&str]) -> Vec<usize> {
+    let spread = |key: &str| {
+        // String.hashCode over UTF-16 code units, then HashMap.hash.
+        let h = key
+            .encode_utf16()
+            .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)));
+        (h ^ ((h as u32) >> 16) as i32) as u32
+    };
+    let mut capacity = 16usize;
+    while keys.len() * 4 > capacity * 3 {
+        capacity *= 2;
+    }
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by_key(|&i| (spread(keys[i]) as usize & (capacity - 1), i));
+    order
+}
+
+/// kafka-topics' `Configs:` field: the entries that are not built-in
+/// defaults, `name=value`, comma-separated, in Java's map order.
+fn configs_field(configs: &[DescribeConfigsResourceResult]) -> String {
+    let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
+    java_hash_map_order(&names)
+        .into_iter()
+        .map(|i| &configs[i])
+        .filter(|c| !c.is_builtin_default())
+        .map(|c| format!("{}={}", c.name, c.value.as_deref().unwrap_or("null")))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 async fn list(args: &ListArgs) -> Result<(), String> {
@@ -332,7 +421,27 @@ fn ids(nodes: &[i32]) -> String {
 }
 
 async fn describe(args: &DescribeArgs) -> Result<(), String> {
-    let m = metadata(&args.connect, &args.names, ms(args.timeout_ms)).await?;
+    let producer = admin_client(&args.connect)?;
+    let deadline = Instant::now() + ms(args.timeout_ms);
+    let answer = async {
+        let m = metadata_from(&producer, &args.names, ms(args.timeout_ms)).await?;
+        let found: Vec<&str> = m
+            .topics
+            .iter()
+            .filter(|t| t.error_code == 0)
+            .filter_map(|t| t.name.as_deref())
+            .collect();
+        let configs = if found.is_empty() {
+            Vec::new()
+        } else {
+            let left = deadline.saturating_duration_since(Instant::now());
+            topic_configs(&producer, &found, left).await?
+        };
+        Ok::<_, String>((m, configs))
+    }
+    .await;
+    producer.close(Duration::from_secs(5)).await;
+    let (m, configs) = answer?;
     let mut topics: Vec<_> = m.topics.iter().collect();
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     let mut failed = Vec::new();
@@ -345,11 +454,24 @@ async fn describe(args: &DescribeArgs) -> Result<(), String> {
             ));
             continue;
         }
+        let configs = match configs.iter().find(|(n, _)| n == name) {
+            Some((_, Ok(entries))) => configs_field(entries),
+            Some((_, Err(e))) => {
+                failed.push(format!("configuration of topic {name}: {e}"));
+                continue;
+            }
+            None => {
+                failed.push(format!(
+                    "the broker's answer has no configuration for {name}"
+                ));
+                continue;
+            }
+        };
         let mut partitions: Vec<_> = t.partitions.iter().collect();
         partitions.sort_by_key(|p| p.partition_index);
         let replication = partitions.first().map_or(0, |p| p.replica_nodes.len());
         println!(
-            "Topic: {name}\tTopicId: {}\tPartitionCount: {}\tReplicationFactor: {replication}",
+            "Topic: {name}\tTopicId: {}\tPartitionCount: {}\tReplicationFactor: {replication}\tConfigs: {configs}",
             topic_id(&t.topic_id.0),
             partitions.len()
         );

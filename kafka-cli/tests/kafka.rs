@@ -259,6 +259,10 @@ fn topic_commands_against_apache_kafka() {
             "1",
             "--config",
             "retention.ms=3600000",
+            "--config",
+            "max.message.bytes=2000000",
+            "--config",
+            "segment.jitter.ms=17",
             "--bootstrap-server",
             bootstrap,
         ],
@@ -282,7 +286,7 @@ fn topic_commands_against_apache_kafka() {
     assert_eq!(lines.len(), 4, "{described}");
     assert!(
         lines[0].starts_with(&format!("Topic: {topic}\tTopicId: "))
-            && lines[0].ends_with("\tPartitionCount: 3\tReplicationFactor: 1"),
+            && lines[0].contains("\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: "),
         "{described}"
     );
     for (p, line) in lines[1..].iter().enumerate() {
@@ -291,11 +295,22 @@ fn topic_commands_against_apache_kafka() {
             format!("\tTopic: {topic}\tPartition: {p}\tLeader: 1\tReplicas: 1\tIsr: 1")
         );
     }
-    // Kafka's own tool sees the same topic id and the config.
+    // Kafka's own tool prints the same topic line: id, counts and the
+    // settings that are not built-in defaults, in its order.
     let tools = kafka_topics(bootstrap, &["--describe", "--topic", topic]);
-    let id = lines[0].split('\t').nth(1).unwrap();
-    assert!(tools.contains(id), "{id} not in {tools}");
-    assert!(tools.contains("retention.ms=3600000"), "{tools}");
+    assert_eq!(
+        lines[0],
+        tools.lines().next().unwrap(),
+        "ours, then kafka-topics'"
+    );
+    println!("{}", lines[0]);
+    for set in [
+        "retention.ms=3600000",
+        "max.message.bytes=2000000",
+        "segment.jitter.ms=17",
+    ] {
+        assert!(lines[0].contains(set), "{set} not in {}", lines[0]);
+    }
 
     // Validation before any request, as kafka-topics.
     for bad in [

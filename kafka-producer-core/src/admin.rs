@@ -1,5 +1,5 @@
 //! Admin requests over the producer's own connections: what a tool such as
-//! `kprod topic` needs (create, delete and describe topics) reaches any
+//! `kprod topic` needs (create, delete and describe topics and their configuration) reaches any
 //! cluster the producer reaches, with its TLS, SASL and reconnects.
 //!
 //! [`Producer::admin`](crate::Producer::admin) queues a request with a
@@ -27,6 +27,11 @@ pub use kafka_proto::messages::create_topics::{
 pub use kafka_proto::messages::delete_topics::{
     DeletableTopicResult, DeleteTopicState, DeleteTopicsRequest, DeleteTopicsResponse,
 };
+pub use kafka_proto::messages::describe_configs::{
+    DescribeConfigsRequest, DescribeConfigsResource, DescribeConfigsResourceResult,
+    DescribeConfigsResponse, DescribeConfigsResult, DescribeConfigsSynonym, RESOURCE_BROKER,
+    RESOURCE_TOPIC,
+};
 pub use kafka_proto::messages::metadata::{
     MetadataRequest, MetadataRequestTopic, MetadataResponse, MetadataResponseBroker,
     MetadataResponsePartition, MetadataResponseTopic,
@@ -51,6 +56,8 @@ pub enum AdminRequest {
     DeleteTopics(DeleteTopicsRequest),
     /// Describe topics and brokers (`topics: None` lists every topic).
     Metadata(MetadataRequest),
+    /// The configuration of topics or brokers.
+    DescribeConfigs(DescribeConfigsRequest),
 }
 
 impl AdminRequest {
@@ -60,6 +67,7 @@ impl AdminRequest {
             AdminRequest::CreateTopics(_) => "CreateTopics",
             AdminRequest::DeleteTopics(_) => "DeleteTopics",
             AdminRequest::Metadata(_) => "Metadata",
+            AdminRequest::DescribeConfigs(_) => "DescribeConfigs",
         }
     }
 }
@@ -74,6 +82,8 @@ pub enum AdminResponse {
     DeleteTopics(DeleteTopicsResponse),
     /// The answer to [`AdminRequest::Metadata`].
     Metadata(MetadataResponse),
+    /// The answer to [`AdminRequest::DescribeConfigs`].
+    DescribeConfigs(DescribeConfigsResponse),
 }
 
 /// Why an admin request got no answer.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use kafka_proto::ErrorCode;
 use kafka_proto::messages::create_topics::CreateTopicsRequest;
 use kafka_proto::messages::delete_topics::{DeleteTopicState, DeleteTopicsRequest};
+use kafka_proto::messages::describe_configs::DescribeConfigsRequest;
 use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
 use kafka_proto::messages::metadata::{MetadataRequest, MetadataRequestTopic};
 
@@ -585,6 +586,10 @@ impl Producer {
                     .versions()
                     .pick::<MetadataRequest>(METADATA_VERSION_CAP)
                     .map(|v| c.send(&*body, v, purpose, now)),
+                AdminRequest::DescribeConfigs(body) => c
+                    .versions()
+                    .pick::<DescribeConfigsRequest>(i16::MAX)
+                    .map(|v| c.send(&*body, v, purpose, now)),
             };
             match sent {
                 Some(Ok(_)) => self.admin.sent(pending),
@@ -614,6 +619,10 @@ impl Producer {
             }
             AdminRequest::Metadata(_) => {
                 connection::decode::<MetadataRequest>(response).map(AdminResponse::Metadata)
+            }
+            AdminRequest::DescribeConfigs(_) => {
+                connection::decode::<DescribeConfigsRequest>(response)
+                    .map(AdminResponse::DescribeConfigs)
             }
         };
         match decoded {

@@ -73,6 +73,8 @@ cross_checks! {
     create_topics_response: create_topics::CreateTopicsResponse => kp::CreateTopicsResponse;
     delete_topics_request: delete_topics::DeleteTopicsRequest => kp::DeleteTopicsRequest;
     delete_topics_response: delete_topics::DeleteTopicsResponse => kp::DeleteTopicsResponse;
+    describe_configs_request: describe_configs::DescribeConfigsRequest => kp::DescribeConfigsRequest;
+    describe_configs_response: describe_configs::DescribeConfigsResponse => kp::DescribeConfigsResponse;
     api_versions_request: api_versions::ApiVersionsRequest => kp::ApiVersionsRequest;
     api_versions_response: api_versions::ApiVersionsResponse => kp::ApiVersionsResponse;
     init_producer_id_request: init_producer_id::InitProducerIdRequest => kp::InitProducerIdRequest;

@@ -17,6 +17,7 @@ pub mod add_partitions_to_txn;
 pub mod api_versions;
 pub mod create_topics;
 pub mod delete_topics;
+pub mod describe_configs;
 pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
@@ -122,6 +123,7 @@ apis! {
     ApiVersions => api_versions::ApiVersionsRequest, ApiVersionsResponse;
     CreateTopics => create_topics::CreateTopicsRequest, CreateTopicsResponse;
     DeleteTopics => delete_topics::DeleteTopicsRequest, DeleteTopicsResponse;
+    DescribeConfigs => describe_configs::DescribeConfigsRequest, DescribeConfigsResponse;
     InitProducerId => init_producer_id::InitProducerIdRequest, InitProducerIdResponse;
     AddPartitionsToTxn => add_partitions_to_txn::AddPartitionsToTxnRequest, AddPartitionsToTxnResponse;
     AddOffsetsToTxn => add_offsets_to_txn::AddOffsetsToTxnRequest, AddOffsetsToTxnResponse;
