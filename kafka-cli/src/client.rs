@@ -65,6 +65,11 @@ pub(crate) struct Connect {
     /// the file and -b), e.g. -X linger.ms=20 -X compression.type=lz4.
     #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
     pub(crate) properties: Vec<(String, String)>,
+    /// The properties file's entries, read once (through the library's
+    /// loader) for both [`apply`](Self::apply) and
+    /// [`delivery_timeout`](Self::delivery_timeout).
+    #[arg(skip)]
+    file: std::sync::OnceLock<Option<Vec<(String, String)>>>,
 }
 
 impl Connect {
@@ -72,9 +77,7 @@ impl Connect {
     /// read; the build reports it otherwise), `-b`, then `-X`.
     fn all_properties(&self) -> Vec<(String, String)> {
         let mut all = Vec::new();
-        if let Some(path) = &self.producer_config {
-            all.extend(kafka_runtime_common::load_properties_file(path).unwrap_or_default());
-        }
+        all.extend(self.file_entries().into_iter().flatten().cloned());
         if let Some(b) = &self.bootstrap_servers {
             all.push(("bootstrap.servers".to_owned(), b.clone()));
         }
@@ -89,7 +92,12 @@ impl Connect {
         mut builder: kafka_runtime_common::ProducerBuilder<R>,
     ) -> kafka_runtime_common::ProducerBuilder<R> {
         if let Some(file) = &self.producer_config {
-            builder = builder.properties_file(file);
+            builder = match self.file_entries() {
+                Some(entries) => entries.iter().fold(builder, |b, (k, v)| b.set(k, v)),
+                // The library's loader reports what is wrong with the file
+                // when the producer is built.
+                None => builder.properties_file(file),
+            };
         }
         if let Some(b) = &self.bootstrap_servers {
             builder = builder.bootstrap_servers(b);
@@ -97,6 +105,16 @@ impl Connect {
         self.properties
             .iter()
             .fold(builder, |b, (k, v)| b.set(k, v))
+    }
+
+    /// The file's entries, when there is a file and it could be read.
+    fn file_entries(&self) -> Option<&Vec<(String, String)>> {
+        self.file
+            .get_or_init(|| {
+                let path = self.producer_config.as_ref()?;
+                kafka_runtime_common::load_properties_file(path).ok()
+            })
+            .as_ref()
     }
 
     /// Adds a property after the others (so it wins).
