@@ -131,12 +131,12 @@ if want venv-demo; then
 elif [[ $MODE != full ]]; then
     : # tansu-only: the venv is only for pip download
 elif [[ -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" ]] &&
-    "$PY" -c 'import confluent_kafka, kafka, lz4, snappy, zstandard, crc32c, xxhash, aws_msk_iam_sasl_signer' 2>/dev/null; then
+    "$PY" -c 'import confluent_kafka, kafka, lz4, snappy, zstandard, crc32c, xxhash, aws_msk_iam_sasl_signer, prometheus_client' 2>/dev/null; then
     log "venv up to date ($("$PY" -c 'import confluent_kafka as c; print("confluent-kafka", c.__version__, "librdkafka", c.libversion()[0])'))"
 else
     log "pip install -r scripts/test-requirements.txt into $VENV"
     "$PY" -m pip install --disable-pip-version-check --progress-bar off -q -r "$REQUIREMENTS"
-    "$PY" -c 'import confluent_kafka, kafka, lz4, snappy, zstandard, crc32c, xxhash, aws_msk_iam_sasl_signer' ||
+    "$PY" -c 'import confluent_kafka, kafka, lz4, snappy, zstandard, crc32c, xxhash, aws_msk_iam_sasl_signer, prometheus_client' ||
         die "venv packages installed but do not import"
     echo "$want_stamp" >"$stamp"
     log "venv ready: $("$PY" -c 'import confluent_kafka as c, kafka; print("confluent-kafka", c.__version__, "librdkafka", c.libversion()[0], "kafka-python", kafka.__version__)')"

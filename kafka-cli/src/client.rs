@@ -136,15 +136,6 @@ impl Connect {
         let _ = config.validate();
         config.delivery_timeout
     }
-
-    /// The value of property `key` as these sources set it, if they do.
-    pub(crate) fn property(&self, key: &str) -> Option<String> {
-        self.all_properties()
-            .into_iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
-    }
 }
 
 /// The producer calls the commands make, on any runtime: the runtime

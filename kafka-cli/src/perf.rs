@@ -40,9 +40,13 @@
 //! outcomes. A second signal exits at once with that status.
 //!
 //! `--print-metrics` prints the producer's metrics after the final line, as
-//! Kafka's tool does (`producer-metrics:NAME:{client-id=ID} : VALUE`, one
-//! per line, Java's names); with `--json` they are the key `"metrics"` of the
-//! object instead: each metric's Java name mapped to its number.
+//! Kafka's tool does (`GROUP:NAME:{client-id=ID[, topic=T | , node-id=node-N]} : VALUE`,
+//! one per line, sorted, Java's groups, names and tags); with `--json` they
+//! are the key `"metrics"` of the object instead: each metric of the
+//! `producer-metrics` group by its Java name, mapped to its number (`null`
+//! for an average or maximum of nothing, which Java shows as NaN).
+//! `--prometheus FILE` writes the final metrics to FILE in the Prometheus
+//! text format (see `kafka_runtime_common::prometheus`).
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -117,6 +121,10 @@ pub(crate) struct PerfArgs {
     /// Print the producer's metrics at the end (Java's names).
     #[arg(long)]
     print_metrics: bool,
+    /// Write the producer's final metrics to FILE in the Prometheus text
+    /// format (OpenMetrics; `kafka_producer_` names).
+    #[arg(long, value_name = "FILE")]
+    prometheus: Option<std::path::PathBuf>,
 }
 
 /// Latencies are kept in microseconds, reported in milliseconds.
@@ -499,6 +507,15 @@ impl Progress {
 
 /// Prints the final line (or JSON object); fails if any record failed.
 fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
+    if let Some(path) = &args.prometheus {
+        let written = kafka_runtime_common::prometheus::encode(&run.metrics)
+            .map_err(|e| e.to_string())
+            .and_then(|text| std::fs::write(path, text).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("kprod: cannot write the metrics to {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
     let mut s = stats.lock().unwrap_or_else(PoisonError::into_inner);
     s.samples.sort_unstable();
     let delivered = s.total.count;
@@ -513,6 +530,7 @@ fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
     let metrics: serde_json::Map<String, serde_json::Value> = run
         .metrics
         .iter()
+        .filter(|m| m.group == "producer-metrics")
         .map(|m| (m.name.to_owned(), json!(m.value)))
         .collect();
     if args.json {
@@ -545,15 +563,23 @@ fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
             s.failed, s.possibly_written
         ));
         if args.print_metrics {
-            let client_id = args
-                .connect
-                .property("client.id")
-                .unwrap_or_else(|| kafka_runtime_common::ProducerConfig::default().client_id);
-            for m in run.metrics.iter() {
-                say(format_args!(
-                    "{}:{}:{{client-id={client_id}}} : {:.3}",
-                    m.group, m.name, m.value
-                ));
+            // As Kafka's tools print them: `group:name:{tag=value, ...}`,
+            // sorted by that text, values with three decimals.
+            let mut lines: Vec<(String, f64)> = run
+                .metrics
+                .iter()
+                .map(|m| {
+                    let tags: Vec<String> =
+                        m.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    (
+                        format!("{}:{}:{{{}}}", m.group, m.name, tags.join(", ")),
+                        m.value,
+                    )
+                })
+                .collect();
+            lines.sort_by(|a, b| a.0.cmp(&b.0));
+            for (name, value) in lines {
+                say(format_args!("{name} : {value:.3}"));
             }
         }
     }

@@ -703,9 +703,12 @@ fn perf_against_apache_kafka() {
     let bootstrap = &kafka.bootstrap;
     let topic = "kprod-kafka-perf";
     create_topic(bootstrap, topic, "2");
+    let prom = std::env::temp_dir().join(format!("kprod-perf-{}.prom", std::process::id()));
     let out = kprod(
         &[
             "perf",
+            "--prometheus",
+            prom.to_str().unwrap(),
             "-b",
             bootstrap,
             "-t",
@@ -730,8 +733,27 @@ fn perf_against_apache_kafka() {
     assert_eq!(report["records"], 20000, "{report}");
     // --print-metrics (a contract): Java's names under "metrics".
     let m = &report["metrics"];
-    assert_eq!(m["record-send-total"], 20000.0, "{m}");
+    // Java counts a retried record again.
+    let retried = m["record-retry-total"].as_f64().unwrap();
+    assert_eq!(m["record-send-total"], 20000.0 + retried, "{m}");
     assert_eq!(m["record-error-total"], 0.0, "{m}");
+    assert!(m["compression-rate-avg"].as_f64().unwrap() < 1.0, "{m}");
+    assert!(m["request-latency-avg"].as_f64().unwrap() > 0.0, "{m}");
+    // Only the producer-metrics group, by Java name.
+    assert!(
+        m.as_object().unwrap().keys().all(|k| !k.contains(':')),
+        "{m}"
+    );
+    // --prometheus FILE (a contract): the same numbers as Prometheus text.
+    let prometheus = std::fs::read_to_string(&prom).expect("--prometheus wrote its file");
+    std::fs::remove_file(&prom).ok();
+    let sent = format!(
+        "kafka_producer_record_send_total{{client_id=\"kafka-producer-rs\"}} {}",
+        20000.0 + retried
+    );
+    assert!(prometheus.contains(&sent), "{sent} not in {prometheus}");
+    assert!(prometheus.contains(&format!("kafka_producer_topic_record_send_total{{client_id=\"kafka-producer-rs\",topic=\"{topic}\"}}")), "{prometheus}");
+    assert!(prometheus.ends_with("# EOF\n"), "{prometheus}");
     assert!(
         m["connection-creation-total"].as_f64().unwrap() >= 1.0,
         "{m}"

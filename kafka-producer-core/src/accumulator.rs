@@ -54,6 +54,8 @@ pub(crate) struct Batch {
     /// (or restamped after an epoch bump).
     pub(crate) sealed: Option<Bytes>,
     pub(crate) record_count: u32,
+    /// The largest record appended, in bytes (`record-size-*`).
+    pub(crate) max_record: u32,
     /// Uncompressed bytes appended, header included (an estimate of the
     /// sealed size for compressed batches).
     pub(crate) size: usize,
@@ -96,6 +98,7 @@ impl Batch {
             builder: Some(builder),
             sealed: None,
             record_count: 0,
+            max_record: 0,
             size: BATCH_OVERHEAD,
             memory: 0,
             created: now,

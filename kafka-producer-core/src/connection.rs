@@ -54,6 +54,8 @@ struct InFlight {
     version: i16,
     purpose: Purpose,
     deadline: Instant,
+    /// When it was encoded, for the produce latency.
+    sent: Instant,
 }
 
 /// A response frame for the producer to decode.
@@ -63,6 +65,8 @@ pub(crate) struct Response {
     pub(crate) version: i16,
     /// The frame after the size prefix (response header, then body).
     pub(crate) frame: Bytes,
+    /// How long after the request the answer came.
+    pub(crate) latency: Duration,
 }
 
 /// Why a connection must be closed.
@@ -164,9 +168,10 @@ pub(crate) struct Connection {
     reauth_at: Option<Instant>,
     /// Authentications completed on this connection (the first included).
     authentications: u32,
-    /// Bytes of requests encoded, of responses received.
-    pub(crate) bytes_out: u64,
-    pub(crate) bytes_in: u64,
+    /// Requests encoded and responses received since the metrics last
+    /// took them.
+    requests_made: u32,
+    responses_received: usize,
     /// When a request last went out or a response came in (or the
     /// connection was made): idle time counts from here.
     last_active: Instant,
@@ -204,8 +209,8 @@ impl Connection {
             features: None,
             reauth_at: None,
             authentications: 0,
-            bytes_out: 0,
-            bytes_in: 0,
+            requests_made: 0,
+            responses_received: 0,
             last_active: now,
         }
     }
@@ -353,6 +358,7 @@ impl Connection {
             self.out.truncate(mark);
             return Err(e);
         }
+        self.requests_made += 1;
         if expect_response {
             if matches!(purpose, Purpose::Produce(_)) {
                 self.produce_in_flight += 1;
@@ -362,6 +368,7 @@ impl Connection {
                 version,
                 purpose,
                 deadline: now + self.request_timeout,
+                sent: now,
             });
         }
         Ok(())
@@ -372,8 +379,22 @@ impl Connection {
         if self.out.is_empty() {
             return None;
         }
-        self.bytes_out += self.out.len() as u64;
         Some(self.out.split().freeze())
+    }
+
+    /// Requests encoded since the last call.
+    pub(crate) fn take_requests_made(&mut self) -> u32 {
+        std::mem::take(&mut self.requests_made)
+    }
+
+    /// Response frames received since the last call (handshake ones too).
+    pub(crate) fn take_responses_received(&mut self) -> usize {
+        std::mem::take(&mut self.responses_received)
+    }
+
+    /// Requests sent and not yet answered.
+    pub(crate) fn in_flight_count(&self) -> usize {
+        self.in_flight.len()
     }
 
     pub(crate) fn has_output(&self) -> bool {
@@ -425,10 +446,10 @@ impl Connection {
                 "data before the connection was up".into(),
             ));
         }
-        self.bytes_in += data.len() as u64;
         self.last_active = now;
         self.decoder.push(data);
         while let Some(frame) = self.decoder.next_frame()? {
+            self.responses_received += 1;
             let correlation_id = frame::peek_correlation_id(&frame)?;
             let Some(request) = self.in_flight.pop_front() else {
                 return Err(ConnError::Protocol(format!(
@@ -458,6 +479,7 @@ impl Connection {
                         purpose,
                         version: request.version,
                         frame,
+                        latency: now.saturating_duration_since(request.sent),
                     });
                 }
             }

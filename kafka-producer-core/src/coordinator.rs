@@ -19,6 +19,7 @@ use crate::error::{DeliveryErrorKind, FatalError};
 use crate::event::ConnId;
 use crate::lifecycle::Outcome;
 use crate::metadata::BrokerAddr;
+use crate::metrics::TxnStep;
 use crate::producer::Producer;
 use crate::transaction::{
     ConsumerGroupMetadata, Ctx, OffsetToCommit, Target, TransactionError, TransactionOp,
@@ -59,8 +60,10 @@ impl Producer {
         now: Instant,
     ) -> Result<TransactionProgress, TransactionError> {
         self.txn_checked(now)?;
+        self.metrics.txn_call(TxnStep::Init, now);
         let r = self.txn.as_mut().map(|t| t.init());
         self.maintain();
+        self.txn_returned(TxnStep::Init, &r);
         r.unwrap_or(Err(TransactionError::NotTransactional))
     }
 
@@ -73,6 +76,9 @@ impl Producer {
         if let Some(features) = self.nodes.finalized_features() {
             txn.saw_features(features.0, features.1);
         }
+        // Local: no time passes in the core's clock.
+        self.metrics.txn_call(TxnStep::Begin, now);
+        self.metrics.txn_finished(TxnStep::Begin, now);
         txn.begin()
     }
 
@@ -86,11 +92,13 @@ impl Producer {
         now: Instant,
     ) -> Result<TransactionProgress, TransactionError> {
         self.txn_checked(now)?;
+        self.metrics.txn_call(TxnStep::SendOffsets, now);
         let r = self
             .txn
             .as_mut()
             .map(|t| t.send_offsets(offsets.to_vec(), group.clone()));
         self.maintain();
+        self.txn_returned(TxnStep::SendOffsets, &r);
         r.unwrap_or(Err(TransactionError::NotTransactional))
     }
 
@@ -104,11 +112,13 @@ impl Producer {
         now: Instant,
     ) -> Result<TransactionProgress, TransactionError> {
         self.txn_checked(now)?;
+        self.metrics.txn_call(TxnStep::Commit, now);
         let r = self.txn.as_mut().map(|t| t.commit());
         if matches!(r, Some(Ok(TransactionProgress::Pending))) {
             self.flush_mark = self.ledger.next_id();
         }
         self.maintain();
+        self.txn_returned(TxnStep::Commit, &r);
         r.unwrap_or(Err(TransactionError::NotTransactional))
     }
 
@@ -122,8 +132,10 @@ impl Producer {
         now: Instant,
     ) -> Result<TransactionProgress, TransactionError> {
         self.txn_checked(now)?;
+        self.metrics.txn_call(TxnStep::Abort, now);
         let r = self.txn.as_mut().map(|t| t.abort(true));
         self.maintain();
+        self.txn_returned(TxnStep::Abort, &r);
         r.unwrap_or(Err(TransactionError::NotTransactional))
     }
 
@@ -154,6 +166,18 @@ impl Producer {
         self.txn.as_ref().map(|t| t.is_v2())
     }
 
+    /// A transactional call returned: unless it is still pending, its time
+    /// is counted now.
+    fn txn_returned(
+        &mut self,
+        step: TxnStep,
+        r: &Option<Result<TransactionProgress, TransactionError>>,
+    ) {
+        if !matches!(r, Some(Ok(TransactionProgress::Pending))) {
+            self.metrics.txn_finished(step, self.now);
+        }
+    }
+
     /// The transaction machine's step after any input.
     pub(crate) fn maintain_transactions(&mut self) {
         let Some(txn) = self.txn.as_mut() else {
@@ -170,7 +194,7 @@ impl Producer {
             let mut events = Vec::new();
             let request = txn.poll_request(&cx, &mut events);
             let ready = txn.state() == TransactionState::Ready;
-            self.events.extend(events);
+            self.emit(events);
             if ready {
                 self.transaction_ended();
             }
@@ -426,7 +450,7 @@ impl Producer {
             }
             TxnAction::Fatal(error) => self.fail_fatal(error),
         }
-        self.events.extend(events);
+        self.emit(events);
         if ready {
             self.transaction_ended();
         }

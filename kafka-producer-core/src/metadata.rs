@@ -216,6 +216,11 @@ impl MetadataRefresh {
         self.in_flight = false;
         self.needed = true;
     }
+
+    /// When metadata last arrived (`metadata-age`).
+    pub(crate) fn last_success(&self) -> Option<Instant> {
+        self.last_success
+    }
 }
 
 #[cfg(test)]

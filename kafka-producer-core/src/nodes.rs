@@ -81,8 +81,8 @@ pub(crate) struct Nodes {
     final_transmits: VecDeque<Transmit>,
     /// The last reason a connection was closed by us, for diagnostics.
     last_error: Option<String>,
-    /// Connection counts for the metrics.
-    pub(crate) counters: crate::metrics::Counters,
+    /// Connections, requests, responses and bytes, overall and per broker.
+    pub(crate) metrics: crate::metrics::NetMetrics,
     /// OAUTHBEARER: when the current token expires (no connection is
     /// opened with an expired one), and whether a connection waits for one.
     token_expires: Option<Instant>,
@@ -113,7 +113,7 @@ impl Nodes {
             closes: VecDeque::new(),
             final_transmits: VecDeque::new(),
             last_error: None,
-            counters: Default::default(),
+            metrics: Default::default(),
             token_expires: None,
             token_wanted: false,
             entropy: None,
@@ -246,7 +246,8 @@ impl Nodes {
         }
         let id = ConnId(self.next_conn_id);
         self.next_conn_id += 1;
-        self.counters.connection_creation_total += 1;
+        let w = self.metrics.windows;
+        self.metrics.connection_creation.record(w, 1.0, now);
         state.conn = Some(id);
         let s = &self.settings;
         // Java's exponential setup timeout: after failed attempts it doubles
@@ -329,6 +330,8 @@ impl Nodes {
         let c = self.conns.get_mut(&conn)?;
         let was_ready = c.is_ready();
         let result = c.receive(data, now, responses);
+        let answered = c.take_responses_received();
+        self.metrics.received(c.node, answered, data.len(), now);
         if !was_ready && c.is_ready() {
             if let Some(n) = self.nodes.get_mut(&c.node) {
                 n.failures = 0;
@@ -365,7 +368,7 @@ impl Nodes {
         now: Instant,
         rng: &mut Rng,
     ) -> Option<Vec<Purpose>> {
-        let mut c = self.detach(conn)?;
+        let mut c = self.detach(conn, now)?;
         let purposes = c.drain_in_flight().collect();
         let s = &self.settings;
         if let Some(n) = self.nodes.get_mut(&c.node) {
@@ -394,7 +397,7 @@ impl Nodes {
             .collect();
         idle.sort_unstable();
         for id in idle {
-            if self.detach(id).is_some() {
+            if self.detach(id, now).is_some() {
                 self.closes.push_back(id);
             }
         }
@@ -402,9 +405,9 @@ impl Nodes {
 
     /// Forgets `conn`: counted as closed, and its node has no connection
     /// any more. `None` if it is not a connection we know.
-    fn detach(&mut self, conn: ConnId) -> Option<Connection> {
+    fn detach(&mut self, conn: ConnId, now: Instant) -> Option<Connection> {
         let c = self.conns.remove(&conn)?;
-        self.retire(&c);
+        self.retire(&c, now);
         if let Some(n) = self.nodes.get_mut(&c.node) {
             if n.conn == Some(conn) {
                 n.conn = None;
@@ -424,12 +427,12 @@ impl Nodes {
 
     /// Releases every connection at close: what was encoded still goes out
     /// first (adapters drain transmits before closes).
-    pub(crate) fn release_all(&mut self) {
+    pub(crate) fn release_all(&mut self, now: Instant) {
         let mut ids: Vec<ConnId> = self.conns.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
             if let Some(mut conn) = self.conns.remove(&id) {
-                self.retire(&conn);
+                self.retire(&conn, now);
                 if let Some(data) = conn.take_output() {
                     self.final_transmits.push_back(Transmit { conn: id, data });
                 }
@@ -448,12 +451,14 @@ impl Nodes {
     }
 
     /// Bytes released at close, then whichever connection has some.
-    pub(crate) fn poll_transmit(&mut self) -> Option<Transmit> {
+    pub(crate) fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         if let Some(t) = self.final_transmits.pop_front() {
             return Some(t);
         }
         let conn = self.conns.values_mut().find(|c| c.has_output())?;
         let data = conn.take_output()?;
+        let requests = conn.take_requests_made();
+        self.metrics.sent(conn.node, requests, data.len(), now);
         Some(Transmit {
             conn: conn.id,
             data,
@@ -514,35 +519,36 @@ impl Nodes {
         self.token_expires.is_some_and(|t| t > now)
     }
 
-    /// A connection goes: its counts join the totals.
-    fn retire(&mut self, c: &Connection) {
-        let k = &mut self.counters;
-        k.connection_close_total += 1;
+    /// A connection goes: its authentications join the totals.
+    fn retire(&mut self, c: &Connection, now: Instant) {
+        let m = &mut self.metrics;
+        m.connection_close.record(m.windows, 1.0, now);
         let auths = u64::from(c.authentications());
-        k.retired_authentications += auths;
-        k.retired_reauthentications += auths.saturating_sub(1);
-        k.outgoing_byte_total += c.bytes_out;
-        k.incoming_byte_total += c.bytes_in;
+        m.retired_authentications += auths;
+        m.retired_reauthentications += auths.saturating_sub(1);
     }
 
-    /// `(authentications, re-authentications, bytes out, bytes in)` over
-    /// every connection, open or gone.
-    pub(crate) fn totals(&self) -> (u64, u64, u64, u64) {
-        let k = &self.counters;
-        let mut t = (
-            k.retired_authentications,
-            k.retired_reauthentications,
-            k.outgoing_byte_total,
-            k.incoming_byte_total,
-        );
+    /// `(authentications, re-authentications)` over every connection,
+    /// open or gone.
+    pub(crate) fn authentications(&self) -> (u64, u64) {
+        let m = &self.metrics;
+        let mut t = (m.retired_authentications, m.retired_reauthentications);
         for c in self.conns.values() {
             let auths = u64::from(c.authentications());
             t.0 += auths;
             t.1 += auths.saturating_sub(1);
-            t.2 += c.bytes_out;
-            t.3 += c.bytes_in;
         }
         t
+    }
+
+    /// The broker `conn` is connected to (negative for a bootstrap address).
+    pub(crate) fn node_of(&self, conn: ConnId) -> Option<i32> {
+        self.conns.get(&conn).map(|c| c.node)
+    }
+
+    /// Requests sent and not yet answered, over every connection.
+    pub(crate) fn requests_in_flight(&self) -> usize {
+        self.conns.values().map(Connection::in_flight_count).sum()
     }
 
     pub(crate) fn next_deadline(&self, now: Instant) -> Option<Instant> {
@@ -655,7 +661,7 @@ mod tests {
         assert_eq!(n.last_error(), Some("Timeout"));
         assert!(n.ensure(-2, t0, &mut rng));
         let c2 = n.poll_connect().unwrap();
-        n.release_all();
+        n.release_all(t0);
         assert_eq!(n.poll_close(), Some(c2.conn));
         assert_eq!(n.connection_count(), 0);
         assert!(!n.has_output());

@@ -151,8 +151,9 @@ pub struct Producer {
     /// not handed in yet; when to ask for the next one.
     token_requested: bool,
     token_refresh_at: Option<Instant>,
-    /// Records sent and retried (the `record-*-total` metrics).
-    pub(crate) records: crate::metrics::RecordCounters,
+    /// Records, batches and transactions for the metrics (the network's
+    /// are kept by `nodes`).
+    pub(crate) metrics: crate::metrics::ProducerMetrics,
     /// Admin requests of the user's.
     admin: crate::admin::Admin,
 }
@@ -272,7 +273,11 @@ impl Producer {
                 port: a.port,
             })
             .collect();
-        let nodes = Nodes::new(
+        let windows = crate::metrics::Windows {
+            samples: config.metrics_num_samples.max(1),
+            window: config.metrics_sample_window,
+        };
+        let mut nodes = Nodes::new(
             ConnectionSettings {
                 client_id: config.client_id.as_str().into(),
                 sasl,
@@ -287,6 +292,7 @@ impl Producer {
             },
             bootstrap,
         );
+        nodes.metrics.windows = windows;
         let idempotent = config.enable_idempotence;
         let txn = config
             .transactional_id
@@ -326,7 +332,10 @@ impl Producer {
             txn,
             token_requested: false,
             token_refresh_at: None,
-            records: Default::default(),
+            metrics: crate::metrics::ProducerMetrics {
+                windows,
+                ..Default::default()
+            },
             admin: Default::default(),
         };
         p.maintain();
@@ -346,72 +355,38 @@ impl Producer {
     /// A snapshot of the producer's metrics, with the Java client's names
     /// (see [`metrics`](crate::metrics) for what is counted).
     pub fn metrics(&self) -> crate::metrics::Metrics {
-        let mut m = crate::metrics::Metrics::default();
-        let k = &self.nodes.counters;
-        let (auths, reauths, bytes_out, bytes_in) = self.nodes.totals();
-        m.push(
-            "connection-count",
-            "The current number of connections.",
-            self.nodes.connection_count() as f64,
-        );
-        m.push(
-            "connection-creation-total",
-            "Connections opened.",
-            k.connection_creation_total as f64,
-        );
-        m.push(
-            "connection-close-total",
-            "Connections closed, by either side.",
-            k.connection_close_total as f64,
-        );
-        m.push(
-            "successful-authentication-total",
-            "SASL authentications that succeeded (re-authentications included).",
-            auths as f64,
-        );
-        m.push(
-            "successful-reauthentication-total",
-            "SASL re-authentications (KIP-368) that succeeded.",
-            reauths as f64,
-        );
-        m.push(
-            "outgoing-byte-total",
-            "Bytes of requests handed out for sending.",
-            bytes_out as f64,
-        );
-        m.push(
-            "incoming-byte-total",
-            "Bytes of responses received.",
-            bytes_in as f64,
-        );
-        m.push(
-            "record-send-total",
-            "Records taken by send.",
-            self.records.send_total as f64,
-        );
-        m.push(
-            "record-error-total",
-            "Records that failed (their batch's outcome).",
-            self.ledger.failed_records as f64,
-        );
-        m.push(
-            "record-retry-total",
-            "Records sent again after a retriable error.",
-            self.records.retry_total as f64,
-        );
-        m.push(
-            "buffer-total-bytes",
-            "buffer.memory.",
-            self.ledger.memory_limit() as f64,
-        );
-        m.push(
-            "buffer-available-bytes",
-            "buffer.memory not in use.",
-            self.ledger
+        self.metrics_at(self.now)
+    }
+
+    /// [`metrics`](Self::metrics) as of `now` (not before the last time
+    /// the producer was given): the windowed ones (`-rate`, `-avg`, `-max`)
+    /// and `metadata-age` are read at that time. Changes nothing.
+    pub fn metrics_at(&self, now: Instant) -> crate::metrics::Metrics {
+        let now = now.max(self.now);
+        let (authentications, reauthentications) = self.nodes.authentications();
+        let gauges = crate::metrics::Gauges {
+            connection_count: self.nodes.connection_count(),
+            authentications,
+            reauthentications,
+            requests_in_flight: self.nodes.requests_in_flight(),
+            buffer_total: self.ledger.memory_limit(),
+            buffer_available: self
+                .ledger
                 .memory_limit()
-                .saturating_sub(self.ledger.memory_used()) as f64,
-        );
-        m
+                .saturating_sub(self.ledger.memory_used()),
+            metadata_age: self
+                .metadata
+                .last_success()
+                .map(|t| now.saturating_duration_since(t)),
+            transactional: self.txn.is_some(),
+        };
+        crate::metrics::snapshot(
+            &self.config.client_id,
+            &self.metrics,
+            &self.nodes.metrics,
+            &gauges,
+            now,
+        )
     }
 
     /// Bytes of `buffer.memory` in use by records without an outcome.
@@ -906,7 +881,7 @@ impl Producer {
             }
         };
         batch.record_count += 1;
-        self.records.send_total += 1;
+        batch.max_record = batch.max_record.max(size as u32);
         batch.size += size;
         batch.memory += size;
         let batch_id = batch.id;
@@ -1027,7 +1002,7 @@ impl Producer {
         if (self.drain_hint || lingered) && !self.nodes.has_transmit() {
             self.drain();
         }
-        self.nodes.poll_transmit()
+        self.nodes.poll_transmit(self.now)
     }
 
     /// The next event.
@@ -1338,8 +1313,15 @@ impl Producer {
                 self.on_init_producer_id(body);
             }
             Purpose::Produce(id) => {
+                if let Some(node) = self.nodes.node_of(conn) {
+                    let now = self.now;
+                    self.nodes
+                        .metrics
+                        .produce_latency(node, response.latency, now);
+                }
                 let body =
                     connection::decode::<kafka_proto::messages::produce::ProduceRequest>(response)?;
+                self.metrics.throttled(body.throttle_time_ms, self.now);
                 self.on_produce_response(conn, id, body);
             }
             Purpose::Txn(p) => self.on_txn_response(p, response)?,
@@ -1413,7 +1395,7 @@ impl Producer {
         if let Some(t) = self.txn.as_mut() {
             let mut events = Vec::new();
             t.fatal(&error, &mut events);
-            self.events.extend(events);
+            self.emit(events);
         }
         self.fail_everything(DeliveryErrorKind::Fatal(error));
     }
@@ -1461,9 +1443,23 @@ impl Producer {
                     possibly_written: *possibly_written,
                 });
             }
+            if !batch.reported {
+                self.metrics.failed(topic, batch.record_count, self.now);
+            }
         }
         self.ledger
             .report(&mut self.events, topic, &mut batch, outcome);
+    }
+
+    /// Queues the transaction machine's events; a completed operation adds
+    /// its time to its `txn-*-time-ns-total`.
+    pub(crate) fn emit(&mut self, events: Vec<Event>) {
+        for event in events {
+            if let Event::TransactionCompleted(op) = event {
+                self.metrics.txn_done(op.into(), self.now);
+            }
+            self.events.push_back(event);
+        }
     }
 
     /// Where every state machine takes its next step after an input.
@@ -1597,7 +1593,7 @@ impl Producer {
     fn finish_close(&mut self) {
         self.closed = true;
         // What was encoded (acks = 0 requests) still goes out first.
-        self.nodes.release_all();
+        self.nodes.release_all(self.now);
         // Requests still unanswered (their batches all reported) never
         // will be now.
         let requests: Vec<ProduceInFlight> = self.requests.drain().map(|(_, r)| r).collect();
@@ -1613,7 +1609,7 @@ impl Producer {
         if let Some(t) = self.txn.as_mut() {
             let mut events = Vec::new();
             t.closed(&mut events);
-            self.events.extend(events);
+            self.emit(events);
         }
         for id in self.admin.drain() {
             self.complete_admin(id, Err(AdminError::Closed));

@@ -356,7 +356,17 @@ impl Producer {
             return;
         };
         let mut topic_data: Vec<TopicProduceData> = Vec::new();
+        let mut records = 0;
         for (topic, batch) in &batches {
+            records += batch.record_count;
+            let figures = crate::metrics::BatchFigures {
+                wire: batch.sealed.as_ref().map_or(0, |b| b.len()),
+                uncompressed: batch.size,
+                max_record: batch.max_record,
+                records: batch.record_count,
+                queued: self.now.saturating_duration_since(batch.created),
+            };
+            self.metrics.batch_sent(topic, figures, self.now);
             let data = PartitionProduceData {
                 index: batch.partition,
                 records: batch.sealed.clone(),
@@ -383,6 +393,7 @@ impl Producer {
             ..Default::default()
         };
         let now = self.now;
+        self.metrics.request_made(records, now);
         if acks == 0 {
             if c.send_no_response(&body, version, now).is_err() {
                 self.produce_batches_lost(batches);
@@ -683,7 +694,7 @@ impl Producer {
             batch.attempts.saturating_sub(1),
         );
         batch.retry_at = Some(now + backoff);
-        self.records.retry_total += u64::from(batch.record_count);
+        self.metrics.retried(topic, batch.record_count, self.now);
         let Some(q) = self
             .topics
             .get_mut(topic)

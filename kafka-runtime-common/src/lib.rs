@@ -65,6 +65,8 @@ pub mod msk_iam;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 mod producer;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 mod record;
 pub mod serialize;
 pub mod shared;

@@ -180,7 +180,10 @@ impl<R: Runtime> Producer<R> {
     /// A snapshot of the producer's metrics (Java's names; see
     /// [`kafka_producer_core::metrics`]).
     pub fn metrics(&self) -> kafka_producer_core::Metrics {
-        self.shared().lock().core.metrics()
+        self.shared()
+            .lock()
+            .core
+            .metrics_at(std::time::Instant::now())
     }
 
     /// The transaction state (`None` without `transactional.id`).

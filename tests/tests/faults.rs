@@ -1061,6 +1061,67 @@ async fn impossible_delivery_fails_each_record_with_a_timeout<T: Rt>() {
     within(delivery_timeout_when_delivery_is_impossible::<T>()).await;
 }
 
+/// The producer's metrics against the mock broker's own request tracking.
+/// One record per Produce request (each sent once the last was delivered);
+/// the first three Produce requests are answered NOT_ENOUGH_REPLICAS.
+/// `record-send-total` is then the number of Produce requests the broker
+/// saw (Java counts a retried record again), `record-retry-total` the
+/// number it refused, overall and for the topic; `request-total` every
+/// request the broker saw, and `response-total` each answered.
+async fn metrics_match_the_brokers_request_tracking<T: Rt>() {
+    require_tools!(Tool::MockCluster, Tool::Python);
+    let scenario = async {
+        const N: usize = 20;
+        const REFUSED: usize = 3;
+        let topic: Arc<str> = format!("faults-metrics-{}", T::NAME).into();
+        let mut cluster = MockCluster::start(1, &[(&*topic, 1, 1)]);
+        cluster.cmd("track start");
+        cluster.cmd(&format!(
+            "errors {PRODUCE} {}",
+            codes(&[ErrorCode::NOT_ENOUGH_REPLICAS; REFUSED])
+        ));
+        let p = producer::<T>(&cluster)
+            .linger(Duration::ZERO)
+            .build()
+            .unwrap();
+        for i in 0..N {
+            let record = ProducerRecord::new(topic.clone()).value(format!("record {i}"));
+            let delivery = p.send(record).await.unwrap();
+            delivery.await.unwrap_or_else(|e| panic!("record {i}: {e}"));
+        }
+        let produced = produce_requests(&mut cluster).len();
+        assert_eq!(produced, N + REFUSED);
+        let m = p.metrics();
+        assert_eq!(m.get("record-send-total"), Some(produced as f64), "{m:?}");
+        assert_eq!(m.get("record-retry-total"), Some(REFUSED as f64));
+        assert_eq!(m.get("record-error-total"), Some(0.0));
+        let of_topic = |name| m.get_tagged("producer-topic-metrics", name, "topic", &topic);
+        assert_eq!(of_topic("record-send-total"), Some(produced as f64));
+        assert_eq!(of_topic("record-retry-total"), Some(REFUSED as f64));
+        assert_eq!(m.get("records-per-request-avg"), Some(1.0));
+        assert!(m.get("record-retry-rate").unwrap() > 0.0);
+        // Every request the broker saw was made and counted by the producer.
+        let seen = seen_requests(&mut cluster).len() as f64;
+        let requests = m.get("request-total").unwrap();
+        let responses = m.get("response-total").unwrap();
+        assert_eq!(requests, seen, "{m:?}");
+        assert!(
+            responses <= requests && responses >= requests - 2.0,
+            "{m:?}"
+        );
+        let latency = m.get("request-latency-avg").unwrap();
+        assert!(latency > 0.0 && latency <= m.get("request-latency-max").unwrap());
+        let node = |name| m.get_tagged("producer-node-metrics", name, "node-id", "node-1");
+        assert!(node("request-total").unwrap() >= produced as f64, "{m:?}");
+        println!(
+            "{}: {produced} Produce requests seen, {seen} requests in all; metrics agree",
+            T::NAME
+        );
+        p.close(Duration::from_secs(5)).await;
+    };
+    within(scenario).await;
+}
+
 async fn the_producer_reaches_the_mock_cluster_directly<T: Rt>() {
     require_tools!(Tool::MockCluster, Tool::Python);
     within(direct_connection_to_the_mock_cluster::<T>()).await;
@@ -1077,4 +1138,5 @@ runtimes::suite!(
     requests_timing_out_are_retried_until_the_broker_answers,
     impossible_delivery_fails_each_record_with_a_timeout,
     the_producer_reaches_the_mock_cluster_directly,
+    metrics_match_the_brokers_request_tracking,
 );

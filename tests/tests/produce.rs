@@ -984,7 +984,132 @@ async fn socket_buffer_sizes_are_set<T: Rt>() {
     p.close(Duration::from_secs(5)).await;
 }
 
+/// Java's producer metrics on Apache Kafka: 2,000 records of 200 bytes into
+/// 3 partitions with lz4, then the snapshot: every record counted as sent
+/// (a retry counts again, as in Java), nothing failed, batches compressed
+/// (`compression-rate-avg` < 1), sizes, latency, the topic's and the
+/// broker's groups; and the same snapshot as Prometheus text, which
+/// Prometheus' own Python parser reads as OpenMetrics.
+async fn java_metrics_describe_what_was_sent<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    const N: usize = 2000;
+    let topic: Arc<str> = topic::<T>(&kafka, "metrics", 3).into();
+    let p = producer::<T>(&bootstrap)
+        .compression(Compression::Lz4)
+        .linger(Duration::from_millis(5))
+        .client_id("metrics-test")
+        .build()
+        .unwrap();
+    let mut pending = Vec::with_capacity(N);
+    for i in 0..N {
+        let value = format!("{i:08} {}", "metrics and more metrics ".repeat(8));
+        let record = ProducerRecord::new(topic.clone()).value(value[..200].to_owned());
+        pending.push(p.send(record).await.unwrap());
+    }
+    for d in pending {
+        d.await.unwrap();
+    }
+    let m = p.metrics();
+    let get = |name: &str| m.get(name).unwrap_or_else(|| panic!("no {name}"));
+    let retried = get("record-retry-total");
+    assert_eq!(get("record-send-total"), N as f64 + retried, "{m:?}");
+    assert_eq!(get("record-error-total"), 0.0);
+    let compression = get("compression-rate-avg");
+    assert!(compression > 0.0 && compression < 1.0, "{compression}");
+    assert!(get("batch-size-avg") > 0.0 && get("batch-size-avg") <= get("batch-size-max"));
+    // A record of 200 bytes of value is a little more on the wire.
+    assert!((200.0..260.0).contains(&get("record-size-max")), "{m:?}");
+    assert!(get("records-per-request-avg") >= 1.0);
+    assert!(get("record-queue-time-avg") >= 0.0);
+    assert!(get("request-latency-avg") > 0.0);
+    assert!(get("request-latency-avg") <= get("request-latency-max"));
+    assert!(get("record-send-rate") > 0.0 && get("outgoing-byte-rate") > 0.0);
+    assert_eq!(get("requests-in-flight"), 0.0);
+    assert!(get("metadata-age") >= 0.0 && get("metadata-age") < 60.0);
+    assert!(get("connection-count") >= 1.0);
+    assert_eq!(get("produce-throttle-time-max"), 0.0);
+    assert_eq!(get("buffer-available-bytes"), get("buffer-total-bytes"));
+    let of_topic = |name| m.get_tagged("producer-topic-metrics", name, "topic", &topic);
+    assert_eq!(of_topic("record-send-total"), Some(N as f64 + retried));
+    assert!(
+        of_topic("byte-total").unwrap() < (N * 200) as f64,
+        "compressed"
+    );
+    assert!(of_topic("compression-rate").unwrap() < 1.0);
+    let node = |name| m.get_tagged("producer-node-metrics", name, "node-id", "node-1");
+    assert!(node("request-total").unwrap() > 0.0, "{m:?}");
+    assert!(node("request-latency-avg").unwrap() > 0.0);
+    assert!(node("incoming-byte-total").unwrap() > 0.0);
+    assert!(
+        m.iter()
+            .all(|x| x.tags.first() == Some(&("client-id", "metrics-test".to_owned())))
+    );
+
+    let text = kafka_runtime_common::prometheus::encode(&m).unwrap();
+    let file = write_temp("metrics.prom", &text);
+    let parsed = kafka_integration_tests::tools::python_inline(
+        r#"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+families = list(text_string_to_metric_families(open(sys.argv[1]).read()))
+for f in families:
+    for s in f.samples:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+        print(f"{f.type} {s.name} {labels} {s.value}")
+"#,
+        [&file],
+    );
+    std::fs::remove_file(&file).ok();
+    let line = |name: &str, labels: &str| {
+        parsed
+            .lines()
+            .find(|l| l.split(' ').nth(1) == Some(name) && l.split(' ').nth(2) == Some(labels))
+            .unwrap_or_else(|| panic!("{name} {labels} not in\n{parsed}"))
+            .to_owned()
+    };
+    let send = line("kafka_producer_record_send_total", "client_id=metrics-test");
+    assert_eq!(
+        send,
+        format!(
+            "counter kafka_producer_record_send_total client_id=metrics-test {:.1}",
+            N as f64 + retried
+        )
+    );
+    let labels = format!("client_id=metrics-test,topic={topic}");
+    assert!(line("kafka_producer_topic_record_send_total", &labels).starts_with("counter "));
+    assert!(
+        line(
+            "kafka_producer_compression_rate_avg",
+            "client_id=metrics-test"
+        )
+        .starts_with("gauge ")
+    );
+    line(
+        "kafka_producer_node_request_latency_avg",
+        "client_id=metrics-test,node_id=node-1",
+    );
+    println!(
+        "{}: metrics agree; {} Prometheus samples parsed",
+        T::NAME,
+        parsed.lines().count()
+    );
+    p.close(Duration::from_secs(5)).await;
+}
+
+/// Writes `text` to a file of its own in the temp directory; its path.
+fn write_temp(name: &str, text: &str) -> String {
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("produce-{}-{n}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 runtimes::suite!(
+    java_metrics_describe_what_was_sent,
     socket_buffer_sizes_are_set,
     purge_and_flush_with_a_timeout,
     round_trip_of_every_codec_reads_back_intact,

@@ -24,6 +24,8 @@ pub(super) enum Key {
     SocketConnectionSetupTimeoutMs,
     MetadataMaxAgeMs,
     MetadataMaxIdleMs,
+    MetricsSampleWindowMs,
+    MetricsNumSamples,
     MaxRequestSize,
     CompressionType,
     PartitionerClass,
@@ -92,6 +94,8 @@ pub(super) const KEYS: &[(&str, Key)] = &[
     ),
     ("metadata.max.age.ms", Key::MetadataMaxAgeMs),
     ("metadata.max.idle.ms", Key::MetadataMaxIdleMs),
+    ("metrics.sample.window.ms", Key::MetricsSampleWindowMs),
+    ("metrics.num.samples", Key::MetricsNumSamples),
     ("max.request.size", Key::MaxRequestSize),
     ("compression.type", Key::CompressionType),
     ("partitioner.class", Key::PartitionerClass),
@@ -370,14 +374,6 @@ const OTHER_PROPERTIES: &[(&str, Fate)] = &[
         Fate::Ignored("Java metric reporter classes: read the producer's metrics() instead"),
     ),
     // Metrics.
-    (
-        "metrics.sample.window.ms",
-        Fate::Ignored("metrics() reports totals, not sampled windows"),
-    ),
-    (
-        "metrics.num.samples",
-        Fate::Ignored("metrics() reports totals, not sampled windows"),
-    ),
     (
         "metrics.recording.level",
         Fate::Ignored("metrics() reports every metric it has at any level"),

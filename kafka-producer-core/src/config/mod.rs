@@ -232,6 +232,12 @@ pub struct ProducerConfig {
     /// `metadata.max.idle.ms`: a topic nothing was sent to for this long is
     /// dropped from metadata refreshes. Default 300000 ms; at least 5000 ms.
     pub metadata_max_idle: Duration,
+    /// `metrics.sample.window.ms`: how long each sample of the windowed
+    /// metrics (`-avg`, `-max`, `-rate`) lasts. Default 30000 ms.
+    pub metrics_sample_window: Duration,
+    /// `metrics.num.samples`: how many samples the windowed metrics keep.
+    /// Default 2; at least 1.
+    pub metrics_num_samples: usize,
     /// `max.request.size`, in bytes: the largest Produce request, and so
     /// the largest record. Default 1048576 (1 MiB).
     pub max_request_size: usize,
@@ -383,6 +389,8 @@ impl Default for ProducerConfig {
             socket_connection_setup_timeout: Duration::from_millis(10_000),
             metadata_max_age: Duration::from_millis(300_000),
             metadata_max_idle: Duration::from_millis(300_000),
+            metrics_sample_window: Duration::from_millis(30_000),
+            metrics_num_samples: 2,
             max_request_size: 1_048_576,
             compression_type: Compression::None,
             partitioner: PartitionerChoice::Default,
@@ -556,6 +564,10 @@ impl ProducerConfig {
             Key::MetadataMaxIdleMs => {
                 self.metadata_max_idle = parse_ms(value, METADATA_MAX_IDLE_MIN_MS, LONG_MAX)?
             }
+            Key::MetricsSampleWindowMs => {
+                self.metrics_sample_window = parse_ms(value, 0, LONG_MAX)?
+            }
+            Key::MetricsNumSamples => self.metrics_num_samples = parse_size(value, 1, INT_MAX)?,
             Key::MaxRequestSize => self.max_request_size = parse_size(value, 0, INT_MAX)?,
             Key::CompressionType => self.compression_type = parse_compression(value)?,
             Key::PartitionerClass => self.partitioner = parse_partitioner(value)?,

@@ -188,6 +188,18 @@ fn every_key_takes_a_good_value_and_refuses_a_bad_one() {
             Some("4999"),
         ),
         (
+            "metrics.sample.window.ms",
+            "1000",
+            |c| c.metrics_sample_window == ms(1000),
+            Some("-1"),
+        ),
+        (
+            "metrics.num.samples",
+            "3",
+            |c| c.metrics_num_samples == 3,
+            Some("0"),
+        ),
+        (
             "max.request.size",
             "10",
             |c| c.max_request_size == 10,
