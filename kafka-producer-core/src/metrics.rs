@@ -301,6 +301,8 @@ pub(crate) struct ProducerMetrics {
     pub(crate) txn_ns: [f64; 5],
     /// When the step's call still waiting for its outcome came.
     pub(crate) txn_started: [Option<Instant>; 5],
+    /// Nanoseconds sends waited for buffer memory (told by the driver).
+    pub(crate) buffer_wait_ns: f64,
 }
 
 impl From<crate::transaction::TransactionOp> for TxnStep {
@@ -536,6 +538,11 @@ pub(crate) fn snapshot(
         "buffer-total-bytes",
         "buffer.memory: the most bytes records may hold while they wait.",
         g.buffer_total as f64,
+    );
+    put(
+        "bufferpool-wait-time-ns-total",
+        "Nanoseconds sends waited for buffer memory, in all.",
+        p.buffer_wait_ns,
     );
     put(
         "compression-rate-avg",

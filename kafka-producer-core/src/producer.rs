@@ -358,6 +358,13 @@ impl Producer {
         self.metrics_at(self.now)
     }
 
+    /// Adds the time a `send` of the driver's waited for buffer memory
+    /// (Java's `bufferpool-wait-time-ns-total`): the core never waits
+    /// itself, the runtime crates do, and tell it here.
+    pub fn record_buffer_wait(&mut self, waited: Duration) {
+        self.metrics.buffer_wait_ns += waited.as_nanos() as f64;
+    }
+
     /// [`metrics`](Self::metrics) as of `now` (not before the last time
     /// the producer was given): the windowed ones (`-rate`, `-avg`, `-max`)
     /// and `metadata-age` are read at that time. Changes nothing.

@@ -101,6 +101,9 @@ struct Waiting {
     deadline: Instant,
     /// The core's topic wait, once metadata was pending.
     topic_wait: Option<WaitId>,
+    /// When the send first waited for buffer memory
+    /// (`bufferpool-wait-time-ns-total`).
+    buffer_since: Option<Instant>,
 }
 
 /// How long after the core's deadline for a topic wait a waiter gives up
@@ -317,6 +320,12 @@ impl<R: Runtime> Producer<R> {
     /// topic never became available (with the error the core ended the
     /// wait with, if it did).
     fn gave_up(&self, topic: &str, refusal: &CoreSendError, waiting: Option<Waiting>) -> SendError {
+        if let Some(since) = waiting.and_then(|w| w.buffer_since) {
+            self.shared()
+                .lock()
+                .core
+                .record_buffer_wait(since.elapsed());
+        }
         if matches!(refusal, CoreSendError::BufferFull { .. }) {
             return SendError::BufferTimeout {
                 max_block: self.shared().max_block,
@@ -355,6 +364,9 @@ impl<R: Runtime> Producer<R> {
             };
             let refusal = match result {
                 Ok((done, wake)) => {
+                    if let Some(since) = waiting.and_then(|w| w.buffer_since) {
+                        shared.lock().core.record_buffer_wait(since.elapsed());
+                    }
                     if wake {
                         shared.wake_driver();
                     }
@@ -373,16 +385,21 @@ impl<R: Runtime> Producer<R> {
                     *waiting = Some(Waiting {
                         deadline: deadline.checked_add(TOPIC_WAIT_SLACK).unwrap_or(*deadline),
                         topic_wait: Some(*wait),
+                        buffer_since: waiting.and_then(|w| w.buffer_since),
                     });
                 }
-                _ => {
-                    if waiting.is_none() {
+                _ => match waiting {
+                    None => {
                         *waiting = Some(Waiting {
                             deadline: deadline_after(shared.max_block),
                             topic_wait: None,
+                            buffer_since: Some(Instant::now()),
                         });
                     }
-                }
+                    Some(w) => {
+                        w.buffer_since.get_or_insert_with(Instant::now);
+                    }
+                },
             }
             if let (Some(w), Some(listener)) = (*waiting, listener) {
                 return Step::Wait {
@@ -625,6 +642,7 @@ impl<R: Runtime> Producer<R> {
                     *waiting = Some(Waiting {
                         deadline: deadline.checked_add(TOPIC_WAIT_SLACK).unwrap_or(deadline),
                         topic_wait: Some(wait),
+                        buffer_since: None,
                     });
                 }
                 None => {

@@ -593,6 +593,9 @@ async fn a_full_buffer_makes_send_wait_for_delivery_not_fail<T: Rt>() {
     for d in deliveries {
         d.await.unwrap();
     }
+    // The waits are Java's bufferpool-wait-time-ns-total.
+    let waited = p.metrics().get("bufferpool-wait-time-ns-total").unwrap();
+    assert!(waited > 0.0, "{waited}");
     p.close(Duration::from_secs(5)).await;
     assert_eq!(read_back(&bootstrap, &topic, N, &[]).len(), N);
 }

@@ -202,6 +202,18 @@ async fn exactly_once_run<T: Rt>(
             committed.extend(values);
         }
     }
+    // Java's txn-*-time-ns-total: init, commits and aborts took time (they
+    // wait for the coordinator); begin is local.
+    let m = p.metrics();
+    for name in [
+        "txn-init-time-ns-total",
+        "txn-commit-time-ns-total",
+        "txn-abort-time-ns-total",
+    ] {
+        assert!(m.get(name).unwrap() > 0.0, "{name}: {m:?}");
+    }
+    assert_eq!(m.get("txn-send-offsets-time-ns-total"), Some(0.0));
+    assert!(m.get("txn-begin-time-ns-total").is_some());
     p.close(TIMEOUT).await;
     (committed, aborted)
 }
