@@ -110,6 +110,9 @@ pub use kafka_runtime_common::{
     RecordMetadata, Refused, SecurityProtocol, SendError, TransactionError, TransactionOp,
     TransactionProgress, TransactionState, partitioner, serialize,
 };
+/// The metrics in the Prometheus text format (feature `prometheus`).
+#[cfg(feature = "prometheus")]
+pub use kafka_runtime_common::prometheus;
 
 /// How the producer's tasks (its driver and one per broker connection)
 /// get run: a hook into the executor of your choice.

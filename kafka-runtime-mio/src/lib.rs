@@ -99,6 +99,9 @@ pub use kafka_runtime_common::{
     RecordMetadata, Refused, SecurityProtocol, SendError, TransactionError, TransactionOp,
     TransactionProgress, TransactionState, partitioner, serialize,
 };
+/// The metrics in the Prometheus text format (feature `prometheus`).
+#[cfg(feature = "prometheus")]
+pub use kafka_runtime_common::prometheus;
 
 /// Builds a [`BlockingProducer`] (and starts its thread); see
 /// [`kafka_runtime_common::ProducerBuilder`] for the settings.
