@@ -85,6 +85,37 @@ pub(crate) enum ConnError {
     },
 }
 
+/// What the first bytes a "broker" sent say it is, when it is not Kafka.
+fn not_kafka_hint(first: &[u8]) -> Option<&'static str> {
+    match first {
+        // A TLS record: alert (21) or handshake (22), version 3.x.
+        [21 | 22, 3, ..] => Some(
+            "the broker answered with TLS: its listener expects security.protocol=SSL \
+             (or SASL_SSL)",
+        ),
+        [b'H', b'T', b'T', b'P', ..] => {
+            Some("an HTTP server answered, not a Kafka broker: check bootstrap.servers")
+        }
+        [] => None,
+        _ => Some("the answer is not a Kafka response: is this address a Kafka listener?"),
+    }
+}
+
+impl std::fmt::Display for ConnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnError::Protocol(e) => write!(f, "protocol error: {e}"),
+            ConnError::Timeout => f.write_str(
+                "no answer in time (request.timeout.ms, or the connection setup timeout)",
+            ),
+            ConnError::Authentication(e) => write!(f, "authentication failed: {e}"),
+            ConnError::Unsupported { api, needed } => {
+                write!(f, "the broker does not support {api} {needed}")
+            }
+        }
+    }
+}
+
 impl From<DecodeError> for ConnError {
     fn from(e: DecodeError) -> Self {
         ConnError::Protocol(e.to_string())
@@ -138,6 +169,8 @@ pub(crate) struct Connection {
     pub(crate) id: ConnId,
     /// The broker's node id; bootstrap addresses have negative ids.
     pub(crate) node: i32,
+    /// `host:port`, for diagnostics.
+    pub(crate) peer: String,
     state: State,
     client_id: Arc<str>,
     decoder: FrameDecoder,
@@ -172,6 +205,14 @@ pub(crate) struct Connection {
     /// took them.
     requests_made: u32,
     responses_received: usize,
+    /// The first bytes received, while no response has been decoded yet:
+    /// what answered if it was not Kafka (TLS, HTTP, ...).
+    first_bytes: Vec<u8>,
+    /// A response was decoded on this connection (the handshake's too).
+    answered: bool,
+    /// A response to one of the producer's own requests (past the
+    /// handshake) was decoded.
+    served: bool,
     /// When a request last went out or a response came in (or the
     /// connection was made): idle time counts from here.
     last_active: Instant,
@@ -192,6 +233,7 @@ impl Connection {
         Connection {
             id,
             node,
+            peer: String::new(),
             state: State::Connecting,
             client_id,
             decoder: FrameDecoder::new(MAX_RESPONSE_FRAME),
@@ -211,6 +253,9 @@ impl Connection {
             authentications: 0,
             requests_made: 0,
             responses_received: 0,
+            first_bytes: Vec::new(),
+            answered: false,
+            served: false,
             last_active: now,
         }
     }
@@ -382,6 +427,43 @@ impl Connection {
         Some(self.out.split().freeze())
     }
 
+    /// What went wrong, for the user: `reason` with the peer's address and,
+    /// when the first bytes tell, what answered instead of Kafka.
+    pub(crate) fn describe(&self, reason: &ConnError) -> String {
+        let mut text = format!("{}: {reason}", self.peer);
+        if !self.answered {
+            if let Some(hint) = not_kafka_hint(&self.first_bytes) {
+                text.push_str(" (");
+                text.push_str(hint);
+                text.push(')');
+            }
+        }
+        text
+    }
+
+    /// Why the broker may have closed this connection, when it closed it
+    /// before serving anything: nothing came back at all (a TLS listener
+    /// closes on plaintext), or only the handshake did (a SASL listener
+    /// closes on the first other request).
+    pub(crate) fn closed_by_peer_hint(&self) -> Option<String> {
+        if self.served {
+            return None;
+        }
+        let hint = if !self.answered && self.first_bytes.is_empty() {
+            "the broker closed the connection without answering: if its listener uses TLS, \
+             set security.protocol=SSL (or SASL_SSL)"
+        } else if !self.answered {
+            not_kafka_hint(&self.first_bytes)?
+        } else if self.sasl.is_none() && matches!(self.state, State::Ready) {
+            "the broker closed the connection after the handshake without answering a \
+             request: its listener may require SASL (security.protocol=SASL_PLAINTEXT or \
+             SASL_SSL, with sasl.mechanism)"
+        } else {
+            return None;
+        };
+        Some(format!("{}: {hint}", self.peer))
+    }
+
     /// Requests encoded since the last call.
     pub(crate) fn take_requests_made(&mut self) -> u32 {
         std::mem::take(&mut self.requests_made)
@@ -447,9 +529,14 @@ impl Connection {
             ));
         }
         self.last_active = now;
+        if !self.answered && self.first_bytes.len() < 8 {
+            let take = (8 - self.first_bytes.len()).min(data.len());
+            self.first_bytes.extend_from_slice(&data[..take]);
+        }
         self.decoder.push(data);
         while let Some(frame) = self.decoder.next_frame()? {
             self.responses_received += 1;
+            self.answered = true;
             let correlation_id = frame::peek_correlation_id(&frame)?;
             let Some(request) = self.in_flight.pop_front() else {
                 return Err(ConnError::Protocol(format!(
@@ -472,6 +559,7 @@ impl Connection {
                     self.on_sasl_authenticate(frame, request.version, now)?
                 }
                 purpose => {
+                    self.served = true;
                     if matches!(purpose, Purpose::Produce(_)) {
                         self.produce_in_flight = self.produce_in_flight.saturating_sub(1);
                     }

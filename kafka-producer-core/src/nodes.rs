@@ -79,8 +79,9 @@ pub(crate) struct Nodes {
     /// Bytes of connections released by [`release_all`](Self::release_all),
     /// still to be written.
     final_transmits: VecDeque<Transmit>,
-    /// The last reason a connection was closed by us, for diagnostics.
-    last_error: Option<String>,
+    /// The last connection failure worth telling the user (a reason we
+    /// closed one for, or a hint why a broker closed one), with its time.
+    last_error: Option<(Instant, String)>,
     /// Connections, requests, responses and bytes, overall and per broker.
     pub(crate) metrics: crate::metrics::NetMetrics,
     /// OAUTHBEARER: when the current token expires (no connection is
@@ -166,8 +167,20 @@ impl Nodes {
         self.conns.len()
     }
 
-    pub(crate) fn last_error(&self) -> Option<&str> {
-        self.last_error.as_deref()
+    pub(crate) fn last_error(&self) -> Option<(Instant, &str)> {
+        self.last_error.as_ref().map(|(t, e)| (*t, e.as_str()))
+    }
+
+    /// `conn` was closed by the broker: remembers why it may have been,
+    /// when its traffic tells.
+    pub(crate) fn note_closed_by_peer(&mut self, conn: ConnId, now: Instant) {
+        if let Some(hint) = self
+            .conns
+            .get(&conn)
+            .and_then(Connection::closed_by_peer_hint)
+        {
+            self.last_error = Some((now, hint));
+        }
     }
 
     /// The ready connections (one per node) with room for produce
@@ -272,6 +285,7 @@ impl Nodes {
                 connection.give_entropy(e);
             }
         }
+        connection.peer = format!("{}:{}", addr.host, addr.port);
         self.conns.insert(id, connection);
         self.connects.push_back(Connect {
             conn: id,
@@ -350,8 +364,8 @@ impl Nodes {
         now: Instant,
         rng: &mut Rng,
     ) -> Option<Vec<Purpose>> {
-        if let Some(r) = reason {
-            self.last_error = Some(format!("{r:?}"));
+        if let (Some(r), Some(c)) = (reason, self.conns.get(&conn)) {
+            self.last_error = Some((now, c.describe(r)));
         }
         if self.conns.contains_key(&conn) {
             self.closes.push_back(conn);
@@ -658,7 +672,10 @@ mod tests {
         assert_eq!((c.host.as_str(), c.node_id), ("k", Some(7)));
         n.close(c.conn, Some(&ConnError::Timeout), t0, &mut rng);
         assert_eq!(n.poll_close(), Some(c.conn));
-        assert_eq!(n.last_error(), Some("Timeout"));
+        assert_eq!(
+            n.last_error().map(|e| e.1),
+            Some("k:9: no answer in time (request.timeout.ms, or the connection setup timeout)")
+        );
         assert!(n.ensure(-2, t0, &mut rng));
         let c2 = n.poll_connect().unwrap();
         n.release_all(t0);

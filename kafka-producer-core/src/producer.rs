@@ -358,6 +358,14 @@ impl Producer {
         self.metrics_at(self.now)
     }
 
+    /// The last connection failure worth telling the user, with the time
+    /// it happened: `host:port`, what went wrong and, when the traffic
+    /// tells, a hint (a TLS or SASL listener, an HTTP server, ...). The
+    /// runtime crates put it into `SendError::TopicUnavailable`.
+    pub fn last_connection_error(&self) -> Option<(Instant, &str)> {
+        self.nodes.last_error()
+    }
+
     /// Adds the time a `send` of the driver's waited for buffer memory
     /// (Java's `bufferpool-wait-time-ns-total`): the core never waits
     /// itself, the runtime crates do, and tell it here.
@@ -417,7 +425,7 @@ impl Producer {
             self.requests.len(),
             self.nodes.describe(),
             self.ledger.memory_used(),
-            self.nodes.last_error(),
+            self.nodes.last_error().map(|e| e.1),
         );
         if let Some(t) = &self.txn {
             let _ = writeln!(s, "{}", t.describe());
@@ -1059,6 +1067,7 @@ impl Producer {
     /// `conn` was closed by the peer or failed.
     pub fn handle_disconnected(&mut self, conn: ConnId, now: Instant) {
         self.advance(now);
+        self.nodes.note_closed_by_peer(conn, self.now);
         self.connection_lost(conn, None);
         self.maintain();
     }

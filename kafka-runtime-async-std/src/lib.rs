@@ -103,6 +103,9 @@ use kafka_runtime_common::driver::{self, AsyncIo};
 use kafka_runtime_common::{Parts, Runtime};
 
 pub use kafka_runtime_common::partitioner::Partitioner;
+/// The metrics in the Prometheus text format (feature `prometheus`).
+#[cfg(feature = "prometheus")]
+pub use kafka_runtime_common::prometheus;
 pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
     DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, FlushTimeout, Metric,
@@ -110,9 +113,6 @@ pub use kafka_runtime_common::{
     RecordMetadata, Refused, SecurityProtocol, SendError, TransactionError, TransactionOp,
     TransactionProgress, TransactionState, partitioner, serialize,
 };
-/// The metrics in the Prometheus text format (feature `prometheus`).
-#[cfg(feature = "prometheus")]
-pub use kafka_runtime_common::prometheus;
 
 /// How the producer's tasks (its driver and one per broker connection)
 /// get run: a hook into the executor of your choice.

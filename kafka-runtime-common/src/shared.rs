@@ -75,7 +75,7 @@ pub struct State {
     pub(crate) closed: bool,
     /// The last connection failure or loss, to explain a topic that never
     /// became available.
-    pub(crate) last_connect_error: Option<String>,
+    pub(crate) last_connect_error: Option<(Instant, String)>,
     /// `batch.size`, to tell when a batch is probably full.
     batch_size: usize,
     /// The builder's interceptors: each batch's waiters report every
@@ -292,7 +292,7 @@ impl State {
                 connection_error: None,
             }) => Err(AdminError::TimedOut {
                 api,
-                connection_error: self.last_connect_error.clone(),
+                connection_error: self.connection_error(),
             }),
             other => other,
         })
@@ -303,7 +303,25 @@ impl State {
         SendError::TopicUnavailable {
             topic: topic.to_owned(),
             error,
-            connection_error: self.last_connect_error.clone(),
+            connection_error: self.connection_error(),
+        }
+    }
+
+    /// The latest connection failure: the driver's (refused, reset, TLS
+    /// failures) or the core's (protocol errors, timeouts, and hints such
+    /// as a TLS or SASL listener), whichever came last (the core's on a
+    /// tie: it knows more of the same event).
+    pub(crate) fn connection_error(&self) -> Option<String> {
+        let ours = self
+            .last_connect_error
+            .as_ref()
+            .map(|(t, e)| (*t, e.as_str()));
+        let core = self.core.last_connection_error();
+        match (ours, core) {
+            (Some(o), Some(c)) if o.0 > c.0 => Some(o.1.to_owned()),
+            (_, Some(c)) => Some(c.1.to_owned()),
+            (Some(o), None) => Some(o.1.to_owned()),
+            (None, None) => None,
         }
     }
 
@@ -339,7 +357,7 @@ impl State {
         now: Instant,
     ) {
         tracing::warn!(conn = conn.0, %peer, %error, "connection failed");
-        self.last_connect_error = Some(format!("{peer}: {error}"));
+        self.last_connect_error = Some((now, format!("{peer}: {error}")));
         self.core.handle_connect_failed(conn, now);
     }
 
@@ -352,7 +370,7 @@ impl State {
         now: Instant,
     ) {
         tracing::info!(conn = conn.0, %peer, %reason, "connection lost");
-        self.last_connect_error = Some(format!("{peer}: {reason}"));
+        self.last_connect_error = Some((now, format!("{peer}: {reason}")));
         self.core.handle_disconnected(conn, now);
     }
 }

@@ -92,6 +92,9 @@ pub use blocking::{BlockingProducer, Mio};
 pub use embedded::{DriverBuilder, Embedded, MioDriver};
 
 pub use kafka_runtime_common::partitioner::Partitioner;
+/// The metrics in the Prometheus text format (feature `prometheus`).
+#[cfg(feature = "prometheus")]
+pub use kafka_runtime_common::prometheus;
 pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
     DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, FlushTimeout, Metric,
@@ -99,9 +102,6 @@ pub use kafka_runtime_common::{
     RecordMetadata, Refused, SecurityProtocol, SendError, TransactionError, TransactionOp,
     TransactionProgress, TransactionState, partitioner, serialize,
 };
-/// The metrics in the Prometheus text format (feature `prometheus`).
-#[cfg(feature = "prometheus")]
-pub use kafka_runtime_common::prometheus;
 
 /// Builds a [`BlockingProducer`] (and starts its thread); see
 /// [`kafka_runtime_common::ProducerBuilder`] for the settings.

@@ -81,6 +81,9 @@ use std::time::Instant;
 use kafka_runtime_common::{Parts, Runtime, driver};
 
 pub use kafka_runtime_common::partitioner::Partitioner;
+/// The metrics in the Prometheus text format (feature `prometheus`).
+#[cfg(feature = "prometheus")]
+pub use kafka_runtime_common::prometheus;
 pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
     DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, FlushTimeout, Metric,
@@ -88,9 +91,6 @@ pub use kafka_runtime_common::{
     RecordMetadata, Refused, SecurityProtocol, SendError, TransactionError, TransactionOp,
     TransactionProgress, TransactionState, partitioner, serialize,
 };
-/// The metrics in the Prometheus text format (feature `prometheus`).
-#[cfg(feature = "prometheus")]
-pub use kafka_runtime_common::prometheus;
 
 /// The Tokio runtime, as the [`Runtime`] of the shared producer API.
 #[derive(Debug)]

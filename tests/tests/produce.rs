@@ -1101,6 +1101,63 @@ for f in families:
     p.close(Duration::from_secs(5)).await;
 }
 
+/// A "broker" on loopback that answers every connection with `reply` once
+/// it has read a request, then closes it; its address.
+fn fake_broker(reply: &'static [u8]) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut request = [0u8; 1024];
+            if stream.read(&mut request).is_ok() {
+                let _ = stream.write_all(reply);
+            }
+        }
+    });
+    address
+}
+
+/// The mistakes users make most, named in the error a `send` ends with
+/// (`max.block.ms` runs out): an HTTP server or garbage where Kafka should
+/// be, plaintext to Kafka's TLS listener, and no SASL on its SASL listener.
+async fn a_listener_that_is_not_what_the_client_expects_is_named_in_the_error<T: Rt>() {
+    require_tools!(Tool::Kafka);
+    let kafka = kafka();
+    let cases = [
+        (
+            fake_broker(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+            "an HTTP server answered",
+        ),
+        (
+            fake_broker(&[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 1]),
+            "is this address a Kafka listener?",
+        ),
+        (kafka.bootstrap(Listener::Ssl), "security.protocol=SSL"),
+        (kafka.bootstrap(Listener::SaslPlaintext), "may require SASL"),
+    ];
+    for (bootstrap, expected) in cases {
+        let p = producer::<T>(&bootstrap)
+            .max_block(Duration::from_secs(3))
+            .build()
+            .unwrap();
+        let error = p
+            .send(ProducerRecord::new("anything").value("x"))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{bootstrap}: a send went through"));
+        let text = error.to_string();
+        assert!(
+            matches!(error, SendError::TopicUnavailable { .. }) && text.contains(expected),
+            "{bootstrap}: {expected:?} not in {text:?}"
+        );
+        println!("{}: {text}", T::NAME);
+        p.close(Duration::from_secs(1)).await;
+    }
+}
+
 /// Writes `text` to a file of its own in the temp directory; its path.
 fn write_temp(name: &str, text: &str) -> String {
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -1112,6 +1169,7 @@ fn write_temp(name: &str, text: &str) -> String {
 static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 runtimes::suite!(
+    a_listener_that_is_not_what_the_client_expects_is_named_in_the_error,
     java_metrics_describe_what_was_sent,
     socket_buffer_sizes_are_set,
     purge_and_flush_with_a_timeout,
