@@ -102,6 +102,9 @@ use async_net::TcpStream;
 use kafka_runtime_common::driver::{self, AsyncIo};
 use kafka_runtime_common::{Parts, Runtime};
 
+/// W3C trace-context propagation (feature `opentelemetry`).
+#[cfg(feature = "opentelemetry")]
+pub use kafka_runtime_common::otel;
 pub use kafka_runtime_common::partitioner::Partitioner;
 /// The metrics in the Prometheus text format (feature `prometheus`).
 #[cfg(feature = "prometheus")]

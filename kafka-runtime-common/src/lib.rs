@@ -64,6 +64,8 @@ pub mod interceptor;
 pub mod msk_iam;
 #[cfg(feature = "oidc")]
 pub mod oidc;
+#[cfg(feature = "opentelemetry")]
+pub mod otel;
 mod producer;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;

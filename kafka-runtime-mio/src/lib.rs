@@ -91,6 +91,9 @@ use std::task::{Context, Poll, Waker};
 pub use blocking::{BlockingProducer, Mio};
 pub use embedded::{DriverBuilder, Embedded, MioDriver};
 
+/// W3C trace-context propagation (feature `opentelemetry`).
+#[cfg(feature = "opentelemetry")]
+pub use kafka_runtime_common::otel;
 pub use kafka_runtime_common::partitioner::Partitioner;
 /// The metrics in the Prometheus text format (feature `prometheus`).
 #[cfg(feature = "prometheus")]

@@ -80,6 +80,9 @@ use std::time::Instant;
 
 use kafka_runtime_common::{Parts, Runtime, driver};
 
+/// W3C trace-context propagation (feature `opentelemetry`).
+#[cfg(feature = "opentelemetry")]
+pub use kafka_runtime_common::otel;
 pub use kafka_runtime_common::partitioner::Partitioner;
 /// The metrics in the Prometheus text format (feature `prometheus`).
 #[cfg(feature = "prometheus")]

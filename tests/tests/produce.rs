@@ -1158,6 +1158,64 @@ async fn a_listener_that_is_not_what_the_client_expects_is_named_in_the_error<T:
     }
 }
 
+/// W3C trace-context propagation: records sent inside an OpenTelemetry
+/// context carry its `traceparent` and `tracestate` headers, as
+/// confluent-kafka reads them back; a record sent outside one carries none.
+async fn records_carry_the_senders_trace_context<T: Rt>() {
+    use opentelemetry::Context;
+    use opentelemetry::context::FutureExt as _;
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    let topic = topic::<T>(&kafka, "trace-context", 1);
+    let p = producer::<T>(&bootstrap)
+        .interceptor(kafka_runtime_common::otel::TraceContextInterceptor)
+        .build()
+        .unwrap();
+    let span = SpanContext::new(
+        TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+        SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::from_key_value([("vendor", "opaque")]).unwrap(),
+    );
+    let cx = Context::current().with_remote_span_context(span);
+    let traced = p
+        .send(ProducerRecord::new(topic.as_str()).value("traced"))
+        .with_context(cx)
+        .await
+        .unwrap();
+    let untraced = p
+        .send(ProducerRecord::new(topic.as_str()).value("untraced"))
+        .await
+        .unwrap();
+    traced.await.unwrap();
+    untraced.await.unwrap();
+    p.close(Duration::from_secs(5)).await;
+    let got = read_back(&bootstrap, &topic, 2, &[]);
+    let headers = |value: &str| {
+        got.iter()
+            .find(|r| r.value.as_deref() == Some(value.as_bytes()))
+            .unwrap_or_else(|| panic!("{value} not read back"))
+            .headers
+            .clone()
+    };
+    assert_eq!(
+        headers("traced"),
+        [
+            (
+                "traceparent".to_owned(),
+                Some(b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_vec())
+            ),
+            ("tracestate".to_owned(), Some(b"vendor=opaque".to_vec())),
+        ]
+    );
+    assert!(headers("untraced").is_empty());
+}
+
 /// Writes `text` to a file of its own in the temp directory; its path.
 fn write_temp(name: &str, text: &str) -> String {
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -1169,6 +1227,7 @@ fn write_temp(name: &str, text: &str) -> String {
 static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 runtimes::suite!(
+    records_carry_the_senders_trace_context,
     a_listener_that_is_not_what_the_client_expects_is_named_in_the_error,
     java_metrics_describe_what_was_sent,
     socket_buffer_sizes_are_set,
