@@ -180,6 +180,30 @@ pub enum Event {
     /// answered or failed: take the outcome with
     /// [`Producer::admin_result`](crate::Producer::admin_result).
     AdminComplete(crate::admin::AdminId),
+    /// A Produce request went out (only after
+    /// [`Producer::set_request_events`](crate::Producer::set_request_events)):
+    /// for tracing, a span per request.
+    ProduceSent {
+        /// Names the request until its [`Event::ProduceDone`].
+        request: u64,
+        /// The broker it went to.
+        node: i32,
+        /// Batches (partitions) in it.
+        batches: u32,
+        /// Records in it.
+        records: u32,
+        /// Bytes of record batches in it.
+        bytes: usize,
+    },
+    /// The Produce request `request` is over (only after
+    /// [`Producer::set_request_events`](crate::Producer::set_request_events)).
+    ProduceDone {
+        /// The request.
+        request: u64,
+        /// `"answered"`, `"lost"` (its connection went; its batches are
+        /// retried or fail) or `"closed"` (the producer closed first).
+        outcome: &'static str,
+    },
     /// [`Producer::close`](crate::Producer::close) finished: every batch has
     /// an outcome and every connection was released. This is the last event.
     Closed,

@@ -156,6 +156,8 @@ pub struct Producer {
     pub(crate) metrics: crate::metrics::ProducerMetrics,
     /// Admin requests of the user's.
     admin: crate::admin::Admin,
+    /// Whether to report Produce requests as events (for tracing).
+    pub(crate) request_events: bool,
 }
 
 impl std::fmt::Debug for Producer {
@@ -332,6 +334,7 @@ impl Producer {
             txn,
             token_requested: false,
             token_refresh_at: None,
+            request_events: false,
             metrics: crate::metrics::ProducerMetrics {
                 windows,
                 ..Default::default()
@@ -356,6 +359,13 @@ impl Producer {
     /// (see [`metrics`](crate::metrics) for what is counted).
     pub fn metrics(&self) -> crate::metrics::Metrics {
         self.metrics_at(self.now)
+    }
+
+    /// Reports each Produce request as [`Event::ProduceSent`] and
+    /// [`Event::ProduceDone`] from now on (off by default): what a driver
+    /// needs for a tracing span per request.
+    pub fn set_request_events(&mut self, on: bool) {
+        self.request_events = on;
     }
 
     /// The last connection failure worth telling the user, with the time
@@ -1612,8 +1622,10 @@ impl Producer {
         self.nodes.release_all(self.now);
         // Requests still unanswered (their batches all reported) never
         // will be now.
-        let requests: Vec<ProduceInFlight> = self.requests.drain().map(|(_, r)| r).collect();
-        for r in requests {
+        let mut requests: Vec<(u64, ProduceInFlight)> = self.requests.drain().collect();
+        requests.sort_unstable_by_key(|(id, _)| *id);
+        for (id, r) in requests {
+            self.request_done(id, "closed");
             for (topic, b) in r.batches {
                 let outcome = Outcome::failed(DeliveryErrorKind::ProducerClosed, true);
                 self.finish(&topic, b, outcome);

@@ -425,6 +425,20 @@ impl Producer {
         if let Some(t) = self.txn.as_mut() {
             t.produced();
         }
+        if self.request_events {
+            let node = self.nodes.node_of(conn).unwrap_or(-1);
+            let bytes = batches
+                .iter()
+                .map(|(_, b)| b.sealed.as_ref().map_or(0, |s| s.len()))
+                .sum();
+            self.events.push_back(crate::Event::ProduceSent {
+                request: id,
+                node,
+                batches: batches.len() as u32,
+                records,
+                bytes,
+            });
+        }
         self.requests.insert(id, ProduceInFlight { conn, batches });
     }
 
@@ -450,7 +464,18 @@ impl Producer {
     /// A produce request's connection went away: the outcome is unknown.
     pub(crate) fn produce_request_lost(&mut self, id: u64) {
         if let Some(r) = self.requests.remove(&id) {
+            self.request_done(id, "lost");
             self.produce_batches_lost(r.batches);
+        }
+    }
+
+    /// The Produce request `id` is over: its event, if asked for.
+    pub(crate) fn request_done(&mut self, id: u64, outcome: &'static str) {
+        if self.request_events {
+            self.events.push_back(crate::Event::ProduceDone {
+                request: id,
+                outcome,
+            });
         }
     }
 
@@ -465,6 +490,7 @@ impl Producer {
         let Some(request) = self.requests.remove(&id) else {
             return;
         };
+        self.request_done(id, "answered");
         if request.conn != conn {
             // Request ids are unique per producer, so this cannot happen;
             // if it did, the answer would not be about these batches.

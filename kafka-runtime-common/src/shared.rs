@@ -83,7 +83,13 @@ pub struct State {
     pub(crate) interceptors: Option<Interceptors>,
     /// Where OAUTHBEARER tokens come from ([`Parts::token_provider`](crate::Parts::token_provider)).
     pub token_provider: Option<crate::token::TokenSource>,
+    /// A `kafka.produce` span per Produce request in flight, when debug
+    /// spans are enabled where the producer was built.
+    request_spans: HashMap<u64, tracing::Span>,
 }
+
+/// The `tracing` target of the per-request spans.
+pub const SPAN_TARGET: &str = "kafka_producer";
 
 impl Shared {
     /// Wraps `core`; `wake_driver` is how handles wake the runtime's
@@ -154,8 +160,13 @@ impl State {
     /// The state of a new producer around `core`: on its own for a driver
     /// that owns it (mio's embedded one), or in a [`Shared`].
     /// `interceptors` are the builder's ([`Parts::interceptors`](crate::Parts::interceptors)).
-    pub fn new(core: Core, interceptors: Option<Interceptors>) -> State {
+    pub fn new(mut core: Core, interceptors: Option<Interceptors>) -> State {
         let batch_size = core.config().batch_size;
+        // A span per Produce request costs an event pair per request: only
+        // when someone listens at debug level.
+        if tracing::enabled!(target: SPAN_TARGET, tracing::Level::DEBUG) {
+            core.set_request_events(true);
+        }
         State {
             core,
             batches: HashMap::new(),
@@ -167,6 +178,7 @@ impl State {
             batch_size,
             interceptors,
             token_provider: None,
+            request_spans: HashMap::new(),
         }
     }
 
@@ -448,7 +460,15 @@ impl Outputs {
                 record_count,
                 log_append_time,
             } => {
-                tracing::trace!(%topic, partition, base_offset, record_count, "batch delivered");
+                tracing::debug!(
+                    messaging.system = "kafka",
+                    messaging.destination.name = %topic,
+                    messaging.destination.partition.id = partition,
+                    messaging.kafka.offset = base_offset,
+                    messaging.batch.message_count = record_count,
+                    messaging.client.id = %st.core.config().client_id,
+                    "batch delivered"
+                );
                 if let Some(waiters) = st.batches.remove(&batch) {
                     let outcome = BatchOutcome::Delivered {
                         topic,
@@ -466,9 +486,46 @@ impl Outputs {
                 record_count,
                 error,
             } => {
-                tracing::warn!(%topic, partition, record_count, %error, "batch failed");
+                tracing::warn!(
+                    messaging.system = "kafka",
+                    messaging.destination.name = %topic,
+                    messaging.destination.partition.id = partition,
+                    messaging.batch.message_count = record_count,
+                    messaging.client.id = %st.core.config().client_id,
+                    error.type = %error,
+                    "batch failed"
+                );
                 if let Some(waiters) = st.batches.remove(&batch) {
                     self.completed.push((waiters, BatchOutcome::Failed(error)));
+                }
+            }
+            Event::ProduceSent {
+                request,
+                node,
+                batches,
+                records,
+                bytes,
+            } => {
+                let span = tracing::debug_span!(
+                    target: SPAN_TARGET,
+                    "kafka.produce",
+                    messaging.system = "kafka",
+                    messaging.operation.type = "send",
+                    messaging.operation.name = "produce",
+                    messaging.client.id = %st.core.config().client_id,
+                    messaging.batch.message_count = records,
+                    kafka.node.id = node,
+                    kafka.batches = batches,
+                    kafka.bytes = bytes,
+                    outcome = tracing::field::Empty,
+                );
+                if !span.is_disabled() {
+                    st.request_spans.insert(request, span);
+                }
+            }
+            Event::ProduceDone { request, outcome } => {
+                if let Some(span) = st.request_spans.remove(&request) {
+                    span.record("outcome", outcome);
                 }
             }
             Event::MemoryAvailable => self.changed = true,
