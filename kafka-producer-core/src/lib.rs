@@ -72,7 +72,7 @@ pub mod metrics;
 mod nodes;
 pub mod partitioner;
 mod producer;
-mod rng;
+pub mod rng;
 pub mod sasl;
 mod sender;
 #[cfg(test)]

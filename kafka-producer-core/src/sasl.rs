@@ -650,14 +650,10 @@ pub fn nonce_from_entropy(entropy: &[u8; NONCE_ENTROPY]) -> String {
 
 fn nonce_from_seed(seed: u64) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut state = seed;
+    let mut rng = crate::rng::SplitMix64::new(seed);
     let mut nonce = String::with_capacity(NONCE_LEN);
     while nonce.len() < NONCE_LEN {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+        let z = rng.next_u64();
         for i in 0..10 {
             if nonce.len() == NONCE_LEN {
                 break;

@@ -26,16 +26,17 @@ use kafka_sim::{ClusterSpec, Faults};
 mod common;
 use common::Sim;
 
-/// A simple deterministic generator for the workload (not the producer's).
-struct Rng(u64);
+/// The workload's generator (not the producer's): the one SplitMix64, with
+/// the draws this test has always made from it (so a seed keeps its
+/// workload).
+struct Rng(kafka_producer_core::rng::SplitMix64);
 
 impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(kafka_producer_core::rng::SplitMix64::new(seed))
+    }
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
@@ -168,7 +169,7 @@ struct Sent {
 const TOPICS: [(&str, i32); 2] = [("alpha", 3), ("beta", 5)];
 
 fn run(profile: &Profile, seed: u64, trace: bool) -> Result<Stats, String> {
-    let mut rng = Rng(seed ^ 0xA5A5_5A5A);
+    let mut rng = Rng::new(seed ^ 0xA5A5_5A5A);
     let spec = ClusterSpec {
         brokers: vec![1, 2, 3],
         topics: TOPICS.iter().map(|(t, n)| (t.to_string(), *n)).collect(),

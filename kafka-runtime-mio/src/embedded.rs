@@ -419,7 +419,10 @@ impl MioDriver {
 
     /// A snapshot of the producer's metrics (Java's names).
     pub fn metrics(&self) -> kafka_runtime_common::Metrics {
-        self.event_loop.core.core.metrics_at(std::time::Instant::now())
+        self.event_loop
+            .core
+            .core
+            .metrics_at(std::time::Instant::now())
     }
 
     /// The transaction state (`None` without `transactional.id`).

@@ -257,7 +257,7 @@ impl SaslServer {
     /// [`DEFAULT_ITERATIONS`], keeping only the derived keys. Salts and the
     /// server nonce come from `nonce_seed`, so a simulation replays exactly.
     pub fn new(mechanism: Mechanism, users: &[(String, String)], nonce_seed: u64) -> Self {
-        let mut random = SplitMix64(nonce_seed);
+        let mut random = Salts(crate::rng::SplitMix64::new(nonce_seed));
         let table = match mechanism {
             Mechanism::Plain => UserTable::Plain(users.iter().cloned().collect()),
             Mechanism::ScramSha256 | Mechanism::ScramSha512 => UserTable::Scram(
@@ -295,7 +295,7 @@ impl SaslServer {
         SaslServer {
             mechanism,
             users: Arc::new(table),
-            server_nonce: SplitMix64(nonce_seed).nonce(SERVER_NONCE_LEN),
+            server_nonce: Salts(crate::rng::SplitMix64::new(nonce_seed)).nonce(SERVER_NONCE_LEN),
             state: State::Initial,
         }
     }
@@ -306,7 +306,7 @@ impl SaslServer {
         SaslServer {
             mechanism: self.mechanism,
             users: Arc::clone(&self.users),
-            server_nonce: SplitMix64(nonce_seed).nonce(SERVER_NONCE_LEN),
+            server_nonce: Salts(crate::rng::SplitMix64::new(nonce_seed)).nonce(SERVER_NONCE_LEN),
             state: State::Initial,
         }
     }
@@ -607,17 +607,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(difference) == 0
 }
 
-/// SplitMix64 (Steele, Lea and Flood 2014): deterministic salts and nonces
-/// from the simulation's seed.
-struct SplitMix64(u64);
+/// Deterministic salts and nonces from the simulation's seed (the one
+/// SplitMix64).
+struct Salts(crate::rng::SplitMix64);
 
-impl SplitMix64 {
+impl Salts {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn bytes(&mut self, len: usize) -> Vec<u8> {
