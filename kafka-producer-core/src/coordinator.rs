@@ -115,7 +115,7 @@ impl Producer {
         self.metrics.txn_call(TxnStep::Commit, now);
         let r = self.txn.as_mut().map(|t| t.commit());
         if matches!(r, Some(Ok(TransactionProgress::Pending))) {
-            self.flush_mark = self.ledger.next_id();
+            self.sender.send_now_below(self.ledger.next_id());
         }
         self.maintain();
         self.txn_returned(TxnStep::Commit, &r);
@@ -368,8 +368,8 @@ impl Producer {
         Ctx {
             now: self.now,
             producer: self.idempotence.current(),
-            idle: self.ledger.outstanding() == 0 && self.requests.is_empty(),
-            nothing_in_flight: self.requests.is_empty(),
+            idle: self.ledger.outstanding() == 0 && !self.sender.has_requests(),
+            nothing_in_flight: !self.sender.has_requests(),
             bump_needed: self.idempotence.bump_requested(),
         }
     }
@@ -446,7 +446,7 @@ impl Producer {
                         q.txn_added = true;
                     }
                 }
-                self.drain_hint = true;
+                self.sender.sendable();
             }
             TxnAction::Fatal(error) => self.fail_fatal(error),
         }

@@ -18,7 +18,6 @@ use crate::config::{ConfigError, ProducerConfig};
 use crate::connection::{self, ConnError, Purpose, Response, SaslSettings};
 use crate::error::{DeliveryErrorKind, FatalError, SendError};
 use crate::event::{ConnId, Connect, Event, FlushId, Record, RecordToken, Transmit, WaitId};
-use crate::hash::Map;
 use crate::idempotence::Idempotence;
 use crate::lifecycle::{BatchLedger, Outcome};
 use crate::metadata::{BrokerAddr, Leader, MetadataRefresh, MetadataUpdate};
@@ -126,23 +125,14 @@ pub struct Producer {
     pub(crate) ledger: BatchLedger,
 
     pub(crate) idempotence: Idempotence,
-    pub(crate) requests: Map<u64, ProduceInFlight>,
-    pub(crate) next_request_id: u64,
-    /// Batches with ids below this are sent without waiting for linger.
-    pub(crate) flush_mark: u64,
+    /// Produce requests in flight, the drain's rotation, when to drain.
+    pub(crate) sender: crate::sender::Sender,
     pub(crate) flushes: VecDeque<(FlushId, u64)>,
     next_flush_id: u64,
     pub(crate) events: VecDeque<Event>,
     pub(crate) closing: Option<Closing>,
     pub(crate) closed: bool,
     pub(crate) fatal: Option<FatalError>,
-    /// Where the sender's round over topics starts, for fairness.
-    pub(crate) drain_rotation: usize,
-    /// Something may have become sendable since the last drain (a batch
-    /// filled up or a new one was opened).
-    pub(crate) drain_hint: bool,
-    /// The earliest linger expiry of an open batch seen by the last drain.
-    pub(crate) next_linger: Option<Instant>,
     /// Metadata responses received so far.
     pub(crate) metadata_answers: u64,
     /// The transaction machine, with a `transactional.id`.
@@ -318,18 +308,13 @@ impl Producer {
             waits: TopicWaits::default(),
             partitioning,
             idempotence,
-            requests: Map::default(),
-            next_request_id: 0,
-            flush_mark: 0,
+            sender: Default::default(),
             flushes: VecDeque::new(),
             next_flush_id: 0,
             events: VecDeque::new(),
             closing: None,
             closed: false,
             fatal: None,
-            drain_rotation: 0,
-            drain_hint: false,
-            next_linger: None,
             metadata_answers: 0,
             txn,
             token_requested: false,
@@ -432,7 +417,7 @@ impl Producer {
         let mut s = format!(
             "{} | requests {} | conns {:?} | memory {} | last conn error {:?}\n",
             self.idempotence.describe(),
-            self.requests.len(),
+            self.sender.request_count(),
             self.nodes.describe(),
             self.ledger.memory_used(),
             self.nodes.last_error().map(|e| e.1),
@@ -469,7 +454,7 @@ impl Producer {
                 }
             }
         }
-        for (id, r) in &self.requests {
+        for (id, r) in self.sender.requests() {
             let _ = writeln!(
                 s,
                 "  request {id} on {:?}: {:?}",
@@ -875,7 +860,7 @@ impl Producer {
             });
         }
         if needs_new {
-            self.drain_hint = true;
+            self.sender.sendable();
             queue.close_open();
             queue.open = Some(self.ledger.open(
                 partition,
@@ -912,7 +897,7 @@ impl Producer {
         let batch_id = batch.id;
         if batch.size >= batch_size {
             queue.close_open();
-            self.drain_hint = true;
+            self.sender.sendable();
         }
         // Only records the sticky logic placed count towards its turn (Java).
         if record.partition.is_none() && self.partitioning.uses_sticky(record.key) {
@@ -938,7 +923,7 @@ impl Producer {
             // (but `Closed` stays the last event: none come after it).
             return id;
         }
-        self.flush_mark = self.ledger.next_id();
+        self.sender.send_now_below(self.ledger.next_id());
         self.flushes.push_back((id, self.ledger.next_id()));
         self.maintain();
         id
@@ -1001,7 +986,7 @@ impl Producer {
         if let Some(t) = self.txn.as_mut() {
             let _ = t.abort(false);
         }
-        self.flush_mark = self.ledger.next_id();
+        self.sender.send_now_below(self.ledger.next_id());
         self.maintain();
     }
 
@@ -1023,8 +1008,7 @@ impl Producer {
         // Draining walks every partition: do it only when something can
         // have become ready since (a send filled or opened a batch, or a
         // linger expired); every other cause drains in `maintain`.
-        let lingered = self.next_linger.is_some_and(|t| t <= self.now);
-        if (self.drain_hint || lingered) && !self.nodes.has_transmit() {
+        if self.sender.should_drain(self.now) && !self.nodes.has_transmit() {
             self.drain();
         }
         self.nodes.poll_transmit(self.now)
@@ -1152,7 +1136,7 @@ impl Producer {
                 }
             }
         }
-        for r in self.requests.values() {
+        for (_, r) in self.sender.requests() {
             for (_, b) in &r.batches {
                 if !b.reported {
                     consider(b.deadline);
@@ -1443,7 +1427,7 @@ impl Producer {
             let written = b.possibly_written;
             self.finish(&topic, b, Outcome::failed(kind.clone(), written));
         }
-        for r in self.requests.values_mut() {
+        for r in self.sender.requests_mut() {
             for (topic, b) in &mut r.batches {
                 let outcome = Outcome::failed(kind.clone(), true);
                 self.ledger.report(&mut self.events, topic, b, outcome);
@@ -1577,7 +1561,7 @@ impl Producer {
         }
         // In-flight batches past their deadline are reported now; the
         // request's answer still settles their sequence.
-        for r in self.requests.values_mut() {
+        for r in self.sender.requests_mut() {
             for (topic, b) in &mut r.batches {
                 if !b.reported && b.deadline <= now {
                     let kind = DeliveryErrorKind::Timeout {
@@ -1610,7 +1594,7 @@ impl Producer {
         if self.closing.is_some() && !self.closed && self.ledger.outstanding() == 0 && !txn_busy {
             // Wait for reported-but-unanswered requests too, so their
             // sequences settle before the connections go.
-            if self.requests.is_empty() || self.fatal.is_some() {
+            if !self.sender.has_requests() || self.fatal.is_some() {
                 self.finish_close();
             }
         }
@@ -1622,9 +1606,7 @@ impl Producer {
         self.nodes.release_all(self.now);
         // Requests still unanswered (their batches all reported) never
         // will be now.
-        let mut requests: Vec<(u64, ProduceInFlight)> = self.requests.drain().collect();
-        requests.sort_unstable_by_key(|(id, _)| *id);
-        for (id, r) in requests {
+        for (id, r) in self.sender.take_all() {
             self.request_done(id, "closed");
             for (topic, b) in r.batches {
                 let outcome = Outcome::failed(DeliveryErrorKind::ProducerClosed, true);

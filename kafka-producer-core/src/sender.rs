@@ -18,6 +18,7 @@ use crate::accumulator::{Batch, PartitionQueue, Stamp, add_sequence};
 use crate::connection::{ConnError, Purpose};
 use crate::error::{DeliveryErrorKind, FatalError};
 use crate::event::ConnId;
+use crate::hash::Map;
 use crate::idempotence::{BatchAnswer, IdAnswer, Verdict, next_in_line};
 use crate::lifecycle::{BatchLedger, Outcome};
 use crate::metadata::{BrokerAddr, Leader};
@@ -144,6 +145,106 @@ fn seal(batch: &mut Batch, q: &mut PartitionQueue, cx: &mut SealContext<'_>) -> 
     Ok(())
 }
 
+/// The sender's own state: the Produce requests in flight, the batches to
+/// send without waiting for `linger.ms` (flush), where the next drain's
+/// round over topics starts (fairness), and whether a drain is worth doing
+/// (a batch filled up or opened, or a linger ran out). The drain itself
+/// (`Producer::drain`) reads the accumulator and the connections.
+#[derive(Debug, Default)]
+pub(crate) struct Sender {
+    requests: Map<u64, ProduceInFlight>,
+    next_request_id: u64,
+    /// Batches with ids below this go without waiting for linger.
+    flush_mark: u64,
+    rotation: usize,
+    /// Something may have become sendable since the last drain.
+    hint: bool,
+    /// The earliest linger expiry of an open batch seen by the last drain.
+    next_linger: Option<Instant>,
+}
+
+impl Sender {
+    /// The id of the next Produce request.
+    pub(crate) fn new_request_id(&mut self) -> u64 {
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        id
+    }
+
+    /// Request `id` is on the wire.
+    pub(crate) fn in_flight(&mut self, id: u64, request: ProduceInFlight) {
+        self.requests.insert(id, request);
+    }
+
+    /// Request `id`, answered or lost.
+    pub(crate) fn take(&mut self, id: u64) -> Option<ProduceInFlight> {
+        self.requests.remove(&id)
+    }
+
+    /// Every request in flight, oldest first (the producer closes).
+    pub(crate) fn take_all(&mut self) -> Vec<(u64, ProduceInFlight)> {
+        let mut all: Vec<(u64, ProduceInFlight)> = self.requests.drain().collect();
+        all.sort_unstable_by_key(|(id, _)| *id);
+        all
+    }
+
+    pub(crate) fn has_requests(&self) -> bool {
+        !self.requests.is_empty()
+    }
+
+    pub(crate) fn request_count(&self) -> usize {
+        self.requests.len()
+    }
+
+    pub(crate) fn requests(&self) -> impl Iterator<Item = (&u64, &ProduceInFlight)> {
+        self.requests.iter()
+    }
+
+    pub(crate) fn requests_mut(&mut self) -> impl Iterator<Item = &mut ProduceInFlight> {
+        self.requests.values_mut()
+    }
+
+    /// Batches with ids below `mark` go without waiting for linger (flush,
+    /// commit, close).
+    pub(crate) fn send_now_below(&mut self, mark: u64) {
+        self.flush_mark = mark;
+    }
+
+    pub(crate) fn flush_mark(&self) -> u64 {
+        self.flush_mark
+    }
+
+    /// Something may have become sendable: the next transmit poll drains.
+    pub(crate) fn sendable(&mut self) {
+        self.hint = true;
+    }
+
+    /// Whether a drain can find something at `now`: a hint since the last
+    /// one, or a linger it saw ran out.
+    pub(crate) fn should_drain(&self, now: Instant) -> bool {
+        self.hint || self.next_linger.is_some_and(|t| t <= now)
+    }
+
+    /// A drain starts: it takes the hint and learns the lingers again.
+    pub(crate) fn drain_started(&mut self) {
+        self.hint = false;
+        self.next_linger = None;
+    }
+
+    /// Where this round over `topics` topics starts (each round one
+    /// further, so no topic always goes first).
+    pub(crate) fn next_rotation(&mut self, topics: usize) -> usize {
+        let start = self.rotation % topics.max(1);
+        self.rotation = self.rotation.wrapping_add(1);
+        start
+    }
+
+    /// The earliest linger expiry the running drain has seen.
+    pub(crate) fn next_linger_mut(&mut self) -> &mut Option<Instant> {
+        &mut self.next_linger
+    }
+}
+
 impl Producer {
     /// Moves ready batches into Produce requests, one request per leader
     /// at a time, within `max.request.size` and the in-flight limit.
@@ -163,8 +264,7 @@ impl Producer {
         // sequences start again (resending them under a new epoch could
         // write them twice).
         let resolving = self.idempotence.is_resolving();
-        self.drain_hint = false;
-        self.next_linger = None;
+        self.sender.drain_started();
         loop {
             let drained = self.drain_once(idempotent, resolving);
             if drained == 0 {
@@ -194,7 +294,7 @@ impl Producer {
             max_in_flight as u32
         };
         let linger = self.config.linger;
-        let flush_mark = self.flush_mark;
+        let flush_mark = self.sender.flush_mark();
         let max_request = self.config.max_request_size;
         let mut need_conn: Vec<i32> = Vec::new();
         let mut need_metadata = false;
@@ -208,10 +308,8 @@ impl Producer {
             epoch,
             ledger: &mut self.ledger,
         };
-        let next_linger = &mut self.next_linger;
-        let topic_count = self.topics.len().max(1);
-        let rotation = self.drain_rotation % topic_count;
-        self.drain_rotation = self.drain_rotation.wrapping_add(1);
+        let rotation = self.sender.next_rotation(self.topics.len());
+        let next_linger = self.sender.next_linger_mut();
         let mut topics: Vec<&mut crate::producer::Topic> = self.topics.values_mut().collect();
         topics.rotate_left(rotation);
         for topic in topics {
@@ -416,8 +514,7 @@ impl Producer {
             }
             return;
         }
-        let id = self.next_request_id;
-        self.next_request_id += 1;
+        let id = self.sender.new_request_id();
         if c.send(&body, version, Purpose::Produce(id), now).is_err() {
             self.produce_batches_lost(batches);
             return;
@@ -439,7 +536,7 @@ impl Producer {
                 bytes,
             });
         }
-        self.requests.insert(id, ProduceInFlight { conn, batches });
+        self.sender.in_flight(id, ProduceInFlight { conn, batches });
     }
 
     /// Returns drained batches to their queues unsent.
@@ -463,7 +560,7 @@ impl Producer {
 
     /// A produce request's connection went away: the outcome is unknown.
     pub(crate) fn produce_request_lost(&mut self, id: u64) {
-        if let Some(r) = self.requests.remove(&id) {
+        if let Some(r) = self.sender.take(id) {
             self.request_done(id, "lost");
             self.produce_batches_lost(r.batches);
         }
@@ -487,7 +584,7 @@ impl Producer {
     }
 
     pub(crate) fn on_produce_response(&mut self, conn: ConnId, id: u64, body: ProduceResponse) {
-        let Some(request) = self.requests.remove(&id) else {
+        let Some(request) = self.sender.take(id) else {
             return;
         };
         self.request_done(id, "answered");
@@ -755,7 +852,7 @@ impl Producer {
         };
         let Some(request) =
             self.idempotence
-                .poll_request(self.now, self.requests.is_empty(), unresolved)
+                .poll_request(self.now, !self.sender.has_requests(), unresolved)
         else {
             return;
         };
@@ -871,5 +968,49 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn the_sender_tracks_requests_and_when_to_drain() {
+        let t0 = crate::testing::t0();
+        let mut sender = Sender::default();
+        assert!(!sender.should_drain(t0));
+        let (a, b) = (sender.new_request_id(), sender.new_request_id());
+        assert_eq!((a, b), (0, 1));
+        for id in [b, a] {
+            sender.in_flight(
+                id,
+                ProduceInFlight {
+                    conn: crate::event::ConnId(id),
+                    batches: Vec::new(),
+                },
+            );
+        }
+        assert_eq!(sender.request_count(), 2);
+        assert!(sender.take(a).is_some() && sender.take(a).is_none());
+        sender.in_flight(
+            7,
+            ProduceInFlight {
+                conn: crate::event::ConnId(7),
+                batches: Vec::new(),
+            },
+        );
+        let ids: Vec<u64> = sender.take_all().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, [1, 7], "oldest first");
+        assert!(!sender.has_requests());
+        // A hint, or a linger seen by a drain running out, asks for a drain.
+        sender.sendable();
+        assert!(sender.should_drain(t0));
+        sender.drain_started();
+        assert!(!sender.should_drain(t0));
+        *sender.next_linger_mut() = Some(t0 + std::time::Duration::from_millis(5));
+        assert!(!sender.should_drain(t0 + std::time::Duration::from_millis(4)));
+        assert!(sender.should_drain(t0 + std::time::Duration::from_millis(5)));
+        sender.send_now_below(42);
+        assert_eq!(sender.flush_mark(), 42);
+        // The round over topics moves on each time.
+        let starts: Vec<usize> = (0..4).map(|_| sender.next_rotation(3)).collect();
+        assert_eq!(starts, [0, 1, 2, 0]);
+        assert_eq!(sender.next_rotation(0), 0);
     }
 }
