@@ -445,11 +445,16 @@ impl Connection {
     /// before serving anything: nothing came back at all (a TLS listener
     /// closes on plaintext), or only the handshake did (a SASL listener
     /// closes on the first other request).
-    pub(crate) fn closed_by_peer_hint(&self) -> Option<String> {
+    /// Over TLS (`tls`) a silent close has many causes the driver's TLS
+    /// error tells better (a missing client certificate, ...): no hint then.
+    pub(crate) fn closed_by_peer_hint(&self, tls: bool) -> Option<String> {
         if self.served {
             return None;
         }
         let hint = if !self.answered && self.first_bytes.is_empty() {
+            if tls {
+                return None;
+            }
             "the broker closed the connection without answering: if its listener uses TLS, \
              set security.protocol=SSL (or SASL_SSL)"
         } else if !self.answered {

@@ -34,6 +34,10 @@ pub(crate) struct ConnectionSettings {
     /// `send.buffer.bytes` / `receive.buffer.bytes`, for the adapter.
     pub(crate) send_buffer: Option<usize>,
     pub(crate) receive_buffer: Option<usize>,
+    /// The adapter wraps connections in TLS (`security.protocol` SSL or
+    /// SASL_SSL): the core sees plaintext either way, so this only shapes
+    /// the hints of diagnostics.
+    pub(crate) tls: bool,
 }
 
 /// Where the SCRAM nonces' randomness comes from: filled by the driver's
@@ -174,10 +178,11 @@ impl Nodes {
     /// `conn` was closed by the broker: remembers why it may have been,
     /// when its traffic tells.
     pub(crate) fn note_closed_by_peer(&mut self, conn: ConnId, now: Instant) {
+        let tls = self.settings.tls;
         if let Some(hint) = self
             .conns
             .get(&conn)
-            .and_then(Connection::closed_by_peer_hint)
+            .and_then(|c| c.closed_by_peer_hint(tls))
         {
             self.last_error = Some((now, hint));
         }
@@ -608,6 +613,7 @@ mod tests {
                 max_idle: Duration::from_secs(540),
                 send_buffer: None,
                 receive_buffer: None,
+                tls: false,
                 reconnect_backoff: Duration::from_millis(50),
                 reconnect_backoff_max: Duration::from_secs(1),
             },

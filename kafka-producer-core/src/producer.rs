@@ -279,6 +279,7 @@ impl Producer {
                 max_idle: config.connections_max_idle,
                 send_buffer: config.send_buffer_bytes,
                 receive_buffer: config.receive_buffer_bytes,
+                tls: config.security_protocol.uses_tls(),
                 reconnect_backoff: config.reconnect_backoff,
                 reconnect_backoff_max: config.reconnect_backoff_max,
             },
