@@ -55,8 +55,6 @@ pub(crate) struct BatchLedger {
     outstanding: BTreeSet<BatchId>,
     memory: BufferMemory,
     builders: BuilderPool,
-    /// Records whose batch failed (the `record-error-total` metric).
-    pub(crate) failed_records: u64,
 }
 
 impl BatchLedger {
@@ -71,7 +69,6 @@ impl BatchLedger {
                 waiting: false,
             },
             builders: BuilderPool::default(),
-            failed_records: 0,
         }
     }
 
@@ -142,18 +139,20 @@ impl BatchLedger {
 
     /// Reports `batch`'s outcome, once: emits its event, returns its memory
     /// and builder, and forgets it as outstanding. Later calls for the same
-    /// batch do nothing.
+    /// batch do nothing. Returns the records that failed with this report
+    /// (for `record-error-total`), if it reported a failure.
     pub(crate) fn report(
         &mut self,
         events: &mut VecDeque<Event>,
         topic: &Arc<str>,
         batch: &mut Batch,
         outcome: Outcome,
-    ) {
+    ) -> Option<u32> {
         if batch.reported {
-            return;
+            return None;
         }
         batch.reported = true;
+        let failed = matches!(outcome, Outcome::Failed { .. }).then_some(batch.record_count);
         events.push_back(match outcome {
             Outcome::Delivered {
                 base_offset,
@@ -169,19 +168,16 @@ impl BatchLedger {
             Outcome::Failed {
                 kind,
                 possibly_written,
-            } => {
-                self.failed_records += u64::from(batch.record_count);
-                Event::Failed {
-                    batch: batch.id,
-                    topic: topic.clone(),
-                    partition: batch.partition,
-                    record_count: batch.record_count,
-                    error: DeliveryError {
-                        kind,
-                        possibly_written,
-                    },
-                }
-            }
+            } => Event::Failed {
+                batch: batch.id,
+                topic: topic.clone(),
+                partition: batch.partition,
+                record_count: batch.record_count,
+                error: DeliveryError {
+                    kind,
+                    possibly_written,
+                },
+            },
         });
         self.outstanding.remove(&batch.id);
         if let Some(b) = batch.builder.take() {
@@ -190,6 +186,7 @@ impl BatchLedger {
         if self.memory.release(std::mem::take(&mut batch.memory)) {
             events.push_back(Event::MemoryAvailable);
         }
+        failed
     }
 }
 

@@ -208,13 +208,31 @@ pub(crate) struct TopicMetrics {
     pub(crate) error: Meter,
 }
 
+/// One direction of traffic: messages (requests or responses) and bytes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Traffic {
+    pub(crate) messages: Meter,
+    pub(crate) bytes: Meter,
+}
+
+impl Traffic {
+    /// `bytes` bytes holding `messages` whole messages (none is not a
+    /// message event).
+    fn record(&mut self, w: Windows, messages: f64, bytes: f64, now: Instant) {
+        if messages > 0.0 {
+            self.messages.record(w, messages, now);
+        }
+        self.bytes.record(w, bytes, now);
+    }
+}
+
 /// Per-broker counts (`producer-node-metrics`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NodeMetrics {
-    pub(crate) requests: Meter,
-    pub(crate) responses: Meter,
-    pub(crate) outgoing: Meter,
-    pub(crate) incoming: Meter,
+    /// Requests and their bytes.
+    pub(crate) out: Traffic,
+    /// Responses and their bytes.
+    pub(crate) inbound: Traffic,
     pub(crate) latency: Sampled,
 }
 
@@ -228,10 +246,10 @@ pub(crate) struct NetMetrics {
     /// Authentications and re-authentications of connections already gone.
     pub(crate) retired_authentications: u64,
     pub(crate) retired_reauthentications: u64,
-    pub(crate) requests: Meter,
-    pub(crate) responses: Meter,
-    pub(crate) outgoing: Meter,
-    pub(crate) incoming: Meter,
+    /// Requests and their bytes, to every broker.
+    pub(crate) out: Traffic,
+    /// Responses and their bytes, from every broker.
+    pub(crate) inbound: Traffic,
     pub(crate) latency: Sampled,
     pub(crate) nodes: Map<i32, NodeMetrics>,
 }
@@ -243,32 +261,16 @@ impl NetMetrics {
 
     /// `requests` requests of `bytes` bytes were handed out for `node`.
     pub(crate) fn sent(&mut self, node: i32, requests: u32, bytes: usize, now: Instant) {
-        let w = self.windows;
-        let (requests, bytes) = (f64::from(requests), bytes as f64);
-        if requests > 0.0 {
-            self.requests.record(w, requests, now);
-        }
-        self.outgoing.record(w, bytes, now);
-        let n = self.node(node);
-        if requests > 0.0 {
-            n.requests.record(w, requests, now);
-        }
-        n.outgoing.record(w, bytes, now);
+        let (w, requests, bytes) = (self.windows, f64::from(requests), bytes as f64);
+        self.out.record(w, requests, bytes, now);
+        self.node(node).out.record(w, requests, bytes, now);
     }
 
     /// `bytes` bytes holding `responses` whole responses came from `node`.
     pub(crate) fn received(&mut self, node: i32, responses: usize, bytes: usize, now: Instant) {
-        let w = self.windows;
-        let (responses, bytes) = (responses as f64, bytes as f64);
-        if responses > 0.0 {
-            self.responses.record(w, responses, now);
-        }
-        self.incoming.record(w, bytes, now);
-        let n = self.node(node);
-        if responses > 0.0 {
-            n.responses.record(w, responses, now);
-        }
-        n.incoming.record(w, bytes, now);
+        let (w, responses, bytes) = (self.windows, responses as f64, bytes as f64);
+        self.inbound.record(w, responses, bytes, now);
+        self.node(node).inbound.record(w, responses, bytes, now);
     }
 
     /// A Produce request to `node` was answered after `latency`.
@@ -366,7 +368,12 @@ impl ProducerMetrics {
         self.topic(topic).retry.record(w, f64::from(records), now);
     }
 
-    pub(crate) fn failed(&mut self, topic: &Arc<str>, records: u32, now: Instant) {
+    /// The ledger reported a failure of `records` records of `topic`
+    /// (`None`: nothing failed with this report).
+    pub(crate) fn failed(&mut self, topic: &Arc<str>, records: Option<u32>, now: Instant) {
+        let Some(records) = records else {
+            return;
+        };
         let w = self.windows;
         self.error.record(w, f64::from(records), now);
         self.topic(topic).error.record(w, f64::from(records), now);
@@ -387,11 +394,6 @@ impl ProducerMetrics {
         if let Some(start) = self.txn_started[step as usize].take() {
             self.txn_ns[step as usize] += now.saturating_duration_since(start).as_nanos() as f64;
         }
-    }
-
-    /// The operation's outcome came as an event.
-    pub(crate) fn txn_done(&mut self, step: TxnStep, now: Instant) {
-        self.txn_finished(step, now);
     }
 }
 
@@ -577,12 +579,12 @@ pub(crate) fn snapshot(
     put(
         "incoming-byte-rate",
         "Bytes received per second from all brokers.",
-        net.incoming.rate(nw, now),
+        net.inbound.bytes.rate(nw, now),
     );
     put(
         "incoming-byte-total",
         "Bytes received from all brokers.",
-        net.incoming.total(),
+        net.inbound.bytes.total(),
     );
     put(
         "metadata-age",
@@ -592,12 +594,12 @@ pub(crate) fn snapshot(
     put(
         "outgoing-byte-rate",
         "Bytes of requests handed out for sending per second, to all brokers.",
-        net.outgoing.rate(nw, now),
+        net.out.bytes.rate(nw, now),
     );
     put(
         "outgoing-byte-total",
         "Bytes of requests handed out for sending, to all brokers.",
-        net.outgoing.total(),
+        net.out.bytes.total(),
     );
     put(
         "produce-throttle-time-avg",
@@ -677,12 +679,12 @@ pub(crate) fn snapshot(
     put(
         "request-rate",
         "Requests sent per second, to all brokers.",
-        net.requests.rate(nw, now),
+        net.out.messages.rate(nw, now),
     );
     put(
         "request-total",
         "Requests sent, to all brokers.",
-        net.requests.total(),
+        net.out.messages.total(),
     );
     put(
         "requests-in-flight",
@@ -692,12 +694,12 @@ pub(crate) fn snapshot(
     put(
         "response-rate",
         "Responses received per second.",
-        net.responses.rate(nw, now),
+        net.inbound.messages.rate(nw, now),
     );
     put(
         "response-total",
         "Responses received.",
-        net.responses.total(),
+        net.inbound.messages.total(),
     );
     put(
         "successful-authentication-total",
@@ -794,22 +796,22 @@ pub(crate) fn snapshot(
         put(
             "incoming-byte-rate",
             "Bytes received per second from the broker.",
-            n.incoming.rate(nw, now),
+            n.inbound.bytes.rate(nw, now),
         );
         put(
             "incoming-byte-total",
             "Bytes received from the broker.",
-            n.incoming.total(),
+            n.inbound.bytes.total(),
         );
         put(
             "outgoing-byte-rate",
             "Bytes handed out for sending per second to the broker.",
-            n.outgoing.rate(nw, now),
+            n.out.bytes.rate(nw, now),
         );
         put(
             "outgoing-byte-total",
             "Bytes handed out for sending to the broker.",
-            n.outgoing.total(),
+            n.out.bytes.total(),
         );
         put(
             "request-latency-avg",
@@ -824,22 +826,22 @@ pub(crate) fn snapshot(
         put(
             "request-rate",
             "Requests sent per second to the broker.",
-            n.requests.rate(nw, now),
+            n.out.messages.rate(nw, now),
         );
         put(
             "request-total",
             "Requests sent to the broker.",
-            n.requests.total(),
+            n.out.messages.total(),
         );
         put(
             "response-rate",
             "Responses received per second from the broker.",
-            n.responses.rate(nw, now),
+            n.inbound.messages.rate(nw, now),
         );
         put(
             "response-total",
             "Responses received from the broker.",
-            n.responses.total(),
+            n.inbound.messages.total(),
         );
     }
     m

@@ -40,6 +40,19 @@ pub(crate) struct ConnectionSettings {
     pub(crate) tls: bool,
 }
 
+/// `conn`'s encoded bytes, if any, counted as sent to its broker with the
+/// requests they hold (every transmit goes through here, the ones released
+/// at close too).
+fn take_counted(
+    metrics: &mut crate::metrics::NetMetrics,
+    conn: &mut Connection,
+    now: Instant,
+) -> Option<bytes::Bytes> {
+    let data = conn.take_output()?;
+    metrics.sent(conn.node, conn.take_requests_made(), data.len(), now);
+    Some(data)
+}
+
 /// Where the SCRAM nonces' randomness comes from: filled by the driver's
 /// source ([`Producer::set_entropy_source`](crate::Producer::set_entropy_source)).
 pub(crate) struct EntropySource(pub(crate) Box<Fill>);
@@ -450,9 +463,8 @@ impl Nodes {
         let mut ids: Vec<ConnId> = self.conns.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
-            if let Some(mut conn) = self.conns.remove(&id) {
-                self.retire(&conn, now);
-                if let Some(data) = conn.take_output() {
+            if let Some(mut conn) = self.detach(id, now) {
+                if let Some(data) = take_counted(&mut self.metrics, &mut conn, now) {
                     self.final_transmits.push_back(Transmit { conn: id, data });
                 }
             }
@@ -475,9 +487,7 @@ impl Nodes {
             return Some(t);
         }
         let conn = self.conns.values_mut().find(|c| c.has_output())?;
-        let data = conn.take_output()?;
-        let requests = conn.take_requests_made();
-        self.metrics.sent(conn.node, requests, data.len(), now);
+        let data = take_counted(&mut self.metrics, conn, now)?;
         Some(Transmit {
             conn: conn.id,
             data,

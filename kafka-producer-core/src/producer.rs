@@ -1431,7 +1431,8 @@ impl Producer {
         for r in self.sender.requests_mut() {
             for (topic, b) in &mut r.batches {
                 let outcome = Outcome::failed(kind.clone(), true);
-                self.ledger.report(&mut self.events, topic, b, outcome);
+                let failed = self.ledger.report(&mut self.events, topic, b, outcome);
+                self.metrics.failed(topic, failed, self.now);
             }
         }
     }
@@ -1454,12 +1455,11 @@ impl Producer {
                     possibly_written: *possibly_written,
                 });
             }
-            if !batch.reported {
-                self.metrics.failed(topic, batch.record_count, self.now);
-            }
         }
-        self.ledger
+        let failed = self
+            .ledger
             .report(&mut self.events, topic, &mut batch, outcome);
+        self.metrics.failed(topic, failed, self.now);
     }
 
     /// Queues the transaction machine's events; a completed operation adds
@@ -1467,7 +1467,7 @@ impl Producer {
     pub(crate) fn emit(&mut self, events: Vec<Event>) {
         for event in events {
             if let Event::TransactionCompleted(op) = event {
-                self.metrics.txn_done(op.into(), self.now);
+                self.metrics.txn_finished(op.into(), self.now);
             }
             self.events.push_back(event);
         }
@@ -1575,7 +1575,8 @@ impl Producer {
                         });
                     }
                     let outcome = Outcome::failed(kind, true);
-                    self.ledger.report(&mut self.events, topic, b, outcome);
+                    let failed = self.ledger.report(&mut self.events, topic, b, outcome);
+                    self.metrics.failed(topic, failed, now);
                 }
             }
         }

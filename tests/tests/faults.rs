@@ -944,6 +944,8 @@ async fn delivery_timeout_when_delivery_is_impossible<T: Rt>() {
     let outcomes = send_all(&p, doomed).await;
     let last_errors = assert_timeouts(&outcomes, true);
     println!("in flight at the deadline: last errors {last_errors:?}");
+    // Sent, then timed out: each counts as an error (record-error-total).
+    assert_eq!(p.metrics().get("record-error-total"), Some(50.0));
     cluster.cmd("rtt 3 0");
     p.close(Duration::from_secs(5)).await;
 
