@@ -320,18 +320,15 @@ impl<R: Runtime> Producer<R> {
     /// topic never became available (with the error the core ended the
     /// wait with, if it did).
     fn gave_up(&self, topic: &str, refusal: &CoreSendError, waiting: Option<Waiting>) -> SendError {
+        let mut st = self.shared().lock();
         if let Some(since) = waiting.and_then(|w| w.buffer_since) {
-            self.shared()
-                .lock()
-                .core
-                .record_buffer_wait(since.elapsed());
+            st.core.record_buffer_wait(since.elapsed());
         }
         if matches!(refusal, CoreSendError::BufferFull { .. }) {
             return SendError::BufferTimeout {
                 max_block: self.shared().max_block,
             };
         }
-        let st = self.shared().lock();
         let error = waiting
             .and_then(|w| w.topic_wait)
             .and_then(|wait| st.wait_ended(wait))
@@ -360,13 +357,18 @@ impl<R: Runtime> Producer<R> {
                         return Step::Done(Err(topic_unavailable(&st, &record.topic, error)));
                     }
                 }
-                st.attempt(core_record, approx, callback)
+                let result = st.attempt(core_record, approx, callback);
+                // A wait for buffer memory ends with any answer but another
+                // BufferFull: its time is counted once, here.
+                if !matches!(result, Err(CoreSendError::BufferFull { .. })) {
+                    if let Some(since) = waiting.as_mut().and_then(|w| w.buffer_since.take()) {
+                        st.core.record_buffer_wait(since.elapsed());
+                    }
+                }
+                result
             };
             let refusal = match result {
                 Ok((done, wake)) => {
-                    if let Some(since) = waiting.and_then(|w| w.buffer_since) {
-                        shared.lock().core.record_buffer_wait(since.elapsed());
-                    }
                     if wake {
                         shared.wake_driver();
                     }
