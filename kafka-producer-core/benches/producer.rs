@@ -86,11 +86,11 @@ fn allocation_report(workload: Workload, records: u64) {
     let iterations = h.send_allocs.take().unwrap_or_default();
 
     let batches_before = h.delivered_batches;
-    h.sim_allocs = Some(Allocs::default());
+    h.count_sim_allocs();
     let region = Region::new(GLOBAL);
     h.run(records);
     let whole = Allocs::since(&region);
-    let sim = h.sim_allocs.take().unwrap_or_default();
+    let sim = h.take_sim_allocs();
     let batches = h.delivered_batches - batches_before;
     let core = Allocs {
         allocations: whole.allocations - sim.allocations,

@@ -10,8 +10,8 @@ use kafka_producer_core::{
 use kafka_sim::sasl_server::Mechanism as ServerMechanism;
 use kafka_sim::{ClusterSpec, Faults, SimSasl};
 
-mod common;
-use common::{Sim, closed};
+use kafka_sim::Pair;
+use kafka_sim::pair::closed;
 
 fn spec(topics: &[(&str, i32)]) -> ClusterSpec {
     ClusterSpec {
@@ -31,7 +31,7 @@ fn record<'a>(topic: &'a str, value: &'a [u8]) -> Record<'a> {
 
 /// Sends `records`, waiting out `MetadataPending` once, and returns the
 /// tokens.
-fn send_all(sim: &mut Sim, records: &[Record<'_>]) -> Vec<kafka_producer_core::RecordToken> {
+fn send_all(sim: &mut Pair, records: &[Record<'_>]) -> Vec<kafka_producer_core::RecordToken> {
     let mut tokens = Vec::new();
     for r in records {
         let mut tries = 0;
@@ -43,7 +43,7 @@ fn send_all(sim: &mut Sim, records: &[Record<'_>]) -> Vec<kafka_producer_core::R
                 }
                 Err(SendError::MetadataPending { .. }) if tries < 100 => {
                     tries += 1;
-                    sim.run_until(Duration::from_secs(5), |e| {
+                    sim.drive_until(Duration::from_secs(5), |e| {
                         e.iter().any(|e| matches!(e, Event::TopicReady { .. }))
                     });
                 }
@@ -66,7 +66,7 @@ fn delivered(events: &[Event]) -> usize {
 
 #[test]
 fn records_land_with_headers_null_keys_and_values_and_explicit_timestamps() {
-    let mut sim = Sim::new(spec(&[("t", 1)]), Faults::default(), 1, &[]);
+    let mut sim = Pair::new(spec(&[("t", 1)]), Faults::default(), 1, &[]);
     let headers = [
         Header {
             key: "h1",
@@ -96,7 +96,7 @@ fn records_land_with_headers_null_keys_and_values_and_explicit_timestamps() {
     let tokens = send_all(&mut sim, &records);
     assert_eq!(tokens[0].timestamp, 1_234_567);
     sim.producer.close(sim.now, None);
-    let events = sim.run_until(Duration::from_secs(60), closed);
+    let events = sim.drive_until(Duration::from_secs(60), closed);
     assert_eq!(delivered(&events), 2);
     let log = sim.cluster.log("t", 0);
     assert_eq!(log.len(), 2);
@@ -114,7 +114,7 @@ fn records_land_with_headers_null_keys_and_values_and_explicit_timestamps() {
 
 #[test]
 fn keyed_records_go_where_the_java_client_puts_them() {
-    let mut sim = Sim::new(spec(&[("t", 7)]), Faults::default(), 2, &[]);
+    let mut sim = Pair::new(spec(&[("t", 7)]), Faults::default(), 2, &[]);
     let keys: Vec<String> = (0..50).map(|i| format!("key-{i}")).collect();
     let records: Vec<Record<'_>> = keys
         .iter()
@@ -130,7 +130,7 @@ fn keyed_records_go_where_the_java_client_puts_them() {
         assert_eq!(t.partition, partition_for_key(k.as_bytes(), 7), "{k}");
     }
     sim.producer.close(sim.now, None);
-    sim.run_until(Duration::from_secs(60), closed);
+    sim.drive_until(Duration::from_secs(60), closed);
     for p in 0..7 {
         for r in sim.cluster.log("t", p) {
             assert_eq!(partition_for_key(r.key.as_deref().unwrap(), 7), p);
@@ -144,7 +144,7 @@ fn every_codec_lands_readable() {
         if !codec.is_enabled() {
             continue;
         }
-        let mut sim = Sim::new(
+        let mut sim = Pair::new(
             spec(&[("t", 2)]),
             Faults::default(),
             3,
@@ -156,7 +156,7 @@ fn every_codec_lands_readable() {
         let records: Vec<Record<'_>> = values.iter().map(|v| record("t", v)).collect();
         send_all(&mut sim, &records);
         sim.producer.close(sim.now, None);
-        let events = sim.run_until(Duration::from_secs(60), closed);
+        let events = sim.drive_until(Duration::from_secs(60), closed);
         assert_eq!(delivered(&events), 200, "{codec}");
         let mut landed: Vec<Vec<u8>> = (0..2)
             .flat_map(|p| sim.cluster.log("t", p))
@@ -171,14 +171,14 @@ fn every_codec_lands_readable() {
 
 #[test]
 fn unknown_topic_fails_after_max_block() {
-    let mut sim = Sim::new(spec(&[]), Faults::default(), 4, &[("max.block.ms", "2000")]);
+    let mut sim = Pair::new(spec(&[]), Faults::default(), 4, &[("max.block.ms", "2000")]);
     let err = sim
         .producer
         .send(&record("missing", b"x"), sim.now)
         .unwrap_err();
     assert!(matches!(err, SendError::MetadataPending { .. }));
     let t0 = sim.now;
-    let events = sim.run_until(Duration::from_secs(10), |e| {
+    let events = sim.drive_until(Duration::from_secs(10), |e| {
         e.iter()
             .any(|e| matches!(e, Event::TopicUnavailable { .. }))
     });
@@ -199,7 +199,7 @@ fn a_new_wait_after_an_unreported_expiry_gets_a_full_max_block() {
     // A wait that ran out before a timer turn ended it ends when the next
     // send (or prefetch) of its topic comes, which starts a new wait with
     // a new id and a full max.block.ms (not the old deadline).
-    let mut sim = Sim::new(spec(&[]), Faults::default(), 4, &[("max.block.ms", "2000")]);
+    let mut sim = Pair::new(spec(&[]), Faults::default(), 4, &[("max.block.ms", "2000")]);
     let t0 = sim.now;
     let Err(SendError::MetadataPending {
         wait: first,
@@ -236,7 +236,7 @@ fn a_new_wait_after_an_unreported_expiry_gets_a_full_max_block() {
         .collect();
     assert_eq!(ended, [first], "only the first wait ended");
     sim.now = late;
-    let events = sim.run_until(Duration::from_secs(10), |e| {
+    let events = sim.drive_until(Duration::from_secs(10), |e| {
         e.iter()
             .any(|e| matches!(e, Event::TopicUnavailable { .. }))
     });
@@ -256,12 +256,12 @@ fn a_new_wait_after_an_unreported_expiry_gets_a_full_max_block() {
 fn auto_created_topics_become_ready() {
     let mut s = spec(&[]);
     s.auto_create_partitions = Some(4);
-    let mut sim = Sim::new(s, Faults::default(), 5, &[]);
+    let mut sim = Pair::new(s, Faults::default(), 5, &[]);
     send_all(&mut sim, &[record("fresh", b"x")]);
     assert_eq!(sim.producer.partition_count("fresh"), Some(4));
     sim.producer.close(sim.now, None);
     assert_eq!(
-        delivered(&sim.run_until(Duration::from_secs(60), closed)),
+        delivered(&sim.drive_until(Duration::from_secs(60), closed)),
         1
     );
 }
@@ -272,12 +272,12 @@ fn unreachable_bootstrap_ends_the_wait_after_max_block() {
     let mut config = kafka_producer_core::ProducerConfig::default();
     config.set("bootstrap.servers", "nowhere:9092").unwrap();
     config.set("max.block.ms", "3000").unwrap();
-    let mut sim = Sim::with_config(cluster, config, 6);
+    let mut sim = Pair::with_config(cluster, config, 6);
     assert!(matches!(
         sim.producer.send(&record("t", b"x"), sim.now),
         Err(SendError::MetadataPending { .. })
     ));
-    let events = sim.run_until(Duration::from_secs(10), |e| {
+    let events = sim.drive_until(Duration::from_secs(10), |e| {
         e.iter()
             .any(|e| matches!(e, Event::TopicUnavailable { .. }))
     });
@@ -296,7 +296,7 @@ fn unreachable_bootstrap_ends_the_wait_after_max_block() {
 
 #[test]
 fn records_too_large_are_refused_at_send() {
-    let mut sim = Sim::new(
+    let mut sim = Pair::new(
         spec(&[("t", 1)]),
         Faults::default(),
         7,
@@ -316,7 +316,7 @@ fn records_too_large_are_refused_at_send() {
 
 #[test]
 fn buffer_full_is_backpressure_and_memory_comes_back() {
-    let mut sim = Sim::new(
+    let mut sim = Pair::new(
         spec(&[("t", 1)]),
         Faults {
             min_latency: Duration::from_millis(50),
@@ -338,13 +338,13 @@ fn buffer_full_is_backpressure_and_memory_comes_back() {
         assert!(accepted < 100);
     };
     assert!(matches!(full, SendError::BufferFull { limit: 4096, .. }));
-    let events = sim.run_until(Duration::from_secs(10), |e| {
+    let events = sim.drive_until(Duration::from_secs(10), |e| {
         e.iter().any(|e| matches!(e, Event::MemoryAvailable))
     });
     assert!(events.iter().any(|e| matches!(e, Event::MemoryAvailable)));
     sim.producer.send(&record("t", &value), sim.now).unwrap();
     sim.producer.close(sim.now, None);
-    let events = sim.run_until(Duration::from_secs(60), closed);
+    let events = sim.drive_until(Duration::from_secs(60), closed);
     assert!(closed(&events));
     assert_eq!(sim.producer.buffer_memory_used(), 0);
     assert_eq!(sim.cluster.log("t", 0).len(), accepted + 1);
@@ -352,7 +352,7 @@ fn buffer_full_is_backpressure_and_memory_comes_back() {
 
 #[test]
 fn flush_sends_without_waiting_for_linger() {
-    let mut sim = Sim::new(
+    let mut sim = Pair::new(
         spec(&[("t", 1)]),
         Faults::default(),
         9,
@@ -361,7 +361,7 @@ fn flush_sends_without_waiting_for_linger() {
     send_all(&mut sim, &[record("t", b"a"), record("t", b"b")]);
     let id = sim.producer.flush(sim.now);
     let t0 = sim.now;
-    let events = sim.run_until(Duration::from_secs(10), |e| {
+    let events = sim.drive_until(Duration::from_secs(10), |e| {
         e.contains(&Event::FlushComplete(id))
     });
     assert_eq!(delivered(&events), 2);
@@ -372,7 +372,7 @@ fn flush_sends_without_waiting_for_linger() {
 /// memory, and the producer goes on: later records are delivered.
 #[test]
 fn purge_fails_unsent_records_and_the_producer_goes_on() {
-    let mut sim = Sim::new(
+    let mut sim = Pair::new(
         spec(&[("t", 3)]),
         Faults::default(),
         19,
@@ -403,7 +403,7 @@ fn purge_fails_unsent_records_and_the_producer_goes_on() {
     assert_eq!(sim.producer.purge(sim.now), 0);
     send_all(&mut sim, &[record("t", b"after")]);
     let id = sim.producer.flush(sim.now);
-    let events = sim.run_until(Duration::from_secs(10), |e| {
+    let events = sim.drive_until(Duration::from_secs(10), |e| {
         e.contains(&Event::FlushComplete(id))
     });
     assert_eq!(delivered(&events), 1);
@@ -419,7 +419,7 @@ fn admin_requests_are_answered_or_time_out() {
         AdminError, AdminRequest, AdminResponse, CreatableTopic, CreateTopicsRequest,
         MetadataRequest, MetadataRequestTopic,
     };
-    let mut sim = Sim::new(spec(&[("t", 1)]), Faults::default(), 23, &[]);
+    let mut sim = Pair::new(spec(&[("t", 1)]), Faults::default(), 23, &[]);
     let create = AdminRequest::CreateTopics(CreateTopicsRequest {
         topics: vec![CreatableTopic {
             name: "made".into(),
@@ -430,7 +430,7 @@ fn admin_requests_are_answered_or_time_out() {
         ..Default::default()
     });
     let id = sim.producer.admin(create, Duration::from_secs(30), sim.now);
-    sim.run_until(Duration::from_secs(10), |e| {
+    sim.drive_until(Duration::from_secs(10), |e| {
         e.contains(&Event::AdminComplete(id))
     });
     match sim.producer.admin_result(id) {
@@ -454,7 +454,7 @@ fn admin_requests_are_answered_or_time_out() {
     let id = sim
         .producer
         .admin(describe, Duration::from_secs(30), sim.now);
-    sim.run_until(Duration::from_secs(10), |e| {
+    sim.drive_until(Duration::from_secs(10), |e| {
         e.contains(&Event::AdminComplete(id))
     });
     match sim.producer.admin_result(id) {
@@ -465,14 +465,14 @@ fn admin_requests_are_answered_or_time_out() {
     let cluster = kafka_sim::SimCluster::new(spec(&[]), Faults::default(), 24);
     let mut config = kafka_producer_core::ProducerConfig::default();
     config.set("bootstrap.servers", "nowhere:9092").unwrap();
-    let mut lost = Sim::with_config(cluster, config, 24);
+    let mut lost = Pair::with_config(cluster, config, 24);
     let t0 = lost.now;
     let id = lost.producer.admin(
         AdminRequest::Metadata(MetadataRequest::default()),
         Duration::from_secs(2),
         lost.now,
     );
-    lost.run_until(Duration::from_secs(10), |e| {
+    lost.drive_until(Duration::from_secs(10), |e| {
         e.contains(&Event::AdminComplete(id))
     });
     assert_eq!(lost.now - t0, Duration::from_secs(2));
@@ -500,7 +500,7 @@ fn admin_requests_are_answered_or_time_out() {
 /// backoff or lost requests, and the next record opens a new one.
 #[test]
 fn idle_connections_close_and_reopen_on_demand() {
-    let mut sim = Sim::new(
+    let mut sim = Pair::new(
         spec(&[("t", 1)]),
         Faults::default(),
         29,
@@ -510,7 +510,7 @@ fn idle_connections_close_and_reopen_on_demand() {
             ("linger.ms", "0"),
         ],
     );
-    let metric = |sim: &Sim, name: &str| {
+    let metric = |sim: &Pair, name: &str| {
         sim.producer
             .metrics()
             .iter()
@@ -519,7 +519,7 @@ fn idle_connections_close_and_reopen_on_demand() {
             .unwrap()
     };
     send_all(&mut sim, &[record("t", b"first")]);
-    let events = sim.run_until(Duration::from_secs(5), |e| delivered(e) == 1);
+    let events = sim.drive_until(Duration::from_secs(5), |e| delivered(e) == 1);
     assert_eq!(delivered(&events), 1);
     let opened = metric(&sim, "connection-creation-total");
     assert_eq!(metric(&sim, "connection-close-total"), 0.0);
@@ -527,14 +527,14 @@ fn idle_connections_close_and_reopen_on_demand() {
     assert!(metric(&sim, "connection-close-total") >= 1.0);
     assert_eq!(metric(&sim, "connection-count"), 0.0);
     send_all(&mut sim, &[record("t", b"second")]);
-    let events = sim.run_until(Duration::from_secs(5), |e| delivered(e) == 1);
+    let events = sim.drive_until(Duration::from_secs(5), |e| delivered(e) == 1);
     assert_eq!(delivered(&events), 1);
     assert!(metric(&sim, "connection-creation-total") > opened);
 }
 
 #[test]
 fn linger_holds_a_batch_then_sends_it() {
-    let mut sim = Sim::new(
+    let mut sim = Pair::new(
         spec(&[("t", 1)]),
         Faults::default(),
         10,
@@ -542,7 +542,7 @@ fn linger_holds_a_batch_then_sends_it() {
     );
     send_all(&mut sim, &[record("t", b"a")]);
     let t0 = sim.now;
-    let events = sim.run_until(Duration::from_secs(10), |e| delivered(e) == 1);
+    let events = sim.drive_until(Duration::from_secs(10), |e| delivered(e) == 1);
     let waited = sim.now - t0;
     assert_eq!(delivered(&events), 1);
     assert!(
@@ -553,11 +553,11 @@ fn linger_holds_a_batch_then_sends_it() {
 
 #[test]
 fn acks_zero_completes_without_offsets() {
-    let mut sim = Sim::new(spec(&[("t", 1)]), Faults::default(), 11, &[("acks", "0")]);
+    let mut sim = Pair::new(spec(&[("t", 1)]), Faults::default(), 11, &[("acks", "0")]);
     assert!(!sim.producer.config().enable_idempotence);
     send_all(&mut sim, &[record("t", b"a"), record("t", b"b")]);
     sim.producer.close(sim.now, None);
-    sim.run_until(Duration::from_secs(60), closed);
+    sim.drive_until(Duration::from_secs(60), closed);
     for e in &sim.history {
         if let Event::Delivered { base_offset, .. } = e {
             assert_eq!(*base_offset, -1);
@@ -569,7 +569,7 @@ fn acks_zero_completes_without_offsets() {
 
 #[test]
 fn close_with_a_deadline_fails_what_cannot_be_delivered() {
-    let mut sim = Sim::new(spec(&[("t", 1)]), Faults::default(), 12, &[]);
+    let mut sim = Pair::new(spec(&[("t", 1)]), Faults::default(), 12, &[]);
     send_all(&mut sim, &[record("t", b"warm-up")]);
     for b in [1, 2, 3] {
         sim.cluster.stop_broker(b, sim.now);
@@ -582,7 +582,7 @@ fn close_with_a_deadline_fails_what_cannot_be_delivered() {
         Err(SendError::Closed)
     ));
     let t0 = sim.now;
-    let events = sim.run_until(Duration::from_secs(30), closed);
+    let events = sim.drive_until(Duration::from_secs(30), closed);
     assert!(closed(&events));
     assert!(sim.now - t0 <= Duration::from_secs(2));
     let failed: Vec<_> = events
@@ -604,7 +604,7 @@ fn close_with_a_deadline_fails_what_cannot_be_delivered() {
 
 #[test]
 fn delivery_timeout_fails_records_that_were_never_sent_as_not_written() {
-    let mut sim = Sim::new(
+    let mut sim = Pair::new(
         spec(&[("t", 1)]),
         Faults::default(),
         13,
@@ -620,7 +620,7 @@ fn delivery_timeout_fails_records_that_were_never_sent_as_not_written() {
     }
     sim.producer.send(&record("t", b"doomed"), sim.now).unwrap();
     let t0 = sim.now;
-    let events = sim.run_until(Duration::from_secs(30), |e| {
+    let events = sim.drive_until(Duration::from_secs(30), |e| {
         e.iter().any(|e| matches!(e, Event::Failed { .. }))
     });
     let error = events
@@ -644,7 +644,7 @@ fn delivery_timeout_fails_records_that_were_never_sent_as_not_written() {
 
 #[test]
 fn a_leader_move_is_followed_without_loss() {
-    let mut sim = Sim::new(
+    let mut sim = Pair::new(
         spec(&[("t", 1)]),
         Faults::default(),
         14,
@@ -660,7 +660,7 @@ fn a_leader_move_is_followed_without_loss() {
         sim.advance(Duration::from_millis(1));
     }
     sim.producer.close(sim.now, None);
-    sim.run_until(Duration::from_secs(60), closed);
+    sim.drive_until(Duration::from_secs(60), closed);
     assert_eq!(delivered(&sim.history), 100);
     let log: Vec<Vec<u8>> = sim
         .cluster
@@ -679,10 +679,10 @@ fn an_old_broker_is_talked_to_in_its_versions() {
     cluster.set_api_versions(vec![(18, 0, 2), (0, 3, 7), (3, 0, 7), (22, 0, 1)]);
     let mut config = kafka_producer_core::ProducerConfig::default();
     config.set("bootstrap.servers", "broker-1:9092").unwrap();
-    let mut sim = Sim::with_config(cluster, config, 15);
+    let mut sim = Pair::with_config(cluster, config, 15);
     send_all(&mut sim, &[record("t", b"a"), record("t", b"b")]);
     sim.producer.close(sim.now, None);
-    let events = sim.run_until(Duration::from_secs(60), closed);
+    let events = sim.drive_until(Duration::from_secs(60), closed);
     assert_eq!(delivered(&events), 2);
     assert!(sim.producer.producer_id().is_none() || sim.producer.config().enable_idempotence);
 }
@@ -693,8 +693,8 @@ fn a_broker_without_idempotence_support_is_a_clear_fatal_error() {
     cluster.set_api_versions(vec![(18, 0, 2), (0, 3, 7), (3, 0, 7)]);
     let mut config = kafka_producer_core::ProducerConfig::default();
     config.set("bootstrap.servers", "broker-1:9092").unwrap();
-    let mut sim = Sim::with_config(cluster, config, 16);
-    let events = sim.run_until(Duration::from_secs(10), |e| {
+    let mut sim = Pair::with_config(cluster, config, 16);
+    let events = sim.drive_until(Duration::from_secs(10), |e| {
         e.iter().any(|e| matches!(e, Event::Fatal(_)))
     });
     assert!(events.iter().any(|e| matches!(
@@ -710,13 +710,13 @@ fn a_broker_without_idempotence_support_is_a_clear_fatal_error() {
     ));
 }
 
-fn sasl_sim(mechanism: &str, password: &str, seed: u64) -> Sim {
+fn sasl_sim(mechanism: &str, password: &str, seed: u64) -> Pair {
     let mut s = spec(&[("t", 2)]);
     s.sasl = Some(SimSasl {
         mechanisms: ServerMechanism::ALL.to_vec(),
         users: vec![("alice".into(), "wonderland".into())],
     });
-    Sim::new(
+    Pair::new(
         s,
         Faults::default(),
         seed,
@@ -735,7 +735,7 @@ fn sasl_with_the_right_password_delivers() {
         let mut sim = sasl_sim(mechanism, "wonderland", 17);
         send_all(&mut sim, &[record("t", b"secret message")]);
         sim.producer.close(sim.now, None);
-        let events = sim.run_until(Duration::from_secs(60), closed);
+        let events = sim.drive_until(Duration::from_secs(60), closed);
         assert_eq!(delivered(&events), 1, "{mechanism}");
     }
 }
@@ -760,7 +760,7 @@ fn scram_nonces_come_from_the_entropy_source() {
         });
         send_all(&mut sim, &[record("t", b"secret message")]);
         sim.producer.close(sim.now, None);
-        let events = sim.run_until(Duration::from_secs(60), closed);
+        let events = sim.drive_until(Duration::from_secs(60), closed);
         assert_eq!(delivered(&events), 1, "{mechanism}");
         let opened = sim
             .producer
@@ -779,7 +779,7 @@ fn scram_nonces_come_from_the_entropy_source() {
 fn sasl_with_a_wrong_password_is_a_fatal_authentication_error() {
     for mechanism in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
         let mut sim = sasl_sim(mechanism, "wrong", 18);
-        let events = sim.run_until(Duration::from_secs(10), |e| {
+        let events = sim.drive_until(Duration::from_secs(10), |e| {
             e.iter().any(|e| matches!(e, Event::Fatal(_)))
         });
         let fatal = events.iter().find_map(|e| match e {
@@ -814,12 +814,12 @@ fn same_seed_same_run() {
             leader_move: 0.05,
             ..Faults::default()
         };
-        let mut sim = Sim::new(spec(&[("t", 3)]), faults, seed, &[]);
+        let mut sim = Pair::new(spec(&[("t", 3)]), faults, seed, &[]);
         let values: Vec<Vec<u8>> = (0..200).map(|i| format!("{i}").into_bytes()).collect();
         let records: Vec<Record<'_>> = values.iter().map(|v| record("t", v)).collect();
         send_all(&mut sim, &records);
         sim.producer.close(sim.now, None);
-        let events = sim.run_until(Duration::from_secs(600), closed);
+        let events = sim.drive_until(Duration::from_secs(600), closed);
         (format!("{events:?}"), sim.now - sim.start)
     };
     assert_eq!(run(42), run(42));
@@ -833,7 +833,7 @@ fn same_seed_same_run() {
 #[test]
 fn a_fenced_epoch_is_recovered_from_without_loss_or_duplicates() {
     use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
-    let mut sim = Sim::new(
+    let mut sim = Pair::new(
         spec(&[("t", 1)]),
         Faults::default(),
         19,
@@ -885,7 +885,7 @@ fn a_fenced_epoch_is_recovered_from_without_loss_or_duplicates() {
         }
     }
     sim.producer.close(sim.now, None);
-    sim.run_until(Duration::from_secs(60), closed);
+    sim.drive_until(Duration::from_secs(60), closed);
     assert_eq!(delivered(&sim.history), 60);
     let (pid, _) = sim.producer.producer_id().unwrap_or((-1, -1));
     let log = sim.cluster.log("t", 0);
@@ -908,7 +908,7 @@ fn a_fenced_epoch_is_recovered_from_without_loss_or_duplicates() {
 /// of failing for good (issue 16: 70,000 of 100,000 records failed).
 #[test]
 fn a_refused_epoch_bump_after_lost_producer_state_falls_back_to_a_fresh_id() {
-    let mut sim = Sim::new(
+    let mut sim = Pair::new(
         spec(&[("t", 1)]),
         Faults::default(),
         23,
@@ -926,7 +926,7 @@ fn a_refused_epoch_bump_after_lost_producer_state_falls_back_to_a_fresh_id() {
         }
     }
     sim.producer.close(sim.now, None);
-    sim.run_until(Duration::from_secs(60), closed);
+    sim.drive_until(Duration::from_secs(60), closed);
     let fatal: Vec<&Event> = sim
         .history
         .iter()

@@ -23,8 +23,7 @@ use std::time::Duration;
 use kafka_producer_core::{BatchId, DeliveryErrorKind, Event, Record, SendError};
 use kafka_sim::{ClusterSpec, Faults};
 
-mod common;
-use common::Sim;
+use kafka_sim::Pair;
 
 /// The workload's generator (not the producer's): the one SplitMix64, with
 /// the draws this test has always made from it (so a seed keeps its
@@ -199,7 +198,7 @@ fn run(profile: &Profile, seed: u64, trace: bool) -> Result<Stats, String> {
         props.push(("retries", r.to_string()));
     }
     let props: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut sim = Sim::new(spec, profile.faults.clone(), seed, &props);
+    let mut sim = Pair::new(spec, profile.faults.clone(), seed, &props);
     sim.trace = trace;
     let start = sim.start;
 

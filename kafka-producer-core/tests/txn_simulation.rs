@@ -31,8 +31,7 @@ use kafka_producer_core::{
 };
 use kafka_sim::{BrokerConfig, ClusterSpec, Faults, SimCluster, SplitMix64};
 
-mod common;
-use common::Sim;
+use kafka_sim::Pair;
 
 const TOPICS: [(&str, i32); 2] = [("alpha", 3), ("beta", 2)];
 const ID: &str = "sim-txn";
@@ -189,10 +188,10 @@ fn cluster(profile: &Profile, seed: u64) -> SimCluster {
 }
 
 /// The profile's cluster and a transactional producer on it.
-fn start(profile: &Profile, seed: u64, trace: bool) -> Sim {
+fn start(profile: &Profile, seed: u64, trace: bool) -> Pair {
     let cluster = cluster(profile, seed);
-    let bootstrap = common::bootstrap_of(&cluster);
-    let mut sim = Sim::with_config(cluster, producer_config(&bootstrap), seed);
+    let bootstrap = kafka_sim::pair::bootstrap_of(&cluster);
+    let mut sim = Pair::with_config(cluster, producer_config(&bootstrap), seed);
     sim.trace = trace;
     sim
 }
@@ -216,7 +215,7 @@ fn producer_config(sim_bootstrap: &str) -> kafka_producer_core::ProducerConfig {
 
 /// Runs the simulation until `op` completes; its result.
 fn wait_for(
-    sim: &mut Sim,
+    sim: &mut Pair,
     book: &mut Book,
     op: TransactionOp,
 ) -> Result<Result<(), TransactionError>, String> {
@@ -247,7 +246,7 @@ fn wait_for(
 }
 
 fn progress(
-    sim: &mut Sim,
+    sim: &mut Pair,
     book: &mut Book,
     r: Result<TransactionProgress, TransactionError>,
     op: TransactionOp,
@@ -616,7 +615,7 @@ fn fenced_run(profile: &Profile, seed: u64, trace: bool) -> Result<(), String> {
         return Err("a fenced producer began a transaction".into());
     }
     sim.producer.close(sim.now, Some(Duration::from_secs(30)));
-    let _ = sim.run_until(Duration::from_secs(120), common::closed);
+    let _ = sim.drive_until(Duration::from_secs(120), kafka_sim::pair::closed);
     // Nothing of the first producer was appended after the successor's init.
     for ((topic, p), end) in fence_ends {
         for r in sim.cluster.log(topic, p) {
@@ -657,7 +656,10 @@ fn absorb_until_fatal(book: &mut Book, events: Vec<Event>) -> Result<bool, Strin
 }
 
 /// Waits for the commit's result, a fatal error being a result too.
-fn wait_for_fenced(sim: &mut Sim, book: &mut Book) -> Result<Result<(), TransactionError>, String> {
+fn wait_for_fenced(
+    sim: &mut Pair,
+    book: &mut Book,
+) -> Result<Result<(), TransactionError>, String> {
     let limit = sim.now + Duration::from_secs(600);
     loop {
         let events = sim.pump();

@@ -1,6 +1,6 @@
-//! The driving harness shared by the throughput bench (`benches/producer.rs`)
-//! and the allocation test (`tests/alloc.rs`): one producer wired to a
-//! zero-latency simulated broker (`kafka-sim`, no faults, records not
+//! The workload shared by the throughput bench (`benches/producer.rs`)
+//! and the allocation test (`tests/alloc.rs`), on `kafka_sim::Pair`: one
+//! producer wired to a zero-latency simulated broker (no faults, records not
 //! stored), configured as both measure it: `linger.ms=5`, `batch.size=65536`,
 //! `acks=all`, idempotence on. The crate that includes it provides the
 //! counting global allocator as `crate::GLOBAL`.
@@ -10,10 +10,12 @@
 #![allow(dead_code)]
 
 use std::alloc::System;
-use std::time::Instant;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
 
-use kafka_producer_core::{ConnId, Event, Producer, ProducerConfig, Record, SendError};
-use kafka_sim::{ClusterSpec, ConnId as SimConn, Faults, NetOutput, SimCluster};
+use kafka_producer_core::{Event, Record, SendError};
+use kafka_sim::{ClusterSpec, Faults, Pair, Side};
 use stats_alloc::Region;
 
 use crate::GLOBAL;
@@ -118,14 +120,10 @@ pub(crate) struct SendAllocs {
     pub(crate) opening: Allocs,
 }
 
-/// One producer wired to one simulated cluster, driven by hand.
+/// One producer wired to one simulated cluster ([`Pair`]), with the
+/// workload's records and counts.
 pub(crate) struct Harness {
-    pub(crate) producer: Producer,
-    cluster: SimCluster,
-    /// The producer's connection ids and the cluster's, side by side (a
-    /// handful at most).
-    conns: Vec<(ConnId, SimConn)>,
-    now: Instant,
+    pub(crate) pair: Pair,
     keyed: bool,
     values: Vec<[u8; VALUE_SIZE]>,
     keys: Vec<[u8; KEY_SIZE]>,
@@ -138,7 +136,14 @@ pub(crate) struct Harness {
     pub(crate) send_allocs: Option<SendAllocs>,
     /// Set while measuring what the simulated broker allocates (to tell
     /// the core's share of the loop from the harness's).
-    pub(crate) sim_allocs: Option<Allocs>,
+    sim_allocs: Option<Rc<RefCell<SimAllocs>>>,
+}
+
+/// The cluster's allocations, counted between its `Side` calls.
+#[derive(Default)]
+struct SimAllocs {
+    region: Option<Region<'static, System>>,
+    counted: Allocs,
 }
 
 impl Harness {
@@ -151,31 +156,16 @@ impl Harness {
             store_records: false,
             ..Default::default()
         };
-        let cluster = SimCluster::new(spec, Faults::default(), 1);
-        let (host, port) = cluster.bootstrap()[0].clone();
-        let mut config = ProducerConfig::default();
-        for (key, value) in [
-            ("bootstrap.servers", format!("{host}:{port}")),
-            ("linger.ms", "5".into()),
-            ("batch.size", "65536".into()),
-            ("acks", "all".into()),
-            ("enable.idempotence", "true".into()),
-            ("compression.type", workload.compression.into()),
-        ] {
-            if let Err(e) = config.set(key, &value) {
-                panic!("config {key}={value}: {e}");
-            }
-        }
-        let now = Instant::now();
-        let producer = match Producer::new(config, now, 1_700_000_000_000, 7) {
-            Ok(p) => p,
-            Err(e) => panic!("producer: {e}"),
-        };
+        let props = [
+            ("linger.ms", "5"),
+            ("batch.size", "65536"),
+            ("acks", "all"),
+            ("enable.idempotence", "true"),
+            ("compression.type", workload.compression),
+        ];
+        let pair = Pair::new(spec, Faults::default(), 7, &props);
         let mut h = Harness {
-            producer,
-            cluster,
-            conns: Vec::new(),
-            now,
+            pair,
             keyed: workload.keyed,
             values: make_values(),
             keys: make_keys(),
@@ -186,12 +176,12 @@ impl Harness {
             send_allocs: None,
             sim_allocs: None,
         };
-        if let Err(e) = h.producer.prefetch_topic(TOPIC, h.now) {
+        if let Err(e) = h.pair.producer.prefetch_topic(TOPIC, h.pair.now) {
             panic!("prefetch: {e}");
         }
         let mut turns = 0;
-        while h.producer.partition_count(TOPIC) != Some(workload.partitions)
-            || h.producer.producer_id().is_none()
+        while h.pair.producer.partition_count(TOPIC) != Some(workload.partitions)
+            || h.pair.producer.producer_id().is_none()
         {
             turns += 1;
             assert!(turns < 10_000, "no metadata or producer id");
@@ -200,6 +190,34 @@ impl Harness {
             }
         }
         h
+    }
+
+    /// Starts counting the simulated broker's allocations.
+    pub(crate) fn count_sim_allocs(&mut self) {
+        let counts = Rc::new(RefCell::new(SimAllocs::default()));
+        let meter = Rc::clone(&counts);
+        self.pair.set_cluster_meter(move |side| {
+            let mut m = meter.borrow_mut();
+            match side {
+                Side::EnterCluster => m.region = Some(Region::new(GLOBAL)),
+                Side::LeaveCluster => {
+                    if let Some(r) = m.region.take() {
+                        m.counted.add(Allocs::since(&r));
+                    }
+                }
+            }
+        });
+        self.sim_allocs = Some(counts);
+    }
+
+    /// Stops counting; what the broker allocated since
+    /// [`count_sim_allocs`](Self::count_sim_allocs).
+    pub(crate) fn take_sim_allocs(&mut self) -> Allocs {
+        self.pair.clear_cluster_meter();
+        self.sim_allocs
+            .take()
+            .map(|c| c.borrow().counted)
+            .unwrap_or_default()
     }
 
     /// Sends one record; `BufferFull` is the only refusal expected.
@@ -212,10 +230,10 @@ impl Harness {
             ..Default::default()
         };
         let result = match &mut self.send_allocs {
-            None => self.producer.send(&record, self.now),
+            None => self.pair.producer.send(&record, self.pair.now),
             Some(counts) => {
                 let region = Region::new(GLOBAL);
-                let result = self.producer.send(&record, self.now);
+                let result = self.pair.producer.send(&record, self.pair.now);
                 let allocs = Allocs::since(&region);
                 if let Ok(token) = &result {
                     if token.index == 0 {
@@ -239,90 +257,34 @@ impl Harness {
         }
     }
 
-    fn sim_conn(&self, conn: ConnId) -> Option<SimConn> {
-        self.conns.iter().find(|(c, _)| *c == conn).map(|(_, s)| *s)
-    }
-
     /// Runs the network and the events until nothing more happens at this
     /// instant. Returns whether anything happened.
     pub(crate) fn pump(&mut self) -> bool {
-        let mut any = false;
-        loop {
-            let mut progress = false;
-            while let Some(c) = self.producer.poll_connect() {
-                progress = true;
-                match self.cluster.connect(&c.host, c.port, self.now) {
-                    Ok(s) => {
-                        self.conns.push((c.conn, s));
-                        self.producer.handle_connected(c.conn, self.now);
-                    }
-                    Err(e) => panic!("connect {}:{}: {e:?}", c.host, c.port),
-                }
+        let (records, batches) = (&mut self.delivered_records, &mut self.delivered_batches);
+        let any = self.pair.pump_with(|e| match e {
+            Event::Delivered { record_count, .. } => {
+                *records += u64::from(record_count);
+                *batches += 1;
             }
-            while let Some(t) = self.producer.poll_transmit(self.now) {
-                progress = true;
-                if let Some(s) = self.sim_conn(t.conn) {
-                    let region = Region::new(GLOBAL);
-                    self.cluster.client_send(s, &t.data, self.now);
-                    if let Some(a) = &mut self.sim_allocs {
-                        a.add(Allocs::since(&region));
-                    }
-                }
-            }
-            while let Some(c) = self.producer.poll_close() {
-                progress = true;
-                if let Some(s) = self.sim_conn(c) {
-                    self.conns.retain(|(x, _)| *x != c);
-                    self.cluster.client_close(s);
-                }
-            }
-            loop {
-                let region = Region::new(GLOBAL);
-                let out = self.cluster.poll_output(self.now);
-                if let Some(a) = &mut self.sim_allocs {
-                    a.add(Allocs::since(&region));
-                }
-                let Some(out) = out else { break };
-                progress = true;
-                match out {
-                    NetOutput::Data { conn, bytes } => {
-                        if let Some(&(c, _)) = self.conns.iter().find(|(_, s)| *s == conn) {
-                            self.producer.handle_received(c, &bytes, self.now);
-                        }
-                    }
-                    NetOutput::Closed { conn } => panic!("the broker closed {conn:?}"),
-                }
-            }
-            while let Some(e) = self.producer.poll_event() {
-                progress = true;
-                match e {
-                    Event::Delivered { record_count, .. } => {
-                        self.delivered_records += u64::from(record_count);
-                        self.delivered_batches += 1;
-                    }
-                    Event::Failed { error, .. } => panic!("a batch failed: {error}"),
-                    Event::Fatal(e) => panic!("fatal: {e}"),
-                    _ => {}
-                }
-            }
-            if !progress {
-                return any;
-            }
-            any = true;
-        }
+            Event::Failed { error, .. } => panic!("a batch failed: {error}"),
+            Event::Fatal(e) => panic!("fatal: {e}"),
+            _ => {}
+        });
+        assert_eq!(
+            self.pair.refused + self.pair.closed_by_cluster,
+            0,
+            "{:?}",
+            self.pair
+        );
+        any
     }
 
     /// Moves time to the next deadline of either side.
     pub(crate) fn step_time(&mut self) {
-        let next = [self.producer.poll_timeout(), self.cluster.next_wakeup()]
-            .into_iter()
-            .flatten()
-            .min();
-        let Some(next) = next else {
-            panic!("stalled:\n{}", self.producer.debug_state());
-        };
-        self.now = self.now.max(next);
-        self.producer.handle_timeout(self.now);
+        let far = self.pair.now + Duration::from_secs(3600);
+        if !self.pair.step_time(far) {
+            panic!("stalled:\n{}", self.pair.producer.debug_state());
+        }
     }
 
     /// Sends `n` records, turning the network loop between bursts, without
@@ -359,7 +321,11 @@ impl Harness {
                 idle = 0;
             } else {
                 idle += 1;
-                assert!(idle < 1_000, "stalled:\n{}", self.producer.debug_state());
+                assert!(
+                    idle < 1_000,
+                    "stalled:\n{}",
+                    self.pair.producer.debug_state()
+                );
                 self.step_time();
             }
         }

@@ -65,6 +65,7 @@ mod apis;
 mod cluster;
 mod config;
 mod net;
+pub mod pair;
 mod partition;
 mod produce;
 mod rng;
@@ -80,6 +81,7 @@ pub use config::{
     kafka_4_0_api_versions,
 };
 pub use net::{ConnId, ConnectError, NetOutput};
+pub use pair::{Pair, Side};
 pub use partition::StoredRecord;
 pub use produce::REFUSED_BEFORE_APPEND;
 pub use rng::SplitMix64;
