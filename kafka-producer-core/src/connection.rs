@@ -17,6 +17,7 @@ use kafka_proto::messages::api_versions::ApiVersionsRequest;
 use kafka_proto::messages::sasl_authenticate::{SaslAuthenticateRequest, SaslAuthenticateResponse};
 use kafka_proto::messages::sasl_handshake::SaslHandshakeRequest;
 use kafka_proto::messages::supported_versions;
+use kafka_proto::primitives::Chunks;
 use kafka_proto::{ApiKey, DecodeError, ErrorCode, Message, Request};
 
 use crate::event::ConnId;
@@ -25,6 +26,12 @@ use crate::sasl::{Credentials, Mechanism, SaslClient, SaslStep};
 /// The largest response frame accepted (Kafka's default
 /// `socket.request.max.bytes` is 100 MiB; produce responses are small).
 const MAX_RESPONSE_FRAME: usize = 100 * 1024 * 1024;
+
+/// Record batches of at least this many bytes go out as the buffers they
+/// were sealed in, each a transmit of its own (the runtimes write transmits
+/// with vectored writes); smaller ones are copied into the request's
+/// buffer, where a copy costs less than one more buffer to queue and write.
+pub(crate) const HAND_OVER_MIN: usize = 4096;
 
 /// The client software name sent in ApiVersions v3+ (KIP-511).
 const SOFTWARE_NAME: &str = "kafka-producer-rs";
@@ -176,8 +183,15 @@ pub(crate) struct Connection {
     decoder: FrameDecoder,
     next_correlation_id: i32,
     in_flight: VecDeque<InFlight>,
-    /// Encoded requests not yet handed to the adapter.
+    /// Encoded bytes not yet handed to the adapter: the whole buffers of
+    /// `queue` first, then `out`'s.
     out: BytesMut,
+    /// Buffers ahead of `out`: encoded parts, and the record batches of
+    /// Produce requests as the very buffers they were sealed in (handed
+    /// over, not copied: see [`HAND_OVER_MIN`]).
+    queue: VecDeque<Bytes>,
+    /// Scratch for one request's chunked encoding.
+    chunks: Chunks,
     versions: BrokerVersions,
     sasl: Option<SaslSettings>,
     sasl_client: Option<SaslClient>,
@@ -240,6 +254,8 @@ impl Connection {
             next_correlation_id: 0,
             in_flight: VecDeque::new(),
             out: BytesMut::new(),
+            queue: VecDeque::new(),
+            chunks: Chunks::new(HAND_OVER_MIN),
             versions: BrokerVersions::default(),
             sasl,
             sasl_client: None,
@@ -399,10 +415,23 @@ impl Connection {
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1) & i32::MAX;
         let header = RequestHeader::new(R::API_KEY, version, correlation_id, Some(&self.client_id));
         let mark = self.out.len();
-        if let Err(e) = frame::encode_request(&mut self.out, &header, body) {
+        if let Err(e) =
+            frame::encode_request_chunked(&mut self.out, &mut self.chunks, &header, body)
+        {
+            // Only our own requests are encoded here, and they encode:
+            // this is for form's sake, so rebuilding the buffer is fine.
+            if !self.chunks.is_empty() {
+                let mut whole = BytesMut::new();
+                for part in self.chunks.drain() {
+                    whole.extend_from_slice(&part);
+                }
+                whole.extend_from_slice(&self.out);
+                self.out = whole;
+            }
             self.out.truncate(mark);
             return Err(e);
         }
+        self.queue.extend(self.chunks.drain());
         self.requests_made += 1;
         if expect_response {
             if matches!(purpose, Purpose::Produce(_)) {
@@ -421,6 +450,9 @@ impl Connection {
 
     /// Bytes to write, if any.
     pub(crate) fn take_output(&mut self) -> Option<Bytes> {
+        if let Some(part) = self.queue.pop_front() {
+            return Some(part);
+        }
         if self.out.is_empty() {
             return None;
         }
@@ -485,7 +517,7 @@ impl Connection {
     }
 
     pub(crate) fn has_output(&self) -> bool {
-        !self.out.is_empty()
+        !self.queue.is_empty() || !self.out.is_empty()
     }
 
     /// The earliest deadline: connection setup, or the oldest request.
@@ -502,7 +534,7 @@ impl Connection {
     /// (`connections.max.idle.ms`): ready, nothing in flight or waiting to
     /// go, and no traffic since; `None` while it is busy or not set up.
     pub(crate) fn idle_deadline(&self, max_idle: Duration) -> Option<Instant> {
-        (matches!(self.state, State::Ready) && self.in_flight.is_empty() && self.out.is_empty())
+        (matches!(self.state, State::Ready) && self.in_flight.is_empty() && !self.has_output())
             .then(|| self.last_active.checked_add(max_idle))
             .flatten()
     }
@@ -799,6 +831,60 @@ mod tests {
             Duration::from_secs(10),
             now,
         )
+    }
+
+    /// A large batch leaves as the buffer it was sealed in, between the
+    /// request's own parts; a small one is copied; everything comes out in
+    /// order, a request queued before it first.
+    #[test]
+    fn a_large_batch_is_handed_over_not_copied() {
+        use kafka_proto::messages::metadata::MetadataRequest;
+        use kafka_proto::messages::produce::{
+            PartitionProduceData, ProduceRequest, TopicProduceData,
+        };
+        let now = crate::testing::t0();
+        let mut c = conn(now);
+        let big = Bytes::from(vec![7u8; HAND_OVER_MIN]);
+        let small = Bytes::from(vec![8u8; 100]);
+        let partition = |index, records: &Bytes| PartitionProduceData {
+            index,
+            records: Some(records.clone()),
+            ..Default::default()
+        };
+        let produce = ProduceRequest {
+            acks: -1,
+            timeout_ms: 1000,
+            topic_data: vec![TopicProduceData {
+                name: "t".into(),
+                partition_data: vec![partition(0, &small), partition(1, &big)],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        c.send(&MetadataRequest::default(), 12, Purpose::Metadata, now)
+            .unwrap();
+        c.send(&produce, 11, Purpose::Produce(1), now).unwrap();
+        c.send(&MetadataRequest::default(), 12, Purpose::Metadata, now)
+            .unwrap();
+        let parts: Vec<Bytes> = std::iter::from_fn(|| c.take_output()).collect();
+        assert!(!c.has_output());
+        assert_eq!(parts.len(), 3, "before the batch, the batch, after it");
+        assert_eq!(parts[1].as_ptr(), big.as_ptr());
+        let mut expected = BytesMut::new();
+        for (correlation_id, request) in [(0, None), (1, Some(&produce)), (2, None)] {
+            let (api, version) = if request.is_some() {
+                (ApiKey::Produce, 11)
+            } else {
+                (ApiKey::Metadata, 12)
+            };
+            let header = RequestHeader::new(api, version, correlation_id, Some("test"));
+            match request {
+                Some(p) => frame::encode_request(&mut expected, &header, p).unwrap(),
+                None => frame::encode_request(&mut expected, &header, &MetadataRequest::default())
+                    .unwrap(),
+            }
+        }
+        assert_eq!(parts.concat(), expected.to_vec());
     }
 
     #[test]

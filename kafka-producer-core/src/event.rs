@@ -91,7 +91,9 @@ pub struct Connect {
 pub struct Transmit {
     /// The connection.
     pub conn: ConnId,
-    /// One or more whole request frames.
+    /// The next bytes to write on the connection: whole request frames, or
+    /// part of one (a large record batch comes as the buffer it was sealed
+    /// in, not copied). Write a connection's transmits in the order given.
     pub data: Bytes,
 }
 

@@ -30,6 +30,29 @@ pub fn encode_request<R: Request>(
     body.encode(out, version)
 }
 
+/// [`encode_request`] with the body's large byte fields (the record batches
+/// of a Produce request) handed over to `chunks` rather than copied into
+/// `out`: write `chunks`' parts, then what `out` holds, for the same bytes
+/// [`encode_request`] gives. On an error, `out` and `chunks` may hold part
+/// of the frame.
+pub fn encode_request_chunked<R: Request>(
+    out: &mut BytesMut,
+    chunks: &mut crate::primitives::Chunks,
+    header: &RequestHeader,
+    body: &R,
+) -> Result<(), EncodeError> {
+    let version = header.request_api_version;
+    let hv = request_header_version(R::API_KEY, version, R::is_flexible(version));
+    let size = header.encoded_size(hv) + body.encoded_size(version)?;
+    let size = i32::try_from(size).map_err(|_| EncodeError::TooLong {
+        field: "frame",
+        length: size,
+    })?;
+    out.put_i32(size);
+    header.encode(out, hv)?;
+    body.encode_chunked(out, version, chunks)
+}
+
 /// Appends one whole response frame for a request of type `R` at `version`.
 pub fn encode_response<R: Request>(
     out: &mut BytesMut,
@@ -176,6 +199,92 @@ impl FrameDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chunked Produce frame is the plain one, byte for byte, at every
+    /// version, with each batch of at least `min` bytes handed over as the
+    /// very buffer given (no copy) and smaller ones copied.
+    #[test]
+    fn a_chunked_produce_frame_is_the_plain_frame_with_batches_handed_over() {
+        use crate::messages::produce::{PartitionProduceData, ProduceRequest, TopicProduceData};
+        use crate::primitives::Chunks;
+        let batch = |n: usize, fill: u8| Bytes::from(vec![fill; n]);
+        let batches = [
+            batch(5000, 1),
+            batch(100, 2),
+            batch(4096, 3),
+            batch(4095, 4),
+        ];
+        let request = ProduceRequest {
+            transactional_id: Some("txn".into()),
+            acks: -1,
+            timeout_ms: 30_000,
+            topic_data: vec![
+                TopicProduceData {
+                    name: "a".into(),
+                    partition_data: vec![
+                        PartitionProduceData {
+                            index: 0,
+                            records: Some(batches[0].clone()),
+                            ..Default::default()
+                        },
+                        PartitionProduceData {
+                            index: 1,
+                            records: Some(batches[1].clone()),
+                            ..Default::default()
+                        },
+                        PartitionProduceData {
+                            index: 2,
+                            records: None,
+                            ..Default::default()
+                        },
+                    ],
+                    ..Default::default()
+                },
+                TopicProduceData {
+                    name: "b".into(),
+                    partition_data: vec![
+                        PartitionProduceData {
+                            index: 7,
+                            records: Some(batches[2].clone()),
+                            ..Default::default()
+                        },
+                        PartitionProduceData {
+                            index: 8,
+                            records: Some(batches[3].clone()),
+                            ..Default::default()
+                        },
+                    ],
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        for version in 3..=13 {
+            let header = RequestHeader::new(crate::ApiKey::Produce, version, 42, Some("client"));
+            let mut plain = BytesMut::new();
+            encode_request(&mut plain, &header, &request).unwrap();
+
+            // Something already queued stays in front.
+            let mut out = BytesMut::from(&b"before"[..]);
+            let mut chunks = Chunks::new(4096);
+            encode_request_chunked(&mut out, &mut chunks, &header, &request).unwrap();
+            let parts: Vec<Bytes> = chunks.drain().collect();
+            let mut joined = Vec::new();
+            for p in &parts {
+                joined.extend_from_slice(p);
+            }
+            joined.extend_from_slice(&out);
+            assert_eq!(&joined[..6], b"before", "v{version}");
+            assert_eq!(&joined[6..], &plain[..], "v{version}");
+            // The 5,000- and 4,096-byte batches are their own parts, the
+            // caller's buffers themselves; the others were copied.
+            let handed: Vec<&Bytes> = parts.iter().filter(|p| p.len() >= 4096).collect();
+            assert_eq!(handed.len(), 2, "v{version}");
+            assert_eq!(handed[0].as_ptr(), batches[0].as_ptr(), "v{version}");
+            assert_eq!(handed[1].as_ptr(), batches[2].as_ptr(), "v{version}");
+            assert_eq!(parts.len(), 4, "v{version}: before, batch, between, batch");
+        }
+    }
 
     fn frames(sizes: &[usize]) -> Vec<u8> {
         let mut out = Vec::new();

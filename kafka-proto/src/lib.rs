@@ -155,6 +155,22 @@ pub trait Message: Wire + Default + Clone + std::fmt::Debug + PartialEq {
         self.write(out, v)
     }
 
+    /// Appends the body encoded at `version` as [`encode`](Self::encode)
+    /// does, with large byte fields (record batches) handed over to
+    /// `chunks` rather than copied: see [`primitives::Chunks`].
+    fn encode_chunked(
+        &self,
+        out: &mut BytesMut,
+        version: i16,
+        chunks: &mut primitives::Chunks,
+    ) -> Result<(), EncodeError> {
+        let v = Self::wire_version(version).ok_or(EncodeError::UnsupportedVersion {
+            api_key: Self::API_KEY.0,
+            version,
+        })?;
+        self.write_chunked(out, v, chunks)
+    }
+
     /// The size in bytes of the body encoded at `version`.
     fn encoded_size(&self, version: i16) -> Result<usize, EncodeError> {
         let v = Self::wire_version(version).ok_or(EncodeError::UnsupportedVersion {

@@ -51,12 +51,12 @@ macro_rules! __kafka_default {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kafka_write_field {
-    ($val:expr, $out:ident, $v:ident, []) => {
-        $crate::primitives::Wire::write(&$val, $out, $v)
+    ($val:expr, $out:ident, $v:ident, $chunks:ident, []) => {
+        $crate::primitives::Wire::write_chunked(&$val, $out, $v, $chunks)
     };
-    ($val:expr, $out:ident, $v:ident, [$nv:expr]) => {
+    ($val:expr, $out:ident, $v:ident, $chunks:ident, [$nv:expr]) => {
         if ($nv).contains(&$v.version) {
-            $crate::primitives::Wire::write(&$val, $out, $v)
+            $crate::primitives::Wire::write_chunked(&$val, $out, $v, $chunks)
         } else {
             $crate::primitives::write_non_null(&$val, $out, $v)
         }
@@ -132,16 +132,27 @@ macro_rules! kafka_struct {
         }
 
         impl $crate::primitives::Wire for $name {
-            #[allow(unused_variables, unused_mut)]
             fn write(
                 &self,
                 out: &mut ::bytes::BytesMut,
                 v: $crate::primitives::WireVersion,
             ) -> ::core::result::Result<(), $crate::error::EncodeError> {
+                // No byte field is ever large enough to be handed over.
+                let mut none = $crate::primitives::Chunks::new(usize::MAX);
+                self.write_chunked(out, v, &mut none)
+            }
+
+            #[allow(unused_variables, unused_mut)]
+            fn write_chunked(
+                &self,
+                out: &mut ::bytes::BytesMut,
+                v: $crate::primitives::WireVersion,
+                chunks: &mut $crate::primitives::Chunks,
+            ) -> ::core::result::Result<(), $crate::error::EncodeError> {
                 $(
                     $crate::__kafka_if_regular! { [$($tag)?]
                         if ($vers).contains(&v.version) {
-                            $crate::__kafka_write_field!(self.$field, out, v, [$($nv)?])
+                            $crate::__kafka_write_field!(self.$field, out, v, chunks, [$($nv)?])
                                 .map_err(|e| e.in_field(stringify!($field)))?;
                         }
                     }

@@ -338,6 +338,57 @@ pub const fn varlong_size(v: i64) -> usize {
     uvarlong_size(((v << 1) ^ (v >> 63)) as u64)
 }
 
+/// The output of a chunked encoding ([`Wire::write_chunked`]): the encoded
+/// bytes as a list of buffers, where byte fields of at least `min` bytes
+/// (record batches) are the caller's own buffers handed over, not copied.
+/// Written in order, the parts and then what is left in the output buffer
+/// are exactly what [`Wire::write`] would have appended.
+#[derive(Debug, Clone)]
+pub struct Chunks {
+    parts: Vec<Bytes>,
+    min: usize,
+}
+
+impl Chunks {
+    /// Byte fields of `min` bytes or more are handed over (a smaller copy
+    /// costs less than a buffer of its own in a vectored write).
+    pub fn new(min: usize) -> Chunks {
+        Chunks {
+            parts: Vec::new(),
+            min: min.max(1),
+        }
+    }
+
+    /// Appends `data`: by reference when it is at least `min` bytes (what
+    /// `out` holds so far becomes a part before it), else copied into `out`.
+    pub fn put(&mut self, out: &mut BytesMut, data: &Bytes) {
+        if data.len() < self.min {
+            out.put_slice(data);
+            return;
+        }
+        if !out.is_empty() {
+            self.parts.push(out.split().freeze());
+        }
+        self.parts.push(data.clone());
+    }
+
+    /// Whether no part was handed over (everything is still in `out`).
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// The parts so far, in order; what follows them is in the output
+    /// buffer.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Bytes> {
+        self.parts.drain(..)
+    }
+
+    /// Forgets the parts (an encoding that failed half-way).
+    pub fn clear(&mut self) {
+        self.parts.clear();
+    }
+}
+
 /// A value with a Kafka wire form, possibly depending on the message version.
 ///
 /// Implemented by the primitive types below and by every structure the
@@ -345,6 +396,18 @@ pub const fn varlong_size(v: i64) -> usize {
 pub trait Wire: Sized {
     /// Appends the encoded value.
     fn write(&self, out: &mut BytesMut, v: WireVersion) -> Result<(), EncodeError>;
+    /// Appends the encoded value as [`write`](Self::write) does, handing
+    /// large byte fields (outside tagged fields) over to `chunks` instead of
+    /// copying them.
+    fn write_chunked(
+        &self,
+        out: &mut BytesMut,
+        v: WireVersion,
+        chunks: &mut Chunks,
+    ) -> Result<(), EncodeError> {
+        let _ = chunks;
+        self.write(out, v)
+    }
     /// The number of bytes `write` appends.
     fn wire_size(&self, v: WireVersion) -> usize;
     /// Reads a value.
@@ -514,6 +577,16 @@ impl Wire for Bytes {
         out.put_slice(self);
         Ok(())
     }
+    fn write_chunked(
+        &self,
+        out: &mut BytesMut,
+        v: WireVersion,
+        chunks: &mut Chunks,
+    ) -> Result<(), EncodeError> {
+        put_len(out, self.len(), v, true)?;
+        chunks.put(out, self);
+        Ok(())
+    }
     fn wire_size(&self, v: WireVersion) -> usize {
         len_size(self.len(), v, true) + self.len()
     }
@@ -553,6 +626,18 @@ impl<T: Wire> Wire for Vec<T> {
         put_len(out, self.len(), v, true)?;
         for item in self {
             item.write(out, v)?;
+        }
+        Ok(())
+    }
+    fn write_chunked(
+        &self,
+        out: &mut BytesMut,
+        v: WireVersion,
+        chunks: &mut Chunks,
+    ) -> Result<(), EncodeError> {
+        put_len(out, self.len(), v, true)?;
+        for item in self {
+            item.write_chunked(out, v, chunks)?;
         }
         Ok(())
     }
@@ -596,6 +681,20 @@ impl<T: Nullable> Wire for Option<T> {
     fn write(&self, out: &mut BytesMut, v: WireVersion) -> Result<(), EncodeError> {
         match self {
             Some(x) => x.write(out, v),
+            None => {
+                T::write_null(out, v);
+                Ok(())
+            }
+        }
+    }
+    fn write_chunked(
+        &self,
+        out: &mut BytesMut,
+        v: WireVersion,
+        chunks: &mut Chunks,
+    ) -> Result<(), EncodeError> {
+        match self {
+            Some(x) => x.write_chunked(out, v, chunks),
             None => {
                 T::write_null(out, v);
                 Ok(())
