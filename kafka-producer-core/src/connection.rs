@@ -27,6 +27,24 @@ use crate::sasl::{Credentials, Mechanism, SaslClient, SaslStep};
 /// `socket.request.max.bytes` is 100 MiB; produce responses are small).
 const MAX_RESPONSE_FRAME: usize = 100 * 1024 * 1024;
 
+/// Bytes from the network, as the driver gives them.
+#[derive(Debug)]
+pub(crate) enum Received<'a> {
+    /// To be copied (the driver keeps its buffer).
+    Copied(&'a [u8]),
+    /// Handed over: whole responses in it are not copied.
+    Handed(Bytes),
+}
+
+impl Received<'_> {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            Received::Copied(d) => d,
+            Received::Handed(d) => d,
+        }
+    }
+}
+
 /// Record batches of at least this many bytes go out as the buffers they
 /// were sealed in, each a transmit of its own (the runtimes write transmits
 /// with vectored writes); smaller ones are copied into the request's
@@ -552,14 +570,27 @@ impl Connection {
         self.in_flight.drain(..).map(|r| r.purpose)
     }
 
-    /// Feeds received bytes; returns the responses for the producer.
-    /// Handshake responses are handled here.
+    /// Feeds received bytes (copied); returns the responses for the
+    /// producer. Handshake responses are handled here.
+    #[cfg(test)]
     pub(crate) fn receive(
         &mut self,
         data: &[u8],
         now: Instant,
         out: &mut Vec<Response>,
     ) -> Result<(), ConnError> {
+        self.receive_from(Received::Copied(data), now, out)
+    }
+
+    /// Feeds received bytes, copied or handed over; returns the responses
+    /// for the producer. Handshake responses are handled here.
+    pub(crate) fn receive_from(
+        &mut self,
+        received: Received<'_>,
+        now: Instant,
+        out: &mut Vec<Response>,
+    ) -> Result<(), ConnError> {
+        let data = received.as_slice();
         if matches!(self.state, State::Connecting) {
             return Err(ConnError::Protocol(
                 "data before the connection was up".into(),
@@ -570,7 +601,10 @@ impl Connection {
             let take = (8 - self.first_bytes.len()).min(data.len());
             self.first_bytes.extend_from_slice(&data[..take]);
         }
-        self.decoder.push(data);
+        match received {
+            Received::Copied(data) => self.decoder.push(data),
+            Received::Handed(data) => self.decoder.push_bytes(data),
+        }
         while let Some(frame) = self.decoder.next_frame()? {
             self.responses_received += 1;
             self.answered = true;

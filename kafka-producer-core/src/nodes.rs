@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::connection::{ConnError, Connection, Purpose, Response, SaslSettings};
+use crate::connection::{ConnError, Connection, Purpose, Received, Response, SaslSettings};
 use crate::event::{ConnId, Connect, Transmit};
 use crate::hash::Map;
 use crate::metadata::BrokerAddr;
@@ -355,15 +355,16 @@ impl Nodes {
     pub(crate) fn receive(
         &mut self,
         conn: ConnId,
-        data: &[u8],
+        data: Received<'_>,
         now: Instant,
         responses: &mut Vec<Response>,
     ) -> Option<Result<(), ConnError>> {
         let c = self.conns.get_mut(&conn)?;
         let was_ready = c.is_ready();
-        let result = c.receive(data, now, responses);
+        let len = data.as_slice().len();
+        let result = c.receive_from(data, now, responses);
         let answered = c.take_responses_received();
-        self.metrics.received(c.node, answered, data.len(), now);
+        self.metrics.received(c.node, answered, len, now);
         if !was_ready && c.is_ready() {
             if let Some(n) = self.nodes.get_mut(&c.node) {
                 n.failures = 0;

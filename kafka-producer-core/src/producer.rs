@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use kafka_proto::ErrorCode;
 use kafka_proto::messages::create_topics::CreateTopicsRequest;
 use kafka_proto::messages::delete_topics::{DeleteTopicState, DeleteTopicsRequest};
@@ -15,7 +16,7 @@ use kafka_proto::messages::metadata::{MetadataRequest, MetadataRequestTopic};
 use crate::accumulator::{BATCH_OVERHEAD, Batch, PartitionQueue, record_size_upper_bound};
 use crate::admin::{AdminError, AdminId, AdminRequest, AdminResponse};
 use crate::config::{ConfigError, ProducerConfig};
-use crate::connection::{self, ConnError, Purpose, Response, SaslSettings};
+use crate::connection::{self, ConnError, Purpose, Received, Response, SaslSettings};
 use crate::error::{DeliveryErrorKind, FatalError, SendError};
 use crate::event::{ConnId, Connect, Event, FlushId, Record, RecordToken, Transmit, WaitId};
 use crate::idempotence::Idempotence;
@@ -1036,6 +1037,17 @@ impl Producer {
 
     /// Bytes arrived on `conn`.
     pub fn handle_received(&mut self, conn: ConnId, data: &[u8], now: Instant) {
+        self.receive(conn, Received::Copied(data), now);
+    }
+
+    /// [`handle_received`](Self::handle_received), taking the buffer over:
+    /// the responses it holds whole are decoded from it without a copy
+    /// (only a response split across reads is gathered by copying).
+    pub fn handle_received_bytes(&mut self, conn: ConnId, data: Bytes, now: Instant) {
+        self.receive(conn, Received::Handed(data), now);
+    }
+
+    fn receive(&mut self, conn: ConnId, data: Received<'_>, now: Instant) {
         self.advance(now);
         let mut responses = Vec::new();
         let Some(result) = self.nodes.receive(conn, data, self.now, &mut responses) else {

@@ -136,6 +136,10 @@ pub fn decode_response_prefix<R: Request>(
 #[derive(Debug)]
 pub struct FrameDecoder {
     buf: BytesMut,
+    /// Bytes handed over by [`push_bytes`](Self::push_bytes) while `buf`
+    /// was empty: whole frames are cut from it without a copy. Never
+    /// holds anything while `buf` does (it comes first in the stream).
+    handed: Bytes,
     max_frame_size: usize,
     /// Bytes consumed from the stream so far, for error offsets.
     consumed: usize,
@@ -146,34 +150,53 @@ impl FrameDecoder {
     pub fn new(max_frame_size: usize) -> Self {
         FrameDecoder {
             buf: BytesMut::new(),
+            handed: Bytes::new(),
             max_frame_size,
             consumed: 0,
         }
     }
 
-    /// Appends received bytes.
+    /// Appends received bytes (copied).
     pub fn push(&mut self, data: &[u8]) {
+        self.take_back_handed();
         self.buf.extend_from_slice(data);
+    }
+
+    /// Appends received bytes, taking the buffer over: the frames it holds
+    /// whole come out as slices of it (no copy); only a frame split across
+    /// reads is gathered by copying.
+    pub fn push_bytes(&mut self, data: Bytes) {
+        if self.buf.is_empty() && self.handed.is_empty() {
+            self.handed = data;
+        } else {
+            self.push(&data);
+        }
+    }
+
+    /// Moves the rest of a handed-over buffer into `buf` (a partial frame
+    /// to complete, or more bytes pushed behind it).
+    fn take_back_handed(&mut self) {
+        if !self.handed.is_empty() {
+            self.buf.extend_from_slice(&self.handed);
+            self.handed = Bytes::new();
+        }
     }
 
     /// Bytes received but not yet returned as frames.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.handed.len()
     }
 
     /// Space to read into directly (avoids a copy for socket reads): reserve,
     /// read into the spare capacity of the returned buffer, and the bytes are
     /// part of the stream.
     pub fn buffer_mut(&mut self) -> &mut BytesMut {
+        self.take_back_handed();
         &mut self.buf
     }
 
-    /// The next whole frame body (without its size prefix), `Ok(None)` when
-    /// more bytes are needed.
-    pub fn next_frame(&mut self) -> Result<Option<Bytes>, DecodeError> {
-        let Some(prefix) = self.buf.get(..4) else {
-            return Ok(None);
-        };
+    /// The size of the frame starting at `prefix`, checked.
+    fn frame_size(&self, prefix: &[u8]) -> Result<usize, DecodeError> {
         let size = i32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
         if size < 0 || size as usize > self.max_frame_size {
             return Err(DecodeError::new(
@@ -184,7 +207,28 @@ impl FrameDecoder {
                 },
             ));
         }
-        let size = size as usize;
+        Ok(size as usize)
+    }
+
+    /// The next whole frame body (without its size prefix), `Ok(None)` when
+    /// more bytes are needed.
+    pub fn next_frame(&mut self) -> Result<Option<Bytes>, DecodeError> {
+        if !self.handed.is_empty() {
+            if let Some(prefix) = self.handed.get(..4) {
+                let size = self.frame_size(prefix)?;
+                if self.handed.len() >= 4 + size {
+                    self.handed.advance(4);
+                    self.consumed += 4 + size;
+                    return Ok(Some(self.handed.split_to(size)));
+                }
+            }
+            // A partial frame: gather it in `buf`.
+            self.take_back_handed();
+        }
+        let Some(prefix) = self.buf.get(..4) else {
+            return Ok(None);
+        };
+        let size = self.frame_size(prefix)?;
         if self.buf.len() < 4 + size {
             // Reserve for the rest of the frame once we know its size.
             self.buf.reserve(4 + size - self.buf.len());
@@ -295,6 +339,21 @@ mod tests {
         out
     }
 
+    /// Whole frames in a handed-over buffer come out as slices of it.
+    #[test]
+    fn whole_frames_handed_over_are_not_copied() {
+        let stream = Bytes::from(frames(&[3, 10]));
+        let mut d = FrameDecoder::new(1024);
+        d.push_bytes(stream.clone());
+        let first = d.next_frame().unwrap().unwrap();
+        let second = d.next_frame().unwrap().unwrap();
+        assert_eq!(first.as_ptr(), stream[4..].as_ptr());
+        assert_eq!(second.as_ptr(), stream[11..].as_ptr());
+        assert_eq!(&second[..], &[1u8; 10][..]);
+        assert!(d.next_frame().unwrap().is_none());
+        assert_eq!(d.buffered(), 0);
+    }
+
     #[test]
     fn one_byte_at_a_time() {
         let stream = frames(&[0, 1, 5, 300]);
@@ -332,6 +391,7 @@ mod tests {
         fn any_split_yields_the_same_frames(
             sizes in proptest::collection::vec(0usize..200, 0..8),
             cuts in proptest::collection::vec(1usize..50, 1..40),
+            handed in proptest::collection::vec(proptest::bool::ANY, 1..40),
         ) {
             let stream = frames(&sizes);
             let mut d = FrameDecoder::new(1 << 16);
@@ -340,14 +400,25 @@ mod tests {
             let mut i = 0;
             while pos < stream.len() {
                 let n = cuts[i % cuts.len()].min(stream.len() - pos);
-                d.push(&stream[pos..pos + n]);
+                // Copied or handed over, in any mix.
+                if handed[i % handed.len()] {
+                    d.push_bytes(Bytes::copy_from_slice(&stream[pos..pos + n]));
+                } else {
+                    d.push(&stream[pos..pos + n]);
+                }
                 pos += n;
                 i += 1;
                 while let Some(f) = d.next_frame().unwrap() {
-                    got.push(f.len());
+                    got.push(f.to_vec());
                 }
             }
-            proptest::prop_assert_eq!(got, sizes);
+            let expected: Vec<Vec<u8>> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| vec![i as u8; n])
+                .collect();
+            proptest::prop_assert_eq!(got, expected);
+            proptest::prop_assert_eq!(d.buffered(), 0);
         }
     }
 }

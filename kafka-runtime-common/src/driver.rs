@@ -273,7 +273,7 @@ fn feed(st: &mut State, conns: &mut HashMap<ConnId, ConnHandle>, event: NetEvent
         }
         NetEvent::Received(conn, data) => {
             if conns.contains_key(&conn) {
-                st.core.handle_received(conn, &data, now);
+                st.core.handle_received_bytes(conn, data, now);
             }
         }
         NetEvent::Disconnected(conn, reason) => {

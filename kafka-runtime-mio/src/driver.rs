@@ -494,7 +494,10 @@ fn feed(st: &mut State, event: NetEvent, now: Instant) {
     match event {
         NetEvent::Connected(conn, peer) => st.connected(conn, &peer, now),
         NetEvent::ConnectFailed(conn, peer, error) => st.connect_failed(conn, &peer, &error, now),
-        NetEvent::Received(conn, data) => st.core.handle_received(conn, &data, now),
+        NetEvent::Received(conn, data) => {
+            st.core
+                .handle_received_bytes(conn, bytes::Bytes::from(data), now)
+        }
         NetEvent::Disconnected(conn, peer, reason) => st.disconnected(conn, &peer, &reason, now),
     }
 }

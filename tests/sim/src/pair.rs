@@ -176,7 +176,7 @@ impl Pair {
             match out {
                 NetOutput::Data { conn, bytes } => {
                     if let Some(&(c, _)) = self.conns.iter().find(|(_, s)| *s == conn) {
-                        self.producer.handle_received(c, &bytes, now);
+                        self.producer.handle_received_bytes(c, bytes, now);
                     }
                 }
                 NetOutput::Closed { conn } => {
