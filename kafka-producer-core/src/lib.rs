@@ -64,6 +64,9 @@ mod connection;
 mod coordinator;
 pub mod error;
 pub mod event;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hash;
 mod idempotence;
 mod lifecycle;

@@ -4,17 +4,19 @@
 //! kafka-proto from fuzzer-chosen error codes, leaders and offsets) or
 //! fuzzer-chosen garbage.
 //!
-//! Shared by the cargo-fuzz target `fuzz/fuzz_targets/producer_core.rs`
-//! (which includes this file by path, so the fuzz crate needs only
-//! kafka-proto, kafka-producer-core and bytes) and the corpus replay test.
+//! Behind the `fuzzing` feature (test-only, not public API: hidden, no
+//! semver promise). Used by the cargo-fuzz target
+//! `fuzz/fuzz_targets/producer_core.rs` and the corpus replay test of
+//! `tests/`.
 //!
 //! # Input layout
 //!
 //! Two bytes choose the configuration (idempotence, acks, linger,
-//! compression, in-flight limit, SASL, batch and buffer sizes); every
-//! following byte starts one operation ([`Op`]) whose arguments are the
-//! bytes after it. Reads past the end give zeros, so every input is a
-//! valid script and the mutator's splices stay meaningful.
+//! compression, in-flight limit, SASL, batch and buffer sizes); then each
+//! operation is an [`Op`] drawn with `arbitrary` (its `Arbitrary` derive),
+//! its arguments the bytes after it. Reads past the end give zeros, so
+//! every input is a valid script and the mutator's splices stay
+//! meaningful.
 //!
 //! Time moves only when the script says so. After every operation the
 //! oracle drains all outputs and plays the runtime's timer: it calls
@@ -54,8 +56,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use arbitrary::{Arbitrary, Unstructured};
 use bytes::{Bytes, BytesMut};
-use kafka_producer_core::{
+
+use crate::{
     BatchId, ConnId, Event, FlushId, Header, Producer, ProducerConfig, Record, RecordToken,
     SendError,
 };
@@ -121,21 +125,23 @@ const TOPIC_ERRORS: [i16; 8] = [0, 0, 0, 0, 3, 5, 29, 17];
 /// Error codes for InitProducerId.
 const PRODUCER_ID_ERRORS: [i16; 12] = [0, 0, 0, 0, 0, 0, 14, 15, 16, 31, 47, 90];
 
-/// The script's reader: bytes past the end read as zero.
+/// The script's reader (`arbitrary`'s): bytes past the end read as zero.
 struct Input<'a> {
-    data: &'a [u8],
-    pos: usize,
+    u: Unstructured<'a>,
 }
 
 impl<'a> Input<'a> {
     fn is_empty(&self) -> bool {
-        self.pos >= self.data.len()
+        self.u.is_empty()
     }
 
     fn u8(&mut self) -> u8 {
-        let b = self.data.get(self.pos).copied().unwrap_or(0);
-        self.pos = self.pos.saturating_add(1);
-        b
+        u8::arbitrary(&mut self.u).unwrap_or(0)
+    }
+
+    /// The next operation.
+    fn op(&mut self) -> Op {
+        Op::arbitrary(&mut self.u).unwrap_or(Op::AdvanceSmall)
     }
 
     fn u16(&mut self) -> u16 {
@@ -153,16 +159,14 @@ impl<'a> Input<'a> {
 
     /// Up to `max` bytes of the input itself (fewer at its end).
     fn bytes(&mut self, max: usize) -> &'a [u8] {
-        let n = usize::from(self.u8()) % (max + 1);
-        let start = self.pos.min(self.data.len());
-        let end = start.saturating_add(n).min(self.data.len());
-        self.pos = self.pos.saturating_add(n);
-        &self.data[start..end]
+        let n = (usize::from(self.u8()) % (max + 1)).min(self.u.len());
+        self.u.bytes(n).unwrap_or_default()
     }
 }
 
-/// What the script can do, one per opcode.
-#[derive(Debug, Clone, Copy)]
+/// What the script can do; each draws its arguments from the bytes after
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
 enum Op {
     AdvanceSmall,
     AdvanceLarge,
@@ -183,33 +187,6 @@ enum Op {
     Disconnect,
     StaleConn,
 }
-
-const OPS: [Op; 24] = [
-    Op::AdvanceSmall,
-    Op::AdvanceSmall,
-    Op::AdvanceLarge,
-    Op::SleepUntilTimeout,
-    Op::SleepUntilTimeout,
-    Op::HandleTimeout,
-    Op::Send,
-    Op::Send,
-    Op::Send,
-    Op::SendBurst,
-    Op::Flush,
-    Op::Close,
-    Op::PrefetchTopic,
-    Op::AnswerConnects,
-    Op::AnswerConnects,
-    Op::AnswerOne,
-    Op::AnswerOne,
-    Op::AnswerAll,
-    Op::AnswerSplit,
-    Op::AnswerCorrupted,
-    Op::GarbageFrame,
-    Op::RawBytes,
-    Op::Disconnect,
-    Op::StaleConn,
-];
 
 /// A request the producer sent that awaits an answer.
 #[derive(Debug)]
@@ -277,9 +254,10 @@ struct Harness<'a> {
 }
 
 /// The fuzz oracle: runs the script in `data` and panics when the producer
-/// breaks one of the invariants in the module docs.
-pub fn producer_core(data: &[u8]) {
-    run_script(data, false);
+/// breaks one of the invariants in the module docs. `start` is any instant
+/// (the caller's clock: the core reads none); only differences matter.
+pub fn producer_core(data: &[u8], start: Instant) {
+    run_script(data, start, false);
 }
 
 /// What a script run came to, for the oracle's own tests.
@@ -292,8 +270,10 @@ struct Summary {
 }
 
 /// Runs a script; `trace` prints each operation and event to stderr.
-fn run_script(data: &[u8], trace: bool) -> Summary {
-    let mut input = Input { data, pos: 0 };
+fn run_script(data: &[u8], start: Instant, trace: bool) -> Summary {
+    let mut input = Input {
+        u: Unstructured::new(data),
+    };
     let flags = input.u8();
     let sizes = input.u8();
     let idempotent = flags & 1 == 1;
@@ -362,9 +342,6 @@ fn run_script(data: &[u8], trace: bool) -> Summary {
             .set(key, value)
             .unwrap_or_else(|e| panic!("oracle config {key}={value}: {e}"));
     }
-    // The oracle's own clock: only differences matter to the producer.
-    #[allow(clippy::disallowed_methods)]
-    let start = Instant::now();
     let producer = Producer::new(config, start, 1_700_000_000_000, u64::from(flags) << 8 | 7)
         .expect("the oracle's configuration is valid");
     let mut h = Harness {
@@ -391,7 +368,7 @@ fn run_script(data: &[u8], trace: bool) -> Summary {
     let mut ops = 0;
     while !h.input.is_empty() && ops < MAX_OPS {
         ops += 1;
-        let op = h.input.pick(&OPS);
+        let op = h.input.op();
         if h.trace {
             eprintln!("{:?} {op:?}", h.now - start);
         }
@@ -1422,21 +1399,51 @@ fn batch_records(records: &Bytes) -> u32 {
 mod tests {
     use super::*;
 
+    fn start() -> Instant {
+        crate::testing::t0()
+    }
+
+    /// Bytes that `Op`'s `Arbitrary` reads as `op`.
+    fn op(op: Op) -> Vec<u8> {
+        (0..=255u8)
+            .map(|b| vec![b; 4])
+            .find(|bytes| Op::arbitrary(&mut Unstructured::new(bytes)).ok() == Some(op))
+            .unwrap_or_else(|| panic!("no encoding of {op:?}"))
+    }
+
     /// A script that gets records delivered: send (metadata pending),
     /// connect, answer everything happily, send, sleep, answer, close.
     #[test]
     fn a_happy_script_delivers() {
         for flags in [0u8, 1, 0x81] {
-            let script = [
-                flags, 0, // config: not idempotent / idempotent / SASL PLAIN
-                6, 0, 0, // Send alpha, no key, no value: metadata pending
-                13, 0,  // AnswerConnects: connected
-                17, // AnswerAll
-                13, 0, 17, // again, for the leaders' connections
-                6, 0, 2, 10, // Send alpha, a 10-byte value
-                13, 0, 17, 3, 13, 0, 17, 3, 17, // connect, sleep, answer
+            let parts: Vec<Vec<u8>> = vec![
+                // config: not idempotent / idempotent / SASL PLAIN
+                vec![flags, 0],
+                // Send alpha, no key, no value: metadata pending
+                op(Op::Send),
+                vec![0, 0],
+                op(Op::AnswerConnects),
+                vec![0],
+                op(Op::AnswerAll),
+                // again, for the leaders' connections
+                op(Op::AnswerConnects),
+                vec![0],
+                op(Op::AnswerAll),
+                // Send alpha, a 10-byte value
+                op(Op::Send),
+                vec![0, 2, 10],
+                // connect, sleep, answer
+                op(Op::AnswerConnects),
+                vec![0],
+                op(Op::AnswerAll),
+                op(Op::SleepUntilTimeout),
+                op(Op::AnswerConnects),
+                vec![0],
+                op(Op::AnswerAll),
+                op(Op::SleepUntilTimeout),
+                op(Op::AnswerAll),
             ];
-            let summary = run_script(&script, false);
+            let summary = run_script(&parts.concat(), start(), false);
             // The script's record, and the epilogue's on a healthy cluster.
             assert_eq!((summary.delivered, summary.failed), (2, 0), "{summary:?}");
         }
@@ -1445,8 +1452,9 @@ mod tests {
     #[test]
     fn every_short_input_is_a_valid_script() {
         for a in 0..=255u8 {
-            producer_core(&[a]);
-            producer_core(&[a, a, a, 13, 0, 17, a, 17]);
+            producer_core(&[a], start());
+            producer_core(&[a, a, a, 13, 0, 17, a, 17], start());
+            producer_core(&[a; 40], start());
         }
     }
 }
