@@ -42,6 +42,8 @@
 //!   `Closed`; `Closed` comes only when every batch has its outcome and
 //!   every flush its `FlushComplete`; it is the last event, and after it
 //!   `poll_timeout()` is `None`;
+//! - `poll_timeout()` is never later than a scan of every deadline finds
+//!   (the timer table may wake the producer early, never late);
 //! - no busy loop: when `poll_timeout()` says "now", `handle_timeout(now)`
 //!   and a drain either produce something or move the deadline later;
 //! - liveness: after the script (unless it closed the producer or made it
@@ -342,8 +344,10 @@ fn run_script(data: &[u8], start: Instant, trace: bool) -> Summary {
             .set(key, value)
             .unwrap_or_else(|e| panic!("oracle config {key}={value}: {e}"));
     }
-    let producer = Producer::new(config, start, 1_700_000_000_000, u64::from(flags) << 8 | 7)
+    let mut producer = Producer::new(config, start, 1_700_000_000_000, u64::from(flags) << 8 | 7)
         .expect("the oracle's configuration is valid");
+    // The timer table never wakes the producer late.
+    producer.set_timer_check(true);
     let mut h = Harness {
         input,
         producer,

@@ -80,6 +80,7 @@ pub mod sasl;
 mod sender;
 #[cfg(test)]
 mod testing;
+mod timers;
 pub mod transaction;
 mod waits;
 

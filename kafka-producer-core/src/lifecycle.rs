@@ -12,7 +12,7 @@
 //! stays with its request, marked `reported`, to learn what became of its
 //! sequence.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -51,8 +51,9 @@ impl Outcome {
 #[derive(Debug)]
 pub(crate) struct BatchLedger {
     next_id: u64,
-    /// Batches without an outcome yet.
-    outstanding: BTreeSet<BatchId>,
+    /// Batches without an outcome yet, with their delivery deadlines
+    /// (which grow with their ids: `created + delivery.timeout.ms`).
+    outstanding: BTreeMap<BatchId, Instant>,
     memory: BufferMemory,
     builders: BuilderPool,
 }
@@ -62,7 +63,7 @@ impl BatchLedger {
     pub(crate) fn new(limit: usize) -> Self {
         BatchLedger {
             next_id: 0,
-            outstanding: BTreeSet::new(),
+            outstanding: BTreeMap::new(),
             memory: BufferMemory {
                 used: 0,
                 limit,
@@ -79,7 +80,13 @@ impl BatchLedger {
 
     /// The lowest id of a batch without an outcome.
     pub(crate) fn lowest_outstanding(&self) -> Option<BatchId> {
-        self.outstanding.first().copied()
+        self.outstanding.first_key_value().map(|(id, _)| *id)
+    }
+
+    /// The earliest delivery deadline of a batch without an outcome: the
+    /// oldest one's.
+    pub(crate) fn earliest_deadline(&self) -> Option<Instant> {
+        self.outstanding.first_key_value().map(|(_, d)| *d)
     }
 
     /// Batches without an outcome.
@@ -128,7 +135,13 @@ impl BatchLedger {
         builder.set_compression_level(level);
         let mut batch = Batch::new(id, partition, builder, now, deadline);
         batch.memory = BATCH_OVERHEAD;
-        self.outstanding.insert(id);
+        debug_assert!(
+            self.outstanding
+                .last_key_value()
+                .is_none_or(|(_, d)| *d <= deadline),
+            "deadlines grow with batch ids"
+        );
+        self.outstanding.insert(id, deadline);
         batch
     }
 

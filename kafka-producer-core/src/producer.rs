@@ -26,6 +26,7 @@ use crate::nodes::{ConnectionSettings, Nodes};
 use crate::partitioner::{PartitionerKind, Partitioning, TopicPartitions};
 use crate::rng::{Rng, backoff};
 use crate::sasl::{Credentials, Mechanism};
+use crate::timers::{Timer, TimerTable};
 use crate::transaction::Transactions;
 use crate::waits::TopicWaits;
 
@@ -149,6 +150,11 @@ pub struct Producer {
     admin: crate::admin::Admin,
     /// Whether to report Produce requests as events (for tracing).
     pub(crate) request_events: bool,
+    /// Every deadline, one slot per concern: what `poll_timeout` reads.
+    pub(crate) timers: TimerTable,
+    /// Test-only: check `timers` against a scan on every `poll_timeout`.
+    #[cfg(feature = "fuzzing")]
+    check_timers: bool,
 }
 
 impl std::fmt::Debug for Producer {
@@ -327,6 +333,9 @@ impl Producer {
                 ..Default::default()
             },
             admin: Default::default(),
+            timers: TimerTable::default(),
+            #[cfg(feature = "fuzzing")]
+            check_timers: false,
         };
         p.maintain();
         Ok(p)
@@ -864,14 +873,18 @@ impl Producer {
         if needs_new {
             self.sender.sendable();
             queue.close_open();
+            let deadline = self.now + self.config.delivery_timeout;
             queue.open = Some(self.ledger.open(
                 partition,
                 self.config.compression_type,
                 self.config.compression_level(),
                 batch_size.min(1 << 20).max(size + BATCH_OVERHEAD),
                 self.now,
-                self.now + self.config.delivery_timeout,
+                deadline,
             ));
+            self.timers
+                .lower(Timer::Linger, self.now + self.config.linger);
+            self.timers.lower(Timer::Delivery, deadline);
         }
         let Some(batch) = queue.open.as_mut() else {
             return Err(SendError::Closed);
@@ -1010,10 +1023,20 @@ impl Producer {
         // Draining walks every partition: do it only when something can
         // have become ready since (a send filled or opened a batch, or a
         // linger expired); every other cause drains in `maintain`.
-        if self.sender.should_drain(self.now) && !self.nodes.has_transmit() {
+        let drain = self.sender.should_drain(self.now) && !self.nodes.has_transmit();
+        if drain {
             self.drain();
         }
-        self.nodes.poll_transmit(self.now)
+        let transmit = self.nodes.poll_transmit(self.now);
+        if drain {
+            // Requests made (their timeouts), connections asked for, ...
+            self.arm_timers();
+        } else if transmit.is_some() {
+            // A written-out connection may go idle (`connections.max.idle.ms`).
+            let next = self.nodes.next_deadline(self.now);
+            self.timers.set(Timer::Connections, next);
+        }
+        transmit
     }
 
     /// The next event.
@@ -1082,81 +1105,127 @@ impl Producer {
     /// When [`handle_timeout`](Self::handle_timeout) should next be called
     /// (the current time when outputs are waiting to be drained).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let now = self.now;
         // Outputs still queued (produced while the caller was draining
         // another kind): wake at once rather than sleep on them.
         if self.nodes.has_output() || !self.events.is_empty() {
-            return Some(now);
+            return Some(self.now);
         }
         if self.closed {
             return None;
         }
-        let mut earliest: Option<Instant> = None;
-        let mut consider = |t: Instant| {
-            if earliest.is_none_or(|e| t < e) {
-                earliest = Some(t);
-            }
-        };
-        if let Some(t) = self.nodes.next_deadline(now) {
-            consider(t);
-        }
-        if let Some(t) = self.metadata.due_at(now).filter(|t| *t > now) {
-            consider(t);
-        }
-        if let Some(t) = self.admin.next_deadline().filter(|t| *t > now) {
-            consider(t);
-        }
-        if let Some(t) = self.idempotence.retry_at().filter(|t| *t > now) {
-            consider(t);
-        }
-        if let Some(t) = self
-            .txn
-            .as_ref()
-            .and_then(|t| t.retry_at())
-            .filter(|t| *t > now)
+        let next = self.timers.next().map(|(_, at)| at);
+        // Tests check the table against a scan of every deadline: it may
+        // wake the producer early (a lower bound), never late.
+        #[cfg(feature = "fuzzing")]
+        if let Some(exact) = self
+            .check_timers
+            .then(|| self.next_deadline_by_scan())
+            .flatten()
         {
-            consider(t);
+            assert!(
+                next.is_some_and(|n| n <= exact),
+                "the timer table says {next:?}, a deadline is due at {exact:?}"
+            );
         }
-        if let Some(t) = self
-            .token_refresh_at
-            .filter(|t| *t > now && !self.token_requested)
-        {
-            consider(t);
-        }
-        if let Some(d) = self.waits.next_deadline() {
-            consider(d);
-        }
-        if let Some(d) = self.closing.and_then(|c| c.deadline) {
-            consider(d);
-        }
+        next
+    }
+
+    /// Test-only (`fuzzing`): makes [`poll_timeout`](Self::poll_timeout)
+    /// check the timer table against a scan of every deadline, and panic
+    /// when the table would wake the producer late.
+    #[cfg(feature = "fuzzing")]
+    #[doc(hidden)]
+    pub fn set_timer_check(&mut self, on: bool) {
+        self.check_timers = on;
+    }
+
+    /// Every future deadline by scanning the partitions and requests (what
+    /// `poll_timeout` did before the timer table): the table's check.
+    #[cfg(feature = "fuzzing")]
+    fn next_deadline_by_scan(&self) -> Option<Instant> {
+        let now = self.now;
+        let later = |t: Option<Instant>| t.filter(|t| *t > now);
+        let mut all = vec![
+            self.nodes.next_deadline(now),
+            later(self.metadata.due_at(now)),
+            later(self.admin.next_deadline()),
+            later(self.idempotence.retry_at()),
+            later(self.txn.as_ref().and_then(|t| t.retry_at())),
+            later(self.token_refresh_at).filter(|_| !self.token_requested),
+            self.waits.next_deadline(),
+            self.closing.and_then(|c| c.deadline),
+        ];
         let linger = self.config.linger;
         for t in self.topics.values() {
             for q in &t.partitions {
-                if let Some(b) = &q.open {
-                    if b.record_count > 0 {
-                        consider(b.deadline);
-                        let l = b.created + linger;
-                        if l > now {
-                            consider(l);
-                        }
-                    }
+                if let Some(b) = q.open.as_ref().filter(|b| b.record_count > 0) {
+                    all.push(later(Some(b.deadline)));
+                    all.push(later(Some(b.created + linger)));
                 }
                 if let Some(b) = q.queue.front() {
-                    consider(b.deadline);
-                    if let Some(r) = b.retry_at.filter(|r| *r > now) {
-                        consider(r);
-                    }
+                    all.push(later(Some(b.deadline)));
+                    all.push(later(b.retry_at));
                 }
             }
         }
         for (_, r) in self.sender.requests() {
-            for (_, b) in &r.batches {
-                if !b.reported {
-                    consider(b.deadline);
-                }
+            for (_, b) in r.batches.iter().filter(|(_, b)| !b.reported) {
+                all.push(later(Some(b.deadline)));
             }
         }
-        earliest
+        all.into_iter().flatten().min()
+    }
+
+    /// Re-arms the timer table from each concern's deadlines (after every
+    /// input that can move one). The batch timers need no scan: the
+    /// ledger knows the oldest batch's deadline, and the linger and retry
+    /// slots are lower bounds recomputed only once due.
+    fn arm_timers(&mut self) {
+        let now = self.now;
+        let later = |t: Option<Instant>| t.filter(|t| *t > now);
+        let timers = &mut self.timers;
+        timers.set(Timer::Connections, self.nodes.next_deadline(now));
+        timers.set(Timer::Metadata, later(self.metadata.due_at(now)));
+        timers.set(Timer::Admin, later(self.admin.next_deadline()));
+        timers.set(Timer::ProducerId, later(self.idempotence.retry_at()));
+        timers.set(
+            Timer::Transaction,
+            later(self.txn.as_ref().and_then(|t| t.retry_at())),
+        );
+        timers.set(
+            Timer::TokenRefresh,
+            later(self.token_refresh_at).filter(|_| !self.token_requested),
+        );
+        timers.set(Timer::TopicWait, self.waits.next_deadline());
+        timers.set(Timer::Close, self.closing.and_then(|c| c.deadline));
+        // Past deadlines were expired before this: the rest are later.
+        timers.set(Timer::Delivery, later(self.ledger.earliest_deadline()));
+        if timers.is_due(Timer::Linger, now) {
+            let linger = self.config.linger;
+            let next = self
+                .topics
+                .values()
+                .flat_map(|t| &t.partitions)
+                .filter_map(|q| q.open.as_ref().filter(|b| b.record_count > 0))
+                .map(|b| b.created + linger)
+                .filter(|l| *l > now)
+                .min();
+            timers.set(Timer::Linger, next);
+        }
+        if timers.is_due(Timer::Retry, now) {
+            // Every queued batch, not only the fronts: a batch behind the
+            // front becomes the front later, with no other call to lower
+            // the slot.
+            let next = self
+                .topics
+                .values()
+                .flat_map(|t| &t.partitions)
+                .flat_map(|q| &q.queue)
+                .filter_map(|b| b.retry_at)
+                .filter(|r| *r > now)
+                .min();
+            timers.set(Timer::Retry, next);
+        }
     }
 
     /// Time passed: expire what is due.
@@ -1488,16 +1557,16 @@ impl Producer {
     /// Where every state machine takes its next step after an input.
     pub(crate) fn maintain(&mut self) {
         self.expire();
-        if self.closed {
-            return;
+        if !self.closed {
+            self.maintain_metadata();
+            self.maintain_admin();
+            self.maintain_producer_id();
+            self.maintain_transactions();
+            self.maintain_token();
+            self.drain();
+            self.check_flushes_and_close();
         }
-        self.maintain_metadata();
-        self.maintain_admin();
-        self.maintain_producer_id();
-        self.maintain_transactions();
-        self.maintain_token();
-        self.drain();
-        self.check_flushes_and_close();
+        self.arm_timers();
     }
 
     fn expire(&mut self) {
@@ -1543,7 +1612,10 @@ impl Producer {
                 return;
             }
         }
-        // Delivery timeouts.
+        // Delivery timeouts: none before the oldest batch's (no scan).
+        if self.ledger.earliest_deadline().is_none_or(|d| d > now) {
+            return;
+        }
         let mut failed = Vec::new();
         for t in self.topics.values_mut() {
             for q in &mut t.partitions {

@@ -817,6 +817,8 @@ impl Producer {
             batch.attempts.saturating_sub(1),
         );
         batch.retry_at = Some(now + backoff);
+        self.timers
+            .lower(crate::timers::Timer::Retry, now + backoff);
         self.metrics.retried(topic, batch.record_count, self.now);
         let Some(q) = self
             .topics

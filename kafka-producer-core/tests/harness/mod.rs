@@ -39,6 +39,30 @@ pub(crate) struct Workload {
 }
 
 impl Workload {
+    /// The workload `name` names (the inverse of [`name`](Self::name)).
+    pub(crate) fn parse(name: &str) -> Option<Workload> {
+        let mut parts = name.split('/');
+        let keyed = match parts.next()? {
+            "keyed" => true,
+            "keyless" => false,
+            _ => return None,
+        };
+        let partitions = parts.next()?.strip_prefix('p')?.parse().ok()?;
+        let compression = match parts.next()? {
+            "none" => "none",
+            "gzip" => "gzip",
+            "snappy" => "snappy",
+            "lz4" => "lz4",
+            "zstd" => "zstd",
+            _ => return None,
+        };
+        Some(Workload {
+            partitions,
+            keyed,
+            compression,
+        })
+    }
+
     pub(crate) fn name(&self) -> String {
         format!(
             "{}/p{}/{}",
@@ -163,7 +187,9 @@ impl Harness {
             ("enable.idempotence", "true"),
             ("compression.type", workload.compression),
         ];
-        let pair = Pair::new(spec, Faults::default(), 7, &props);
+        let mut pair = Pair::new(spec, Faults::default(), 7, &props);
+        // Measured as users run it: no test-only checks.
+        pair.producer.set_timer_check(false);
         let mut h = Harness {
             pair,
             keyed: workload.keyed,
@@ -270,6 +296,8 @@ impl Harness {
             Event::Fatal(e) => panic!("fatal: {e}"),
             _ => {}
         });
+        // A runtime asks when to wake after every turn of its loop.
+        std::hint::black_box(self.pair.producer.poll_timeout());
         assert_eq!(
             self.pair.refused + self.pair.closed_by_cluster,
             0,

@@ -94,10 +94,13 @@ impl Pair {
     // instant virtual time starts at.
     pub fn with_config(cluster: SimCluster, config: ProducerConfig, seed: u64) -> Pair {
         let start = Instant::now();
-        let producer = match Producer::new(config, start, WALL_CLOCK_AT_START, seed) {
+        let mut producer = match Producer::new(config, start, WALL_CLOCK_AT_START, seed) {
             Ok(p) => p,
             Err(e) => panic!("producer config: {e}"),
         };
+        // Every poll_timeout checks the timer table against a scan of every
+        // deadline (a bench turns this off).
+        producer.set_timer_check(true);
         Pair {
             producer,
             cluster,
