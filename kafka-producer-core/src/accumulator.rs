@@ -82,6 +82,9 @@ pub(crate) struct Batch {
     /// Its outcome was already reported (delivery timeout while in flight);
     /// it is kept only to learn what the broker did with its sequence.
     pub(crate) reported: bool,
+    /// Its records are out being compressed (a `SealJob`): neither open
+    /// (`builder` is gone) nor sealed yet, so not sendable.
+    pub(crate) sealing: bool,
 }
 
 impl Batch {
@@ -110,6 +113,7 @@ impl Batch {
             retry_at: None,
             last_error: None,
             reported: false,
+            sealing: false,
         }
     }
 

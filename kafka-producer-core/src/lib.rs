@@ -77,6 +77,7 @@ pub mod partitioner;
 mod producer;
 pub mod rng;
 pub mod sasl;
+pub mod seal;
 mod sender;
 #[cfg(test)]
 mod testing;
@@ -94,6 +95,7 @@ pub use kafka_proto::compression::Compression;
 pub use kafka_proto::record::Header;
 pub use metrics::{Metric, Metrics};
 pub use producer::{Node, PartitionInfo, Producer, validate_topic_name};
+pub use seal::{SealJob, SealedBatch};
 pub use transaction::{
     AbortReason, ConsumerGroupMetadata, OffsetToCommit, TransactionError, TransactionOp,
     TransactionProgress, TransactionState,

@@ -1039,6 +1039,68 @@ impl Producer {
         transmit
     }
 
+    /// Hands compression to the driver (`on`), or takes it back: while on,
+    /// a compressed batch ready to go is not compressed inside the drain
+    /// (under whatever lock guards the producer) but comes out of
+    /// [`poll_seal`](Self::poll_seal) as a [`SealJob`](crate::SealJob) to run
+    /// elsewhere; its result goes to [`handle_sealed`](Self::handle_sealed).
+    /// The bytes sent are the same either way.
+    pub fn set_offload_sealing(&mut self, on: bool) {
+        self.sender.set_offload(on);
+    }
+
+    /// The next batch to compress and seal, with
+    /// [`set_offload_sealing`](Self::set_offload_sealing) on. Drain these
+    /// with the other outputs; the batch (and its partition's later ones)
+    /// wait for [`handle_sealed`](Self::handle_sealed).
+    pub fn poll_seal(&mut self) -> Option<crate::SealJob> {
+        self.sender.poll_job()
+    }
+
+    /// A [`SealJob`](crate::SealJob)'s result: the batch becomes sendable
+    /// (or fails, if the codec failed). A batch that got its outcome
+    /// meanwhile (delivery timeout, close, purge) is not sent.
+    pub fn handle_sealed(&mut self, sealed: crate::SealedBatch, now: Instant) {
+        self.advance(now);
+        let crate::SealedBatch {
+            topic,
+            partition,
+            batch,
+            builder,
+            result,
+        } = sealed;
+        self.ledger.give_builder(builder);
+        let queue = self
+            .topics
+            .get_mut(&topic)
+            .and_then(|t| t.partitions.get_mut(partition as usize));
+        let Some(queue) = queue else {
+            self.maintain();
+            return;
+        };
+        let Some(index) = queue.queue.iter().position(|b| b.id == batch && b.sealing) else {
+            self.maintain();
+            return;
+        };
+        match result {
+            Ok(bytes) => {
+                let b = &mut queue.queue[index];
+                b.sealing = false;
+                b.sealed = Some(bytes);
+                self.sender.sendable();
+            }
+            Err(_) => {
+                // The codec could not seal it: nothing was sent.
+                if let Some(b) = queue.queue.remove(index) {
+                    let written = b.possibly_written;
+                    let kind = DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_SERVER_ERROR);
+                    self.finish(&topic, b, Outcome::failed(kind, written));
+                }
+            }
+        }
+        self.maintain();
+    }
+
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
@@ -1107,7 +1169,7 @@ impl Producer {
     pub fn poll_timeout(&self) -> Option<Instant> {
         // Outputs still queued (produced while the caller was draining
         // another kind): wake at once rather than sleep on them.
-        if self.nodes.has_output() || !self.events.is_empty() {
+        if self.nodes.has_output() || !self.events.is_empty() || self.sender.has_jobs() {
             return Some(self.now);
         }
         if self.closed {

@@ -2,6 +2,7 @@
 //! settles each batch from the answer (delivered, retried in order, or
 //! failed); plus the producer id requests of idempotence.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,6 +25,7 @@ use crate::lifecycle::{BatchLedger, Outcome};
 use crate::metadata::{BrokerAddr, Leader};
 use crate::producer::{PRODUCE_VERSION_CAP, ProduceInFlight, Producer};
 use crate::rng::backoff;
+use crate::seal::SealJob;
 
 /// Kafka keeps the last five batches per producer and partition to
 /// recognise retries, so at most five may be in flight per partition.
@@ -137,7 +139,10 @@ fn seal(batch: &mut Batch, q: &mut PartitionQueue, cx: &mut SealContext<'_>) -> 
     let Some(bytes) = batch.sealed.take() else {
         return Err("internal: batch without records".into());
     };
-    let mut buf = BytesMut::from(&bytes[..]);
+    // A batch sealed by a job and not yet sent is ours alone: no copy.
+    let mut buf = bytes
+        .try_into_mut()
+        .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
     restamp(&mut buf, new.producer_id, new.epoch, new.sequence).map_err(|e| e.to_string())?;
     batch.sealed = Some(buf.freeze());
     batch.stamp = Some(new);
@@ -161,6 +166,10 @@ pub(crate) struct Sender {
     hint: bool,
     /// The earliest linger expiry of an open batch seen by the last drain.
     next_linger: Option<Instant>,
+    /// Compression is the driver's ([`SealJob`]s), not the drain's.
+    offload: bool,
+    /// Jobs not yet taken by the driver.
+    jobs: VecDeque<SealJob>,
 }
 
 impl Sender {
@@ -243,6 +252,47 @@ impl Sender {
     pub(crate) fn next_linger_mut(&mut self) -> &mut Option<Instant> {
         &mut self.next_linger
     }
+
+    /// Hands compression to the driver (or takes it back).
+    pub(crate) fn set_offload(&mut self, on: bool) {
+        self.offload = on;
+    }
+
+    /// The next job for the driver.
+    pub(crate) fn poll_job(&mut self) -> Option<SealJob> {
+        self.jobs.pop_front()
+    }
+
+    pub(crate) fn has_jobs(&self) -> bool {
+        !self.jobs.is_empty()
+    }
+}
+
+/// Takes the records of every batch of `q` that waits to be compressed
+/// (closed, unsealed) out as jobs, in order; they come back sealed through
+/// `Producer::handle_sealed`.
+fn hand_out_seal_jobs(
+    topic: &Arc<str>,
+    q: &mut PartitionQueue,
+    transactional: bool,
+    jobs: &mut VecDeque<SealJob>,
+) {
+    for batch in q.queue.iter_mut() {
+        if batch.sealing || batch.sealed.is_some() {
+            continue;
+        }
+        let Some(builder) = batch.builder.take() else {
+            continue;
+        };
+        batch.sealing = true;
+        jobs.push_back(SealJob {
+            topic: topic.clone(),
+            partition: batch.partition,
+            batch: batch.id,
+            builder,
+            transactional,
+        });
+    }
 }
 
 impl Producer {
@@ -309,6 +359,8 @@ impl Producer {
             ledger: &mut self.ledger,
         };
         let rotation = self.sender.next_rotation(self.topics.len());
+        let offload = self.sender.offload;
+        let mut jobs = std::mem::take(&mut self.sender.jobs);
         let next_linger = self.sender.next_linger_mut();
         let mut topics: Vec<&mut crate::producer::Topic> = self.topics.values_mut().collect();
         topics.rotate_left(rotation);
@@ -372,6 +424,18 @@ impl Producer {
                         .map(|_| 0)
                 };
                 let Some(index) = index else { continue };
+                if q.queue[index].sealing {
+                    // Its records are being compressed; the rest wait too.
+                    continue;
+                }
+                if offload
+                    && q.queue[index].builder.is_some()
+                    && q.queue[index].builder.as_ref().map(|b| b.compression())
+                        != Some(kafka_proto::compression::Compression::None)
+                {
+                    hand_out_seal_jobs(&topic.name, q, transactional, &mut jobs);
+                    continue;
+                }
                 let size = q.queue[index]
                     .sealed
                     .as_ref()
@@ -394,6 +458,7 @@ impl Producer {
                 room.batches.push((topic.name.clone(), batch));
             }
         }
+        self.sender.jobs = jobs;
         for (topic, batch, message) in failed {
             // The codec could not seal it (a compression failure): nothing
             // was sent.

@@ -138,9 +138,14 @@ fn keyed_records_go_where_the_java_client_puts_them() {
     }
 }
 
+/// Every codec, compressed in the drain or handed out as seal jobs (as the
+/// async runtimes do), lands with the producer's id and sequences.
 #[test]
 fn every_codec_lands_readable() {
-    for codec in Compression::ALL {
+    for (codec, offload) in Compression::ALL
+        .into_iter()
+        .flat_map(|c| [(c, false), (c, true)])
+    {
         if !codec.is_enabled() {
             continue;
         }
@@ -150,6 +155,7 @@ fn every_codec_lands_readable() {
             3,
             &[("compression.type", codec.name())],
         );
+        sim.set_offload_sealing(offload);
         let values: Vec<Vec<u8>> = (0..200)
             .map(|i| format!("value {i} {codec}").into_bytes())
             .collect();
@@ -166,7 +172,78 @@ fn every_codec_lands_readable() {
         let mut want = values.clone();
         want.sort();
         assert_eq!(landed, want, "{codec}");
+        let stamped = (0..2)
+            .flat_map(|p| sim.cluster.log("t", p))
+            .all(|r| r.producer_id >= 0 && r.producer_epoch >= 0);
+        assert!(
+            stamped,
+            "{codec} offload {offload}: records without the producer id"
+        );
+        let jobs_expected = offload && codec != Compression::None;
+        assert_eq!(
+            sim.seal_jobs_run > 0,
+            jobs_expected,
+            "{codec} offload {offload}"
+        );
     }
+}
+
+/// A batch whose delivery timeout passes while its seal job is out fails
+/// then, once; the job's late result sends nothing and changes nothing.
+#[test]
+fn a_batch_that_times_out_while_being_sealed_fails_once() {
+    let mut sim = Pair::new(
+        spec(&[("t", 1)]),
+        Faults::default(),
+        5,
+        &[
+            ("compression.type", "zstd"),
+            ("linger.ms", "0"),
+            ("request.timeout.ms", "500"),
+            ("delivery.timeout.ms", "1000"),
+        ],
+    );
+    sim.set_offload_sealing(true);
+    // Metadata and the producer id first (through the pair, jobs and all).
+    send_all(&mut sim, &[record("t", b"first")]);
+    let events = sim.drive_until(Duration::from_secs(5), |e| delivered(e) == 1);
+    assert_eq!(delivered(&events), 1);
+    assert_eq!(sim.seal_jobs_run, 1);
+
+    // The next batch's job is taken by hand and kept out.
+    let token = sim.producer.send(&record("t", b"second"), sim.now).unwrap();
+    let mut job = None;
+    for _ in 0..10 {
+        while sim.producer.poll_transmit(sim.now).is_some() {}
+        job = sim.producer.poll_seal();
+        if job.is_some() {
+            break;
+        }
+        sim.now += Duration::from_millis(1);
+        sim.producer.handle_timeout(sim.now);
+    }
+    let job = job.expect("a seal job for the zstd batch");
+    assert_eq!(job.batch(), token.batch);
+    let events = sim.advance(Duration::from_secs(2));
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, Event::Failed { batch, .. } if *batch == token.batch))
+        .collect();
+    assert_eq!(failed.len(), 1, "{events:?}");
+    assert_eq!(sim.producer.outstanding_batches(), 0);
+    assert_eq!(sim.producer.buffer_memory_used(), 0);
+
+    // Its result comes back late: nothing is sent, nothing is reported.
+    let sealed = job.run();
+    sim.producer.handle_sealed(sealed, sim.now);
+    let events = sim.advance(Duration::from_secs(1));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Delivered { .. } | Event::Failed { .. })),
+        "{events:?}"
+    );
+    assert_eq!(sim.cluster.log("t", 0).len(), 1);
 }
 
 #[test]

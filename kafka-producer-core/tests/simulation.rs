@@ -197,8 +197,17 @@ fn run(profile: &Profile, seed: u64, trace: bool) -> Result<Stats, String> {
     if let Some(r) = profile.retries {
         props.push(("retries", r.to_string()));
     }
+    // A third of the seeds compress in the drain, a third hand compression
+    // out as seal jobs (as the async runtimes do).
+    let (compression, offload) = match seed % 3 {
+        0 => ("none", false),
+        1 => ("lz4", false),
+        _ => ("lz4", true),
+    };
+    props.push(("compression.type", compression.to_string()));
     let props: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut sim = Pair::new(spec, profile.faults.clone(), seed, &props);
+    sim.set_offload_sealing(offload);
     sim.trace = trace;
     let start = sim.start;
 

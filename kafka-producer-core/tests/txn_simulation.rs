@@ -191,7 +191,14 @@ fn cluster(profile: &Profile, seed: u64) -> SimCluster {
 fn start(profile: &Profile, seed: u64, trace: bool) -> Pair {
     let cluster = cluster(profile, seed);
     let bootstrap = kafka_sim::pair::bootstrap_of(&cluster);
-    let mut sim = Pair::with_config(cluster, producer_config(&bootstrap), seed);
+    let mut config = producer_config(&bootstrap);
+    // Half the seeds compress, handing compression out as seal jobs (as the
+    // async runtimes do).
+    if seed % 2 == 1 {
+        config.set("compression.type", "lz4").unwrap();
+    }
+    let mut sim = Pair::with_config(cluster, config, seed);
+    sim.set_offload_sealing(seed % 2 == 1);
     sim.trace = trace;
     sim
 }

@@ -193,6 +193,8 @@ struct Driver<I> {
     conns: HashMap<ConnId, ConnHandle>,
     net_tx: Sender<NetEvent>,
     out: Outputs,
+    /// Batches compressed by the last `act`, for the next turn.
+    sealed: Vec<kafka_producer_core::SealedBatch>,
 }
 
 /// Runs the producer until the core reports `Closed`.
@@ -211,7 +213,10 @@ async fn run<I: AsyncIo>(
         conns: HashMap::new(),
         net_tx,
         out: Outputs::default(),
+        sealed: Vec::new(),
     };
+    // Compression runs in `act`, outside the lock every `send` takes.
+    driver.shared.lock().core.set_offload_sealing(true);
     let mut inbox: Vec<NetEvent> = Vec::new();
     let mut deadline: Option<Instant> = None;
     loop {
@@ -225,11 +230,18 @@ async fn run<I: AsyncIo>(
             for event in inbox.drain(..) {
                 feed(st, &mut driver.conns, event, now);
             }
+            for sealed in driver.sealed.drain(..) {
+                st.core.handle_sealed(sealed, now);
+            }
             driver.out.turn(st, &mut deadline, now)
         };
         driver.act();
         if closed {
             return;
+        }
+        if !driver.sealed.is_empty() {
+            // Sealed batches to hand back: another turn at once.
+            continue;
         }
         // Neither channel can close: the driver holds a sender of the
         // first, `shared` the sender of the second.
@@ -288,6 +300,14 @@ impl<I: AsyncIo> Driver<I> {
     /// Carries out what the turn drained, without the lock: user callbacks
     /// run here, and may call back into the producer.
     fn act(&mut self) {
+        // Compress and seal what the core handed out (the lock is free for
+        // senders meanwhile); the next turn hands the batches back.
+        self.sealed.extend(
+            self.out
+                .seal_jobs
+                .drain(..)
+                .map(kafka_producer_core::SealJob::run),
+        );
         for c in self.out.connects.drain(..) {
             let peer = format!("{}:{}", c.host, c.port);
             tracing::debug!(conn = c.conn.0, %peer, node = ?c.node_id, "connecting");

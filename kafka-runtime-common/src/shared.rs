@@ -397,6 +397,10 @@ pub struct Outputs {
     pub transmits: Vec<Transmit>,
     /// Connections to close (after writing what was queued for them).
     pub closes: Vec<ConnId>,
+    /// Batches to compress and seal outside the lock, for the core's
+    /// `handle_sealed` (only when the driver switched
+    /// `set_offload_sealing` on).
+    pub seal_jobs: Vec<kafka_producer_core::SealJob>,
     completed: Vec<(BatchWaiters, BatchOutcome)>,
     changed: bool,
     /// Set when the core closed: their `close` runs after the last
@@ -442,6 +446,8 @@ impl Outputs {
             .extend(std::iter::from_fn(|| st.core.poll_transmit(now)));
         self.closes
             .extend(std::iter::from_fn(|| st.core.poll_close()));
+        self.seal_jobs
+            .extend(std::iter::from_fn(|| st.core.poll_seal()));
         while let Some(event) = st.core.poll_event() {
             self.event(st, event);
         }

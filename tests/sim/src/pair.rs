@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use kafka_producer_core::{ConnId, Event, Producer, ProducerConfig};
+use kafka_producer_core::{ConnId, Event, Producer, ProducerConfig, SealJob};
 
 use crate::{ClusterSpec, ConnId as SimConn, Faults, NetOutput, SimCluster};
 
@@ -51,6 +51,11 @@ pub struct Pair {
     /// [`pump_with`](Self::pump_with), keeps none).
     pub history: Vec<Event>,
     meter: Option<Box<dyn FnMut(Side)>>,
+    /// Seal jobs taken from the producer, run at the next step (see
+    /// [`set_offload_sealing`](Self::set_offload_sealing)).
+    seal_jobs: Vec<SealJob>,
+    /// Seal jobs run so far.
+    pub seal_jobs_run: usize,
 }
 
 impl std::fmt::Debug for Pair {
@@ -112,7 +117,17 @@ impl Pair {
             closed_by_cluster: 0,
             history: Vec::new(),
             meter: None,
+            seal_jobs: Vec::new(),
+            seal_jobs_run: 0,
         }
+    }
+
+    /// Has the producer hand compression out as seal jobs
+    /// ([`Producer::set_offload_sealing`]), as the async runtimes do: each
+    /// step runs the jobs the previous one took, so the rest of the step
+    /// (responses, other batches) happens while they are out.
+    pub fn set_offload_sealing(&mut self, on: bool) {
+        self.producer.set_offload_sealing(on);
     }
 
     /// Calls `meter` as the cluster's work starts and ends inside
@@ -142,6 +157,11 @@ impl Pair {
     pub fn step(&mut self, on_event: &mut impl FnMut(Event)) -> bool {
         let now = self.now;
         let mut progress = false;
+        for job in std::mem::take(&mut self.seal_jobs) {
+            progress = true;
+            self.seal_jobs_run += 1;
+            self.producer.handle_sealed(job.run(), now);
+        }
         while let Some(c) = self.producer.poll_connect() {
             progress = true;
             match self.cluster.connect(&c.host, c.port, now) {
@@ -195,6 +215,10 @@ impl Pair {
             progress = true;
             on_event(e);
         }
+        while let Some(job) = self.producer.poll_seal() {
+            progress = true;
+            self.seal_jobs.push(job);
+        }
         progress
     }
 
@@ -226,6 +250,9 @@ impl Pair {
 
     /// The next wake-up of either side.
     pub fn next_wakeup(&self) -> Option<Instant> {
+        if !self.seal_jobs.is_empty() {
+            return Some(self.now);
+        }
         [self.producer.poll_timeout(), self.cluster.next_wakeup()]
             .into_iter()
             .flatten()
