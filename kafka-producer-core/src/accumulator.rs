@@ -48,11 +48,8 @@ pub(crate) struct Stamp {
 pub(crate) struct Batch {
     pub(crate) id: BatchId,
     pub(crate) partition: i32,
-    /// The records, while the batch is open (`None` once sealed).
-    pub(crate) builder: Option<RecordBatchBuilder>,
-    /// The wire bytes, once sealed; a retry sends them again unchanged
-    /// (or restamped after an epoch bump).
-    pub(crate) sealed: Option<Bytes>,
+    /// Its records, in whichever of their forms they are.
+    pub(crate) records: Records,
     pub(crate) record_count: u32,
     /// The largest record appended, in bytes (`record-size-*`).
     pub(crate) max_record: u32,
@@ -82,9 +79,22 @@ pub(crate) struct Batch {
     /// Its outcome was already reported (delivery timeout while in flight);
     /// it is kept only to learn what the broker did with its sequence.
     pub(crate) reported: bool,
-    /// Its records are out being compressed (a `SealJob`): neither open
-    /// (`builder` is gone) nor sealed yet, so not sendable.
-    pub(crate) sealing: bool,
+}
+
+/// The forms a batch's records take, one at a time.
+#[derive(Debug)]
+pub(crate) enum Records {
+    /// Appended to a builder: open, or closed and not sealed yet.
+    Building(RecordBatchBuilder),
+    /// Out being compressed and sealed (a `SealJob`): not sendable until
+    /// they come back.
+    Sealing,
+    /// The wire bytes: what every attempt sends (restamped after an epoch
+    /// bump).
+    Sealed(Bytes),
+    /// Gone: the batch was reported before it was sealed, and its builder
+    /// went back to the pool.
+    Released,
 }
 
 impl Batch {
@@ -98,8 +108,7 @@ impl Batch {
         Batch {
             id,
             partition,
-            builder: Some(builder),
-            sealed: None,
+            records: Records::Building(builder),
             record_count: 0,
             max_record: 0,
             size: BATCH_OVERHEAD,
@@ -113,8 +122,40 @@ impl Batch {
             retry_at: None,
             last_error: None,
             reported: false,
-            sealing: false,
         }
+    }
+
+    /// The builder, while records can be appended.
+    pub(crate) fn builder_mut(&mut self) -> Option<&mut RecordBatchBuilder> {
+        match &mut self.records {
+            Records::Building(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Takes the builder out, leaving `then` in its place; `None` (and
+    /// nothing changed) if the records are in another form.
+    pub(crate) fn take_builder(&mut self, then: Records) -> Option<RecordBatchBuilder> {
+        if !matches!(self.records, Records::Building(_)) {
+            return None;
+        }
+        match std::mem::replace(&mut self.records, then) {
+            Records::Building(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The wire bytes, once sealed.
+    pub(crate) fn sealed(&self) -> Option<&Bytes> {
+        match &self.records {
+            Records::Sealed(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Whether the records are out being sealed.
+    pub(crate) fn is_sealing(&self) -> bool {
+        matches!(self.records, Records::Sealing)
     }
 
     /// An attempt's outcome is unknown: it may be in the log.

@@ -5,7 +5,9 @@
 //! state: its partition's open slot (records are appended), the
 //! partition's queue (sealed or ready, waiting to be sent or retried), a
 //! Produce request (in flight), or nowhere (done). Moving the value moves
-//! the state, so a batch cannot be in two states at once. Its outcome is
+//! the state, so a batch cannot be in two states at once. What its records
+//! are is one enum ([`Records`](crate::accumulator::Records)): being built,
+//! out being sealed (a `SealJob`), sealed, or released. Its outcome is
 //! reported once, through [`BatchLedger::report`]: that emits the event,
 //! returns its buffer memory and builder, and forgets it as outstanding. A
 //! batch in flight whose delivery timeout passes is reported then, but
@@ -18,7 +20,7 @@ use std::time::Instant;
 
 use kafka_proto::compression::Compression;
 
-use crate::accumulator::{BATCH_OVERHEAD, Batch, BufferMemory, BuilderPool};
+use crate::accumulator::{BATCH_OVERHEAD, Batch, BufferMemory, BuilderPool, Records};
 use crate::error::{DeliveryError, DeliveryErrorKind};
 use crate::event::{BatchId, Event};
 
@@ -193,7 +195,7 @@ impl BatchLedger {
             },
         });
         self.outstanding.remove(&batch.id);
-        if let Some(b) = batch.builder.take() {
+        if let Some(b) = batch.take_builder(Records::Released) {
             self.builders.give(b);
         }
         if self.memory.release(std::mem::take(&mut batch.memory)) {
@@ -243,7 +245,7 @@ mod tests {
             Event::Failed { partition: 3, record_count: 2, error, .. } if error.possibly_written
         ));
         assert_eq!((ledger.outstanding(), ledger.memory_used()), (0, 0));
-        assert!(b.builder.is_none() && b.reported);
+        assert!(matches!(b.records, Records::Released) && b.reported);
     }
 
     #[test]

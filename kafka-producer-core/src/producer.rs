@@ -13,7 +13,7 @@ use kafka_proto::messages::describe_configs::DescribeConfigsRequest;
 use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
 use kafka_proto::messages::metadata::{MetadataRequest, MetadataRequestTopic};
 
-use crate::accumulator::{BATCH_OVERHEAD, Batch, PartitionQueue, record_size_upper_bound};
+use crate::accumulator::{BATCH_OVERHEAD, Batch, PartitionQueue, Records, record_size_upper_bound};
 use crate::admin::{AdminError, AdminId, AdminRequest, AdminResponse};
 use crate::config::{ConfigError, ProducerConfig};
 use crate::connection::{self, ConnError, Purpose, Received, Response, SaslSettings};
@@ -889,7 +889,7 @@ impl Producer {
         let Some(batch) = queue.open.as_mut() else {
             return Err(SendError::Closed);
         };
-        let Some(builder) = batch.builder.as_mut() else {
+        let Some(builder) = batch.builder_mut() else {
             return Err(SendError::Closed);
         };
         let index = match builder.append(timestamp, record.key, record.value, record.headers) {
@@ -1078,15 +1078,17 @@ impl Producer {
             self.maintain();
             return;
         };
-        let Some(index) = queue.queue.iter().position(|b| b.id == batch && b.sealing) else {
+        let Some(index) = queue
+            .queue
+            .iter()
+            .position(|b| b.id == batch && b.is_sealing())
+        else {
             self.maintain();
             return;
         };
         match result {
             Ok(bytes) => {
-                let b = &mut queue.queue[index];
-                b.sealing = false;
-                b.sealed = Some(bytes);
+                queue.queue[index].records = Records::Sealed(bytes);
                 self.sender.sendable();
             }
             Err(_) => {

@@ -15,7 +15,7 @@ use kafka_proto::messages::produce::{
 };
 use kafka_proto::record::{BatchOptions, restamp};
 
-use crate::accumulator::{Batch, PartitionQueue, Stamp, add_sequence};
+use crate::accumulator::{Batch, PartitionQueue, Records, Stamp, add_sequence};
 use crate::connection::{ConnError, Purpose};
 use crate::error::{DeliveryErrorKind, FatalError};
 use crate::event::ConnId;
@@ -111,7 +111,7 @@ fn seal(batch: &mut Batch, q: &mut PartitionQueue, cx: &mut SealContext<'_>) -> 
         epoch: cx.epoch,
         sequence: q.next_sequence,
     });
-    if let Some(mut builder) = batch.builder.take() {
+    if let Some(mut builder) = batch.take_builder(Records::Released) {
         let options = match stamp {
             Some(s) => BatchOptions {
                 producer_id: s.producer_id,
@@ -124,7 +124,7 @@ fn seal(batch: &mut Batch, q: &mut PartitionQueue, cx: &mut SealContext<'_>) -> 
         };
         let sealed = builder.seal(&options);
         cx.ledger.give_builder(builder);
-        batch.sealed = Some(sealed.map_err(|e| e.to_string())?);
+        batch.records = Records::Sealed(sealed.map_err(|e| e.to_string())?);
         batch.stamp = stamp;
         if stamp.is_some() {
             q.next_sequence = add_sequence(q.next_sequence, batch.record_count);
@@ -136,15 +136,19 @@ fn seal(batch: &mut Batch, q: &mut PartitionQueue, cx: &mut SealContext<'_>) -> 
     if current == Some((new.producer_id, new.epoch)) {
         return Ok(());
     }
-    let Some(bytes) = batch.sealed.take() else {
-        return Err("internal: batch without records".into());
+    let bytes = match std::mem::replace(&mut batch.records, Records::Released) {
+        Records::Sealed(bytes) => bytes,
+        other => {
+            batch.records = other;
+            return Err("internal: batch without records".into());
+        }
     };
     // A batch sealed by a job and not yet sent is ours alone: no copy.
     let mut buf = bytes
         .try_into_mut()
         .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
     restamp(&mut buf, new.producer_id, new.epoch, new.sequence).map_err(|e| e.to_string())?;
-    batch.sealed = Some(buf.freeze());
+    batch.records = Records::Sealed(buf.freeze());
     batch.stamp = Some(new);
     q.next_sequence = add_sequence(q.next_sequence, batch.record_count);
     Ok(())
@@ -278,13 +282,9 @@ fn hand_out_seal_jobs(
     jobs: &mut VecDeque<SealJob>,
 ) {
     for batch in q.queue.iter_mut() {
-        if batch.sealing || batch.sealed.is_some() {
-            continue;
-        }
-        let Some(builder) = batch.builder.take() else {
+        let Some(builder) = batch.take_builder(Records::Sealing) else {
             continue;
         };
-        batch.sealing = true;
         jobs.push_back(SealJob {
             topic: topic.clone(),
             partition: batch.partition,
@@ -424,21 +424,20 @@ impl Producer {
                         .map(|_| 0)
                 };
                 let Some(index) = index else { continue };
-                if q.queue[index].sealing {
+                if q.queue[index].is_sealing() {
                     // Its records are being compressed; the rest wait too.
                     continue;
                 }
                 if offload
-                    && q.queue[index].builder.is_some()
-                    && q.queue[index].builder.as_ref().map(|b| b.compression())
-                        != Some(kafka_proto::compression::Compression::None)
+                    && q.queue[index].builder_mut().is_some_and(|b| {
+                        b.compression() != kafka_proto::compression::Compression::None
+                    })
                 {
                     hand_out_seal_jobs(&topic.name, q, transactional, &mut jobs);
                     continue;
                 }
                 let size = q.queue[index]
-                    .sealed
-                    .as_ref()
+                    .sealed()
                     .map_or(q.queue[index].size, Bytes::len);
                 if !room.batches.is_empty() && room.size + size > max_request {
                     continue;
@@ -523,7 +522,7 @@ impl Producer {
         for (topic, batch) in &batches {
             records += batch.record_count;
             let figures = crate::metrics::BatchFigures {
-                wire: batch.sealed.as_ref().map_or(0, |b| b.len()),
+                wire: batch.sealed().map_or(0, Bytes::len),
                 uncompressed: batch.size,
                 max_record: batch.max_record,
                 records: batch.record_count,
@@ -532,7 +531,7 @@ impl Producer {
             self.metrics.batch_sent(topic, figures, self.now);
             let data = PartitionProduceData {
                 index: batch.partition,
-                records: batch.sealed.clone(),
+                records: batch.sealed().cloned(),
                 ..Default::default()
             };
             match topic_data.last_mut() {
@@ -591,7 +590,7 @@ impl Producer {
             let node = self.nodes.node_of(conn).unwrap_or(-1);
             let bytes = batches
                 .iter()
-                .map(|(_, b)| b.sealed.as_ref().map_or(0, |s| s.len()))
+                .map(|(_, b)| b.sealed().map_or(0, Bytes::len))
                 .sum();
             self.events.push_back(crate::Event::ProduceSent {
                 request: id,
