@@ -13,7 +13,7 @@
 //!
 //! Two bytes choose the configuration (idempotence, acks, linger,
 //! compression, in-flight limit, SASL, batch and buffer sizes); then each
-//! operation is an [`Op`] drawn with `arbitrary` (its `Arbitrary` derive),
+//! operation is an `Op` drawn with `arbitrary` (its `Arbitrary` derive),
 //! its arguments the bytes after it. Reads past the end give zeros, so
 //! every input is a valid script and the mutator's splices stay
 //! meaningful.
