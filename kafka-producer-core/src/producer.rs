@@ -13,7 +13,7 @@ use kafka_proto::messages::describe_configs::DescribeConfigsRequest;
 use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
 use kafka_proto::messages::metadata::{MetadataRequest, MetadataRequestTopic};
 
-use crate::accumulator::{BATCH_OVERHEAD, Batch, PartitionQueue, Records, record_size_upper_bound};
+use crate::accumulator::{BATCH_OVERHEAD, Batch, PartitionQueue, record_size_upper_bound};
 use crate::admin::{AdminError, AdminId, AdminRequest, AdminResponse};
 use crate::config::{ConfigError, ProducerConfig};
 use crate::connection::{self, ConnError, Purpose, Received, Response, SaslSettings};
@@ -141,20 +141,20 @@ pub struct Producer {
     pub(crate) txn: Option<Transactions>,
     /// OAUTHBEARER: a token was asked for ([`Event::TokenNeeded`]) and
     /// not handed in yet; when to ask for the next one.
-    token_requested: bool,
-    token_refresh_at: Option<Instant>,
+    pub(crate) token_requested: bool,
+    pub(crate) token_refresh_at: Option<Instant>,
     /// Records, batches and transactions for the metrics (the network's
     /// are kept by `nodes`).
     pub(crate) metrics: crate::metrics::ProducerMetrics,
     /// Admin requests of the user's.
-    admin: crate::admin::Admin,
+    pub(crate) admin: crate::admin::Admin,
     /// Whether to report Produce requests as events (for tracing).
     pub(crate) request_events: bool,
     /// Every deadline, one slot per concern: what `poll_timeout` reads.
     pub(crate) timers: TimerTable,
     /// Test-only: check `timers` against a scan on every `poll_timeout`.
     #[cfg(feature = "fuzzing")]
-    check_timers: bool,
+    pub(crate) check_timers: bool,
 }
 
 impl std::fmt::Debug for Producer {
@@ -1039,70 +1039,6 @@ impl Producer {
         transmit
     }
 
-    /// Hands compression to the driver (`on`), or takes it back: while on,
-    /// a compressed batch ready to go is not compressed inside the drain
-    /// (under whatever lock guards the producer) but comes out of
-    /// [`poll_seal`](Self::poll_seal) as a [`SealJob`](crate::SealJob) to run
-    /// elsewhere; its result goes to [`handle_sealed`](Self::handle_sealed).
-    /// The bytes sent are the same either way.
-    pub fn set_offload_sealing(&mut self, on: bool) {
-        self.sender.set_offload(on);
-    }
-
-    /// The next batch to compress and seal, with
-    /// [`set_offload_sealing`](Self::set_offload_sealing) on. Drain these
-    /// with the other outputs; the batch (and its partition's later ones)
-    /// wait for [`handle_sealed`](Self::handle_sealed).
-    pub fn poll_seal(&mut self) -> Option<crate::SealJob> {
-        self.sender.poll_job()
-    }
-
-    /// A [`SealJob`](crate::SealJob)'s result: the batch becomes sendable
-    /// (or fails, if the codec failed). A batch that got its outcome
-    /// meanwhile (delivery timeout, close, purge) is not sent.
-    pub fn handle_sealed(&mut self, sealed: crate::SealedBatch, now: Instant) {
-        self.advance(now);
-        let crate::SealedBatch {
-            topic,
-            partition,
-            batch,
-            builder,
-            result,
-        } = sealed;
-        self.ledger.give_builder(builder);
-        let queue = self
-            .topics
-            .get_mut(&topic)
-            .and_then(|t| t.partitions.get_mut(partition as usize));
-        let Some(queue) = queue else {
-            self.maintain();
-            return;
-        };
-        let Some(index) = queue
-            .queue
-            .iter()
-            .position(|b| b.id == batch && b.is_sealing())
-        else {
-            self.maintain();
-            return;
-        };
-        match result {
-            Ok(bytes) => {
-                queue.queue[index].records = Records::Sealed(bytes);
-                self.sender.sendable();
-            }
-            Err(_) => {
-                // The codec could not seal it: nothing was sent.
-                if let Some(b) = queue.queue.remove(index) {
-                    let written = b.possibly_written;
-                    let kind = DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_SERVER_ERROR);
-                    self.finish(&topic, b, Outcome::failed(kind, written));
-                }
-            }
-        }
-        self.maintain();
-    }
-
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
@@ -1192,104 +1128,6 @@ impl Producer {
             );
         }
         next
-    }
-
-    /// Test-only (`fuzzing`): makes [`poll_timeout`](Self::poll_timeout)
-    /// check the timer table against a scan of every deadline, and panic
-    /// when the table would wake the producer late.
-    #[cfg(feature = "fuzzing")]
-    #[doc(hidden)]
-    pub fn set_timer_check(&mut self, on: bool) {
-        self.check_timers = on;
-    }
-
-    /// Every future deadline by scanning the partitions and requests (what
-    /// `poll_timeout` did before the timer table): the table's check.
-    #[cfg(feature = "fuzzing")]
-    fn next_deadline_by_scan(&self) -> Option<Instant> {
-        let now = self.now;
-        let later = |t: Option<Instant>| t.filter(|t| *t > now);
-        let mut all = vec![
-            self.nodes.next_deadline(now),
-            later(self.metadata.due_at(now)),
-            later(self.admin.next_deadline()),
-            later(self.idempotence.retry_at()),
-            later(self.txn.as_ref().and_then(|t| t.retry_at())),
-            later(self.token_refresh_at).filter(|_| !self.token_requested),
-            self.waits.next_deadline(),
-            self.closing.and_then(|c| c.deadline),
-        ];
-        let linger = self.config.linger;
-        for t in self.topics.values() {
-            for q in &t.partitions {
-                if let Some(b) = q.open.as_ref().filter(|b| b.record_count > 0) {
-                    all.push(later(Some(b.deadline)));
-                    all.push(later(Some(b.created + linger)));
-                }
-                if let Some(b) = q.queue.front() {
-                    all.push(later(Some(b.deadline)));
-                    all.push(later(b.retry_at));
-                }
-            }
-        }
-        for (_, r) in self.sender.requests() {
-            for (_, b) in r.batches.iter().filter(|(_, b)| !b.reported) {
-                all.push(later(Some(b.deadline)));
-            }
-        }
-        all.into_iter().flatten().min()
-    }
-
-    /// Re-arms the timer table from each concern's deadlines (after every
-    /// input that can move one). The batch timers need no scan: the
-    /// ledger knows the oldest batch's deadline, and the linger and retry
-    /// slots are lower bounds recomputed only once due.
-    fn arm_timers(&mut self) {
-        let now = self.now;
-        let later = |t: Option<Instant>| t.filter(|t| *t > now);
-        let timers = &mut self.timers;
-        timers.set(Timer::Connections, self.nodes.next_deadline(now));
-        timers.set(Timer::Metadata, later(self.metadata.due_at(now)));
-        timers.set(Timer::Admin, later(self.admin.next_deadline()));
-        timers.set(Timer::ProducerId, later(self.idempotence.retry_at()));
-        timers.set(
-            Timer::Transaction,
-            later(self.txn.as_ref().and_then(|t| t.retry_at())),
-        );
-        timers.set(
-            Timer::TokenRefresh,
-            later(self.token_refresh_at).filter(|_| !self.token_requested),
-        );
-        timers.set(Timer::TopicWait, self.waits.next_deadline());
-        timers.set(Timer::Close, self.closing.and_then(|c| c.deadline));
-        // Past deadlines were expired before this: the rest are later.
-        timers.set(Timer::Delivery, later(self.ledger.earliest_deadline()));
-        if timers.is_due(Timer::Linger, now) {
-            let linger = self.config.linger;
-            let next = self
-                .topics
-                .values()
-                .flat_map(|t| &t.partitions)
-                .filter_map(|q| q.open.as_ref().filter(|b| b.record_count > 0))
-                .map(|b| b.created + linger)
-                .filter(|l| *l > now)
-                .min();
-            timers.set(Timer::Linger, next);
-        }
-        if timers.is_due(Timer::Retry, now) {
-            // Every queued batch, not only the fronts: a batch behind the
-            // front becomes the front later, with no other call to lower
-            // the slot.
-            let next = self
-                .topics
-                .values()
-                .flat_map(|t| &t.partitions)
-                .flat_map(|q| &q.queue)
-                .filter_map(|b| b.retry_at)
-                .filter(|r| *r > now)
-                .min();
-            timers.set(Timer::Retry, next);
-        }
     }
 
     /// Time passed: expire what is due.

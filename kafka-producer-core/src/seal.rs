@@ -16,7 +16,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use kafka_proto::record::{BatchOptions, RecordBatchBuilder};
 
+use std::time::Instant;
+
+use kafka_proto::ErrorCode;
+
+use crate::accumulator::Records;
+use crate::error::DeliveryErrorKind;
 use crate::event::BatchId;
+use crate::lifecycle::Outcome;
+use crate::producer::Producer;
 
 /// A batch's records to compress and seal, from
 /// [`Producer::poll_seal`](crate::Producer::poll_seal). Run it
@@ -99,5 +107,72 @@ impl SealedBatch {
     /// The batch it sealed.
     pub fn batch(&self) -> BatchId {
         self.batch
+    }
+}
+
+/// The driver's side of sealing.
+impl Producer {
+    /// Hands compression to the driver (`on`), or takes it back: while on,
+    /// a compressed batch ready to go is not compressed inside the drain
+    /// (under whatever lock guards the producer) but comes out of
+    /// [`poll_seal`](Self::poll_seal) as a [`SealJob`](crate::SealJob) to run
+    /// elsewhere; its result goes to [`handle_sealed`](Self::handle_sealed).
+    /// The bytes sent are the same either way.
+    pub fn set_offload_sealing(&mut self, on: bool) {
+        self.sender.set_offload(on);
+    }
+
+    /// The next batch to compress and seal, with
+    /// [`set_offload_sealing`](Self::set_offload_sealing) on. Drain these
+    /// with the other outputs; the batch (and its partition's later ones)
+    /// wait for [`handle_sealed`](Self::handle_sealed).
+    pub fn poll_seal(&mut self) -> Option<SealJob> {
+        self.sender.poll_job()
+    }
+
+    /// A [`SealJob`](crate::SealJob)'s result: the batch becomes sendable
+    /// (or fails, if the codec failed). A batch that got its outcome
+    /// meanwhile (delivery timeout, close, purge) is not sent.
+    pub fn handle_sealed(&mut self, sealed: SealedBatch, now: Instant) {
+        self.advance(now);
+        let SealedBatch {
+            topic,
+            partition,
+            batch,
+            builder,
+            result,
+        } = sealed;
+        self.ledger.give_builder(builder);
+        let queue = self
+            .topics
+            .get_mut(&topic)
+            .and_then(|t| t.partitions.get_mut(partition as usize));
+        let Some(queue) = queue else {
+            self.maintain();
+            return;
+        };
+        let Some(index) = queue
+            .queue
+            .iter()
+            .position(|b| b.id == batch && b.is_sealing())
+        else {
+            self.maintain();
+            return;
+        };
+        match result {
+            Ok(bytes) => {
+                queue.queue[index].records = Records::Sealed(bytes);
+                self.sender.sendable();
+            }
+            Err(_) => {
+                // The codec could not seal it: nothing was sent.
+                if let Some(b) = queue.queue.remove(index) {
+                    let written = b.possibly_written;
+                    let kind = DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_SERVER_ERROR);
+                    self.finish(&topic, b, Outcome::failed(kind, written));
+                }
+            }
+        }
+        self.maintain();
     }
 }

@@ -14,6 +14,8 @@
 
 use std::time::Instant;
 
+use crate::producer::Producer;
+
 /// One timer of the producer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Timer {
@@ -97,6 +99,106 @@ impl TimerTable {
             .iter()
             .filter_map(|&t| self.get(t).map(|at| (t, at)))
             .min_by_key(|(_, at)| *at)
+    }
+}
+
+impl Producer {
+    /// Re-arms the timer table from each concern's deadlines (after every
+    /// input that can move one). The batch timers need no scan: the
+    /// ledger knows the oldest batch's deadline, and the linger and retry
+    /// slots are lower bounds recomputed only once due.
+    pub(crate) fn arm_timers(&mut self) {
+        let now = self.now;
+        let later = |t: Option<Instant>| t.filter(|t| *t > now);
+        let timers = &mut self.timers;
+        timers.set(Timer::Connections, self.nodes.next_deadline(now));
+        timers.set(Timer::Metadata, later(self.metadata.due_at(now)));
+        timers.set(Timer::Admin, later(self.admin.next_deadline()));
+        timers.set(Timer::ProducerId, later(self.idempotence.retry_at()));
+        timers.set(
+            Timer::Transaction,
+            later(self.txn.as_ref().and_then(|t| t.retry_at())),
+        );
+        timers.set(
+            Timer::TokenRefresh,
+            later(self.token_refresh_at).filter(|_| !self.token_requested),
+        );
+        timers.set(Timer::TopicWait, self.waits.next_deadline());
+        timers.set(Timer::Close, self.closing.and_then(|c| c.deadline));
+        // Past deadlines were expired before this: the rest are later.
+        timers.set(Timer::Delivery, later(self.ledger.earliest_deadline()));
+        if timers.is_due(Timer::Linger, now) {
+            let linger = self.config.linger;
+            let next = self
+                .topics
+                .values()
+                .flat_map(|t| &t.partitions)
+                .filter_map(|q| q.open.as_ref().filter(|b| b.record_count > 0))
+                .map(|b| b.created + linger)
+                .filter(|l| *l > now)
+                .min();
+            timers.set(Timer::Linger, next);
+        }
+        if timers.is_due(Timer::Retry, now) {
+            // Every queued batch, not only the fronts: a batch behind the
+            // front becomes the front later, with no other call to lower
+            // the slot.
+            let next = self
+                .topics
+                .values()
+                .flat_map(|t| &t.partitions)
+                .flat_map(|q| &q.queue)
+                .filter_map(|b| b.retry_at)
+                .filter(|r| *r > now)
+                .min();
+            timers.set(Timer::Retry, next);
+        }
+    }
+
+    /// Test-only (`fuzzing`): makes [`poll_timeout`](Self::poll_timeout)
+    /// check the timer table against a scan of every deadline, and panic
+    /// when the table would wake the producer late.
+    #[cfg(feature = "fuzzing")]
+    #[doc(hidden)]
+    pub fn set_timer_check(&mut self, on: bool) {
+        self.check_timers = on;
+    }
+
+    /// Every future deadline by scanning the partitions and requests (what
+    /// `poll_timeout` did before the timer table): the table's check.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn next_deadline_by_scan(&self) -> Option<Instant> {
+        let now = self.now;
+        let later = |t: Option<Instant>| t.filter(|t| *t > now);
+        let mut all = vec![
+            self.nodes.next_deadline(now),
+            later(self.metadata.due_at(now)),
+            later(self.admin.next_deadline()),
+            later(self.idempotence.retry_at()),
+            later(self.txn.as_ref().and_then(|t| t.retry_at())),
+            later(self.token_refresh_at).filter(|_| !self.token_requested),
+            self.waits.next_deadline(),
+            self.closing.and_then(|c| c.deadline),
+        ];
+        let linger = self.config.linger;
+        for t in self.topics.values() {
+            for q in &t.partitions {
+                if let Some(b) = q.open.as_ref().filter(|b| b.record_count > 0) {
+                    all.push(later(Some(b.deadline)));
+                    all.push(later(Some(b.created + linger)));
+                }
+                if let Some(b) = q.queue.front() {
+                    all.push(later(Some(b.deadline)));
+                    all.push(later(b.retry_at));
+                }
+            }
+        }
+        for (_, r) in self.sender.requests() {
+            for (_, b) in r.batches.iter().filter(|(_, b)| !b.reported) {
+                all.push(later(Some(b.deadline)));
+            }
+        }
+        all.into_iter().flatten().min()
     }
 }
 
