@@ -47,6 +47,13 @@ pub struct RecordToken {
     pub partition: i32,
     /// The record's timestamp (CreateTime), as given or from the wall clock.
     pub timestamp: i64,
+    /// Whether the driver should take a turn now: this send left a batch
+    /// ready to go (it filled one, or opened one after a full one), or
+    /// opened a batch whose linger or delivery deadline comes before the
+    /// producer's next timeout. A runtime that drives the core from another
+    /// task wakes it on this (and need not, otherwise, until
+    /// [`Producer::poll_timeout`](crate::Producer::poll_timeout)).
+    pub wake: bool,
 }
 
 /// Names one wait for a topic's metadata (`max.block.ms`), from

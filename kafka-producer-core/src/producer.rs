@@ -870,7 +870,11 @@ impl Producer {
                 limit: self.ledger.memory_limit(),
             });
         }
+        // The driver's turn is due if a batch becomes ready or a deadline
+        // comes before its next wake-up.
+        let mut wake = false;
         if needs_new {
+            wake = queue.open.as_ref().is_some_and(|b| b.record_count > 0);
             self.sender.sendable();
             queue.close_open();
             let deadline = self.now + self.config.delivery_timeout;
@@ -882,8 +886,10 @@ impl Producer {
                 self.now,
                 deadline,
             ));
-            self.timers
-                .lower(Timer::Linger, self.now + self.config.linger);
+            let next = self.timers.next().map(|(_, at)| at);
+            let linger = self.now + self.config.linger;
+            wake |= next.is_none_or(|n| linger.min(deadline) < n);
+            self.timers.lower(Timer::Linger, linger);
             self.timers.lower(Timer::Delivery, deadline);
         }
         let Some(batch) = queue.open.as_mut() else {
@@ -913,6 +919,7 @@ impl Producer {
         if batch.size >= batch_size {
             queue.close_open();
             self.sender.sendable();
+            wake = true;
         }
         // Only records the sticky logic placed count towards its turn (Java).
         if record.partition.is_none() && self.partitioning.uses_sticky(record.key) {
@@ -923,6 +930,7 @@ impl Producer {
             index,
             partition,
             timestamp,
+            wake,
         })
     }
 

@@ -246,6 +246,44 @@ fn a_batch_that_times_out_while_being_sealed_fails_once() {
     assert_eq!(sim.cluster.log("t", 0).len(), 1);
 }
 
+/// The core tells the driver when a send needs a turn (`RecordToken::wake`):
+/// a batch left ready, or a deadline earlier than the next wake-up; not an
+/// append to an open batch that changes neither.
+#[test]
+fn a_send_wakes_the_driver_only_when_a_turn_is_due() {
+    let mut sim = Pair::new(
+        spec(&[("t", 1)]),
+        Faults::default(),
+        6,
+        &[("linger.ms", "50"), ("batch.size", "300")],
+    );
+    send_all(&mut sim, &[record("t", b"warm-up")]);
+    sim.drive_until(Duration::from_secs(5), |e| delivered(e) == 1);
+    let value = [7u8; 60];
+    let first = sim.producer.send(&record("t", &value), sim.now).unwrap();
+    assert!(first.wake, "a new batch's linger is the next deadline");
+    let second = sim.producer.send(&record("t", &value), sim.now).unwrap();
+    assert_eq!(second.batch, first.batch);
+    assert!(
+        !second.wake,
+        "an append that leaves the batch open changes nothing"
+    );
+    let mut tokens = vec![first, second];
+    while tokens.last().is_some_and(|t| t.batch == first.batch) {
+        tokens.push(sim.producer.send(&record("t", &value), sim.now).unwrap());
+    }
+    // The send that found the batch full closed it: ready to go.
+    assert!(tokens.last().unwrap().wake);
+    // Draining sends the full batch now, without waiting for its linger.
+    let at = sim.now;
+    let events = sim.drive_until(Duration::from_secs(5), |e| delivered(e) > 0);
+    assert!(delivered(&events) >= tokens.len() - 1);
+    assert!(
+        sim.now - at < Duration::from_millis(50),
+        "sent before the linger"
+    );
+}
+
 #[test]
 fn unknown_topic_fails_after_max_block() {
     let mut sim = Pair::new(spec(&[]), Faults::default(), 4, &[("max.block.ms", "2000")]);

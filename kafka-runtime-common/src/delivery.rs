@@ -86,10 +86,6 @@ struct SlotState {
 pub(crate) struct BatchWaiters {
     slot: Option<Arc<BatchSlot>>,
     callbacks: Vec<(u32, i64, Callback)>,
-    /// An overestimate of the batch's encoded size, to wake the driver as
-    /// soon as the batch is probably full rather than at linger.
-    pub(crate) approx_bytes: usize,
-    pub(crate) full_reported: bool,
     /// With interceptors: every record's outcome goes to them too.
     acks: Option<Box<Acks>>,
 }

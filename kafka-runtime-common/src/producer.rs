@@ -240,11 +240,8 @@ impl<R: Runtime> Producer<R> {
         record: &ProducerRecord,
         mut callback: Option<Callback>,
     ) -> Result<Option<DeliveryFuture>, SendError> {
-        let approx = record.approx_size();
         let result = record.with_core_record(|core_record| {
-            self.shared()
-                .lock()
-                .attempt(core_record, approx, &mut callback)
+            self.shared().lock().attempt(core_record, &mut callback)
         });
         match result {
             Ok((done, wake)) => {
@@ -268,11 +265,10 @@ impl<R: Runtime> Producer<R> {
         record: &ProducerRecord,
         mut callback: Option<Callback>,
     ) -> Result<Option<DeliveryFuture>, SendError> {
-        let approx = record.approx_size();
         let mut waiting: Option<Waiting> = None;
         loop {
             let step = record.with_core_record(|core_record| {
-                self.step(record, core_record, approx, &mut callback, &mut waiting)
+                self.step(record, core_record, &mut callback, &mut waiting)
             });
             match step {
                 Step::Done(result) => return result,
@@ -295,11 +291,10 @@ impl<R: Runtime> Producer<R> {
         record: &ProducerRecord,
         mut callback: Option<Callback>,
     ) -> Result<Option<DeliveryFuture>, SendError> {
-        let approx = record.approx_size();
         let mut waiting: Option<Waiting> = None;
         loop {
             let step = record.with_core_record(|core_record| {
-                self.step(record, core_record, approx, &mut callback, &mut waiting)
+                self.step(record, core_record, &mut callback, &mut waiting)
             });
             match step {
                 Step::Done(result) => return result,
@@ -342,7 +337,6 @@ impl<R: Runtime> Producer<R> {
         &self,
         record: &ProducerRecord,
         core_record: &Record<'_>,
-        approx: usize,
         callback: &mut Option<Callback>,
         waiting: &mut Option<Waiting>,
     ) -> Step {
@@ -357,7 +351,7 @@ impl<R: Runtime> Producer<R> {
                         return Step::Done(Err(topic_unavailable(&st, &record.topic, error)));
                     }
                 }
-                let result = st.attempt(core_record, approx, callback);
+                let result = st.attempt(core_record, callback);
                 // A wait for buffer memory ends with any answer but another
                 // BufferFull: its time is counted once, here.
                 if !matches!(result, Err(CoreSendError::BufferFull { .. })) {

@@ -9,11 +9,6 @@ use kafka_producer_core::{Header, Record};
 /// Headers borrowed on the stack when converting a record; more than this
 /// many cost one allocation per record.
 const STACK_HEADERS: usize = 8;
-/// Bytes a record's framing adds at most beyond its key, value and headers
-/// (length, attributes, deltas and lengths as varints).
-const RECORD_OVERHEAD: usize = 32;
-/// The same for one header.
-const HEADER_OVERHEAD: usize = 10;
 
 /// A record header with an owned key and value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,36 +136,11 @@ impl ProducerRecord {
             timestamp: self.timestamp,
         })
     }
-
-    /// Roughly what the record adds to its batch, to tell when a batch is
-    /// probably full without asking the core.
-    pub(crate) fn approx_size(&self) -> usize {
-        let len = |b: &Option<Bytes>| b.as_ref().map_or(0, Bytes::len);
-        RECORD_OVERHEAD
-            + len(&self.key)
-            + len(&self.value)
-            + self
-                .headers
-                .iter()
-                .map(|h| HEADER_OVERHEAD + h.key.len() + len(&h.value))
-                .sum::<usize>()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_size_estimate_covers_key_value_and_headers() {
-        let bare = ProducerRecord::new("t").approx_size();
-        let full = ProducerRecord::new("t")
-            .key("kk")
-            .value("vvv")
-            .header("h", Some("x"))
-            .approx_size();
-        assert_eq!(full - bare, 2 + 3 + HEADER_OVERHEAD + 1 + 1);
-    }
 
     #[test]
     fn many_headers_reach_the_core_record_in_order() {

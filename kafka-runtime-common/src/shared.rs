@@ -76,8 +76,6 @@ pub struct State {
     /// The last connection failure or loss, to explain a topic that never
     /// became available.
     pub(crate) last_connect_error: Option<(Instant, String)>,
-    /// `batch.size`, to tell when a batch is probably full.
-    batch_size: usize,
     /// The builder's interceptors: each batch's waiters report every
     /// record's outcome to them.
     pub(crate) interceptors: Option<Interceptors>,
@@ -161,7 +159,6 @@ impl State {
     /// that owns it (mio's embedded one), or in a [`Shared`].
     /// `interceptors` are the builder's ([`Parts::interceptors`](crate::Parts::interceptors)).
     pub fn new(mut core: Core, interceptors: Option<Interceptors>) -> State {
-        let batch_size = core.config().batch_size;
         // A span per Produce request costs an event pair per request: only
         // when someone listens at debug level.
         if tracing::enabled!(target: SPAN_TARGET, tracing::Level::DEBUG) {
@@ -175,7 +172,6 @@ impl State {
             generation: 0,
             closed: false,
             last_connect_error: None,
-            batch_size,
             interceptors,
             token_provider: None,
             request_spans: HashMap::new(),
@@ -208,16 +204,14 @@ impl State {
         callback: Option<Callback>,
     ) -> Result<(Option<DeliveryFuture>, bool), SendError> {
         let mut callback = callback;
-        let approx = record.approx_size();
-        record.with_core_record(|r| self.attempt(r, approx, &mut callback))
+        record.with_core_record(|r| self.attempt(r, &mut callback))
     }
 
-    /// One attempt to queue `record` (about `approx` bytes). Returns the
-    /// future (if no callback) and whether to wake the driver.
+    /// One attempt to queue `record`. Returns the future (if no callback)
+    /// and whether to wake the driver (the core says: `RecordToken::wake`).
     pub(crate) fn attempt(
         &mut self,
         record: &Record<'_>,
-        approx: usize,
         callback: &mut Option<Callback>,
     ) -> Result<(Option<DeliveryFuture>, bool), kafka_producer_core::SendError> {
         if self.closed {
@@ -225,7 +219,6 @@ impl State {
         }
         let token = self.core.send(record, Instant::now())?;
         let waiters = self.batches.entry(token.batch).or_default();
-        waiters.approx_bytes += approx;
         if let Some(chain) = &self.interceptors {
             waiters.acknowledge(
                 chain,
@@ -235,13 +228,7 @@ impl State {
                 token.timestamp,
             );
         }
-        // A new batch may need a linger timer, or follows one that just
-        // filled up; a batch past batch.size is ready to go now.
-        let mut wake = token.index == 0;
-        if !waiters.full_reported && waiters.approx_bytes >= self.batch_size {
-            waiters.full_reported = true;
-            wake = true;
-        }
+        let wake = token.wake;
         let done = match callback.take() {
             Some(callback) => {
                 waiters.callback(token.index, token.timestamp, callback);
