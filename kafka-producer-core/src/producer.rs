@@ -873,10 +873,14 @@ impl Producer {
         // The driver's turn is due if a batch becomes ready or a deadline
         // comes before its next wake-up.
         let mut wake = false;
+        let transactional = self.txn.is_some();
+        let compression = self.config.compression_type;
         if needs_new {
             wake = queue.open.as_ref().is_some_and(|b| b.record_count > 0);
             self.sender.sendable();
             queue.close_open();
+            self.sender
+                .closed_in_send(topic_name, queue, compression, transactional);
             let deadline = self.now + self.config.delivery_timeout;
             queue.open = Some(self.ledger.open(
                 partition,
@@ -919,6 +923,8 @@ impl Producer {
         if batch.size >= batch_size {
             queue.close_open();
             self.sender.sendable();
+            self.sender
+                .closed_in_send(topic_name, queue, compression, transactional);
             wake = true;
         }
         // Only records the sticky logic placed count towards its turn (Java).

@@ -270,6 +270,22 @@ impl Sender {
     pub(crate) fn has_jobs(&self) -> bool {
         !self.jobs.is_empty()
     }
+
+    /// A batch of `q` closed in `send`: with sealing offloaded and records
+    /// to compress, its job goes out at once, for the sending thread to run
+    /// while the records are still in its cache (Java compresses as it
+    /// appends; the driver runs whatever no sender took).
+    pub(crate) fn closed_in_send(
+        &mut self,
+        topic: &Arc<str>,
+        q: &mut PartitionQueue,
+        compression: kafka_proto::compression::Compression,
+        transactional: bool,
+    ) {
+        if self.offload && compression != kafka_proto::compression::Compression::None {
+            hand_out_seal_jobs(topic, q, transactional, &mut self.jobs);
+        }
+    }
 }
 
 /// Takes the records of every batch of `q` that waits to be compressed

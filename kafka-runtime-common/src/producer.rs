@@ -244,8 +244,10 @@ impl<R: Runtime> Producer<R> {
             self.shared().lock().attempt(core_record, &mut callback)
         });
         match result {
-            Ok((done, wake)) => {
-                if wake {
+            Ok((done, wake, jobs)) => {
+                if !jobs.is_empty() {
+                    self.shared().seal_outside(jobs);
+                } else if wake {
                     self.shared().wake_driver();
                 }
                 Ok(done)
@@ -362,8 +364,10 @@ impl<R: Runtime> Producer<R> {
                 result
             };
             let refusal = match result {
-                Ok((done, wake)) => {
-                    if wake {
+                Ok((done, wake, jobs)) => {
+                    if !jobs.is_empty() {
+                        shared.seal_outside(jobs);
+                    } else if wake {
                         shared.wake_driver();
                     }
                     return Step::Done(Ok(done));

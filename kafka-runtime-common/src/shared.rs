@@ -12,6 +12,7 @@
 //! [`Outputs::closes`], and call [`Outputs::complete`].
 
 use kafka_producer_core::admin::{AdminError, AdminResponse};
+use kafka_producer_core::{SealJob, SealedBatch};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -114,6 +115,25 @@ impl Shared {
         (self.wake_driver)();
     }
 
+    /// Compresses and seals the batches a send closed, outside the lock
+    /// (the sender pays for its batches, as Java's does, while the other
+    /// senders go on), then hands them back and wakes the driver to send
+    /// them.
+    pub(crate) fn seal_outside(&self, jobs: Vec<SealJob>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let sealed: Vec<SealedBatch> = jobs.into_iter().map(SealJob::run).collect();
+        {
+            let mut st = self.lock();
+            let now = Instant::now();
+            for batch in sealed {
+                st.core.handle_sealed(batch, now);
+            }
+        }
+        self.wake_driver();
+    }
+
     /// A listener for the next change; create it before checking the
     /// condition it waits for, so no change is missed in between.
     pub(crate) fn listen(&self) -> EventListener {
@@ -204,16 +224,23 @@ impl State {
         callback: Option<Callback>,
     ) -> Result<(Option<DeliveryFuture>, bool), SendError> {
         let mut callback = callback;
-        record.with_core_record(|r| self.attempt(r, &mut callback))
+        let (done, wake, jobs) = record.with_core_record(|r| self.attempt(r, &mut callback))?;
+        // No lock to leave here: the caller owns the state.
+        for job in jobs {
+            self.core.handle_sealed(job.run(), Instant::now());
+        }
+        Ok((done, wake))
     }
 
-    /// One attempt to queue `record`. Returns the future (if no callback)
-    /// and whether to wake the driver (the core says: `RecordToken::wake`).
+    /// One attempt to queue `record`. Returns the future (if no callback),
+    /// whether to wake the driver (the core says: `RecordToken::wake`), and
+    /// the seal jobs of batches the send closed, for the sender to run
+    /// outside the lock ([`Shared::seal_outside`]).
     pub(crate) fn attempt(
         &mut self,
         record: &Record<'_>,
         callback: &mut Option<Callback>,
-    ) -> Result<(Option<DeliveryFuture>, bool), kafka_producer_core::SendError> {
+    ) -> Result<(Option<DeliveryFuture>, bool, Vec<SealJob>), kafka_producer_core::SendError> {
         if self.closed {
             return Err(kafka_producer_core::SendError::Closed);
         }
@@ -236,7 +263,8 @@ impl State {
             }
             None => Some(waiters.future(token.index, token.timestamp)),
         };
-        Ok((done, wake))
+        let jobs = std::iter::from_fn(|| self.core.poll_seal()).collect();
+        Ok((done, wake, jobs))
     }
 
     /// Starts closing the core (see [`Producer::close`](crate::Producer::close)),
