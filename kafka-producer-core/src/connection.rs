@@ -97,8 +97,11 @@ pub(crate) struct Response {
 /// Why a connection must be closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ConnError {
-    /// The broker sent bytes we cannot make sense of.
-    Protocol(String),
+    /// The broker sent bytes we cannot make sense of (untrusted input).
+    Protocol(ProtocolError),
+    /// The driver broke the API's contract (its bug, not the broker's):
+    /// the connection goes all the same.
+    Misuse(&'static str),
     /// A request or the connection setup outlived its deadline.
     Timeout,
     /// SASL was refused.
@@ -108,6 +111,47 @@ pub(crate) enum ConnError {
         api: &'static str,
         needed: &'static str,
     },
+}
+
+/// What was wrong with what a broker sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProtocolError {
+    /// A frame or body that does not decode.
+    Decode(DecodeError),
+    /// A response when no request waits for one.
+    Unsolicited { correlation_id: i32 },
+    /// A response for another request than the oldest one waiting.
+    OutOfOrder { correlation_id: i32, expected: i32 },
+    /// An ApiVersions response too short to hold its error code.
+    TruncatedApiVersions,
+    /// ApiVersions answered with an error.
+    ApiVersions(ErrorCode),
+    /// A SASL response outside a SASL exchange.
+    UnexpectedSasl { api: &'static str },
+}
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProtocolError::Decode(e) => write!(f, "{e}"),
+            ProtocolError::Unsolicited { correlation_id } => {
+                write!(
+                    f,
+                    "response with correlation id {correlation_id} to no request"
+                )
+            }
+            ProtocolError::OutOfOrder {
+                correlation_id,
+                expected,
+            } => write!(
+                f,
+                "response with correlation id {correlation_id}, expected {expected}"
+            ),
+            ProtocolError::TruncatedApiVersions => f.write_str("truncated ApiVersions response"),
+            ProtocolError::ApiVersions(e) => write!(f, "ApiVersions failed: {e}"),
+            ProtocolError::UnexpectedSasl { api } => write!(f, "unexpected {api} response"),
+        }
+    }
 }
 
 /// What the first bytes a "broker" sent say it is, when it is not Kafka.
@@ -130,6 +174,7 @@ impl std::fmt::Display for ConnError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ConnError::Protocol(e) => write!(f, "protocol error: {e}"),
+            ConnError::Misuse(e) => write!(f, "misuse of the producer's API: {e}"),
             ConnError::Timeout => f.write_str(
                 "no answer in time (request.timeout.ms, or the connection setup timeout)",
             ),
@@ -143,7 +188,7 @@ impl std::fmt::Display for ConnError {
 
 impl From<DecodeError> for ConnError {
     fn from(e: DecodeError) -> Self {
-        ConnError::Protocol(e.to_string())
+        ConnError::Protocol(ProtocolError::Decode(e))
     }
 }
 
@@ -592,8 +637,8 @@ impl Connection {
     ) -> Result<(), ConnError> {
         let data = received.as_slice();
         if matches!(self.state, State::Connecting) {
-            return Err(ConnError::Protocol(
-                "data before the connection was up".into(),
+            return Err(ConnError::Misuse(
+                "bytes received before the connection was reported up",
             ));
         }
         self.last_active = now;
@@ -610,18 +655,19 @@ impl Connection {
             self.answered = true;
             let correlation_id = frame::peek_correlation_id(&frame)?;
             let Some(request) = self.in_flight.pop_front() else {
-                return Err(ConnError::Protocol(format!(
-                    "response with correlation id {correlation_id} to no request"
-                )));
+                return Err(ConnError::Protocol(ProtocolError::Unsolicited {
+                    correlation_id,
+                }));
             };
             if request.correlation_id != correlation_id {
                 // Keep it tracked: the producer settles it with the rest
                 // when it closes the connection.
                 let expected = request.correlation_id;
                 self.in_flight.push_front(request);
-                return Err(ConnError::Protocol(format!(
-                    "response with correlation id {correlation_id}, expected {expected}"
-                )));
+                return Err(ConnError::Protocol(ProtocolError::OutOfOrder {
+                    correlation_id,
+                    expected,
+                }));
             }
             match request.purpose {
                 Purpose::ApiVersions => self.on_api_versions(frame, request.version, now)?,
@@ -657,7 +703,7 @@ impl Connection {
         // body listing what it does support (KIP-511).
         let error = match frame.get(4..6) {
             Some(b) => ErrorCode(i16::from_be_bytes([b[0], b[1]])),
-            None => return Err(ConnError::Protocol("truncated ApiVersions response".into())),
+            None => return Err(ConnError::Protocol(ProtocolError::TruncatedApiVersions)),
         };
         if error == ErrorCode::UNSUPPORTED_VERSION {
             if version == 0 {
@@ -686,10 +732,7 @@ impl Connection {
         }
         let (_, body) = decode_lenient::<ApiVersionsRequest>(frame, version)?;
         if !error.is_ok() {
-            return Err(ConnError::Protocol(format!(
-                "ApiVersions failed: {}",
-                error
-            )));
+            return Err(ConnError::Protocol(ProtocolError::ApiVersions(error)));
         }
         if body.finalized_features_epoch >= 0 {
             let level = body
@@ -734,9 +777,9 @@ impl Connection {
     ) -> Result<(), ConnError> {
         let (_, body) = decode_lenient::<SaslHandshakeRequest>(frame, version)?;
         let Some(sasl) = self.sasl.clone() else {
-            return Err(ConnError::Protocol(
-                "unexpected SaslHandshake response".into(),
-            ));
+            return Err(ConnError::Protocol(ProtocolError::UnexpectedSasl {
+                api: "SaslHandshake",
+            }));
         };
         let error = ErrorCode(body.error_code);
         if !error.is_ok() {
@@ -802,9 +845,9 @@ impl Connection {
             ));
         }
         let Some(client) = self.sasl_client.as_mut() else {
-            return Err(ConnError::Protocol(
-                "unexpected SaslAuthenticate response".into(),
-            ));
+            return Err(ConnError::Protocol(ProtocolError::UnexpectedSasl {
+                api: "SaslAuthenticate",
+            }));
         };
         let lifetime = body.session_lifetime_ms;
         if client.is_complete() {
@@ -1032,6 +1075,18 @@ mod tests {
         assert_eq!(c.versions().pick::<MetadataRequest>(12), Some(12));
     }
 
+    /// Bytes fed before the connection was reported up are the driver's
+    /// mistake, told apart from anything a broker could send.
+    #[test]
+    fn bytes_before_the_connection_is_up_are_a_misuse_not_a_protocol_error() {
+        let now = crate::testing::t0();
+        let mut c = conn(now);
+        let mut out = Vec::new();
+        let err = c.receive(&[0, 0, 0, 0], now, &mut out).unwrap_err();
+        assert!(matches!(err, ConnError::Misuse(_)), "{err}");
+        assert!(err.to_string().starts_with("misuse of the producer's API"));
+    }
+
     #[test]
     fn a_response_to_no_request_or_the_wrong_one_is_a_protocol_error() {
         let now = crate::testing::t0();
@@ -1042,7 +1097,13 @@ mod tests {
         let err = c
             .receive(&api_versions_frame(5, 3, &ok), now, &mut out)
             .unwrap_err();
-        assert!(matches!(err, ConnError::Protocol(_)));
+        assert!(matches!(
+            err,
+            ConnError::Protocol(ProtocolError::OutOfOrder {
+                correlation_id: 5,
+                expected: 0
+            })
+        ));
     }
 
     #[test]

@@ -1020,6 +1020,7 @@ impl Producer {
     }
 
     /// The next connection to open.
+    #[must_use = "an output not acted on is lost"]
     pub fn poll_connect(&mut self) -> Option<Connect> {
         self.nodes.poll_connect()
     }
@@ -1027,11 +1028,13 @@ impl Producer {
     /// The next connection to close (the producer has already forgotten
     /// it; do not report its closing back). Write what
     /// [`poll_transmit`](Self::poll_transmit) handed out for it first.
+    #[must_use = "an output not acted on is lost"]
     pub fn poll_close(&mut self) -> Option<ConnId> {
         self.nodes.poll_close()
     }
 
     /// The next bytes to write. Sends whatever has become ready by `now`.
+    #[must_use = "an output not acted on is lost"]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.advance(now);
         // Draining walks every partition: do it only when something can
@@ -1054,6 +1057,7 @@ impl Producer {
     }
 
     /// The next event.
+    #[must_use = "an output not acted on is lost"]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
@@ -1118,6 +1122,7 @@ impl Producer {
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called
     /// (the current time when outputs are waiting to be drained).
+    #[must_use = "the producer needs handle_timeout at this time"]
     pub fn poll_timeout(&self) -> Option<Instant> {
         // Outputs still queued (produced while the caller was draining
         // another kind): wake at once rather than sleep on them.

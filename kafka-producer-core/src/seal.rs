@@ -65,6 +65,7 @@ impl SealJob {
 
     /// Compresses the records and seals the batch (pure computation: no
     /// I/O, no clock, no lock).
+    #[must_use = "the sealed batch goes back through Producer::handle_sealed"]
     pub fn run(mut self) -> SealedBatch {
         let options = BatchOptions {
             transactional: self.transactional,
@@ -126,6 +127,7 @@ impl Producer {
     /// [`set_offload_sealing`](Self::set_offload_sealing) on. Drain these
     /// with the other outputs; the batch (and its partition's later ones)
     /// wait for [`handle_sealed`](Self::handle_sealed).
+    #[must_use = "an output not acted on is lost"]
     pub fn poll_seal(&mut self) -> Option<SealJob> {
         self.sender.poll_job()
     }
