@@ -37,7 +37,7 @@ pub(crate) const PRODUCE_V1_TRANSACTION_CAP: i16 = 11;
 impl Producer {
     fn txn_checked(&mut self, now: Instant) -> Result<(), TransactionError> {
         self.advance(now);
-        if self.closing.is_some() || self.closed {
+        if self.shutdown.is_closing() || self.closed {
             return Err(TransactionError::Closed);
         }
         if self.txn.is_none() {

@@ -79,6 +79,7 @@ pub mod rng;
 pub mod sasl;
 pub mod seal;
 mod sender;
+mod shutdown;
 #[cfg(test)]
 mod testing;
 mod timers;

@@ -26,6 +26,7 @@ use crate::nodes::{ConnectionSettings, Nodes};
 use crate::partitioner::{PartitionerKind, Partitioning, TopicPartitions};
 use crate::rng::{Rng, backoff};
 use crate::sasl::{Credentials, Mechanism};
+use crate::shutdown::Shutdown;
 use crate::timers::{Timer, TimerTable};
 use crate::transaction::Transactions;
 use crate::waits::TopicWaits;
@@ -76,12 +77,6 @@ pub(crate) struct ProduceInFlight {
     pub(crate) batches: Vec<(Arc<str>, Batch)>,
 }
 
-/// The close in progress.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Closing {
-    pub(crate) deadline: Option<Instant>,
-}
-
 /// The Kafka producer as a state machine, with no I/O of its own.
 ///
 /// # Driving it
@@ -129,10 +124,9 @@ pub struct Producer {
     pub(crate) idempotence: Idempotence,
     /// Produce requests in flight, the drain's rotation, when to drain.
     pub(crate) sender: crate::sender::Sender,
-    pub(crate) flushes: VecDeque<(FlushId, u64)>,
-    next_flush_id: u64,
     pub(crate) events: VecDeque<Event>,
-    pub(crate) closing: Option<Closing>,
+    /// Flushes waiting for their batches, and the close in progress.
+    pub(crate) shutdown: Shutdown,
     pub(crate) closed: bool,
     pub(crate) fatal: Option<FatalError>,
     /// Metadata responses received so far.
@@ -317,10 +311,8 @@ impl Producer {
             partitioning,
             idempotence,
             sender: Default::default(),
-            flushes: VecDeque::new(),
-            next_flush_id: 0,
             events: VecDeque::new(),
-            closing: None,
+            shutdown: Shutdown::default(),
             closed: false,
             fatal: None,
             metadata_answers: 0,
@@ -509,7 +501,7 @@ impl Producer {
     /// a fatal error it fails at once.
     pub fn admin(&mut self, request: AdminRequest, timeout: Duration, now: Instant) -> AdminId {
         self.advance(now);
-        let refusal = if self.closed || self.closing.is_some() {
+        let refusal = if self.closed || self.shutdown.is_closing() {
             Some(AdminError::Closed)
         } else {
             self.fatal.clone().map(AdminError::Fatal)
@@ -686,7 +678,7 @@ impl Producer {
             topic: topic.to_owned(),
             reason,
         })?;
-        if self.closing.is_some() || self.closed {
+        if self.shutdown.is_closing() || self.closed {
             return Err(SendError::Closed);
         }
         if self.partition_count(topic).is_some() {
@@ -754,7 +746,7 @@ impl Producer {
     /// `MetadataPending` mean "try again later" (see their docs).
     pub fn send(&mut self, record: &Record<'_>, now: Instant) -> Result<RecordToken, SendError> {
         self.advance(now);
-        if self.closing.is_some() || self.closed {
+        if self.shutdown.is_closing() || self.closed {
             return Err(SendError::Closed);
         }
         if let Some(e) = &self.fatal {
@@ -945,15 +937,13 @@ impl Producer {
     /// them has an outcome.
     pub fn flush(&mut self, now: Instant) -> FlushId {
         self.advance(now);
-        let id = FlushId(self.next_flush_id);
-        self.next_flush_id += 1;
+        // Nothing is outstanding after close; the flush is over at once
+        // (but `Closed` stays the last event: none come after it).
+        let id = self.shutdown.flush(self.ledger.next_id(), !self.closed);
         if self.closed {
-            // Nothing is outstanding after close; the flush is over at once
-            // (but `Closed` stays the last event: none come after it).
             return id;
         }
         self.sender.send_now_below(self.ledger.next_id());
-        self.flushes.push_back((id, self.ledger.next_id()));
         self.maintain();
         id
     }
@@ -1005,12 +995,8 @@ impl Producer {
             return;
         }
         // A timeout too long to represent is no deadline at all.
-        let deadline = timeout.and_then(|t| self.now.checked_add(t));
-        let deadline = match (self.closing.and_then(|c| c.deadline), deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.closing = Some(Closing { deadline });
+        self.shutdown
+            .close(timeout.and_then(|t| self.now.checked_add(t)));
         // An open transaction is aborted (Java's close does the same).
         if let Some(t) = self.txn.as_mut() {
             let _ = t.abort(false);
@@ -1523,10 +1509,7 @@ impl Producer {
             }
         }
         // Close deadline: everything still outstanding fails.
-        if let Some(Closing {
-            deadline: Some(d), ..
-        }) = self.closing
-        {
+        if let Some(d) = self.shutdown.close_deadline() {
             if d <= now && !self.closed {
                 self.fail_everything(DeliveryErrorKind::ProducerClosed);
                 self.finish_close();
@@ -1589,16 +1572,10 @@ impl Producer {
 
     fn check_flushes_and_close(&mut self) {
         let lowest = self.ledger.lowest_outstanding().map_or(u64::MAX, |b| b.0);
-        while let Some(&(id, mark)) = self.flushes.front() {
-            if lowest >= mark {
-                self.flushes.pop_front();
-                self.events.push_back(Event::FlushComplete(id));
-            } else {
-                break;
-            }
-        }
+        self.shutdown.complete_flushes(lowest, &mut self.events);
         let txn_busy = self.txn.as_ref().is_some_and(|t| t.is_ending());
-        if self.closing.is_some() && !self.closed && self.ledger.outstanding() == 0 && !txn_busy {
+        if self.shutdown.is_closing() && !self.closed && self.ledger.outstanding() == 0 && !txn_busy
+        {
             // Wait for reported-but-unanswered requests too, so their
             // sequences settle before the connections go.
             if !self.sender.has_requests() || self.fatal.is_some() {
@@ -1632,9 +1609,7 @@ impl Producer {
             self.complete_admin(id, Err(AdminError::Closed));
         }
         // Every flush is over: nothing is outstanding any more.
-        while let Some((id, _)) = self.flushes.pop_front() {
-            self.events.push_back(Event::FlushComplete(id));
-        }
+        self.shutdown.complete_all(&mut self.events);
         self.events.push_back(Event::Closed);
     }
 

@@ -124,7 +124,7 @@ impl Producer {
             later(self.token_refresh_at).filter(|_| !self.token_requested),
         );
         timers.set(Timer::TopicWait, self.waits.next_deadline());
-        timers.set(Timer::Close, self.closing.and_then(|c| c.deadline));
+        timers.set(Timer::Close, self.shutdown.close_deadline());
         // Past deadlines were expired before this: the rest are later.
         timers.set(Timer::Delivery, later(self.ledger.earliest_deadline()));
         if timers.is_due(Timer::Linger, now) {
@@ -178,7 +178,7 @@ impl Producer {
             later(self.txn.as_ref().and_then(|t| t.retry_at())),
             later(self.token_refresh_at).filter(|_| !self.token_requested),
             self.waits.next_deadline(),
-            self.closing.and_then(|c| c.deadline),
+            self.shutdown.close_deadline(),
         ];
         let linger = self.config.linger;
         for t in self.topics.values() {
