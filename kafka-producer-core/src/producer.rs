@@ -1461,7 +1461,19 @@ impl Producer {
         }
     }
 
-    /// Where every state machine takes its next step after an input.
+    /// Where every state machine takes its next step after an input, in an
+    /// order that matters:
+    /// 1. `expire` first, so nothing below acts on a batch, wait, admin
+    ///    request or close whose deadline has passed (a closed producer
+    ///    stops here);
+    /// 2. metadata, admin, producer id, transactions and the OAuth token
+    ///    ask for what they need (connections, requests), so that
+    /// 3. `drain` sees the freshest leaders, producer id and transaction
+    ///    state when it builds Produce requests;
+    /// 4. flushes and the close are checked after the drain and every
+    ///    outcome above, so a `FlushComplete` or `Closed` comes after the
+    ///    events it waits for;
+    /// 5. the timers are armed last, from the state all of this left.
     pub(crate) fn maintain(&mut self) {
         self.expire();
         if !self.closed {
