@@ -258,48 +258,36 @@ mod tests {
             batch(4096, 3),
             batch(4095, 4),
         ];
+        let partition = |index: i32, records: Option<&Bytes>| PartitionProduceData {
+            index,
+            records: records.cloned(),
+            ..Default::default()
+        };
+        let topic = |name: &str, partition_data| TopicProduceData {
+            name: name.into(),
+            partition_data,
+            ..Default::default()
+        };
         let request = ProduceRequest {
             transactional_id: Some("txn".into()),
             acks: -1,
             timeout_ms: 30_000,
             topic_data: vec![
-                TopicProduceData {
-                    name: "a".into(),
-                    partition_data: vec![
-                        PartitionProduceData {
-                            index: 0,
-                            records: Some(batches[0].clone()),
-                            ..Default::default()
-                        },
-                        PartitionProduceData {
-                            index: 1,
-                            records: Some(batches[1].clone()),
-                            ..Default::default()
-                        },
-                        PartitionProduceData {
-                            index: 2,
-                            records: None,
-                            ..Default::default()
-                        },
+                topic(
+                    "a",
+                    vec![
+                        partition(0, Some(&batches[0])),
+                        partition(1, Some(&batches[1])),
+                        partition(2, None),
                     ],
-                    ..Default::default()
-                },
-                TopicProduceData {
-                    name: "b".into(),
-                    partition_data: vec![
-                        PartitionProduceData {
-                            index: 7,
-                            records: Some(batches[2].clone()),
-                            ..Default::default()
-                        },
-                        PartitionProduceData {
-                            index: 8,
-                            records: Some(batches[3].clone()),
-                            ..Default::default()
-                        },
+                ),
+                topic(
+                    "b",
+                    vec![
+                        partition(7, Some(&batches[2])),
+                        partition(8, Some(&batches[3])),
                     ],
-                    ..Default::default()
-                },
+                ),
             ],
             ..Default::default()
         };

@@ -137,9 +137,7 @@ macro_rules! kafka_struct {
                 out: &mut ::bytes::BytesMut,
                 v: $crate::primitives::WireVersion,
             ) -> ::core::result::Result<(), $crate::error::EncodeError> {
-                // No byte field is ever large enough to be handed over.
-                let mut none = $crate::primitives::Chunks::new(usize::MAX);
-                self.write_chunked(out, v, &mut none)
+                self.write_chunked(out, v, &mut $crate::primitives::Chunks::none())
             }
 
             #[allow(unused_variables, unused_mut)]

@@ -350,6 +350,14 @@ pub struct Chunks {
 }
 
 impl Chunks {
+    /// Hands nothing over: the plain encoding ([`Wire::write`]).
+    pub const fn none() -> Chunks {
+        Chunks {
+            parts: Vec::new(),
+            min: usize::MAX,
+        }
+    }
+
     /// Byte fields of `min` bytes or more are handed over (a smaller copy
     /// costs less than a buffer of its own in a vectored write).
     pub fn new(min: usize) -> Chunks {
@@ -573,9 +581,7 @@ impl Nullable for String {
 
 impl Wire for Bytes {
     fn write(&self, out: &mut BytesMut, v: WireVersion) -> Result<(), EncodeError> {
-        put_len(out, self.len(), v, true)?;
-        out.put_slice(self);
-        Ok(())
+        self.write_chunked(out, v, &mut Chunks::none())
     }
     fn write_chunked(
         &self,
@@ -623,11 +629,7 @@ impl Nullable for Bytes {
 
 impl<T: Wire> Wire for Vec<T> {
     fn write(&self, out: &mut BytesMut, v: WireVersion) -> Result<(), EncodeError> {
-        put_len(out, self.len(), v, true)?;
-        for item in self {
-            item.write(out, v)?;
-        }
-        Ok(())
+        self.write_chunked(out, v, &mut Chunks::none())
     }
     fn write_chunked(
         &self,
@@ -679,13 +681,7 @@ impl<T: Wire> Nullable for Vec<T> {
 
 impl<T: Nullable> Wire for Option<T> {
     fn write(&self, out: &mut BytesMut, v: WireVersion) -> Result<(), EncodeError> {
-        match self {
-            Some(x) => x.write(out, v),
-            None => {
-                T::write_null(out, v);
-                Ok(())
-            }
-        }
+        self.write_chunked(out, v, &mut Chunks::none())
     }
     fn write_chunked(
         &self,
