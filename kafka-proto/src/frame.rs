@@ -17,6 +17,19 @@ pub fn encode_request<R: Request>(
     header: &RequestHeader,
     body: &R,
 ) -> Result<(), EncodeError> {
+    let (hv, size) = request_frame_size(header, body)?;
+    out.reserve(4 + size as usize);
+    out.put_i32(size);
+    header.encode(out, hv)?;
+    body.encode(out, header.request_api_version)
+}
+
+/// The header version and the frame size (after the size prefix) of a
+/// request of `body` under `header`.
+fn request_frame_size<R: Request>(
+    header: &RequestHeader,
+    body: &R,
+) -> Result<(i16, i32), EncodeError> {
     let version = header.request_api_version;
     let hv = request_header_version(R::API_KEY, version, R::is_flexible(version));
     let size = header.encoded_size(hv) + body.encoded_size(version)?;
@@ -24,10 +37,7 @@ pub fn encode_request<R: Request>(
         field: "frame",
         length: size,
     })?;
-    out.reserve(4 + size as usize);
-    out.put_i32(size);
-    header.encode(out, hv)?;
-    body.encode(out, version)
+    Ok((hv, size))
 }
 
 /// [`encode_request`] with the body's large byte fields (the record batches
@@ -41,16 +51,10 @@ pub fn encode_request_chunked<R: Request>(
     header: &RequestHeader,
     body: &R,
 ) -> Result<(), EncodeError> {
-    let version = header.request_api_version;
-    let hv = request_header_version(R::API_KEY, version, R::is_flexible(version));
-    let size = header.encoded_size(hv) + body.encoded_size(version)?;
-    let size = i32::try_from(size).map_err(|_| EncodeError::TooLong {
-        field: "frame",
-        length: size,
-    })?;
+    let (hv, size) = request_frame_size(header, body)?;
     out.put_i32(size);
     header.encode(out, hv)?;
-    body.encode_chunked(out, version, chunks)
+    body.encode_chunked(out, header.request_api_version, chunks)
 }
 
 /// Appends one whole response frame for a request of type `R` at `version`.
