@@ -190,13 +190,16 @@ fn produce(args: &ProduceArgs, runtime: RuntimeChoice) -> Result<Outcome, String
         .iter()
         .map(|h| parse_header(h))
         .collect::<Result<Vec<_>, String>>()?;
+    // The handler first: input starts being read at once, and a signal
+    // that comes once it is read must find the handler in place (under load
+    // the reader drained the pipe before it was, and SIGINT killed kprod).
+    let interrupt = Interrupt::install("produce")?;
     let input = match &args.file {
         Some(path) => Input::start(
             std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
         )?,
         None => Input::start(std::io::stdin())?,
     };
-    let interrupt = Interrupt::install("produce")?;
     let mut connect = args.connect.clone();
     if let Some(id) = &args.transactional_id {
         connect.push("transactional.id", id);
