@@ -134,7 +134,10 @@ rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = FILE
 EOF
     JAVA=(java -Xmx512m -Xms512m "-Dlog4j2.configurationFile=$STATE/log4j2.properties" -cp "$LIBS/*")
-    CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+    # URL-safe base64 of 16 random bytes, as `kafka-storage random-uuid` prints; never starting
+    # with `-`, which the format tool's argument parser would take for an option (1 in 64 runs
+    # failed so).
+    CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22 | sed 's/^-/A/')"
     log "formatting the KRaft log dir ($STATE/data)"
     "${JAVA[@]}" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$STATE/server.properties" \
         >"$STATE/format.log" 2>&1 || {
