@@ -876,7 +876,7 @@ impl Producer {
             let deadline = self.now + self.config.delivery_timeout;
             queue.open = Some(self.ledger.open(
                 partition,
-                self.config.compression_type,
+                compression,
                 self.config.compression_level(),
                 batch_size.min(1 << 20).max(size + BATCH_OVERHEAD),
                 self.now,

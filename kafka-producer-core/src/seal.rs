@@ -12,18 +12,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use kafka_proto::record::{BatchOptions, RecordBatchBuilder};
 
-use std::time::Instant;
-
-use kafka_proto::ErrorCode;
-
 use crate::accumulator::Records;
-use crate::error::DeliveryErrorKind;
 use crate::event::BatchId;
-use crate::lifecycle::Outcome;
 use crate::producer::Producer;
 
 /// A batch's records to compress and seal, from
@@ -145,33 +140,28 @@ impl Producer {
             result,
         } = sealed;
         self.ledger.give_builder(builder);
-        let queue = self
+        // The batch, unless it got its outcome while the job was out.
+        let waiting = self
             .topics
             .get_mut(&topic)
-            .and_then(|t| t.partitions.get_mut(partition as usize));
-        let Some(queue) = queue else {
-            self.maintain();
-            return;
-        };
-        let Some(index) = queue
-            .queue
-            .iter()
-            .position(|b| b.id == batch && b.is_sealing())
-        else {
-            self.maintain();
-            return;
-        };
-        match result {
-            Ok(bytes) => {
-                queue.queue[index].records = Records::Sealed(bytes);
-                self.sender.sendable();
-            }
-            Err(_) => {
-                // The codec could not seal it: nothing was sent.
-                if let Some(b) = queue.queue.remove(index) {
-                    let written = b.possibly_written;
-                    let kind = DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_SERVER_ERROR);
-                    self.finish(&topic, b, Outcome::failed(kind, written));
+            .and_then(|t| t.partitions.get_mut(partition as usize))
+            .and_then(|q| {
+                let index = q
+                    .queue
+                    .iter()
+                    .position(|b| b.id == batch && b.is_sealing())?;
+                Some((q, index))
+            });
+        if let Some((queue, index)) = waiting {
+            match result {
+                Ok(bytes) => {
+                    queue.queue[index].records = Records::Sealed(bytes);
+                    self.sender.sendable();
+                }
+                Err(_) => {
+                    if let Some(b) = queue.queue.remove(index) {
+                        self.fail_unsealable(&topic, b);
+                    }
                 }
             }
         }

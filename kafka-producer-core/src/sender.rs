@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use kafka_proto::ErrorCode;
+use kafka_proto::compression::Compression;
 use kafka_proto::messages::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
 use kafka_proto::messages::produce::{
     PartitionProduceData, PartitionProduceResponse, ProduceRequest, ProduceResponse,
@@ -170,9 +171,10 @@ pub(crate) struct Sender {
     hint: bool,
     /// The earliest linger expiry of an open batch seen by the last drain.
     next_linger: Option<Instant>,
-    /// Compression is the driver's ([`SealJob`]s), not the drain's.
+    /// Compression is the driver's ([`SealJob`]s, run by a sender or the
+    /// driver), not the drain's.
     offload: bool,
-    /// Jobs not yet taken by the driver.
+    /// Jobs not yet taken.
     jobs: VecDeque<SealJob>,
 }
 
@@ -262,7 +264,12 @@ impl Sender {
         self.offload = on;
     }
 
-    /// The next job for the driver.
+    /// Whether batches compressed with `compression` are sealed by jobs.
+    pub(crate) fn offloads(&self, compression: Compression) -> bool {
+        self.offload && compression != Compression::None
+    }
+
+    /// The next job to run.
     pub(crate) fn poll_job(&mut self) -> Option<SealJob> {
         self.jobs.pop_front()
     }
@@ -279,10 +286,10 @@ impl Sender {
         &mut self,
         topic: &Arc<str>,
         q: &mut PartitionQueue,
-        compression: kafka_proto::compression::Compression,
+        compression: Compression,
         transactional: bool,
     ) {
-        if self.offload && compression != kafka_proto::compression::Compression::None {
+        if self.offloads(compression) {
             hand_out_seal_jobs(topic, q, transactional, &mut self.jobs);
         }
     }
@@ -375,7 +382,7 @@ impl Producer {
             ledger: &mut self.ledger,
         };
         let rotation = self.sender.next_rotation(self.topics.len());
-        let offload = self.sender.offload;
+        let offload = self.sender.offloads(self.config.compression_type);
         let mut jobs = std::mem::take(&mut self.sender.jobs);
         let next_linger = self.sender.next_linger_mut();
         let mut topics: Vec<&mut crate::producer::Topic> = self.topics.values_mut().collect();
@@ -444,11 +451,7 @@ impl Producer {
                     // Its records are being compressed; the rest wait too.
                     continue;
                 }
-                if offload
-                    && q.queue[index].builder_mut().is_some_and(|b| {
-                        b.compression() != kafka_proto::compression::Compression::None
-                    })
-                {
+                if offload && matches!(q.queue[index].records, Records::Building(_)) {
                     hand_out_seal_jobs(&topic.name, q, transactional, &mut jobs);
                     continue;
                 }
@@ -474,14 +477,8 @@ impl Producer {
             }
         }
         self.sender.jobs = jobs;
-        for (topic, batch, message) in failed {
-            // The codec could not seal it (a compression failure): nothing
-            // was sent.
-            // An earlier attempt (under another epoch) may have landed.
-            let _ = message;
-            let written = batch.possibly_written;
-            let kind = DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_SERVER_ERROR);
-            self.finish(&topic, batch, Outcome::failed(kind, written));
+        for (topic, batch, _message) in failed {
+            self.fail_unsealable(&topic, batch);
         }
         if need_metadata {
             self.metadata.request();
@@ -501,6 +498,15 @@ impl Producer {
             self.send_produce(room.conn, room.batches);
         }
         drained
+    }
+
+    /// The codec could not seal `batch` (a compression failure): nothing was
+    /// sent this time, though an earlier attempt (under another epoch) may
+    /// have landed.
+    pub(crate) fn fail_unsealable(&mut self, topic: &Arc<str>, batch: Batch) {
+        let written = batch.possibly_written;
+        let kind = DeliveryErrorKind::Broker(ErrorCode::UNKNOWN_SERVER_ERROR);
+        self.finish(topic, batch, Outcome::failed(kind, written));
     }
 
     fn send_produce(&mut self, conn: ConnId, batches: Vec<(Arc<str>, Batch)>) {

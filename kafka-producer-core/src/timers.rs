@@ -110,21 +110,10 @@ impl Producer {
     pub(crate) fn arm_timers(&mut self) {
         let now = self.now;
         let later = |t: Option<Instant>| t.filter(|t| *t > now);
+        for (timer, at) in self.concern_deadlines() {
+            self.timers.set(timer, at);
+        }
         let timers = &mut self.timers;
-        timers.set(Timer::Connections, self.nodes.next_deadline(now));
-        timers.set(Timer::Metadata, later(self.metadata.due_at(now)));
-        timers.set(Timer::Admin, later(self.admin.next_deadline()));
-        timers.set(Timer::ProducerId, later(self.idempotence.retry_at()));
-        timers.set(
-            Timer::Transaction,
-            later(self.txn.as_ref().and_then(|t| t.retry_at())),
-        );
-        timers.set(
-            Timer::TokenRefresh,
-            later(self.token_refresh_at).filter(|_| !self.token_requested),
-        );
-        timers.set(Timer::TopicWait, self.waits.next_deadline());
-        timers.set(Timer::Close, self.shutdown.close_deadline());
         // Past deadlines were expired before this: the rest are later.
         timers.set(Timer::Delivery, later(self.ledger.earliest_deadline()));
         if timers.is_due(Timer::Linger, now) {
@@ -155,6 +144,29 @@ impl Producer {
         }
     }
 
+    /// The next deadline each concern keeps itself (every slot but the
+    /// batches'), as the table's slots take them.
+    fn concern_deadlines(&self) -> [(Timer, Option<Instant>); 8] {
+        let now = self.now;
+        let later = |t: Option<Instant>| t.filter(|t| *t > now);
+        [
+            (Timer::Connections, self.nodes.next_deadline(now)),
+            (Timer::Metadata, later(self.metadata.due_at(now))),
+            (Timer::Admin, later(self.admin.next_deadline())),
+            (Timer::ProducerId, later(self.idempotence.retry_at())),
+            (
+                Timer::Transaction,
+                later(self.txn.as_ref().and_then(|t| t.retry_at())),
+            ),
+            (
+                Timer::TokenRefresh,
+                later(self.token_refresh_at).filter(|_| !self.token_requested),
+            ),
+            (Timer::TopicWait, self.waits.next_deadline()),
+            (Timer::Close, self.shutdown.close_deadline()),
+        ]
+    }
+
     /// Test-only (`fuzzing`): makes [`poll_timeout`](Self::poll_timeout)
     /// check the timer table against a scan of every deadline, and panic
     /// when the table would wake the producer late.
@@ -164,22 +176,19 @@ impl Producer {
         self.check_timers = on;
     }
 
-    /// Every future deadline by scanning the partitions and requests (what
-    /// `poll_timeout` did before the timer table): the table's check.
+    /// Every future deadline, read afresh from each concern and by scanning
+    /// the partitions and requests (what `poll_timeout` did before the
+    /// timer table): the table's check, which also catches a slot an input
+    /// forgot to re-arm.
     #[cfg(feature = "fuzzing")]
     pub(crate) fn next_deadline_by_scan(&self) -> Option<Instant> {
         let now = self.now;
         let later = |t: Option<Instant>| t.filter(|t| *t > now);
-        let mut all = vec![
-            self.nodes.next_deadline(now),
-            later(self.metadata.due_at(now)),
-            later(self.admin.next_deadline()),
-            later(self.idempotence.retry_at()),
-            later(self.txn.as_ref().and_then(|t| t.retry_at())),
-            later(self.token_refresh_at).filter(|_| !self.token_requested),
-            self.waits.next_deadline(),
-            self.shutdown.close_deadline(),
-        ];
+        let mut all: Vec<Option<Instant>> = self
+            .concern_deadlines()
+            .into_iter()
+            .map(|(_, at)| at)
+            .collect();
         let linger = self.config.linger;
         for t in self.topics.values() {
             for q in &t.partitions {

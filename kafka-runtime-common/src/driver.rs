@@ -215,7 +215,8 @@ async fn run<I: AsyncIo>(
         out: Outputs::default(),
         sealed: Vec::new(),
     };
-    // Compression runs in `act`, outside the lock every `send` takes.
+    // Compression runs outside the lock every `send` takes: in the send that
+    // closes a batch (`Shared::after_send`), else in `act`.
     driver.shared.lock().core.set_offload_sealing(true);
     let mut inbox: Vec<NetEvent> = Vec::new();
     let mut deadline: Option<Instant> = None;

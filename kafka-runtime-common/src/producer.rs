@@ -245,11 +245,7 @@ impl<R: Runtime> Producer<R> {
         });
         match result {
             Ok((done, wake, jobs)) => {
-                if !jobs.is_empty() {
-                    self.shared().seal_outside(jobs);
-                } else if wake {
-                    self.shared().wake_driver();
-                }
+                self.shared().after_send(jobs, wake);
                 Ok(done)
             }
             Err(e) => {
@@ -365,11 +361,7 @@ impl<R: Runtime> Producer<R> {
             };
             let refusal = match result {
                 Ok((done, wake, jobs)) => {
-                    if !jobs.is_empty() {
-                        shared.seal_outside(jobs);
-                    } else if wake {
-                        shared.wake_driver();
-                    }
+                    shared.after_send(jobs, wake);
                     return Step::Done(Ok(done));
                 }
                 Err(

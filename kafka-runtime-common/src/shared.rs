@@ -115,12 +115,16 @@ impl Shared {
         (self.wake_driver)();
     }
 
-    /// Compresses and seals the batches a send closed, outside the lock
-    /// (the sender pays for its batches, as Java's does, while the other
-    /// senders go on), then hands them back and wakes the driver to send
-    /// them.
-    pub(crate) fn seal_outside(&self, jobs: Vec<SealJob>) {
+    /// What a send leaves to do once the lock is released: compress and
+    /// seal the batches it closed (the sender pays for its batches, as
+    /// Java's does, while the other senders go on), hand them back and
+    /// wake the driver to send them; or, with none, wake the driver if the
+    /// core asked (`wake`).
+    pub(crate) fn after_send(&self, jobs: Vec<SealJob>, wake: bool) {
         if jobs.is_empty() {
+            if wake {
+                self.wake_driver();
+            }
             return;
         }
         let sealed: Vec<SealedBatch> = jobs.into_iter().map(SealJob::run).collect();
@@ -235,7 +239,7 @@ impl State {
     /// One attempt to queue `record`. Returns the future (if no callback),
     /// whether to wake the driver (the core says: `RecordToken::wake`), and
     /// the seal jobs of batches the send closed, for the sender to run
-    /// outside the lock ([`Shared::seal_outside`]).
+    /// outside the lock ([`Shared::after_send`]).
     pub(crate) fn attempt(
         &mut self,
         record: &Record<'_>,
