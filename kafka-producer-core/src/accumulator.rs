@@ -136,12 +136,12 @@ impl Batch {
     /// Takes the builder out, leaving `then` in its place; `None` (and
     /// nothing changed) if the records are in another form.
     pub(crate) fn take_builder(&mut self, then: Records) -> Option<RecordBatchBuilder> {
-        if !matches!(self.records, Records::Building(_)) {
-            return None;
-        }
         match std::mem::replace(&mut self.records, then) {
             Records::Building(b) => Some(b),
-            _ => None,
+            other => {
+                self.records = other;
+                None
+            }
         }
     }
 

@@ -30,6 +30,15 @@ pub const REQUIRE_ENV: &str = "KAFKA_TESTS_REQUIRE_BROKERS";
 /// How long [`python`] and [`kcat`] let a command run before killing it and failing the test.
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The number in environment variable `name`, or `default` when it is unset
+/// or not a number (a test's knob: `SOAK_SECS`, `FUZZ_SWEEP`, ...).
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The repository root (the workspace directory).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

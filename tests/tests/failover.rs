@@ -31,7 +31,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use kafka_integration_tests::kafka::{ClusterConfig, KafkaCluster, Listener, NewTopic};
-use kafka_integration_tests::tools::{Tool, run_command};
+use kafka_integration_tests::tools::{Tool, env_u64, run_command};
 use kafka_integration_tests::{python, require_tools};
 use kafka_runtime_common::{Acks, ProducerBuilder};
 use outcomes::{
@@ -572,13 +572,6 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// The soak: `SOAK_SECS` (600) at `SOAK_RATE` records/s (2,000) on Tokio through a 3-node
 /// cluster, with a broker restarted every `SOAK_RESTART_SECS` (60; SIGTERM and SIGKILL in
 /// turn), sampling this process's RSS every 10 s. Then everything is read back: nothing lost,
@@ -588,9 +581,9 @@ fn env_or(name: &str, default: u64) -> u64 {
 fn soak() {
     require_tools!(Tool::Kafka, Tool::Python);
     let _nodes = lock();
-    let secs = env_or("SOAK_SECS", 600);
-    let rate = env_or("SOAK_RATE", 2_000);
-    let restart_every = Duration::from_secs(env_or("SOAK_RESTART_SECS", 60));
+    let secs = env_u64("SOAK_SECS", 600);
+    let rate = env_u64("SOAK_RATE", 2_000);
+    let restart_every = Duration::from_secs(env_u64("SOAK_RESTART_SECS", 60));
     let n = (secs * rate) as usize;
     let cluster = cluster();
     let topic = format!("soak-{}", std::process::id());

@@ -6,15 +6,9 @@
 
 use std::time::Instant;
 
+use kafka_integration_tests::tools::env_u64;
 use kafka_producer_core::fuzzing::producer_core;
 use kafka_producer_core::rng::SplitMix64;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[test]
 fn the_oracle_holds_on_seeded_random_scripts() {

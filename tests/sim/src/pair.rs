@@ -145,7 +145,7 @@ impl Pair {
         self.conns.iter().find(|(c, _)| *c == conn).map(|(_, s)| *s)
     }
 
-    fn enter(&mut self, side: Side) {
+    fn tell_meter(&mut self, side: Side) {
         if let Some(m) = &mut self.meter {
             m(side);
         }
@@ -178,9 +178,9 @@ impl Pair {
         while let Some(t) = self.producer.poll_transmit(now) {
             progress = true;
             if let Some(s) = self.sim_conn(t.conn) {
-                self.enter(Side::EnterCluster);
+                self.tell_meter(Side::EnterCluster);
                 self.cluster.client_send(s, &t.data, now);
-                self.enter(Side::LeaveCluster);
+                self.tell_meter(Side::LeaveCluster);
             }
         }
         while let Some(c) = self.producer.poll_close() {
@@ -191,9 +191,9 @@ impl Pair {
             }
         }
         loop {
-            self.enter(Side::EnterCluster);
+            self.tell_meter(Side::EnterCluster);
             let out = self.cluster.poll_output(now);
-            self.enter(Side::LeaveCluster);
+            self.tell_meter(Side::LeaveCluster);
             let Some(out) = out else { break };
             progress = true;
             match out {
