@@ -58,6 +58,7 @@
 //! ```
 
 mod accumulator;
+mod adaptive;
 pub mod admin;
 pub mod config;
 mod connection;

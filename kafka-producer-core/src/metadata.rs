@@ -60,6 +60,8 @@ pub(crate) struct TopicUpdate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MetadataUpdate {
     pub(crate) brokers: crate::hash::Map<i32, BrokerAddr>,
+    /// The brokers that name their rack (`broker.rack`), with it.
+    pub(crate) racks: Vec<(i32, String)>,
     pub(crate) topics: Vec<TopicUpdate>,
 }
 
@@ -73,7 +75,11 @@ impl MetadataUpdate {
     /// with UNKNOWN_SERVER_ERROR instead of trusted.
     pub(crate) fn from_response(response: MetadataResponse) -> MetadataUpdate {
         let mut brokers = crate::hash::Map::default();
+        let mut racks = Vec::new();
         for b in response.brokers {
+            if let Some(rack) = b.rack.filter(|r| !r.is_empty()) {
+                racks.push((b.node_id, rack));
+            }
             if let Ok(port) = u16::try_from(b.port) {
                 brokers.insert(b.node_id, BrokerAddr { host: b.host, port });
             }
@@ -149,7 +155,11 @@ impl MetadataUpdate {
                 });
             }
         }
-        MetadataUpdate { brokers, topics }
+        MetadataUpdate {
+            brokers,
+            racks,
+            topics,
+        }
     }
 }
 

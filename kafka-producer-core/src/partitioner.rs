@@ -17,11 +17,19 @@
 //!     partition). Sticking fills batches, and switching by bytes rather
 //!     than by batch spreads load evenly however records are sized.
 //!
-//!   KIP-794's adaptive partitioning (`partitioner.adaptive.partitioning.enable`,
-//!   which weights the choice by how much each partition has queued) is
-//!   *off*: the choice is always uniform. Java also delays a due switch
-//!   until the current batch is full (but never past `2 * batch.size`
-//!   bytes); here the switch happens as soon as `batch.size` bytes are in.
+//!   With KIP-794's adaptive partitioning (`partitioner.adaptive.partitioning.enable`,
+//!   on by default as in Java) and the producer's queues at hand
+//!   (the producer passes them with each choice), the draw is weighted: a
+//!   partition with `q` batches queued gets weight `max + 1 - q`, `max`
+//!   being the longest queue among the candidates, so partitions on a slow
+//!   broker, whose queues grow, get fewer new records; when every queue is
+//!   as long, the draw is uniform. A partition whose leader has had data
+//!   ready that it could not take for `partitioner.availability.timeout.ms`
+//!   is left out of the draw. With KIP-1123's `partitioner.rack.aware` and a
+//!   `client.rack`, the candidates are the partitions led in the client's
+//!   rack, while there are any. Java also delays a due switch until the
+//!   current batch is full (but never past `2 * batch.size` bytes); here the
+//!   switch happens as soon as `batch.size` bytes are in.
 //! - [`PartitionerKind::RoundRobin`], Java's `RoundRobinPartitioner`: a
 //!   counter per topic walks the partitions with a leader (all partitions when
 //!   none has), one record each, keys ignored.
@@ -214,6 +222,21 @@ pub struct Partitioning {
     sticky_batch_size: usize,
     rng: Rng,
     topics: crate::hash::FastMap<String, TopicState>,
+    /// KIP-794: weight sticky draws by the queues, when they are given.
+    adaptive: bool,
+    /// Scratch for the weighted draw: candidate partitions and their
+    /// cumulative weights (kept to avoid an allocation per draw).
+    weighted_ids: Vec<i32>,
+    weighted_cumulative: Vec<u64>,
+}
+
+/// What the producer knows of a partition's load when the built-in
+/// partitioner draws a new sticky partition (KIP-794).
+pub(crate) trait PartitionLoad {
+    /// The batches queued for `partition` (the open one included), or
+    /// `None` when it is to be left out: its leader has not taken ready data
+    /// for `partitioner.availability.timeout.ms`.
+    fn queued_batches(&self, partition: i32) -> Option<u32>;
 }
 
 impl Partitioning {
@@ -231,7 +254,18 @@ impl Partitioning {
             sticky_batch_size: batch_size.max(1),
             rng: Rng::new(seed),
             topics: crate::hash::FastMap::default(),
+            adaptive: false,
+            weighted_ids: Vec::new(),
+            weighted_cumulative: Vec::new(),
         }
+    }
+
+    /// Turns KIP-794's adaptive partitioning on or off
+    /// (`partitioner.adaptive.partitioning.enable`). It weights the draws the
+    /// producer makes with its queues at hand; [`choose`](Self::choose) and
+    /// [`choose_in`](Self::choose_in) know no queues and draw uniformly.
+    pub fn set_adaptive(&mut self, on: bool) {
+        self.adaptive = on;
     }
 
     /// Chooses the partition of `topic` for a record with this serialized
@@ -281,6 +315,25 @@ impl Partitioning {
         value: Option<&[u8]>,
         partitions: &TopicPartitions<'_>,
     ) -> Result<i32, PartitionError> {
+        let candidates = partitions.available;
+        self.choose_in_with_load(state, topic, key, value, partitions, candidates, None)
+    }
+
+    /// [`choose_in`](Self::choose_in) for the producer: a new sticky
+    /// partition is drawn among `candidates` (the available partitions, or
+    /// those led in the client's rack; all partitions when empty), weighted
+    /// by `load` when adaptive partitioning is on.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn choose_in_with_load(
+        &mut self,
+        state: &mut TopicState,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        partitions: &TopicPartitions<'_>,
+        candidates: &[i32],
+        load: Option<&dyn PartitionLoad>,
+    ) -> Result<i32, PartitionError> {
         let num_partitions = partitions.num_partitions;
         if num_partitions <= 0 {
             return Err(PartitionError::NoPartitions { num_partitions });
@@ -302,7 +355,7 @@ impl Partitioning {
                         // partitions can leave the old choice out of range.
                         Some(sticky) if sticky < num_partitions => sticky,
                         _ => {
-                            let drawn = nth_partition(partitions, self.rng.next_u64());
+                            let drawn = self.draw_sticky(partitions, candidates, load);
                             // Never keep a bad choice: the record fails, and
                             // the next one draws again.
                             if (0..num_partitions).contains(&drawn) {
@@ -372,6 +425,57 @@ impl Partitioning {
     }
 }
 
+impl Partitioning {
+    /// A new sticky partition: weighted by the queues (KIP-794) when
+    /// adaptive partitioning is on and `load` is given, uniform among
+    /// `candidates` otherwise (among all partitions when there are none).
+    fn draw_sticky(
+        &mut self,
+        partitions: &TopicPartitions<'_>,
+        candidates: &[i32],
+        load: Option<&dyn PartitionLoad>,
+    ) -> i32 {
+        let random = self.rng.next_u64();
+        if let Some(load) = load.filter(|_| self.adaptive) {
+            self.weighted_ids.clear();
+            self.weighted_cumulative.clear();
+            let mut longest = 0u32;
+            let mut all_equal = true;
+            for &p in candidates {
+                if let Some(queued) = load.queued_batches(p) {
+                    if let Some(&first) = self.weighted_cumulative.first() {
+                        all_equal &= u64::from(queued) == first;
+                    }
+                    longest = longest.max(queued);
+                    self.weighted_ids.push(p);
+                    self.weighted_cumulative.push(u64::from(queued));
+                }
+            }
+            // Every candidate available and equally loaded: uniform (Java
+            // keeps no load statistics then). None available: uniform among
+            // all candidates, as if nothing were known.
+            let uniform = self.weighted_ids.is_empty()
+                || (all_equal && self.weighted_ids.len() == candidates.len());
+            if !uniform {
+                let top = u64::from(longest) + 1;
+                let mut sum = 0u64;
+                for c in &mut self.weighted_cumulative {
+                    sum += top - *c;
+                    *c = sum;
+                }
+                let pick = random % sum;
+                let index = self.weighted_cumulative.partition_point(|&c| c <= pick);
+                return self.weighted_ids[index];
+            }
+        }
+        if candidates.is_empty() {
+            nth_partition(partitions, random)
+        } else {
+            candidates[(random % candidates.len() as u64) as usize]
+        }
+    }
+}
+
 /// The partition at position `index` (taken modulo the count) among the
 /// available partitions, or among all partitions when none is available.
 fn nth_partition(partitions: &TopicPartitions<'_>, index: u64) -> i32 {
@@ -404,6 +508,103 @@ mod tests {
                 by_name.on_append("t", a.unwrap(), 70);
                 by_state.on_append_in(&mut state, b.unwrap(), 70);
             }
+        }
+    }
+
+    /// Queue lengths by partition; `None`: unavailable.
+    struct Queues(Vec<Option<u32>>);
+
+    impl PartitionLoad for Queues {
+        fn queued_batches(&self, partition: i32) -> Option<u32> {
+            self.0.get(partition as usize).copied().flatten()
+        }
+    }
+
+    /// How often each of `n` partitions is drawn in `draws` sticky
+    /// choices (batch.size 1: every append switches), all partitions
+    /// available, `candidates` offered.
+    fn sticky_draws(
+        adaptive: bool,
+        queues: &Queues,
+        candidates: &[i32],
+        n: i32,
+        draws: usize,
+    ) -> Vec<usize> {
+        let mut p = Partitioning::new(PartitionerKind::Default, false, 1, 42);
+        p.set_adaptive(adaptive);
+        let available: Vec<i32> = (0..n).collect();
+        let mut state = TopicState::default();
+        let mut counts = vec![0; n as usize];
+        for _ in 0..draws {
+            let chosen = p
+                .choose_in_with_load(
+                    &mut state,
+                    "t",
+                    None,
+                    None,
+                    &parts(n, &available),
+                    candidates,
+                    Some(queues),
+                )
+                .unwrap();
+            p.on_append_in(&mut state, chosen, 1);
+            counts[chosen as usize] += 1;
+        }
+        counts
+    }
+
+    #[test]
+    fn adaptive_draws_weigh_partitions_against_their_queues() {
+        // Weights are max + 1 - queued: 4, 1, 1, 1, so partition 0 gets 4/7.
+        let queues = Queues(vec![Some(0), Some(3), Some(3), Some(3)]);
+        let counts = sticky_draws(true, &queues, &[0, 1, 2, 3], 4, 7_000);
+        assert!((3_700..4_300).contains(&counts[0]), "{counts:?}");
+        for &c in &counts[1..] {
+            assert!((800..1_200).contains(&c), "{counts:?}");
+        }
+        // Off, the same queues change nothing: uniform.
+        let counts = sticky_draws(false, &queues, &[0, 1, 2, 3], 4, 8_000);
+        for &c in &counts {
+            assert!((1_800..2_200).contains(&c), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn equal_queues_draw_exactly_as_the_uniform_choice() {
+        let queues = Queues(vec![Some(2); 5]);
+        let all = [0, 1, 2, 3, 4];
+        assert_eq!(
+            sticky_draws(true, &queues, &all, 5, 500),
+            sticky_draws(false, &queues, &all, 5, 500)
+        );
+    }
+
+    #[test]
+    fn an_unavailable_partition_is_never_drawn_while_another_is_available() {
+        let queues = Queues(vec![Some(0), None, Some(0), Some(0)]);
+        let counts = sticky_draws(true, &queues, &[0, 1, 2, 3], 4, 3_000);
+        assert_eq!(counts[1], 0, "{counts:?}");
+        assert!(
+            counts.iter().filter(|&&c| c > 800).count() == 3,
+            "{counts:?}"
+        );
+        // None available: uniform among the candidates, as if nothing were known.
+        let none = Queues(vec![None; 4]);
+        let counts = sticky_draws(true, &none, &[0, 1, 2, 3], 4, 4_000);
+        assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
+    }
+
+    #[test]
+    fn sticky_draws_keep_to_the_candidates() {
+        // The rack-local partitions, say.
+        let queues = Queues(vec![Some(0), Some(0), Some(5), Some(0)]);
+        for adaptive in [true, false] {
+            let counts = sticky_draws(adaptive, &queues, &[2, 3], 4, 2_000);
+            assert_eq!(counts[0] + counts[1], 0, "adaptive {adaptive}: {counts:?}");
+            assert!(
+                counts[2] > 0 && counts[3] > 0,
+                "adaptive {adaptive}: {counts:?}"
+            );
         }
     }
 

@@ -48,6 +48,10 @@ pub(crate) struct Topic {
     pub(crate) partitions: Vec<PartitionQueue>,
     /// Partitions with a known leader, for the partitioner.
     pub(crate) available: Vec<i32>,
+    /// Of `available`, those led by a broker in `client.rack`, when
+    /// `partitioner.rack.aware` is on (KIP-1123): the sticky choice keeps to
+    /// them while there are any.
+    pub(crate) local: Vec<i32>,
     /// The built-in partitioners' state for this topic (kept here rather
     /// than looked up by name in the partitioner, per record).
     pub(crate) partitioner: crate::partitioner::TopicState,
@@ -64,6 +68,7 @@ impl Topic {
             error: ErrorCode::NONE,
             partitions: Vec::new(),
             available: Vec::new(),
+            local: Vec::new(),
             partitioner: Default::default(),
         }
     }
@@ -131,6 +136,9 @@ pub struct Producer {
     pub(crate) fatal: Option<FatalError>,
     /// Metadata responses received so far.
     pub(crate) metadata_answers: u64,
+    /// Each broker's `broker.rack`, as metadata named them, for rack-aware
+    /// partitioning (kept only when it is on).
+    pub(crate) racks: crate::hash::Map<i32, Arc<str>>,
     /// The transaction machine, with a `transactional.id`.
     pub(crate) txn: Option<Transactions>,
     /// OAUTHBEARER: a token was asked for ([`Event::TokenNeeded`]) and
@@ -252,12 +260,13 @@ impl Producer {
                 crate::config::PartitionerChoice::RoundRobin => PartitionerKind::RoundRobin,
             },
         };
-        let partitioning = Partitioning::new(
+        let mut partitioning = Partitioning::new(
             kind,
             config.partitioner_ignore_keys,
             config.batch_size,
             rng.next_u64(),
         );
+        partitioning.set_adaptive(config.partitioner_adaptive);
         let bootstrap = config
             .bootstrap_servers
             .iter()
@@ -316,6 +325,7 @@ impl Producer {
             closed: false,
             fatal: None,
             metadata_answers: 0,
+            racks: Default::default(),
             txn,
             token_requested: false,
             token_refresh_at: None,
@@ -807,28 +817,40 @@ impl Producer {
                     partitions: count,
                 });
             }
-            None => self
-                .partitioning
-                .choose_in(
-                    &mut topic.partitioner,
+            None => {
+                let Topic {
+                    partitions,
+                    available,
+                    local,
+                    partitioner,
+                    ..
+                } = &mut *topic;
+                let timeout = self.config.partitioner_availability_timeout;
+                let load = crate::adaptive::QueueLoad {
+                    queues: partitions,
+                    latency: (!timeout.is_zero()).then_some((&self.sender.latency, timeout)),
+                };
+                self.partitioning.choose_in_with_load(
+                    partitioner,
                     record.topic,
                     record.key,
                     record.value,
                     &TopicPartitions {
                         num_partitions: count,
-                        available: &topic.available,
+                        available,
                     },
+                    if local.is_empty() { available } else { local },
+                    Some(&load),
                 )
-                .map_err(|e| SendError::InvalidPartition {
-                    topic: record.topic.to_owned(),
-                    partition: match e {
-                        crate::partitioner::PartitionError::OutOfRange { partition, .. } => {
-                            partition
-                        }
-                        _ => -1,
-                    },
-                    partitions: count,
-                })?,
+            }
+            .map_err(|e| SendError::InvalidPartition {
+                topic: record.topic.to_owned(),
+                partition: match e {
+                    crate::partitioner::PartitionError::OutOfRange { partition, .. } => partition,
+                    _ => -1,
+                },
+                partitions: count,
+            })?,
         };
         let Topic {
             name: topic_name,
@@ -1334,6 +1356,12 @@ impl Producer {
         // Merge rather than replace: a broker missing from one answer (down
         // for a moment) keeps its address for when a leader names it again.
         self.nodes.learn(update.brokers);
+        let rack_aware = self.rack_aware();
+        if rack_aware {
+            for (node, rack) in update.racks {
+                self.racks.insert(node, rack.into());
+            }
+        }
         for t in update.topics {
             let Some(topic) = self.topics.get_mut(t.name.as_str()) else {
                 continue;
@@ -1371,6 +1399,16 @@ impl Producer {
                     topic.available.push(i as i32);
                 }
             }
+            topic.local.clear();
+            if rack_aware {
+                let rack = self.config.client_rack.as_str();
+                for &p in &topic.available {
+                    let leader = topic.partitions[p as usize].leader.node;
+                    if self.racks.get(&leader).is_some_and(|r| &**r == rack) {
+                        topic.local.push(p);
+                    }
+                }
+            }
             if topic.available.len() < topic.partitions.len() {
                 self.metadata.request();
             }
@@ -1379,6 +1417,12 @@ impl Producer {
                     .push_back(Event::TopicReady { topic: name, wait });
             }
         }
+    }
+
+    /// Whether rack-aware partitioning is on: `partitioner.rack.aware` with a
+    /// `client.rack` (KIP-1123; it concerns the built-in partitioner only).
+    fn rack_aware(&self) -> bool {
+        self.config.partitioner_rack_aware && !self.config.client_rack.is_empty()
     }
 
     /// Fails every outstanding batch and refuses further sends.

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_proto::ErrorCode;
@@ -83,6 +83,18 @@ pub(crate) fn refused_before_append(code: ErrorCode) -> bool {
             | ErrorCode::UNSUPPORTED_COMPRESSION_TYPE
             | ErrorCode::INVALID_RECORD
     )
+}
+
+/// Whether `q` has a batch the drain would send now if its leader could
+/// take it: a closed one not waiting out a retry backoff, or an open one past
+/// its linger (or below the flush mark).
+fn has_ready_batch(q: &PartitionQueue, now: Instant, linger: Duration, flush_mark: u64) -> bool {
+    q.queue
+        .front()
+        .is_some_and(|b| b.retry_at.is_none_or(|t| t <= now))
+        || q.open.as_ref().is_some_and(|b| {
+            b.record_count > 0 && (b.created + linger <= now || b.id.0 < flush_mark)
+        })
 }
 
 /// A ready connection and the produce requests it can still take.
@@ -176,6 +188,9 @@ pub(crate) struct Sender {
     offload: bool,
     /// Jobs not yet taken.
     jobs: VecDeque<SealJob>,
+    /// How long each broker has left ready data waiting (KIP-794's
+    /// `partitioner.availability.timeout.ms`; tracked only when it is set).
+    pub(crate) latency: crate::adaptive::NodeLatency,
 }
 
 impl Sender {
@@ -381,6 +396,9 @@ impl Producer {
             epoch,
             ledger: &mut self.ledger,
         };
+        let track_latency = self.config.partitioner_adaptive
+            && !self.config.partitioner_availability_timeout.is_zero();
+        let mut latency = std::mem::take(&mut self.sender.latency);
         let rotation = self.sender.next_rotation(self.topics.len());
         let offload = self.sender.offloads(self.config.compression_type);
         let mut jobs = std::mem::take(&mut self.sender.jobs);
@@ -397,7 +415,12 @@ impl Producer {
                     need_metadata = true;
                     continue;
                 }
-                let Some(room) = rooms.iter_mut().find(|r| r.node == node) else {
+                let room = rooms.iter_mut().find(|r| r.node == node);
+                let can_take = room.as_ref().is_some_and(|r| r.free > 0);
+                if track_latency && (can_take || has_ready_batch(q, now, linger, flush_mark)) {
+                    latency.seen(node, now, can_take);
+                }
+                let Some(room) = room else {
                     if !need_conn.contains(&node) {
                         need_conn.push(node);
                     }
@@ -477,6 +500,7 @@ impl Producer {
             }
         }
         self.sender.jobs = jobs;
+        self.sender.latency = latency;
         for (topic, batch, _message) in failed {
             self.fail_unsealable(&topic, batch);
         }

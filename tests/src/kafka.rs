@@ -244,6 +244,7 @@ pub struct ClusterConfig {
     jvm_properties: Vec<(String, String)>,
     plain_users: Vec<(String, String)>,
     scram_users: Vec<ScramUser>,
+    racks: bool,
 }
 
 impl fmt::Debug for ClusterConfig {
@@ -257,6 +258,7 @@ impl fmt::Debug for ClusterConfig {
             .field("jvm_properties", &self.jvm_properties)
             .field("plain_users", &plain)
             .field("scram_users", &self.scram_users)
+            .field("racks", &self.racks)
             .finish()
     }
 }
@@ -277,6 +279,7 @@ impl ClusterConfig {
             broker_configs: Vec::new(),
             plain_users: Vec::new(),
             scram_users: Vec::new(),
+            racks: false,
         }
     }
 
@@ -286,8 +289,22 @@ impl ClusterConfig {
     }
 
     /// Three nodes, replication factor 3, `min.insync.replicas=2`: replication and failover.
+    /// Each node in a rack of its own ([`racks`](Self::racks)), so rack-aware partitioning
+    /// can be tested on it.
     pub fn three_nodes() -> ClusterConfig {
-        ClusterConfig::new(3)
+        ClusterConfig::new(3).racks()
+    }
+
+    /// Each node in a rack of its own: `broker.rack=rack-ID` (node `ID`), as Metadata then
+    /// reports it.
+    pub fn racks(mut self) -> ClusterConfig {
+        self.racks = true;
+        self
+    }
+
+    /// The rack of node `id` when [`racks`](Self::racks) is set.
+    pub fn rack_of(id: i32) -> String {
+        format!("rack-{id}")
     }
 
     /// The Kafka version: a directory name under `.tools/kafka/` (`4.4.0`, `4.0.0`, `3.9.1`,
@@ -1141,6 +1158,9 @@ impl KafkaCluster {
                 "listener.name.{listener}.oauthbearer.sasl.jaas.config=\
                  org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;"
             ));
+        }
+        if self.config.racks {
+            lines.push(format!("broker.rack={}", ClusterConfig::rack_of(node.id)));
         }
         for (key, value) in &self.config.broker_configs {
             lines.push(format!("{key}={value}"));

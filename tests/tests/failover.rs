@@ -549,6 +549,114 @@ async fn recovers_after_the_topic_is_deleted_and_recreated<T: Rt>() {
     assert_all_delivered(cluster, &topic, &after);
 }
 
+/// KIP-1123 on the binary's cluster, whose nodes are in racks of their own: with
+/// `partitioner.rack.aware` and a `client.rack`, keyless records go only to partitions led in
+/// the client's rack, keyed ones where their key hashes; without it, keyless records go to
+/// every broker. Counted by where the records landed, as Kafka's `GetOffsetShell` reads the
+/// end offsets, and by the delivery reports.
+async fn rack_aware_partitioning_keeps_keyless_records_in_the_clients_rack<T: Rt>() {
+    require_tools!(Tool::Kafka);
+    let _nodes = lock();
+    let cluster = cluster();
+    let mut landed = Vec::new();
+    for aware in [true, false] {
+        let topic = topic_name::<T>(if aware { "rack-aware" } else { "rack-unaware" });
+        cluster.create_topic_with(NewTopic::new(&topic, 6).replication_factor(1));
+        let leaders: Vec<i32> = cluster
+            .describe_topic(&topic)
+            .expect("describe the topic")
+            .iter()
+            .map(|p| p.leader)
+            .collect();
+        let home = leaders[0];
+        let rack = ClusterConfig::rack_of(home);
+        let local: Vec<i32> = (0..6).filter(|&p| leaders[p as usize] == home).collect();
+        assert!(
+            local.len() < 6,
+            "every partition led by one node: {leaders:?}"
+        );
+        let producer = ProducerBuilder::<T::R>::new()
+            .bootstrap_servers(&cluster.bootstrap(Listener::Plaintext))
+            .batch_size(512)
+            .linger(Duration::ZERO)
+            .set("client.rack", &rack)
+            .set(
+                "partitioner.rack.aware",
+                if aware { "true" } else { "false" },
+            )
+            .build()
+            .expect("build the producer");
+        let t: std::sync::Arc<str> = topic.as_str().into();
+        let mut pending = Vec::new();
+        for i in 0..1200 {
+            let mut record = kafka_runtime_common::ProducerRecord::new(t.clone())
+                .value(format!("{i}-{}", "v".repeat(80)));
+            if i % 4 == 0 {
+                record = record.key(format!("key-{i}"));
+            }
+            let keyed = i % 4 == 0;
+            pending.push((keyed, i, producer.send(record).await.expect("send")));
+        }
+        let mut counts = [0i64; 6];
+        for (keyed, i, delivery) in pending {
+            let partition = delivery.await.expect("delivered").partition;
+            counts[partition as usize] += 1;
+            if keyed {
+                let key = format!("key-{i}");
+                assert_eq!(
+                    partition,
+                    kafka_runtime_common::partitioner::partition_for_key(key.as_bytes(), 6),
+                    "keyed records are not moved by rack awareness"
+                );
+            } else if aware {
+                assert!(
+                    local.contains(&partition),
+                    "keyless record {i} went to partition {partition}, led by node {} outside \
+                     rack {rack} (local partitions {local:?})",
+                    leaders[partition as usize]
+                );
+            }
+        }
+        producer.close(Duration::from_secs(10)).await;
+        // What landed, as Kafka's own tool reads it.
+        let shell = kafka_tool(
+            cluster,
+            "org.apache.kafka.tools.GetOffsetShell",
+            &["--topic", &topic],
+        );
+        let mut ends = [0i64; 6];
+        for line in shell.lines() {
+            let mut parts = line.rsplitn(3, ':');
+            let (Some(end), Some(p)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            if let (Ok(end), Ok(p)) = (end.trim().parse::<i64>(), p.parse::<usize>()) {
+                ends[p] = end;
+            }
+        }
+        assert_eq!(
+            ends, counts,
+            "end offsets (GetOffsetShell: {shell}) against the reports"
+        );
+        let keyless_elsewhere: Vec<i32> = (0..6)
+            .filter(|p| !local.contains(p) && counts[*p as usize] > 0)
+            .collect();
+        eprintln!("rack-aware={aware}: rack {rack}, local {local:?}, per partition {counts:?}");
+        landed.push((local, counts, keyless_elsewhere));
+    }
+    // Without rack awareness, keyless records go to the other racks too (more than the keyed
+    // records alone would put there).
+    let (local, counts, _) = &landed[1];
+    let elsewhere: i64 = (0..6)
+        .filter(|p| !local.contains(p))
+        .map(|p| counts[p as usize])
+        .sum();
+    assert!(
+        elsewhere > 600,
+        "rack-unaware: only {elsewhere} records outside the rack"
+    );
+}
+
 runtimes::suite!(
     sigkill_of_the_leader_mid_stream_loses_nothing,
     sigstop_longer_than_the_request_timeout_loses_nothing,
@@ -557,6 +665,7 @@ runtimes::suite!(
     reassignment_and_leader_election_lose_nothing,
     added_partitions_receive_records,
     recovers_after_the_topic_is_deleted_and_recreated,
+    rack_aware_partitioning_keeps_keyless_records_in_the_clients_rack,
 );
 
 /// This process's resident set size in KiB (`VmRSS` of /proc/self/status).

@@ -1009,6 +1009,148 @@ async fn within(scenario: impl Future<Output = ()>) {
     }
 }
 
+/// Keyless records sent in `waves` waves of `per_wave`, a pause of
+/// `pause` after each, to `topic`: each one's send time and delivery.
+async fn send_keyless_waves(
+    p: &impl TestProducer,
+    topic: &Arc<str>,
+    waves: usize,
+    per_wave: usize,
+    pause: Duration,
+) -> Vec<(Instant, DeliveryFuture)> {
+    let mut pending = Vec::with_capacity(waves * per_wave);
+    for wave in 0..waves {
+        for i in 0..per_wave {
+            let record =
+                ProducerRecord::new(topic.clone()).value(format!("{wave}-{i}-{}", "x".repeat(90)));
+            let sent = Instant::now();
+            let delivery = p.send(record).await.unwrap_or_else(|e| panic!("send: {e}"));
+            pending.push((sent, delivery));
+        }
+        sleep(pause).await;
+    }
+    pending
+}
+
+/// Each record's send time and the partition it was delivered to.
+async fn partitions_delivered(pending: Vec<(Instant, DeliveryFuture)>) -> Vec<(Instant, i32)> {
+    let mut out = Vec::with_capacity(pending.len());
+    for (sent, delivery) in pending {
+        let meta = delivery.await.unwrap_or_else(|e| panic!("delivery: {e}"));
+        out.push((sent, meta.partition));
+    }
+    out
+}
+
+/// A producer for the partitioning scenarios: small batches, so the sticky
+/// partition changes every few records, one request in flight per broker,
+/// no linger.
+fn partitioning_producer<T: Rt>(cluster: &MockCluster, props: &[(&str, &str)]) -> T::P {
+    let mut b = ProducerBuilder::<T::R>::new()
+        .bootstrap_servers(cluster.bootstrap())
+        .client_id(&format!("{}-partitioning", T::NAME))
+        .batch_size(512)
+        .linger(Duration::ZERO)
+        .max_in_flight(1)
+        .request_timeout(Duration::from_secs(10))
+        .delivery_timeout(Duration::from_secs(60));
+    for (k, v) in props {
+        b = b.set(k, v);
+    }
+    b.build().expect("build the producer")
+}
+
+/// KIP-794: with adaptive partitioning (Java's default) keyless records
+/// steer away from a slow broker, whose queues grow; without it they are
+/// spread evenly whatever the brokers' speed.
+async fn adaptive_partitioning_steers_keyless_records_from_a_slow_broker<T: Rt>() {
+    require_tools!(Tool::MockCluster);
+    let scenario = async {
+        let mut share = Vec::new();
+        for adaptive in ["true", "false"] {
+            let topic: Arc<str> = format!("partitioning-adaptive-{adaptive}-{}", T::NAME).into();
+            let mut cluster = MockCluster::start(3, &[(&*topic, 6, 1)]);
+            set_leaders(&mut cluster, &topic, &[1, 1, 2, 2, 3, 3]);
+            // Broker 3 answers every request 250 ms late.
+            cluster.cmd("rtt 3 250");
+            let p = partitioning_producer::<T>(
+                &cluster,
+                &[("partitioner.adaptive.partitioning.enable", adaptive)],
+            );
+            let pending = send_keyless_waves(&p, &topic, 60, 25, Duration::from_millis(20)).await;
+            let sent = partitions_delivered(pending).await;
+            p.close(Duration::from_secs(10)).await;
+            let slow = sent.iter().filter(|(_, p)| *p >= 4).count();
+            let fraction = slow as f64 / sent.len() as f64;
+            println!(
+                "adaptive={adaptive}: {slow} of {} records to the slow broker",
+                sent.len()
+            );
+            share.push(fraction);
+        }
+        assert!(
+            share[0] < 0.15,
+            "adaptive: {:.1} % of the records went to the slow broker",
+            share[0] * 100.0
+        );
+        assert!(
+            share[1] > 0.22,
+            "uniform: only {:.1} % went to the slow broker (a third expected)",
+            share[1] * 100.0
+        );
+    };
+    timeout(Duration::from_secs(120), scenario)
+        .await
+        .expect("the scenario took over 120 s");
+}
+
+/// KIP-794's `partitioner.availability.timeout.ms`: once a broker has left
+/// ready data waiting that long (here: it is down), its partitions get no
+/// new keyless records; what was already sent to them is delivered once it
+/// is back.
+async fn availability_timeout_leaves_an_unreachable_broker_out<T: Rt>() {
+    require_tools!(Tool::MockCluster);
+    let scenario = async {
+        let topic: Arc<str> = format!("partitioning-availability-{}", T::NAME).into();
+        let mut cluster = MockCluster::start(3, &[(&*topic, 6, 1)]);
+        set_leaders(&mut cluster, &topic, &[1, 1, 2, 2, 3, 3]);
+        let p =
+            partitioning_producer::<T>(&cluster, &[("partitioner.availability.timeout.ms", "200")]);
+        // Everything known and connected first.
+        let first = send_keyless_waves(&p, &topic, 2, 10, Duration::ZERO).await;
+        partitions_delivered(first).await;
+        cluster.cmd("down 3");
+        let down_at = Instant::now();
+        // Send for about 1.5 s while broker 3 is down, then bring it back
+        // and collect every delivery.
+        let pending = send_keyless_waves(&p, &topic, 50, 10, Duration::from_millis(30)).await;
+        cluster.cmd("up 3");
+        let sent = partitions_delivered(pending).await;
+        p.close(Duration::from_secs(10)).await;
+        let settled = down_at + Duration::from_millis(600);
+        let late_to_down = sent
+            .iter()
+            .filter(|(at, p)| *at > settled && *p >= 4)
+            .count();
+        let late = sent.iter().filter(|(at, _)| *at > settled).count();
+        let early_to_down = sent
+            .iter()
+            .filter(|(at, p)| *at <= settled && *p >= 4)
+            .count();
+        println!(
+            "{early_to_down} records to the down broker before {settled:?}, {late_to_down} of {late} after"
+        );
+        assert!(late > 100, "too few records sent after the timeout: {late}");
+        assert_eq!(
+            late_to_down, 0,
+            "records went to the unreachable broker after the timeout"
+        );
+    };
+    timeout(Duration::from_secs(120), scenario)
+        .await
+        .expect("the scenario took over 120 s");
+}
+
 async fn leader_moves_mid_stream_lose_and_duplicate_nothing<T: Rt>() {
     require_tools!(Tool::MockCluster, Tool::Python);
     within(leader_moves_mid_stream::<T>()).await;
@@ -1141,4 +1283,6 @@ runtimes::suite!(
     impossible_delivery_fails_each_record_with_a_timeout,
     the_producer_reaches_the_mock_cluster_directly,
     metrics_match_the_brokers_request_tracking,
+    adaptive_partitioning_steers_keyless_records_from_a_slow_broker,
+    availability_timeout_leaves_an_unreachable_broker_out,
 );

@@ -50,6 +50,9 @@ pub(super) enum Key {
     SaslLoginRefreshMinPeriodSeconds,
     SaslLoginRefreshBufferSeconds,
     PartitionerRackAware,
+    PartitionerAdaptive,
+    PartitionerAvailabilityTimeoutMs,
+    ClientRack,
     TransactionTwoPhaseCommitEnable,
     ConfigProviders,
     SslCipherSuites,
@@ -175,6 +178,15 @@ pub(super) const KEYS: &[(&str, Key)] = &[
     ),
     ("partitioner.rack.aware", Key::PartitionerRackAware),
     (
+        "partitioner.adaptive.partitioning.enable",
+        Key::PartitionerAdaptive,
+    ),
+    (
+        "partitioner.availability.timeout.ms",
+        Key::PartitionerAvailabilityTimeoutMs,
+    ),
+    ("client.rack", Key::ClientRack),
+    (
         "transaction.two.phase.commit.enable",
         Key::TransactionTwoPhaseCommitEnable,
     ),
@@ -222,7 +234,6 @@ impl Key {
                 "the default is -1 (the operating system's size and its autotuning), not Java's \
                  fixed 131072 / 32768"
             }
-            Key::PartitionerRackAware => "false only: rack-aware partitioning is not implemented",
             Key::TransactionTwoPhaseCommitEnable => "false only: KIP-939 is not implemented",
             Key::ConfigProviders => "empty only: Java ConfigProvider classes",
             Key::SslCipherSuites => "empty only: rustls offers its own safe suites",
@@ -383,22 +394,6 @@ const OTHER_PROPERTIES: &[(&str, Fate)] = &[
         Fate::Ignored("pushing client metrics to the broker (KIP-714) is not implemented"),
     ),
     // Partitioning.
-    (
-        "partitioner.adaptive.partitioning.enable",
-        Fate::Ignored(
-            "adaptive partitioning (KIP-794) is not implemented: keyless records go to sticky partitions chosen uniformly",
-        ),
-    ),
-    (
-        "partitioner.availability.timeout.ms",
-        Fate::Ignored(
-            "adaptive partitioning (KIP-794) is not implemented: keyless records go to sticky partitions chosen uniformly",
-        ),
-    ),
-    (
-        "client.rack",
-        Fate::Ignored("used only by rack-aware partitioning, which is not supported"),
-    ),
     // Memory, connections, metadata.
     (
         "buffer.memory.allocation.strategy",

@@ -250,6 +250,26 @@ pub struct ProducerConfig {
     /// `partitioner.ignore.keys`: partition keyed records as if keyless.
     /// Default false.
     pub partitioner_ignore_keys: bool,
+    /// `partitioner.adaptive.partitioning.enable` (KIP-794): the built-in
+    /// partitioner weights its choice of sticky partition for keyless
+    /// records against the partitions with more batches queued, so a slow
+    /// broker gets fewer of them. Default true, as in Java.
+    pub partitioner_adaptive: bool,
+    /// `partitioner.availability.timeout.ms` (KIP-794): with adaptive
+    /// partitioning on, a partition whose leader has had data ready that it
+    /// could not take (no connection, or every in-flight slot used) for
+    /// longer than this is left out of the sticky choice until it drains
+    /// again. Default 0: off.
+    pub partitioner_availability_timeout: Duration,
+    /// `client.rack`: the rack this client runs in, as brokers name theirs
+    /// in `broker.rack`. Default empty.
+    pub client_rack: String,
+    /// `partitioner.rack.aware` (KIP-1123): with a `client.rack`, the
+    /// built-in partitioner sends keyless records only to partitions whose
+    /// leader is in the client's rack, while any has a leader there (all
+    /// available partitions otherwise). Keyed records are unaffected.
+    /// Default false.
+    pub partitioner_rack_aware: bool,
     /// `transactional.id`: makes the producer transactional. Default none.
     pub transactional_id: Option<String>,
     /// `transaction.timeout.ms`: how long the coordinator lets a transaction
@@ -395,6 +415,10 @@ impl Default for ProducerConfig {
             compression_type: Compression::None,
             partitioner: PartitionerChoice::Default,
             partitioner_ignore_keys: false,
+            partitioner_adaptive: true,
+            partitioner_availability_timeout: Duration::ZERO,
+            client_rack: String::new(),
+            partitioner_rack_aware: false,
             transactional_id: None,
             transaction_timeout: Duration::from_millis(60_000),
             security_protocol: SecurityProtocol::Plaintext,
@@ -572,6 +596,11 @@ impl ProducerConfig {
             Key::CompressionType => self.compression_type = parse_compression(value)?,
             Key::PartitionerClass => self.partitioner = parse_partitioner(value)?,
             Key::PartitionerIgnoreKeys => self.partitioner_ignore_keys = parse_bool(value)?,
+            Key::PartitionerAdaptive => self.partitioner_adaptive = parse_bool(value)?,
+            Key::PartitionerAvailabilityTimeoutMs => {
+                self.partitioner_availability_timeout = parse_ms(value, 0, LONG_MAX)?
+            }
+            Key::ClientRack => self.client_rack = value.trim().to_owned(),
             Key::TransactionalId => {
                 // Java's validator for transactional.id is NonEmptyString.
                 if value.is_empty() {
@@ -732,13 +761,7 @@ impl ProducerConfig {
                 self.sasl_login_refresh_buffer =
                     Duration::from_secs(parse_int(value, 0, 3600)?.unsigned_abs())
             }
-            Key::PartitionerRackAware => {
-                if parse_bool(value)? {
-                    return Err("not supported: rack-aware partitioning (KIP-1123) is not \
-                                implemented; leave it false"
-                        .to_owned());
-                }
-            }
+            Key::PartitionerRackAware => self.partitioner_rack_aware = parse_bool(value)?,
             Key::TransactionTwoPhaseCommitEnable => {
                 if parse_bool(value)? {
                     return Err("not supported: two-phase commit with an external \

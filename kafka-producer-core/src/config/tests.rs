@@ -39,6 +39,12 @@ fn defaults_are_the_java_ones() {
     assert_eq!(c.compression_type, Compression::None);
     assert_eq!(c.partitioner, PartitionerChoice::Default);
     assert!(!c.partitioner_ignore_keys);
+    assert!(
+        c.partitioner_adaptive,
+        "adaptive partitioning is on by default, as in Java"
+    );
+    assert_eq!(c.partitioner_availability_timeout, Duration::ZERO);
+    assert!(!c.partitioner_rack_aware && c.client_rack.is_empty());
     assert_eq!(c.transactional_id, None);
     assert_eq!(c.transaction_timeout, ms(60_000));
     assert_eq!(c.security_protocol, SecurityProtocol::Plaintext);
@@ -433,7 +439,30 @@ fn every_key_takes_a_good_value_and_refuses_a_bad_one() {
             |c| c.sasl_login_refresh_buffer == Duration::ZERO,
             Some("3601"),
         ),
-        ("partitioner.rack.aware", "false", |_| true, Some("true")),
+        (
+            "partitioner.rack.aware",
+            "true",
+            |c| c.partitioner_rack_aware,
+            Some("yes"),
+        ),
+        (
+            "partitioner.adaptive.partitioning.enable",
+            "false",
+            |c| !c.partitioner_adaptive,
+            Some("no"),
+        ),
+        (
+            "partitioner.availability.timeout.ms",
+            "250",
+            |c| c.partitioner_availability_timeout == Duration::from_millis(250),
+            Some("-1"),
+        ),
+        (
+            "client.rack",
+            "use1-az1",
+            |c| c.client_rack == "use1-az1",
+            None,
+        ),
         (
             "transaction.two.phase.commit.enable",
             "false",
