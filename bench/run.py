@@ -210,7 +210,9 @@ def one_run(client, w, broker, topic, pin, timeout):
     started = time.monotonic()
     # Output to files, not pipes: a client that writes much (Java's logging) must not block.
     out_f, err_f = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
-    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True)
+    # A session of its own: a client killed at the timeout goes with everything it started
+    # (GNU time's child above all), so nothing of it runs on into the next client's run.
+    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True, start_new_session=True)
     # wait4 gives the client's CPU time (with GNU time's own, which is next to nothing).
     deadline = started + timeout
     status = rusage = None
@@ -219,7 +221,7 @@ def one_run(client, w, broker, topic, pin, timeout):
         if pid:
             break
         if time.monotonic() > deadline:
-            proc.kill()
+            os.killpg(proc.pid, 9)
             _, status, rusage = os.wait4(proc.pid, 0)
             break
         time.sleep(0.02)
@@ -268,7 +270,7 @@ def table(rows, workloads, brokers, clients, rounds):
             if not sel:
                 continue
             load = sel[0].get("load_before")
-            out.append(f"\n**{wname} on {b}**: {w['desc']}; medians of {rounds} runs"
+            out.append(f"\n**{wname} on {b}**: {w['desc']}; {w['records']:,} records per run; medians of {rounds} runs"
                        f" (load average before: {load})\n")
             out.append("| client | records/s | MB/s | client CPU s per M records | peak RSS MB | p50 ms | p99 ms "
                        "| max ms | broker CPU s per M records | failed runs |")
