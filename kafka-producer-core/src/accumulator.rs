@@ -6,7 +6,7 @@
 //! has lingered `linger.ms`, or when a flush or close covers it.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_proto::ErrorCode;
@@ -230,6 +230,22 @@ impl PartitionQueue {
     /// Whether any batch waits here (not counting those in flight).
     pub(crate) fn has_data(&self) -> bool {
         !self.queue.is_empty() || self.open.as_ref().is_some_and(|b| b.record_count > 0)
+    }
+
+    /// Whether the front batch may go now (it is not waiting out a retry
+    /// backoff).
+    pub(crate) fn front_due(&self, now: Instant) -> bool {
+        self.queue
+            .front()
+            .is_some_and(|b| b.retry_at.is_none_or(|t| t <= now))
+    }
+
+    /// Whether the open batch has records and is due: its linger has passed,
+    /// or a flush covers it (its id is below `flush_mark`).
+    pub(crate) fn open_due(&self, now: Instant, linger: Duration, flush_mark: u64) -> bool {
+        self.open.as_ref().is_some_and(|b| {
+            b.record_count > 0 && (b.created + linger <= now || b.id.0 < flush_mark)
+        })
     }
 
     /// Closes the open batch: no more records go into it.

@@ -315,8 +315,8 @@ impl Partitioning {
         value: Option<&[u8]>,
         partitions: &TopicPartitions<'_>,
     ) -> Result<i32, PartitionError> {
-        let candidates = partitions.available;
-        self.choose_in_with_load(state, topic, key, value, partitions, candidates, None)
+        let available = partitions.available;
+        self.choose_in_with_load(state, topic, key, value, partitions, available, None)
     }
 
     /// [`choose_in`](Self::choose_in) for the producer: a new sticky
@@ -345,7 +345,11 @@ impl Partitioning {
             PartitionerKind::RoundRobin => {
                 let counter = state.next_round_robin;
                 state.next_round_robin = counter.wrapping_add(1);
-                nth_partition(partitions, to_positive(counter) as u64)
+                nth_partition(
+                    partitions.available,
+                    num_partitions,
+                    to_positive(counter) as u64,
+                )
             }
             PartitionerKind::Default => match key {
                 Some(key) if !self.ignore_keys => partition_for_key(key, num_partitions),
@@ -468,20 +472,17 @@ impl Partitioning {
                 return self.weighted_ids[index];
             }
         }
-        if candidates.is_empty() {
-            nth_partition(partitions, random)
-        } else {
-            candidates[(random % candidates.len() as u64) as usize]
-        }
+        nth_partition(candidates, partitions.num_partitions, random)
     }
 }
 
-/// The partition at position `index` (taken modulo the count) among the
-/// available partitions, or among all partitions when none is available.
-fn nth_partition(partitions: &TopicPartitions<'_>, index: u64) -> i32 {
-    match partitions.available.len() as u64 {
-        0 => (index % partitions.num_partitions.max(1) as u64) as i32,
-        len => partitions.available[(index % len) as usize],
+/// The partition at position `index` (taken modulo the count) among
+/// `candidates` (the available partitions, or some of them), or among all
+/// `num_partitions` partitions when there are none.
+fn nth_partition(candidates: &[i32], num_partitions: i32, index: u64) -> i32 {
+    match candidates.len() as u64 {
+        0 => (index % num_partitions.max(1) as u64) as i32,
+        len => candidates[(index % len) as usize],
     }
 }
 

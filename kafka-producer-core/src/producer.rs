@@ -825,10 +825,12 @@ impl Producer {
                     partitioner,
                     ..
                 } = &mut *topic;
-                let timeout = self.config.partitioner_availability_timeout;
                 let load = crate::adaptive::QueueLoad {
                     queues: partitions,
-                    latency: (!timeout.is_zero()).then_some((&self.sender.latency, timeout)),
+                    latency: self
+                        .config
+                        .availability_timeout()
+                        .map(|timeout| (&self.sender.latency, timeout)),
                 };
                 self.partitioning.choose_in_with_load(
                     partitioner,

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use kafka_proto::ErrorCode;
@@ -83,18 +83,6 @@ pub(crate) fn refused_before_append(code: ErrorCode) -> bool {
             | ErrorCode::UNSUPPORTED_COMPRESSION_TYPE
             | ErrorCode::INVALID_RECORD
     )
-}
-
-/// Whether `q` has a batch the drain would send now if its leader could
-/// take it: a closed one not waiting out a retry backoff, or an open one past
-/// its linger (or below the flush mark).
-fn has_ready_batch(q: &PartitionQueue, now: Instant, linger: Duration, flush_mark: u64) -> bool {
-    q.queue
-        .front()
-        .is_some_and(|b| b.retry_at.is_none_or(|t| t <= now))
-        || q.open.as_ref().is_some_and(|b| {
-            b.record_count > 0 && (b.created + linger <= now || b.id.0 < flush_mark)
-        })
 }
 
 /// A ready connection and the produce requests it can still take.
@@ -396,8 +384,7 @@ impl Producer {
             epoch,
             ledger: &mut self.ledger,
         };
-        let track_latency = self.config.partitioner_adaptive
-            && !self.config.partitioner_availability_timeout.is_zero();
+        let track_latency = self.config.availability_timeout().is_some();
         let mut latency = std::mem::take(&mut self.sender.latency);
         let rotation = self.sender.next_rotation(self.topics.len());
         let offload = self.sender.offloads(self.config.compression_type);
@@ -417,7 +404,9 @@ impl Producer {
                 }
                 let room = rooms.iter_mut().find(|r| r.node == node);
                 let can_take = room.as_ref().is_some_and(|r| r.free > 0);
-                if track_latency && (can_take || has_ready_batch(q, now, linger, flush_mark)) {
+                // A batch the drain would send now if the leader could take it.
+                let ready = || q.front_due(now) || q.open_due(now, linger, flush_mark);
+                if track_latency && (can_take || ready()) {
                     latency.seen(node, now, can_take);
                 }
                 let Some(room) = room else {
@@ -454,20 +443,14 @@ impl Producer {
                     })
                 } else {
                     if q.queue.is_empty() {
-                        let ready = q.open.as_ref().is_some_and(|b| {
-                            b.record_count > 0 && (b.created + linger <= now || b.id.0 < flush_mark)
-                        });
-                        if ready {
+                        if q.open_due(now, linger, flush_mark) {
                             q.close_open();
                         } else if let Some(b) = q.open.as_ref().filter(|b| b.record_count > 0) {
                             let due = b.created + linger;
                             *next_linger = Some(next_linger.map_or(due, |t: Instant| t.min(due)));
                         }
                     }
-                    q.queue
-                        .front()
-                        .filter(|b| b.retry_at.is_none_or(|t| t <= now))
-                        .map(|_| 0)
+                    q.front_due(now).then_some(0)
                 };
                 let Some(index) = index else { continue };
                 if q.queue[index].is_sealing() {

@@ -638,15 +638,12 @@ async fn rack_aware_partitioning_keeps_keyless_records_in_the_clients_rack<T: Rt
             ends, counts,
             "end offsets (GetOffsetShell: {shell}) against the reports"
         );
-        let keyless_elsewhere: Vec<i32> = (0..6)
-            .filter(|p| !local.contains(p) && counts[*p as usize] > 0)
-            .collect();
         eprintln!("rack-aware={aware}: rack {rack}, local {local:?}, per partition {counts:?}");
-        landed.push((local, counts, keyless_elsewhere));
+        landed.push((local, counts));
     }
     // Without rack awareness, keyless records go to the other racks too: about their share of
     // the partitions (here at least 60 % of it).
-    let (local, counts, _) = &landed[1];
+    let (local, counts) = &landed[1];
     let elsewhere: i64 = (0..6)
         .filter(|p| !local.contains(p))
         .map(|p| counts[p as usize])

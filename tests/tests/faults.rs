@@ -1046,9 +1046,7 @@ async fn partitions_delivered(pending: Vec<(Instant, DeliveryFuture)>) -> Vec<(I
 /// partition changes every few records, one request in flight per broker,
 /// no linger.
 fn partitioning_producer<T: Rt>(cluster: &MockCluster, props: &[(&str, &str)]) -> T::P {
-    let mut b = ProducerBuilder::<T::R>::new()
-        .bootstrap_servers(cluster.bootstrap())
-        .client_id(&format!("{}-partitioning", T::NAME))
+    let mut b = producer::<T>(cluster)
         .batch_size(512)
         .linger(Duration::ZERO)
         .max_in_flight(1)

@@ -547,6 +547,13 @@ impl ProducerConfig {
         Ok(())
     }
 
+    /// `partitioner.availability.timeout.ms` when it is in force: set (not
+    /// 0) and with adaptive partitioning on, which it belongs to.
+    pub(crate) fn availability_timeout(&self) -> Option<Duration> {
+        (self.partitioner_adaptive && !self.partitioner_availability_timeout.is_zero())
+            .then_some(self.partitioner_availability_timeout)
+    }
+
     /// Parses `value` for `key` and, only if it is good, stores it.
     fn apply(&mut self, key: Key, value: &str) -> Result<(), String> {
         match key {
