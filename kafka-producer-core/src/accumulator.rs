@@ -208,7 +208,15 @@ pub(crate) struct PartitionQueue {
     /// Transactions: the coordinator has the partition in the open
     /// transaction, so its batches may go (v2: at once).
     pub(crate) txn_added: bool,
+    /// The buffer the next batch is planned with, in bytes: the size of
+    /// the last batch closed here, or half the plan before it if that is
+    /// larger (see [`PartitionQueue::batch_capacity`]); 0 before the first.
+    pub(crate) batch_hint: usize,
 }
+
+/// The buffer a partition's first batch is planned with: a partition's
+/// memory grows with its data, by doubling, from here.
+pub(crate) const FIRST_BATCH_CAPACITY: usize = 4096;
 
 impl PartitionQueue {
     pub(crate) fn new(leader: Leader) -> Self {
@@ -224,7 +232,25 @@ impl PartitionQueue {
             first_acked_sequence: -1,
             txn_written: false,
             txn_added: false,
+            batch_hint: 0,
         }
+    }
+
+    /// The buffer to plan a new batch with (before the record that opens
+    /// it is counted): what the partition's last batch needed and a quarter
+    /// more (batches vary; a full one's successor is planned full), never
+    /// more than `batch_size`. Buffer memory thus grows with the data buffered,
+    /// not with partitions × `batch.size` (the concern of Kafka's
+    /// KIP-1332): a partition that fills its batches plans full ones, one
+    /// whose batches leave on linger with a few records plans small ones.
+    /// The plan shrinks by at most half per batch, so a single small batch
+    /// (a flush, a lull) costs the next full one a single doubling.
+    pub(crate) fn batch_capacity(&self, batch_size: usize) -> usize {
+        let planned = match self.batch_hint {
+            0 => FIRST_BATCH_CAPACITY,
+            hint => hint + hint / 4,
+        };
+        planned.min(batch_size)
     }
 
     /// Whether any batch waits here (not counting those in flight).
@@ -252,6 +278,7 @@ impl PartitionQueue {
     pub(crate) fn close_open(&mut self) {
         if let Some(b) = self.open.take() {
             if b.record_count > 0 {
+                self.batch_hint = b.size.max(self.batch_hint / 2);
                 self.queue.push_back(b);
             } else {
                 // An empty open batch holds no memory; drop it.

@@ -898,14 +898,18 @@ impl Producer {
             self.sender
                 .closed_in_send(topic_name, queue, compression, transactional);
             let deadline = self.now + self.config.delivery_timeout;
-            queue.open = Some(self.ledger.open(
-                partition,
-                compression,
-                self.config.compression_level(),
-                batch_size.min(1 << 20).max(size + BATCH_OVERHEAD),
-                self.now,
-                deadline,
-            ));
+            queue.open = Some(
+                self.ledger.open(
+                    partition,
+                    compression,
+                    self.config.compression_level(),
+                    queue
+                        .batch_capacity(batch_size.min(1 << 20))
+                        .max(size + BATCH_OVERHEAD),
+                    self.now,
+                    deadline,
+                ),
+            );
             let next = self.timers.next().map(|(_, at)| at);
             let linger = self.now + self.config.linger;
             wake |= next.is_none_or(|n| linger.min(deadline) < n);

@@ -112,12 +112,13 @@ fn the_whole_loop_allocates_per_batch_not_per_record() {
     }
 }
 
-/// A batch that left on linger (small) must not hand its builder back with a
-/// buffer sized to it, or the next batch built with it would grow that
-/// buffer record by record (reallocations on the per-record path). The
-/// builder keeps the larger of its last batch and the size asked for.
+/// A batch that left on linger (small) must not leave its partition's next
+/// batches to grow their buffers record by record (reallocations on the
+/// per-record path). The partition's plan halves at most per batch, so the
+/// first full batch after the small one doubles its buffer once, and the
+/// batches after it are planned full again.
 #[test]
-fn sends_after_a_lingered_small_batch_do_not_reallocate() {
+fn sends_after_a_lingered_small_batch_reallocate_once() {
     let _turn = serial();
     let mut h = harness(1, false, "none");
     h.stream(20_000);
@@ -126,6 +127,40 @@ fn sends_after_a_lingered_small_batch_do_not_reallocate() {
     h.stream(10);
     h.finish();
     let c = h.counted_stream(2_000);
+    assert_eq!(c.appending.allocations, 0, "{c:?}");
+    assert!(c.appending.reallocations <= 1, "{c:?}");
+    let c = h.counted_stream(2_000);
     assert_eq!(c.appending.total(), 0, "{c:?}");
+    h.finish();
+}
+
+/// Buffer memory grows with the data buffered, not with partitions ×
+/// `batch.size` (the concern of Kafka's KIP-1332): 20,000 keyed records
+/// spread over 1,000 partitions, each partition's batch open with about 20
+/// records (2.5 KiB) of its 64 KiB, hold about the records' own bytes. A
+/// buffer of `batch.size` per open batch would be 64 MiB.
+#[test]
+fn open_batches_hold_memory_in_proportion_to_their_records() {
+    let _turn = serial();
+    let mut h = harness(1000, true, "none");
+    // Twice: the partitions' plans learn the first round's batch sizes
+    // (which left on linger), and the builder pool fills.
+    for _ in 0..2 {
+        h.stream(20_000);
+        h.finish();
+    }
+    let records = 20_000usize;
+    let region = Region::new(GLOBAL);
+    h.stream(records as u64);
+    let change = region.change();
+    let held = (change.bytes_allocated as isize - change.bytes_deallocated as isize
+        + change.bytes_reallocated) as usize;
+    // What the records take in their batches: value, key and about ten
+    // bytes of framing each.
+    let data = records * (100 + 16 + 10);
+    assert!(
+        held <= 2 * data,
+        "{held} bytes held for {records} records ({data} bytes of records)"
+    );
     h.finish();
 }

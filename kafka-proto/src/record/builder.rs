@@ -427,13 +427,13 @@ impl RecordBatchBuilder {
             max_ts,
         };
         let sealed = if self.compression == Compression::None {
-            // The slack keeps the last record's block copy of a same-sized
-            // next batch from doubling the buffer.
-            // Never shrink: a small lingered batch must not leave the next
-            // (full-size) one to grow by doubling.
+            // The next batch's buffer is as large as this one was planned or
+            // grew (`reserve_batch` re-plans it); the slack keeps the last
+            // record's block copy of a same-sized batch from doubling it.
             self.capacity = self.capacity.max(self.buf.len() + HEAD_SLACK);
             let mut batch = std::mem::replace(&mut self.buf, Vec::with_capacity(self.capacity));
             header.fill(&mut batch);
+            trim(&mut batch);
             Bytes::from(batch)
         } else {
             let mut out = Vec::with_capacity(BATCH_HEADER_SIZE + self.buf.len() / 2);
@@ -450,19 +450,32 @@ impl RecordBatchBuilder {
                 return Err(e);
             }
             header.fill(&mut out);
+            trim(&mut out);
             Bytes::from(out)
         };
         self.reset();
         Ok(sealed)
     }
 
-    /// Makes room for a batch of `bytes` bytes in all (header included), so
-    /// appending up to that size does not reallocate. A builder that just
-    /// sealed a small batch keeps a small buffer; a producer reusing it for a
-    /// full-size batch calls this first.
+    /// Plans the buffer for a batch of `bytes` bytes in all (header
+    /// included), so appending up to that size does not reallocate, and the
+    /// buffers of the batches sealed after it alike. An empty builder whose
+    /// buffer is more than twice that gives the excess back, so a pooled
+    /// builder that last served a large batch holds no more than the next
+    /// one needs. Appending past the planned size still works: the buffer
+    /// grows by doubling.
     pub fn reserve_batch(&mut self, bytes: usize) {
-        self.capacity = self.capacity.max(bytes);
-        self.buf.reserve(bytes.saturating_sub(self.buf.len()));
+        let wanted = bytes.max(BATCH_HEADER_SIZE) + HEAD_SLACK;
+        self.capacity = wanted;
+        if self.count == 0 && self.buf.capacity() > 2 * wanted {
+            self.buf.shrink_to(wanted);
+        }
+        self.buf.reserve(wanted.saturating_sub(self.buf.len()));
+    }
+
+    /// The bytes the builder's buffer holds allocated (its capacity).
+    pub fn allocated(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Drops any appended records, keeping the buffer's capacity.
@@ -474,6 +487,17 @@ impl RecordBatchBuilder {
         self.delta_len = 1;
         self.base_timestamp = -1;
         self.max_timestamp = -1;
+    }
+}
+
+/// Gives back a sealed batch's unused capacity when it is a large share of
+/// the buffer (a batch that left early, or compressed well), so a batch
+/// waiting for its acknowledgement holds about its own size. Shrinking in
+/// place is what allocators do for a shrink, so this rarely copies.
+fn trim(batch: &mut Vec<u8>) {
+    let spare = batch.capacity() - batch.len();
+    if spare > 1024 && spare > batch.len() / 4 {
+        batch.shrink_to_fit();
     }
 }
 
@@ -827,5 +851,58 @@ mod fast_path_tests {
             assert_eq!(b.buf, before);
             assert_eq!((b.count, b.max_timestamp), (i32::MAX, 5));
         }
+    }
+}
+
+#[cfg(test)]
+mod capacity_tests {
+    //! The buffer follows the batches planned, not the largest one ever.
+
+    use super::*;
+    use crate::record::RecordBatch;
+
+    fn fill(b: &mut RecordBatchBuilder, records: usize) {
+        for _ in 0..records {
+            b.append(0, None, Some(&[7; 100]), &[]).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_plan_smaller_than_the_buffer_gives_the_excess_back() {
+        let mut b = RecordBatchBuilder::with_capacity(Compression::None, 64 * 1024);
+        fill(&mut b, 500);
+        b.seal(&BatchOptions::default()).unwrap();
+        assert!(b.allocated() >= 50_000);
+        b.reserve_batch(2048);
+        assert!(b.allocated() < 4096, "{}", b.allocated());
+        // Appending past the plan still works (the buffer grows).
+        fill(&mut b, 100);
+        let batch = RecordBatch::parse(b.seal(&BatchOptions::default()).unwrap()).unwrap();
+        batch.verify_crc().unwrap();
+        assert_eq!(batch.records(1 << 20).unwrap().count(), 100);
+    }
+
+    #[test]
+    fn a_plan_fitting_the_batch_is_kept_and_not_shrunk_while_appending() {
+        let mut b = RecordBatchBuilder::with_capacity(Compression::None, 0);
+        b.reserve_batch(20_000);
+        let planned = b.allocated();
+        fill(&mut b, 10);
+        b.reserve_batch(100);
+        assert_eq!(b.allocated(), planned, "records are in it: no shrink");
+        fill(&mut b, 100);
+        assert_eq!(b.allocated(), planned, "the plan held the batch");
+    }
+
+    #[test]
+    fn a_sealed_batch_much_smaller_than_its_buffer_is_trimmed() {
+        let mut v = Vec::with_capacity(64 * 1024);
+        v.extend_from_slice(&[1; 2000]);
+        trim(&mut v);
+        assert!(v.capacity() < 4096, "{}", v.capacity());
+        let mut v = Vec::with_capacity(2600);
+        v.extend_from_slice(&[1; 2000]);
+        trim(&mut v);
+        assert_eq!(v.capacity(), 2600, "little spare: kept");
     }
 }
