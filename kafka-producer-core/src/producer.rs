@@ -57,6 +57,10 @@ pub(crate) struct Topic {
     pub(crate) partitioner: crate::partitioner::TopicState,
     /// Each partition's replica sets, as the last metadata said.
     pub(crate) replicas: Vec<crate::metadata::Replicas>,
+    /// The partition the next drain visits first: the first one the last
+    /// drain left a due batch in for want of room in its leader's request,
+    /// so a full request never keeps the same partitions waiting.
+    pub(crate) drain_start: usize,
 }
 
 impl Topic {
@@ -70,6 +74,7 @@ impl Topic {
             available: Vec::new(),
             local: Vec::new(),
             partitioner: Default::default(),
+            drain_start: 0,
         }
     }
 }

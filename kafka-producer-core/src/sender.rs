@@ -393,7 +393,15 @@ impl Producer {
         let mut topics: Vec<&mut crate::producer::Topic> = self.topics.values_mut().collect();
         topics.rotate_left(rotation);
         for topic in topics {
-            for q in &mut topic.partitions {
+            // From where the last drain ran out of room (Java's drain index):
+            // with more due batches than a request holds, the partitions
+            // take turns going first.
+            let count = topic.partitions.len();
+            let start = topic.drain_start.min(count);
+            let mut left_behind: Option<usize> = None;
+            let (head, tail) = topic.partitions.split_at_mut(start);
+            for (i, q) in tail.iter_mut().chain(head.iter_mut()).enumerate() {
+                let position = (start + i) % count.max(1);
                 if !q.has_data() || (transactional && !q.txn_added) {
                     continue;
                 }
@@ -416,6 +424,9 @@ impl Producer {
                     continue;
                 };
                 if room.free == 0 {
+                    if ready() {
+                        left_behind.get_or_insert(position);
+                    }
                     continue;
                 }
                 if q.in_flight > 0 && (q.blocked || q.in_flight_conn != Some(room.conn)) {
@@ -465,6 +476,7 @@ impl Producer {
                     .sealed()
                     .map_or(q.queue[index].size, Bytes::len);
                 if !room.batches.is_empty() && room.size + size > max_request {
+                    left_behind.get_or_insert(position);
                     continue;
                 }
                 let Some(mut batch) = q.queue.remove(index) else {
@@ -480,6 +492,9 @@ impl Producer {
                 q.in_flight_conn = Some(room.conn);
                 room.size += size;
                 room.batches.push((topic.name.clone(), batch));
+            }
+            if let Some(position) = left_behind {
+                topic.drain_start = position;
             }
         }
         self.sender.jobs = jobs;

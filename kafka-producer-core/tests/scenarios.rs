@@ -1062,3 +1062,58 @@ fn a_refused_epoch_bump_after_lost_producer_state_falls_back_to_a_fresh_id() {
     assert_eq!(epoch, 0);
     assert!(sim.cluster.stats().epoch_bumps == 0, "no bump succeeded");
 }
+
+#[test]
+fn a_full_request_does_not_keep_the_same_partitions_waiting() {
+    // One broker, six partitions, one request in flight; a request holds two
+    // of these batches. Partitions 0 and 1 get a new record as soon as their
+    // last is delivered, so they always have a batch due when the next
+    // request is made: the other four must still get their turn, as in the
+    // Java client (which drains each broker from where it last stopped).
+    let mut sim = Pair::new(
+        ClusterSpec {
+            brokers: vec![1],
+            topics: vec![("t".to_string(), 6)],
+            ..Default::default()
+        },
+        Faults::default(),
+        11,
+        &[
+            ("max.request.size", "1000"),
+            ("max.in.flight.requests.per.connection", "1"),
+            ("linger.ms", "0"),
+        ],
+    );
+    let value = vec![5u8; 300];
+    let to = |partition| Record {
+        topic: "t",
+        partition: Some(partition),
+        value: Some(&value),
+        ..Default::default()
+    };
+    let first: Vec<Record<'_>> = (0..6).map(to).collect();
+    send_all(&mut sim, &first);
+    let deadline = sim.now + Duration::from_secs(30);
+    let mut order = Vec::new();
+    while order.len() < 12 && sim.now < deadline {
+        let mut events = Vec::new();
+        if !sim.step(&mut |e| events.push(e)) && !sim.step_time(deadline) {
+            break;
+        }
+        for e in events {
+            if let Event::Delivered { partition, .. } = e {
+                order.push(partition);
+                if partition < 2 {
+                    sim.producer.send(&to(partition), sim.now).unwrap();
+                }
+            }
+        }
+    }
+    let mut first_six = order[..6.min(order.len())].to_vec();
+    first_six.sort_unstable();
+    assert_eq!(
+        first_six,
+        [0, 1, 2, 3, 4, 5],
+        "delivered in order {order:?}"
+    );
+}
