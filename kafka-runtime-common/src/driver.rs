@@ -426,11 +426,75 @@ where
     }
     // The halves share the stream behind an uncontended lock, taken only
     // for each poll.
-    let (reader, writer) = futures_lite::io::split(stream);
+    let (reader, writer) = split(stream);
     let read = read_loop(conn, reader, &events);
     let write = async { write_loop(writer, rx).await.err().map(|e| e.to_string()) };
     if let Some(reason) = future::or(read, write).await {
         let _ = events.send(NetEvent::Disconnected(conn, reason)).await;
+    }
+}
+
+/// The reading and the writing half of one stream, each a [`Half`].
+///
+/// Not `futures_lite::io::split`: its write half has no
+/// `poll_write_vectored`, so each vectored write would write only its first
+/// buffer (one `send` per frame piece, each its own TCP segment).
+fn split<S>(stream: S) -> (Half<S>, Half<S>) {
+    let shared = Arc::new(std::sync::Mutex::new(stream));
+    (Half(Arc::clone(&shared)), Half(shared))
+}
+
+/// A stream shared by its reader and its writer, locked for each poll only.
+struct Half<S>(Arc<std::sync::Mutex<S>>);
+
+impl<S> Half<S> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, S> {
+        // A poll that panicked leaves the stream as usable as any error.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Half<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        Pin::new(&mut *self.lock()).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Half<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        Pin::new(&mut *self.lock()).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        Pin::new(&mut *self.lock()).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut *self.lock()).poll_flush(cx)
+    }
+
+    fn poll_close(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut *self.lock()).poll_close(cx)
     }
 }
 
@@ -554,17 +618,82 @@ mod tests {
         }
     }
 
+    /// A write queue holding `chunks`, its sender gone.
+    fn queued(chunks: &[&'static str]) -> async_channel::Receiver<Bytes> {
+        let (tx, rx) = async_channel::unbounded();
+        for chunk in chunks {
+            tx.try_send(Bytes::from(*chunk)).unwrap();
+        }
+        rx
+    }
+
     #[test]
     fn write_loop_writes_in_order_and_closes_when_the_sender_goes() {
-        let (tx, rx) = async_channel::unbounded();
-        for chunk in ["first ", "", "second ", "third"] {
-            tx.try_send(Bytes::from(chunk)).unwrap();
-        }
-        drop(tx);
+        let rx = queued(&["first ", "", "second ", "third"]);
         let mut socket = Trickle::default();
         future::block_on(write_loop(&mut socket, rx)).unwrap();
         assert_eq!(socket.written, b"first second third");
         assert!(socket.closed);
+    }
+
+    /// Takes every buffer of a vectored write, recording how many each
+    /// write call was given.
+    #[derive(Default)]
+    struct Gather {
+        written: Vec<u8>,
+        calls: Vec<usize>,
+    }
+
+    impl AsyncWrite for Gather {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.calls.push(1);
+            self.written.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            self.calls.push(bufs.len());
+            let before = self.written.len();
+            for b in bufs {
+                self.written.extend_from_slice(b);
+            }
+            Poll::Ready(Ok(self.written.len() - before))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncRead for Gather {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(0))
+        }
+    }
+
+    /// The frames queued together leave in one vectored write through the
+    /// split stream (one `writev`, not a `send` per frame piece).
+    #[test]
+    fn the_write_half_keeps_writes_vectored() {
+        let rx = queued(&["header ", "batch one ", "framing ", "batch two"]);
+        let (reader, writer) = split(Gather::default());
+        future::block_on(write_loop(writer, rx)).unwrap();
+        let socket = reader.lock();
+        assert_eq!(socket.written, b"header batch one framing batch two");
+        assert_eq!(socket.calls, [4]);
     }
 
     #[test]
