@@ -64,7 +64,10 @@ impl fmt::Debug for Shared {
 pub struct State {
     /// The sans-IO producer.
     pub core: Core,
-    pub(crate) batches: HashMap<BatchId, BatchWaiters>,
+    /// The waiters of each batch with records not reported yet, looked up
+    /// for every record sent: Fx-hashed, since batch ids come from the
+    /// core, not the network, and need no hash that resists chosen keys.
+    pub(crate) batches: rustc_hash::FxHashMap<BatchId, BatchWaiters>,
     /// Flushes not complete yet.
     pub(crate) flushes: Vec<FlushId>,
     /// Topic waits the core ended with `TopicUnavailable`, newest last
@@ -190,7 +193,7 @@ impl State {
         }
         State {
             core,
-            batches: HashMap::new(),
+            batches: rustc_hash::FxHashMap::default(),
             flushes: Vec::new(),
             ended_waits: VecDeque::new(),
             generation: 0,
