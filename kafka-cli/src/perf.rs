@@ -145,6 +145,11 @@ impl Window {
     }
 }
 
+/// Microseconds from `epoch` to `at`, in 32 bits (wrapping).
+fn stamp(epoch: Instant, at: Instant) -> u32 {
+    at.saturating_duration_since(epoch).as_micros() as u32
+}
+
 /// Shared with the delivery callbacks.
 struct Stats {
     total: Window,
@@ -155,10 +160,17 @@ struct Stats {
     possibly_written: u64,
     samples: Vec<u64>,
     sampling: u64,
+    /// Records before this index are the warm-up: not in the results.
+    warmup: u64,
+    /// Send times are kept as microseconds since this instant, in 32 bits
+    /// (wrapping: latencies up to 71 minutes are told right), so that a
+    /// record's callback holds 24 bytes: the callbacks of every buffered
+    /// record are part of the memory a run measures.
+    epoch: Instant,
 }
 
 impl Stats {
-    fn new(num_records: u64) -> Stats {
+    fn new(num_records: u64, warmup: u64) -> Stats {
         let sampling = (num_records / MAX_SAMPLES).max(1);
         Stats {
             total: Window::default(),
@@ -168,13 +180,18 @@ impl Stats {
             possibly_written: 0,
             samples: Vec::with_capacity(usize::try_from(num_records.min(MAX_SAMPLES)).unwrap_or(0)),
             sampling,
+            warmup,
+            epoch: Instant::now(),
         }
     }
 
-    fn delivered(&mut self, index: u64, latency: Duration, bytes: usize, counted: bool) {
-        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    /// Record `index` of `bytes`, sent at `sent_at` (a [`stamp()`] since
+    /// `epoch`), was delivered at `done`.
+    fn delivered(&mut self, index: u64, sent_at: u32, done: Instant, bytes: u32) {
+        let us = u64::from(stamp(self.epoch, done).wrapping_sub(sent_at));
+        let bytes = bytes as usize;
         self.window.record(us, bytes);
-        if !counted {
+        if index < self.warmup {
             return;
         }
         self.total.record(us, bytes);
@@ -328,7 +345,10 @@ pub(crate) fn run(args: PerfArgs, runtime: RuntimeChoice) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let stats = Arc::new(Mutex::new(Stats::new(args.num_records)));
+    let stats = Arc::new(Mutex::new(Stats::new(
+        args.num_records,
+        args.warmup_records,
+    )));
     let interrupt = match Interrupt::install("perf") {
         Ok(interrupt) => interrupt,
         Err(msg) => {
@@ -391,6 +411,7 @@ impl Job for Load<'_> {
         let progress = Progress::start(Arc::clone(&stats), args.json);
         let mut start = Instant::now();
         let mut sent = 0;
+        let epoch = stats.lock().unwrap_or_else(PoisonError::into_inner).epoch;
         for i in 0..args.num_records {
             if interrupt.is_raised() {
                 break;
@@ -410,20 +431,19 @@ impl Job for Load<'_> {
                 }
             }
             let value = payloads.next(i);
-            let bytes = value.len();
-            let counted = i >= args.warmup_records;
+            let bytes = u32::try_from(value.len()).unwrap_or(u32::MAX);
             let mut record = ProducerRecord::new(Arc::clone(&topic)).value(value);
             if let Some(k) = args.key_cardinality {
                 record = record.key((i % k).to_string());
             }
             let outcome = Arc::clone(&stats);
-            let sent_at = Instant::now();
+            let sent_at = stamp(epoch, Instant::now());
             let queued = producer
                 .send_with_callback(record, move |result| {
-                    let latency = sent_at.elapsed();
+                    let done = Instant::now();
                     let mut s = outcome.lock().unwrap_or_else(PoisonError::into_inner);
                     match result {
-                        Ok(_) => s.delivered(i, latency, bytes, counted),
+                        Ok(_) => s.delivered(i, sent_at, done, bytes),
                         Err(e) => s.fail(&e, e.possibly_written),
                     }
                 })
