@@ -42,7 +42,7 @@ WORKLOADS = {
                records=500_000, size=1024, keys=10_000, partitions=8, rate=-1, props=THROUGHPUT),
     "W4": dict(desc="latency: 10,000 x 100 B keyless at 1,000 records/s, 8 partitions, linger 0, acks=1",
                records=10_000, size=100, keys=None, partitions=8, rate=1000,
-               props={"acks": "1", "enable.idempotence": "false", "linger.ms": "0"}),
+               props={"acks": "1", "enable.idempotence": "false", "linger.ms": "0"}, warm_topic=True),
     # One topic for all of W5's runs: a broker's first writes to 1,000 new partitions (segment and
     # index files) cost it more than the records, and would be measured instead of the client.
     "W5": dict(desc="memory: 2 M x 100 B keyed over 10,000 keys, 1,000 partitions (one topic, warmed), "
@@ -172,12 +172,14 @@ def build(clients):
 
 
 class Broker:
-    def __init__(self, kind, pin):
+    def __init__(self, kind, pin, data_dir):
         self.port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
+        # local-broker.sh keeps its state (Kafka's log dir) under TMPDIR.
+        env = dict(os.environ, TMPDIR=data_dir) if data_dir else None
         self.proc = subprocess.Popen(pin(1) + [os.path.join(ROOT, "scripts", "local-broker.sh"), f"--{kind}",
                                                "--port", str(self.port)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
         line = self.proc.stdout.readline()
         if not line.startswith("bootstrap.servers="):
             self.stop()
@@ -199,9 +201,20 @@ def create_topic(broker, topic, partitions):
                     "1", "-b", broker.bootstrap], capture_output=True, check=True)
 
 
+def warm_topic(broker, topic):
+    """Writes to every partition of a new topic before a latency run: Kafka's first appends to a
+    partition it has just created are slow (about 100 ms here, on tmpfs too), and the records a
+    client sends meanwhile, about 1 % of W4's, would make its p99 a measure of that instead."""
+    subprocess.run([KPROD, "perf", "--topic", topic, "--num-records", "2000", "--record-size", "100",
+                    "--throughput", "-1", "--key-cardinality", "64", "-b", broker.bootstrap, "-X", "acks=1"],
+                   capture_output=True, check=True)
+
+
 def one_run(client, w, broker, topic, pin, timeout):
     if not w.get("shared_topic"):
         create_topic(broker, topic, w["partitions"])
+        if w.get("warm_topic"):
+            warm_topic(broker, topic)
     # Through GNU time, for the peak RSS: a child forked from this Python process counts the
     # pages it shared with us (about 16 MB) in its own ru_maxrss until it execs.
     rss_file = tempfile.NamedTemporaryFile("r", suffix=".rss")
@@ -295,9 +308,15 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every workload's record count")
     ap.add_argument("--no-pin", action="store_true", help="let broker and client share both CPUs")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--broker-dir", default="",
+                    help="the directory the broker keeps its data in (Kafka's log dir), e.g. /dev/shm; "
+                    "default: the system's temporary directory")
     ap.add_argument("--timeout", type=float, default=120, help="seconds a run may take before it is killed "
                     "(and counted as failed)")
     ap.add_argument("--out", default=os.path.join(BENCH, "results", time.strftime("%Y-%m-%d-%H%M")))
+    ap.add_argument("--table-of", metavar="RUNS_JSONL", nargs="+",
+                    help="run nothing: print the medians of the runs kept in these files (of earlier "
+                    "invocations), for the brokers, workloads and clients given")
     args = ap.parse_args()
     brokers, workloads, clients = (args.brokers.split(","), args.workloads.split(","), args.clients.split(","))
     for name, known in ((workloads, WORKLOADS), (clients, CLIENTS)):
@@ -306,6 +325,13 @@ def main():
                 sys.exit(f"unknown: {n} (known: {', '.join(known)})")
     for w in WORKLOADS.values():
         w["records"] = max(1, int(w["records"] * args.scale))
+    if args.table_of:
+        rows = [json.loads(line) for path in args.table_of for line in open(path) if line.strip()]
+        rows = [r for r in rows if r["client"] in clients]
+        runs = max((sum(1 for r in rows if (r["broker"], r["workload"], r["client"]) == k)
+                    for k in {(r["broker"], r["workload"], r["client"]) for r in rows}), default=0)
+        print(f"medians of the runs in {' '.join(args.table_of)}\n" + table(rows, workloads, brokers, clients, runs))
+        return
     can_pin = not args.no_pin and shutil.which("taskset") and os.cpu_count() >= 2
     pin = (lambda cpu: ["taskset", "-c", str(cpu)]) if can_pin else (lambda cpu: [])
     if not args.no_build:
@@ -318,7 +344,7 @@ def main():
             for wname in workloads:
                 w = WORKLOADS[wname]
                 load = open("/proc/loadavg").read().split()[:3]
-                broker = Broker(b, pin)
+                broker = Broker(b, pin, args.broker_dir)
                 try:
                     shared = f"bench-{wname.lower()}"
                     if w.get("shared_topic"):
@@ -346,7 +372,7 @@ def main():
                 finally:
                     broker.stop()
     machine = (f"{os.cpu_count()} CPUs, {'broker on CPU 1 and client on CPU 0 (taskset)' if can_pin else 'unpinned'}; "
-               f"{time.strftime('%Y-%m-%d')}")
+               f"broker data in {args.broker_dir or tempfile.gettempdir()}; {time.strftime('%Y-%m-%d')}")
     text = (f"`{command}` ({machine})\n" + table(rows, workloads, brokers, clients, args.rounds) + "\n")
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(text)

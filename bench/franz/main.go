@@ -68,7 +68,10 @@ func die(format string, a ...any) {
 
 // props maps Java property names onto kgo options.
 func props(kv map[string]string) []kgo.Opt {
-	var opts []kgo.Opt
+	// kgo compresses with snappy unless told otherwise; Java, librdkafka and
+	// the others send uncompressed unless compression.type says so. A
+	// compression.type below overrides this (the last option wins).
+	opts := []kgo.Opt{kgo.ProducerBatchCompression(kgo.NoCompression())}
 	idempotent := true
 	for k, v := range kv {
 		num := func() int64 {
