@@ -505,21 +505,23 @@ impl Nodes {
         !self.connects.is_empty() || !self.closes.is_empty() || self.has_transmit()
     }
 
-    /// The earliest connection deadline or reconnect time after `now`.
-    /// Starts the re-authentications that are due (KIP-368).
+    /// Starts the re-authentications that are due (KIP-368). Cheap when
+    /// nothing is due: it runs before every round of sending.
     pub(crate) fn reauthenticate_due(&mut self, now: Instant) {
-        let current = self.settings.sasl.as_ref();
-        let usable = self.token_expires.is_none_or(|t| t > now);
+        let Some(current) = self.settings.sasl.as_ref() else {
+            return;
+        };
+        if self.token_expires.is_some_and(|t| t <= now) {
+            return;
+        }
         for c in self.conns.values_mut() {
-            if usable {
-                // Each exchange gets fresh randomness for its nonce.
-                if c.reauth_at().is_some_and(|t| t <= now) && !c.has_entropy() {
-                    if let Some(e) = self.entropy.as_mut().and_then(EntropySource::draw) {
-                        c.give_entropy(e);
-                    }
+            // Each exchange gets fresh randomness for its nonce.
+            if c.reauth_at().is_some_and(|t| t <= now) && !c.has_entropy() {
+                if let Some(e) = self.entropy.as_mut().and_then(EntropySource::draw) {
+                    c.give_entropy(e);
                 }
-                c.maybe_reauthenticate(now, current);
             }
+            c.maybe_reauthenticate(now, Some(current));
         }
     }
 
@@ -581,6 +583,8 @@ impl Nodes {
         self.conns.values().map(Connection::in_flight_count).sum()
     }
 
+    /// The earliest connection deadline, re-authentication, idle close or
+    /// reconnect time after `now`.
     pub(crate) fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let max_idle = self.settings.max_idle;
         let conns = self

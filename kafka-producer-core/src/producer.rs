@@ -1061,6 +1061,8 @@ impl Producer {
         // linger expired); every other cause drains in `maintain`.
         let drain = self.sender.should_drain(self.now) && !self.nodes.has_transmit();
         if drain {
+            // Not on a session due for re-authentication (see `maintain`).
+            self.nodes.reauthenticate_due(self.now);
             self.drain();
         }
         let transmit = self.nodes.poll_transmit(self.now);
@@ -1175,7 +1177,6 @@ impl Producer {
             self.close_connection(conn, Some(ConnError::Timeout));
         }
         self.nodes.close_idle(self.now);
-        self.nodes.reauthenticate_due(self.now);
         self.maintain();
     }
 
@@ -1530,6 +1531,11 @@ impl Producer {
     ///    events it waits for;
     /// 5. the timers are armed last, from the state all of this left.
     pub(crate) fn maintain(&mut self) {
+        // Before anything below may send: a connection whose session is due
+        // for re-authentication sends nothing new until it is done, even
+        // when this call came before the timer's (a session that expired
+        // meanwhile would have the broker close the connection).
+        self.nodes.reauthenticate_due(self.now);
         self.expire();
         if !self.closed {
             self.maintain_metadata();

@@ -1,5 +1,7 @@
 //! Request dispatch and the handlers of every API except Produce.
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use kafka_proto::messages::add_offsets_to_txn::AddOffsetsToTxnRequest;
 use kafka_proto::messages::add_partitions_to_txn::AddPartitionsToTxnRequest;
@@ -46,8 +48,14 @@ fn valid_software_field(s: &str) -> bool {
 
 impl SimCluster {
     /// Decodes and handles one request frame (header and body, without
-    /// the size prefix) on `conn` to `broker`.
-    pub(crate) fn dispatch(&mut self, conn: ConnId, broker: i32, frame: Bytes) -> Outcome {
+    /// the size prefix) on `conn` to `broker`, at `now`.
+    pub(crate) fn dispatch(
+        &mut self,
+        conn: ConnId,
+        broker: i32,
+        frame: Bytes,
+        now: Instant,
+    ) -> Outcome {
         let [k0, k1, v0, v1, c0, c1, c2, c3, ..] = frame[..] else {
             return Outcome::Close;
         };
@@ -142,8 +150,8 @@ impl SimCluster {
                 let body = self.txn_offset_commit(broker, &r, version);
                 respond::<TxnOffsetCommitRequest>(cid, version, &body)
             }
-            AnyRequest::SaslHandshake(r) => self.sasl_handshake(conn, &r, version, cid),
-            AnyRequest::SaslAuthenticate(r) => self.sasl_authenticate(conn, &r, version, cid),
+            AnyRequest::SaslHandshake(r) => self.sasl_handshake(conn, &r, version, cid, now),
+            AnyRequest::SaslAuthenticate(r) => self.sasl_authenticate(conn, &r, version, cid, now),
             // Fetch and whatever the codec learns later: not served.
             _ => Outcome::Close,
         }

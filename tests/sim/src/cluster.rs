@@ -64,6 +64,15 @@ pub(crate) struct Conn {
     /// A response was dropped: nothing more is answered.
     stalled: bool,
     pub(crate) auth: AuthState,
+    /// When the SASL session ends (`BrokerConfig::sasl_session_lifetime`).
+    pub(crate) session_expires: Option<Instant>,
+    /// When the last re-authentication began; `Some` while one is under
+    /// way or after it.
+    pub(crate) reauth_started: Option<Instant>,
+    /// A re-authentication is under way.
+    pub(crate) reauthenticating: bool,
+    /// The SASL mechanism of the last handshake.
+    pub(crate) mechanism: Option<String>,
 }
 
 /// Something the brokers do at a given time.
@@ -387,6 +396,10 @@ impl SimCluster {
                 busy_until: None,
                 stalled: false,
                 auth: AuthState::default(),
+                session_expires: None,
+                reauth_started: None,
+                reauthenticating: false,
+                mechanism: None,
             },
         );
         self.stats.connections_opened += 1;
@@ -560,7 +573,7 @@ impl SimCluster {
             Work::Orphan { broker, frame } => {
                 if self.brokers.get(&broker).is_some_and(|b| b.up) {
                     // No connection: the answer is dropped.
-                    let _ = self.dispatch(ConnId(u64::MAX), broker, frame);
+                    let _ = self.dispatch(ConnId(u64::MAX), broker, frame, at);
                 }
             }
             Work::BrokenStream { conn } => {
@@ -595,6 +608,15 @@ impl SimCluster {
             self.finish(conn, outcome, false);
             return;
         }
+        // KIP-368: once the session expired, only a SaslHandshake (which
+        // re-authenticates) keeps the connection; Kafka's network layer
+        // closes it at any other request.
+        let handshake = frame.get(..2) == Some(&ApiKey::SaslHandshake.0.to_be_bytes()[..]);
+        if c.auth.is_done() && c.session_expires.is_some_and(|t| t <= now) && !handshake {
+            self.stats.expired_sessions_closed += 1;
+            self.close_conn(conn);
+            return;
+        }
         if self.fault_rng.chance(self.faults.broker_restart) {
             self.stats.faults.broker_restarts += 1;
             let downtime = self
@@ -609,7 +631,7 @@ impl SimCluster {
             self.close_conn(conn);
             return;
         }
-        let outcome = self.dispatch(conn, broker, frame);
+        let outcome = self.dispatch(conn, broker, frame, now);
         self.finish(conn, outcome, disconnect);
     }
 

@@ -221,6 +221,14 @@ pub struct BrokerConfig {
     /// request other than ApiVersions, SaslHandshake and SaslAuthenticate,
     /// else the broker closes it (as Kafka does).
     pub require_sasl: bool,
+    /// `connections.max.reauth.ms` (KIP-368): with `sasl` set, each
+    /// authentication's session lasts this long (SaslAuthenticate tells
+    /// the client); a connection whose session expired is closed at its
+    /// next request other than SaslHandshake, which re-authenticates it on
+    /// the live connection (at most once a second), as Kafka does. `None`
+    /// (Kafka's default, 0): sessions never expire and a second handshake
+    /// is refused.
+    pub sasl_session_lifetime: Option<std::time::Duration>,
     /// The cluster id in Metadata responses.
     pub cluster_id: String,
     /// The finalized `transaction.version` feature advertised in
@@ -241,6 +249,7 @@ impl Default for BrokerConfig {
             max_message_bytes: 1_048_588,
             sasl: None,
             require_sasl: false,
+            sasl_session_lifetime: None,
             cluster_id: "kafka-sim-cluster".to_owned(),
             transaction_version: 2,
         }

@@ -7,6 +7,7 @@
 //! [`BrokerConfig::sasl`](crate::BrokerConfig::sasl).
 
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_proto::ErrorCode;
@@ -142,6 +143,7 @@ impl SimCluster {
         r: &SaslHandshakeRequest,
         version: i16,
         correlation_id: i32,
+        now: Instant,
     ) -> Outcome {
         let reply = |code: ErrorCode, mechanisms: Vec<String>| SaslHandshakeResponse {
             error_code: code.0,
@@ -154,9 +156,23 @@ impl SimCluster {
             return respond::<SaslHandshakeRequest>(correlation_id, version, &body);
         };
         let mechanisms = verifier.mechanisms();
-        let Some(c) = self.conns.get(&conn) else {
+        let lifetime = self.config.sasl_session_lifetime;
+        let Some(c) = self.conns.get_mut(&conn) else {
             return Outcome::Close;
         };
+        // KIP-368: an authenticated connection with a session lifetime
+        // re-authenticates with the mechanism it used, at most once a second
+        // (Kafka's KafkaChannel); anything else is an illegal state.
+        let reauth = c.auth.is_done()
+            && lifetime.is_some()
+            && c.mechanism.as_deref() == Some(r.mechanism.as_str())
+            && c.reauth_started
+                .is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_secs(1));
+        if reauth {
+            c.auth = AuthState::Start;
+            c.reauth_started = Some(now);
+            c.reauthenticating = true;
+        }
         if !matches!(c.auth, AuthState::Start) {
             let body = reply(ErrorCode::ILLEGAL_SASL_STATE, mechanisms);
             return close_after(respond::<SaslHandshakeRequest>(
@@ -183,6 +199,7 @@ impl SimCluster {
                 session,
                 framed: version >= 1,
             };
+            c.mechanism = Some(r.mechanism.clone());
         }
         let body = reply(ErrorCode::NONE, mechanisms);
         respond::<SaslHandshakeRequest>(correlation_id, version, &body)
@@ -195,13 +212,19 @@ impl SimCluster {
         r: &SaslAuthenticateRequest,
         version: i16,
         correlation_id: i32,
+        now: Instant,
     ) -> Outcome {
+        let lifetime = self.config.sasl_session_lifetime;
         let reply = |code: ErrorCode, message: Option<String>, bytes: Vec<u8>| {
+            let lifetime_ms = match (code, lifetime) {
+                (ErrorCode::NONE, Some(l)) => i64::try_from(l.as_millis()).unwrap_or(i64::MAX),
+                _ => 0,
+            };
             let body = SaslAuthenticateResponse {
                 error_code: code.0,
                 error_message: message,
                 auth_bytes: Bytes::from(bytes),
-                session_lifetime_ms: 0,
+                session_lifetime_ms: lifetime_ms,
                 ..Default::default()
             };
             respond::<SaslAuthenticateRequest>(correlation_id, version, &body)
@@ -223,6 +246,10 @@ impl SimCluster {
                 }
                 SaslStep::Authenticated(bytes) => {
                     c.auth = AuthState::Done;
+                    c.session_expires = lifetime.and_then(|l| now.checked_add(l));
+                    if std::mem::take(&mut c.reauthenticating) {
+                        self.stats.reauthentications += 1;
+                    }
                     reply(ErrorCode::NONE, None, bytes)
                 }
                 SaslStep::Failed {

@@ -17,6 +17,13 @@ pub struct Stats {
     pub connects_refused: u64,
     /// Connections the brokers closed (faults, restarts, bad requests).
     pub connections_closed_by_broker: u64,
+    /// Connections closed because a request other than SaslHandshake came
+    /// after their SASL session expired
+    /// ([`BrokerConfig::sasl_session_lifetime`](crate::BrokerConfig::sasl_session_lifetime));
+    /// counted in `connections_closed_by_broker` too.
+    pub expired_sessions_closed: u64,
+    /// Re-authentications (KIP-368) completed.
+    pub reauthentications: u64,
     /// Requests that could not be framed or decoded, or that were not
     /// allowed (unsupported API or version, SASL required): each closed
     /// its connection.
