@@ -6,8 +6,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::{
-    ConsumerGroupMetadata, DeliveryFuture, DeliveryResult, OffsetToCommit, Producer,
-    ProducerRecord, Runtime, SendError, TransactionError,
+    ConsumerGroupMetadata, DeliveryFuture, DeliveryHandler, DeliveryResult, OffsetToCommit,
+    Producer, ProducerRecord, Runtime, SendError, TransactionError,
 };
 
 /// A Kafka producer on any runtime: the calls an application makes,
@@ -58,6 +58,15 @@ pub trait AnyProducer: Clone + Debug + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), SendError>> + Send
     where
         F: FnOnce(DeliveryResult) + Send + 'static;
+
+    /// Queues `record`; `handler` gets its outcome with `number`
+    /// ([`Producer::send_with_handler`]).
+    fn send_with_handler(
+        &self,
+        record: ProducerRecord,
+        handler: &DeliveryHandler,
+        number: u64,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
 
     /// Sends what is buffered and waits for every outcome
     /// ([`Producer::flush`]).
@@ -142,6 +151,15 @@ impl<R: Runtime> AnyProducer for Producer<R> {
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
         Producer::send_with_callback(self, record, callback)
+    }
+
+    fn send_with_handler(
+        &self,
+        record: ProducerRecord,
+        handler: &DeliveryHandler,
+        number: u64,
+    ) -> impl Future<Output = Result<(), SendError>> + Send {
+        Producer::send_with_handler(self, record, handler, number)
     }
 
     fn send_result(

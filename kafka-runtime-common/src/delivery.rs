@@ -32,6 +32,22 @@ pub type DeliveryResult = Result<RecordMetadata, DeliveryError>;
 /// A per-record callback of [`Producer::send_with_callback`](crate::Producer::send_with_callback).
 pub type Callback = Box<dyn FnOnce(DeliveryResult) + Send>;
 
+/// One handler for the outcomes of many records, each told apart by the
+/// `u64` it was sent with ([`Producer::send_with_handler`](crate::Producer::send_with_handler)):
+/// librdkafka's delivery report callback (`dr_msg_cb`) with its per-message
+/// opaque. Nothing is allocated per record: a batch keeps its records'
+/// numbers side by side and calls the handler for each when its outcome
+/// arrives.
+pub type DeliveryHandler = Arc<dyn Fn(u64, DeliveryResult) + Send + Sync>;
+
+/// How one record's outcome is reported, other than by a future.
+pub(crate) enum Report<'a> {
+    /// A callback of its own.
+    Callback(Callback),
+    /// A shared handler and the record's number for it.
+    Handler(&'a DeliveryHandler, u64),
+}
+
 /// A batch's outcome, shared by all its records.
 #[derive(Debug, Clone)]
 pub(crate) enum BatchOutcome {
@@ -86,6 +102,10 @@ struct SlotState {
 pub(crate) struct BatchWaiters {
     slot: Option<Arc<BatchSlot>>,
     callbacks: Vec<(u32, i64, Callback)>,
+    /// The handler of the records sent with one, and their index,
+    /// timestamp and number (see [`DeliveryHandler`]).
+    handler: Option<DeliveryHandler>,
+    numbered: Vec<(u32, i64, u64)>,
     /// With interceptors: every record's outcome goes to them too.
     acks: Option<Box<Acks>>,
 }
@@ -138,6 +158,29 @@ impl BatchWaiters {
         self.callbacks.push((index, timestamp, callback));
     }
 
+    /// Reports the outcome of the record at `index` as `report` says.
+    pub(crate) fn report(&mut self, index: u32, timestamp: i64, report: Report<'_>) {
+        match report {
+            Report::Callback(callback) => self.callback(index, timestamp, callback),
+            Report::Handler(handler, number) => match &self.handler {
+                Some(h) if !Arc::ptr_eq(h, handler) => {
+                    // A second handler in one batch (rare): a callback of its
+                    // own.
+                    let handler = Arc::clone(handler);
+                    self.callback(
+                        index,
+                        timestamp,
+                        Box::new(move |result| handler(number, result)),
+                    );
+                }
+                _ => {
+                    self.handler.get_or_insert_with(|| Arc::clone(handler));
+                    self.numbered.push((index, timestamp, number));
+                }
+            },
+        }
+    }
+
     /// Hands `outcome` to every waiter. Runs user callbacks: call it without
     /// holding the producer's lock.
     pub(crate) fn complete(mut self, outcome: BatchOutcome) {
@@ -164,6 +207,11 @@ impl BatchWaiters {
         for (index, timestamp, callback) in self.callbacks.drain(..) {
             callback(outcome.for_record(index, timestamp));
         }
+        if let Some(handler) = self.handler.take() {
+            for (index, timestamp, number) in self.numbered.drain(..) {
+                handler(number, outcome.for_record(index, timestamp));
+            }
+        }
         if let Some(slot) = self.slot.take() {
             let wakers = {
                 let mut state = slot.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -180,7 +228,11 @@ impl Drop for BatchWaiters {
     /// dropped, e.g. with its runtime) must not leave futures pending
     /// forever.
     fn drop(&mut self) {
-        if self.slot.is_some() || !self.callbacks.is_empty() || self.acks.is_some() {
+        if self.slot.is_some()
+            || !self.callbacks.is_empty()
+            || self.handler.is_some()
+            || self.acks.is_some()
+        {
             self.finish(BatchOutcome::Failed(DeliveryError {
                 kind: DeliveryErrorKind::ProducerClosed,
                 possibly_written: true,
@@ -295,6 +347,51 @@ mod tests {
         });
         let meta = waiting.join().unwrap().unwrap();
         assert_eq!((meta.offset, meta.timestamp), (-1, 99));
+    }
+
+    #[test]
+    fn a_handler_hears_each_record_with_its_number() {
+        let heard: Arc<Mutex<Vec<(u64, DeliveryResult)>>> = Arc::default();
+        let log = Arc::clone(&heard);
+        let handler: DeliveryHandler = Arc::new(move |n, r| log.lock().unwrap().push((n, r)));
+        let tagged = Arc::clone(&heard);
+        let other: DeliveryHandler =
+            Arc::new(move |n, r| tagged.lock().unwrap().push((n + 1000, r)));
+        let mut waiters = BatchWaiters::default();
+        waiters.report(0, 10, Report::Handler(&handler, 7));
+        waiters.report(1, 11, Report::Handler(&other, 8));
+        waiters.report(2, 12, Report::Handler(&handler, 9));
+        waiters.complete(BatchOutcome::Delivered {
+            topic: "t".into(),
+            partition: 1,
+            base_offset: 40,
+            log_append_time: None,
+        });
+        let mut heard = std::mem::take(&mut *heard.lock().unwrap());
+        heard.sort_by_key(|(n, _)| *n);
+        let offsets: Vec<(u64, i64, i64)> = heard
+            .iter()
+            .map(|(n, r)| {
+                let m = r.as_ref().unwrap();
+                (*n, m.offset, m.timestamp)
+            })
+            .collect();
+        assert_eq!(offsets, [(7, 40, 10), (9, 42, 12), (1008, 41, 11)]);
+    }
+
+    #[test]
+    fn numbered_records_dropped_without_an_outcome_fail() {
+        let heard: Arc<Mutex<Vec<(u64, DeliveryResult)>>> = Arc::default();
+        let log = Arc::clone(&heard);
+        let handler: DeliveryHandler = Arc::new(move |n, r| log.lock().unwrap().push((n, r)));
+        let mut waiters = BatchWaiters::default();
+        waiters.report(0, 1, Report::Handler(&handler, 3));
+        drop(waiters);
+        let heard = heard.lock().unwrap();
+        assert_eq!(heard.len(), 1);
+        let e = heard[0].1.as_ref().unwrap_err();
+        assert_eq!(heard[0].0, 3);
+        assert_eq!(e.kind, DeliveryErrorKind::ProducerClosed);
     }
 
     #[test]

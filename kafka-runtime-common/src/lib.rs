@@ -91,7 +91,7 @@ pub mod admin {
     pub use kafka_producer_core::admin::*;
 }
 pub use builder::{Parts, ProducerBuilder, load_properties_file};
-pub use delivery::{Callback, DeliveryFuture, DeliveryResult, RecordMetadata};
+pub use delivery::{Callback, DeliveryFuture, DeliveryHandler, DeliveryResult, RecordMetadata};
 pub use kafka_producer_core::SendError;
 pub use producer::{FlushTimeout, Producer, Refused, block_on, block_on_until};
 pub use record::{ProducerRecord, RecordHeader};

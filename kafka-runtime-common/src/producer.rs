@@ -17,7 +17,7 @@ const ADMIN_SLACK: Duration = Duration::from_secs(5);
 
 use crate::Runtime;
 use crate::SendError;
-use crate::delivery::{Callback, DeliveryFuture, DeliveryResult};
+use crate::delivery::{DeliveryFuture, DeliveryHandler, DeliveryResult, Report};
 use crate::interceptor::Acknowledgement;
 use crate::record::ProducerRecord;
 use crate::shared::{Shared, State};
@@ -204,7 +204,32 @@ impl<R: Runtime> Producer<R> {
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
         let record = self.intercept(record);
-        let result = self.enqueue(&record, Some(Box::new(callback))).await;
+        let result = self
+            .enqueue(&record, Some(Report::Callback(Box::new(callback))))
+            .await;
+        self.refused(&record, result).map(drop)
+    }
+
+    /// Queues `record`; `handler` gets its outcome with `number`: one
+    /// handler for many records, as librdkafka's delivery report callback
+    /// with a per-message opaque. Unlike
+    /// [`send_with_callback`](Self::send_with_callback) it allocates
+    /// nothing per record (a batch keeps its records' numbers side by side),
+    /// for code that sends many records and tells them apart by a number
+    /// (an index, a sequence, a slot in its own table).
+    ///
+    /// The handler runs on the driver, once per record: keep it short and
+    /// never block in it. Waits as [`send`](Self::send) does.
+    pub async fn send_with_handler(
+        &self,
+        record: ProducerRecord,
+        handler: &DeliveryHandler,
+        number: u64,
+    ) -> Result<(), SendError> {
+        let record = self.intercept(record);
+        let result = self
+            .enqueue(&record, Some(Report::Handler(handler, number)))
+            .await;
         self.refused(&record, result).map(drop)
     }
 
@@ -231,14 +256,27 @@ impl<R: Runtime> Producer<R> {
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
         let record = self.intercept(record);
-        let result = self.try_enqueue(&record, Some(Box::new(callback)));
+        let result = self.try_enqueue(&record, Some(Report::Callback(Box::new(callback))));
+        self.refused(&record, result).map(drop)
+    }
+
+    /// [`try_send`](Self::try_send) with a shared handler for the outcome,
+    /// as [`send_with_handler`](Self::send_with_handler).
+    pub fn try_send_with_handler(
+        &self,
+        record: ProducerRecord,
+        handler: &DeliveryHandler,
+        number: u64,
+    ) -> Result<(), SendError> {
+        let record = self.intercept(record);
+        let result = self.try_enqueue(&record, Some(Report::Handler(handler, number)));
         self.refused(&record, result).map(drop)
     }
 
     fn try_enqueue(
         &self,
         record: &ProducerRecord,
-        mut callback: Option<Callback>,
+        mut callback: Option<Report<'_>>,
     ) -> Result<Option<DeliveryFuture>, SendError> {
         let result = record.with_core_record(|core_record| {
             self.shared().lock().attempt(core_record, &mut callback)
@@ -261,7 +299,7 @@ impl<R: Runtime> Producer<R> {
     async fn enqueue(
         &self,
         record: &ProducerRecord,
-        mut callback: Option<Callback>,
+        mut callback: Option<Report<'_>>,
     ) -> Result<Option<DeliveryFuture>, SendError> {
         let mut waiting: Option<Waiting> = None;
         loop {
@@ -287,7 +325,7 @@ impl<R: Runtime> Producer<R> {
     fn enqueue_blocking(
         &self,
         record: &ProducerRecord,
-        mut callback: Option<Callback>,
+        mut callback: Option<Report<'_>>,
     ) -> Result<Option<DeliveryFuture>, SendError> {
         let mut waiting: Option<Waiting> = None;
         loop {
@@ -335,7 +373,7 @@ impl<R: Runtime> Producer<R> {
         &self,
         record: &ProducerRecord,
         core_record: &Record<'_>,
-        callback: &mut Option<Callback>,
+        callback: &mut Option<Report<'_>>,
         waiting: &mut Option<Waiting>,
     ) -> Step {
         let shared = self.shared();
@@ -669,7 +707,20 @@ impl<R: Runtime> Producer<R> {
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
         let record = self.intercept(record);
-        let result = self.enqueue_blocking(&record, Some(Box::new(callback)));
+        let result = self.enqueue_blocking(&record, Some(Report::Callback(Box::new(callback))));
+        self.refused(&record, result).map(drop)
+    }
+
+    /// [`send_with_handler`](Self::send_with_handler), blocking as
+    /// [`send_blocking`](Self::send_blocking) does.
+    pub fn send_with_handler_blocking(
+        &self,
+        record: ProducerRecord,
+        handler: &DeliveryHandler,
+        number: u64,
+    ) -> Result<(), SendError> {
+        let record = self.intercept(record);
+        let result = self.enqueue_blocking(&record, Some(Report::Handler(handler, number)));
         self.refused(&record, result).map(drop)
     }
 

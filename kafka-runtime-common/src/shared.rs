@@ -24,7 +24,9 @@ use kafka_producer_core::{
 };
 
 use crate::SendError;
-use crate::delivery::{BatchOutcome, BatchWaiters, Callback, DeliveryFuture};
+use crate::delivery::{
+    BatchOutcome, BatchWaiters, Callback, DeliveryFuture, DeliveryHandler, Report,
+};
 use crate::interceptor::{Acknowledgement, Interceptors};
 use crate::record::ProducerRecord;
 
@@ -230,8 +232,29 @@ impl State {
         record: &ProducerRecord,
         callback: Option<Callback>,
     ) -> Result<(Option<DeliveryFuture>, bool), SendError> {
-        let mut callback = callback;
-        let (done, wake, jobs) = record.with_core_record(|r| self.attempt(r, &mut callback))?;
+        self.try_report(record, callback.map(Report::Callback))
+    }
+
+    /// [`try_send`](Self::try_send) with `handler` told the outcome, with
+    /// `number` (see `Producer::send_with_handler`); whether to wake the
+    /// driver.
+    pub fn try_send_with_handler(
+        &mut self,
+        record: &ProducerRecord,
+        handler: &DeliveryHandler,
+        number: u64,
+    ) -> Result<bool, SendError> {
+        self.try_report(record, Some(Report::Handler(handler, number)))
+            .map(|(_, wake)| wake)
+    }
+
+    fn try_report(
+        &mut self,
+        record: &ProducerRecord,
+        report: Option<Report<'_>>,
+    ) -> Result<(Option<DeliveryFuture>, bool), SendError> {
+        let mut report = report;
+        let (done, wake, jobs) = record.with_core_record(|r| self.attempt(r, &mut report))?;
         // No lock to leave here: the caller owns the state.
         for job in jobs {
             self.core.handle_sealed(job.run(), Instant::now());
@@ -239,14 +262,14 @@ impl State {
         Ok((done, wake))
     }
 
-    /// One attempt to queue `record`. Returns the future (if no callback),
+    /// One attempt to queue `record`. Returns the future (if no `report`),
     /// whether to wake the driver (the core says: `RecordToken::wake`), and
     /// the seal jobs of batches the send closed, for the sender to run
     /// outside the lock ([`Shared::after_send`]).
     pub(crate) fn attempt(
         &mut self,
         record: &Record<'_>,
-        callback: &mut Option<Callback>,
+        report: &mut Option<Report<'_>>,
     ) -> Result<(Option<DeliveryFuture>, bool, Vec<SealJob>), kafka_producer_core::SendError> {
         if self.closed {
             return Err(kafka_producer_core::SendError::Closed);
@@ -263,9 +286,9 @@ impl State {
             );
         }
         let wake = token.wake;
-        let done = match callback.take() {
-            Some(callback) => {
-                waiters.callback(token.index, token.timestamp, callback);
+        let done = match report.take() {
+            Some(report) => {
+                waiters.report(token.index, token.timestamp, report);
                 None
             }
             None => Some(waiters.future(token.index, token.timestamp)),

@@ -16,7 +16,9 @@ use kafka_runtime_common::{
 use mio::{Events, Poll, Token};
 
 use crate::driver::EventLoop;
-use crate::{ConfigError, DeliveryFuture, DeliveryResult, ProducerRecord, SendError};
+use crate::{
+    ConfigError, DeliveryFuture, DeliveryHandler, DeliveryResult, ProducerRecord, SendError,
+};
 
 /// The driver thread's name.
 pub(crate) const THREAD_NAME: &str = "kafka-producer-mio";
@@ -244,6 +246,20 @@ impl BlockingProducer {
         self.inner.send_with_callback_blocking(record, callback)
     }
 
+    /// Queues `record`; `handler` gets its outcome with `number`, on the
+    /// driver thread, allocating nothing per record (see
+    /// `kafka_runtime_common::Producer::send_with_handler`). Blocks as
+    /// [`send`](Self::send) does.
+    pub fn send_with_handler(
+        &self,
+        record: ProducerRecord,
+        handler: &DeliveryHandler,
+        number: u64,
+    ) -> Result<(), SendError> {
+        self.inner
+            .send_with_handler_blocking(record, handler, number)
+    }
+
     /// Sends everything buffered now without waiting for `linger.ms`, and
     /// returns once each of those records has an outcome.
     pub fn flush(&self) {
@@ -387,6 +403,15 @@ impl kafka_runtime_common::AnyProducer for BlockingProducer {
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
         BlockingProducer::send_with_callback(self, record, callback)
+    }
+
+    async fn send_with_handler(
+        &self,
+        record: ProducerRecord,
+        handler: &DeliveryHandler,
+        number: u64,
+    ) -> Result<(), SendError> {
+        BlockingProducer::send_with_handler(self, record, handler, number)
     }
 
     async fn send_result(

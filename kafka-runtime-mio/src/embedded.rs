@@ -234,12 +234,43 @@ impl MioDriver {
         Ok(())
     }
 
+    /// Queues `record` without waiting; `handler` gets its outcome with
+    /// `number`, from [`handle_timeout`](Self::handle_timeout), allocating
+    /// nothing per record (see
+    /// `kafka_runtime_common::Producer::send_with_handler`). Refusals as for
+    /// [`send`](Self::send).
+    pub fn send_with_handler(
+        &mut self,
+        record: ProducerRecord,
+        handler: &kafka_runtime_common::DeliveryHandler,
+        number: u64,
+    ) -> Result<(), SendError> {
+        let record = self.event_loop.core.intercept(record);
+        let result = self
+            .event_loop
+            .core
+            .try_send_with_handler(&record, handler, number)
+            .map(|wake| (None, wake));
+        self.after_try_send(&record, result)?;
+        Ok(())
+    }
+
     fn try_send(
         &mut self,
         record: &ProducerRecord,
         callback: Option<kafka_runtime_common::Callback>,
     ) -> Result<Option<DeliveryFuture>, SendError> {
         let result = self.event_loop.core.try_send(record, callback);
+        self.after_try_send(record, result)
+    }
+
+    /// Tells the interceptors of a refusal and wakes the loop where the
+    /// send needs it.
+    fn after_try_send(
+        &mut self,
+        record: &ProducerRecord,
+        result: Result<(Option<DeliveryFuture>, bool), SendError>,
+    ) -> Result<Option<DeliveryFuture>, SendError> {
         if let Err(e) = &result {
             self.event_loop.core.refused(&record.topic, e);
         }

@@ -100,10 +100,10 @@ pub use kafka_runtime_common::partitioner::Partitioner;
 pub use kafka_runtime_common::prometheus;
 pub use kafka_runtime_common::{
     AbortReason, Acks, AnyProducer, Compression, ConfigError, ConsumerGroupMetadata, DeliveryError,
-    DeliveryErrorKind, DeliveryFuture, DeliveryResult, ErrorCode, FatalError, FlushTimeout, Metric,
-    Metrics, OffsetToCommit, PartitionerChoice, ProducerConfig, ProducerRecord, RecordHeader,
-    RecordMetadata, Refused, SecurityProtocol, SendError, TransactionError, TransactionOp,
-    TransactionProgress, TransactionState, partitioner, serialize,
+    DeliveryErrorKind, DeliveryFuture, DeliveryHandler, DeliveryResult, ErrorCode, FatalError,
+    FlushTimeout, Metric, Metrics, OffsetToCommit, PartitionerChoice, ProducerConfig,
+    ProducerRecord, RecordHeader, RecordMetadata, Refused, SecurityProtocol, SendError,
+    TransactionError, TransactionOp, TransactionProgress, TransactionState, partitioner, serialize,
 };
 
 /// Builds a [`BlockingProducer`] (and starts its thread); see

@@ -6,12 +6,15 @@ mod common;
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{assert_read_back, read_back, record};
 use kafka_integration_tests::tools::Tool;
 use kafka_integration_tests::{Tansu, require_tools};
-use kafka_runtime_mio::{DeliveryFuture, DriverBuilder, MioDriver, ProducerRecord, SendError};
+use kafka_runtime_mio::{
+    DeliveryFuture, DeliveryHandler, DriverBuilder, MioDriver, ProducerRecord, SendError,
+};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
@@ -128,6 +131,7 @@ fn one_thread_one_poll_serves_its_own_socket_and_produces_what_it_reads() {
 
 #[test]
 fn a_full_buffer_is_refused_at_once_and_retried_records_land_in_order() {
+    // Futures and a delivery handler (`send_with_handler`) side by side.
     require_tools!(Tool::Tansu, Tool::Python);
     let broker = Tansu::start();
     let bootstrap = broker.bootstrap();
@@ -142,6 +146,11 @@ fn a_full_buffer_is_refused_at_once_and_retried_records_land_in_order() {
     let mut events = Events::with_capacity(64);
     let mut next = 0;
     let mut futures = Vec::new();
+    let reported: Arc<Mutex<Vec<(u64, i64)>>> = Arc::default();
+    let log = Arc::clone(&reported);
+    let handler: DeliveryHandler = Arc::new(move |number, result| {
+        log.lock().unwrap().push((number, result.unwrap().offset));
+    });
     let mut buffer_full = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
     while !driver.is_finished() {
@@ -150,9 +159,17 @@ fn a_full_buffer_is_refused_at_once_and_retried_records_land_in_order() {
             let r = ProducerRecord::new(topic)
                 .partition(0)
                 .value(format!("{next:08} {}", "y".repeat(100)));
-            match driver.send(r) {
+            // Odd records report to a shared handler, even ones by future.
+            let sent = if next % 2 == 1 {
+                driver
+                    .send_with_handler(r, &handler, next as u64)
+                    .map(|()| None)
+            } else {
+                driver.send(r).map(Some)
+            };
+            match sent {
                 Ok(f) => {
-                    futures.push(f);
+                    futures.extend(f);
                     next += 1;
                 }
                 Err(SendError::BufferFull { .. }) => {
@@ -173,11 +190,17 @@ fn a_full_buffer_is_refused_at_once_and_retried_records_land_in_order() {
         }
     }
     assert!(buffer_full > 0, "64 KiB cannot hold 1 MiB of records");
-    let offsets: Vec<i64> = futures
+    let mut offsets: Vec<(u64, i64)> = futures
         .iter()
-        .map(|f| f.try_result().unwrap().unwrap().offset)
+        .enumerate()
+        .map(|(i, f)| (2 * i as u64, f.try_result().unwrap().unwrap().offset))
         .collect();
-    assert_eq!(offsets, (0..N as i64).collect::<Vec<_>>());
+    offsets.extend(reported.lock().unwrap().iter().copied());
+    offsets.sort_unstable();
+    assert_eq!(
+        offsets,
+        (0..N as u64).map(|i| (i, i as i64)).collect::<Vec<_>>()
+    );
     let got = read_back(&bootstrap, topic, N, &[]);
     for (i, g) in got.iter().enumerate() {
         assert_eq!(

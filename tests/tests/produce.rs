@@ -28,8 +28,8 @@ use kafka_runtime_common::serialize::{
     TypedRecord,
 };
 use kafka_runtime_common::{
-    Compression, DeliveryErrorKind, DeliveryResult, ProducerBuilder, ProducerRecord, RecordHeader,
-    RecordMetadata, SendError,
+    Compression, DeliveryErrorKind, DeliveryHandler, DeliveryResult, ProducerBuilder,
+    ProducerRecord, RecordHeader, RecordMetadata, SendError,
 };
 use runtimes::read_back::{ReadRecord, read_back};
 use runtimes::{Rt, TestProducer, sleep, timeout};
@@ -283,6 +283,69 @@ async fn idempotent_records_arrive_once_each_in_order<T: Rt>() {
         }
     }
     assert!(seen.iter().all(|s| *s), "records lost");
+}
+
+/// `send_with_handler`: one handler for every record, each told apart by
+/// the number it was sent with (librdkafka's delivery report callback and
+/// per-message opaque). Every number is reported once, with the partition
+/// and offset where confluent-kafka reads that record back; records of a
+/// second handler mixed into the same batches go to that handler.
+async fn a_delivery_handler_reports_each_record_by_its_number<T: Rt>() {
+    require_tools!(Tool::Kafka, Tool::Python);
+    let kafka = kafka();
+    let bootstrap = kafka.bootstrap(Listener::Plaintext);
+    let p = producer::<T>(&bootstrap).build().unwrap();
+    let topic: Arc<str> = topic::<T>(&kafka, "handler", 3).into();
+    let n = 20_000u64;
+    let reports: Arc<Mutex<HashMap<u64, DeliveryResult>>> = Arc::default();
+    let (first, second) = (Arc::clone(&reports), Arc::clone(&reports));
+    let handler: DeliveryHandler = Arc::new(move |number, result| {
+        assert!(first.lock().unwrap().insert(number, result).is_none());
+    });
+    // Every tenth record: a second handler, which tags its numbers.
+    let other: DeliveryHandler = Arc::new(move |number, result| {
+        assert!(
+            second
+                .lock()
+                .unwrap()
+                .insert(number | 1 << 63, result)
+                .is_none()
+        );
+    });
+    for i in 0..n {
+        let record = ProducerRecord::new(topic.clone()).value(i.to_string());
+        let h = if i % 10 == 9 { &other } else { &handler };
+        p.send_with_handler(record, h, i).await.unwrap();
+    }
+    p.flush().await;
+    p.close(Duration::from_secs(10)).await;
+    let reports = std::mem::take(&mut *reports.lock().unwrap());
+    assert_eq!(reports.len() as u64, n, "one report per record");
+    let mut at: HashMap<(i32, i64), u64> = HashMap::new();
+    for (number, result) in &reports {
+        let tagged = number >> 63 == 1;
+        let i = number & !(1 << 63);
+        assert_eq!(tagged, i % 10 == 9, "record {i} went to the wrong handler");
+        let meta = result
+            .as_ref()
+            .unwrap_or_else(|e| panic!("record {i}: {e}"));
+        assert_eq!(&*meta.topic, &*topic);
+        assert!(at.insert((meta.partition, meta.offset), i).is_none());
+    }
+    let got = read_back(&bootstrap, &topic, n as usize, &[]);
+    for g in &got {
+        let value: u64 = String::from_utf8(g.value.clone().expect("value"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            at.get(&(g.partition, g.offset)),
+            Some(&value),
+            "the record read at {}/{} was reported elsewhere",
+            g.partition,
+            g.offset
+        );
+    }
 }
 
 async fn unknown_topics_are_auto_created_by_tansu<T: Rt>() {
@@ -1235,6 +1298,7 @@ runtimes::suite!(
     round_trip_of_every_codec_reads_back_intact,
     keyed_records_go_to_the_java_murmur2_partition,
     idempotent_records_arrive_once_each_in_order,
+    a_delivery_handler_reports_each_record_by_its_number,
     unknown_topics_are_auto_created_by_tansu,
     a_topic_kafka_does_not_have_fails_send_after_max_block_until_created,
     a_record_over_max_request_size_is_refused_and_the_producer_goes_on,
