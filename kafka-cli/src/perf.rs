@@ -53,7 +53,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kafka_runtime_common::ProducerRecord;
+use kafka_runtime_common::{DeliveryHandler, ProducerRecord};
 use serde_json::json;
 
 use crate::client::{Connect, Job, RuntimeChoice, Sink, run_on};
@@ -150,7 +150,44 @@ fn stamp(epoch: Instant, at: Instant) -> u32 {
     at.saturating_duration_since(epoch).as_micros() as u32
 }
 
-/// Shared with the delivery callbacks.
+/// What the delivery handler needs of a record, packed into the number the
+/// record is sent with (`send_with_handler`: nothing is allocated per
+/// record, and the buffered records' reports take 24 bytes each): its send
+/// time (a [`stamp()`]), its value's size, and whether it counts and is
+/// sampled for the percentiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sent {
+    at: u32,
+    /// Bytes of the value, at most [`Sent::MAX_BYTES`] (far above any
+    /// record a broker takes).
+    bytes: u32,
+    /// Past the warm-up: in the results.
+    counted: bool,
+    /// One of the records whose latency goes into the percentiles.
+    sampled: bool,
+}
+
+impl Sent {
+    const MAX_BYTES: u32 = (1 << 30) - 1;
+
+    fn pack(self) -> u64 {
+        (u64::from(self.at) << 32)
+            | (u64::from(self.bytes.min(Self::MAX_BYTES)) << 2)
+            | (u64::from(self.counted) << 1)
+            | u64::from(self.sampled)
+    }
+
+    fn unpack(number: u64) -> Sent {
+        Sent {
+            at: (number >> 32) as u32,
+            bytes: ((number >> 2) as u32) & Self::MAX_BYTES,
+            counted: number & 2 != 0,
+            sampled: number & 1 != 0,
+        }
+    }
+}
+
+/// Shared with the delivery handler.
 struct Stats {
     total: Window,
     window: Window,
@@ -160,17 +197,15 @@ struct Stats {
     possibly_written: u64,
     samples: Vec<u64>,
     sampling: u64,
-    /// Records before this index are the warm-up: not in the results.
-    warmup: u64,
     /// Send times are kept as microseconds since this instant, in 32 bits
     /// (wrapping: latencies up to 71 minutes are told right), so that a
-    /// record's callback holds 24 bytes: the callbacks of every buffered
+    /// record's report fits in [`Sent`]: the reports of every buffered
     /// record are part of the memory a run measures.
     epoch: Instant,
 }
 
 impl Stats {
-    fn new(num_records: u64, warmup: u64) -> Stats {
+    fn new(num_records: u64) -> Stats {
         let sampling = (num_records / MAX_SAMPLES).max(1);
         Stats {
             total: Window::default(),
@@ -180,22 +215,20 @@ impl Stats {
             possibly_written: 0,
             samples: Vec::with_capacity(usize::try_from(num_records.min(MAX_SAMPLES)).unwrap_or(0)),
             sampling,
-            warmup,
             epoch: Instant::now(),
         }
     }
 
-    /// Record `index` of `bytes`, sent at `sent_at` (a [`stamp()`] since
-    /// `epoch`), was delivered at `done`.
-    fn delivered(&mut self, index: u64, sent_at: u32, done: Instant, bytes: u32) {
-        let us = u64::from(stamp(self.epoch, done).wrapping_sub(sent_at));
-        let bytes = bytes as usize;
+    /// The record `sent` was delivered at `done`.
+    fn delivered(&mut self, sent: Sent, done: Instant) {
+        let us = u64::from(stamp(self.epoch, done).wrapping_sub(sent.at));
+        let bytes = sent.bytes as usize;
         self.window.record(us, bytes);
-        if index < self.warmup {
+        if !sent.counted {
             return;
         }
         self.total.record(us, bytes);
-        if index % self.sampling == 0 {
+        if sent.sampled {
             self.samples.push(us);
         }
     }
@@ -345,10 +378,7 @@ pub(crate) fn run(args: PerfArgs, runtime: RuntimeChoice) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let stats = Arc::new(Mutex::new(Stats::new(
-        args.num_records,
-        args.warmup_records,
-    )));
+    let stats = Arc::new(Mutex::new(Stats::new(args.num_records)));
     let interrupt = match Interrupt::install("perf") {
         Ok(interrupt) => interrupt,
         Err(msg) => {
@@ -411,7 +441,19 @@ impl Job for Load<'_> {
         let progress = Progress::start(Arc::clone(&stats), args.json);
         let mut start = Instant::now();
         let mut sent = 0;
-        let epoch = stats.lock().unwrap_or_else(PoisonError::into_inner).epoch;
+        let (epoch, sampling) = {
+            let s = stats.lock().unwrap_or_else(PoisonError::into_inner);
+            (s.epoch, s.sampling)
+        };
+        let outcome = Arc::clone(&stats);
+        let handler: DeliveryHandler = Arc::new(move |number, result| {
+            let done = Instant::now();
+            let mut s = outcome.lock().unwrap_or_else(PoisonError::into_inner);
+            match result {
+                Ok(_) => s.delivered(Sent::unpack(number), done),
+                Err(e) => s.fail(&e, e.possibly_written),
+            }
+        });
         for i in 0..args.num_records {
             if interrupt.is_raised() {
                 break;
@@ -436,17 +478,14 @@ impl Job for Load<'_> {
             if let Some(k) = args.key_cardinality {
                 record = record.key((i % k).to_string());
             }
-            let outcome = Arc::clone(&stats);
-            let sent_at = stamp(epoch, Instant::now());
+            let sent_at = Sent {
+                at: stamp(epoch, Instant::now()),
+                bytes,
+                counted: i >= args.warmup_records,
+                sampled: i % sampling == 0,
+            };
             let queued = producer
-                .send_with_callback(record, move |result| {
-                    let done = Instant::now();
-                    let mut s = outcome.lock().unwrap_or_else(PoisonError::into_inner);
-                    match result {
-                        Ok(_) => s.delivered(i, sent_at, done, bytes),
-                        Err(e) => s.fail(&e, e.possibly_written),
-                    }
-                })
+                .send_with_handler(record, &handler, sent_at.pack())
                 .await;
             sent = i + 1;
             if let Err(e) = queued {
@@ -613,6 +652,41 @@ fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sent_record_packs_into_its_number_and_back() {
+        for sent in [
+            Sent {
+                at: u32::MAX,
+                bytes: 100,
+                counted: true,
+                sampled: false,
+            },
+            Sent {
+                at: 0,
+                bytes: Sent::MAX_BYTES,
+                counted: false,
+                sampled: true,
+            },
+            Sent {
+                at: 123_456,
+                bytes: 0,
+                counted: true,
+                sampled: true,
+            },
+        ] {
+            assert_eq!(Sent::unpack(sent.pack()), sent);
+        }
+        // Larger values saturate rather than spill into the flags.
+        let big = Sent {
+            at: 1,
+            bytes: u32::MAX,
+            counted: false,
+            sampled: false,
+        };
+        assert_eq!(Sent::unpack(big.pack()).bytes, Sent::MAX_BYTES);
+        assert!(!Sent::unpack(big.pack()).counted);
+    }
 
     #[test]
     fn percentiles_index_into_sorted_samples() {
