@@ -297,10 +297,15 @@ impl XorShift {
 /// Random uppercase letters, like Kafka's tool.
 fn payload(size: usize) -> Bytes {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
-    (0..size)
-        .map(|_| b'A' + (rng.next() % 26) as u8)
-        .collect::<Vec<u8>>()
-        .into()
+    for_the_run((0..size).map(|_| b'A' + (rng.next() % 26) as u8).collect())
+}
+
+/// A payload that every record of the run shares, kept until the process
+/// ends: a static `Bytes` is handed to each record without touching a
+/// reference count (a shared one costs two atomic operations per record,
+/// measurable at millions of records a second). Made once per run.
+fn for_the_run(bytes: Vec<u8>) -> Bytes {
+    Bytes::from_static(Box::leak(bytes.into_boxed_slice()))
 }
 
 /// Where record values come from.
@@ -331,7 +336,7 @@ impl Payloads {
             let pieces: Vec<Bytes> = text
                 .split(delimiter.as_str())
                 .filter(|p| !p.is_empty())
-                .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+                .map(|p| for_the_run(p.as_bytes().to_vec()))
                 .collect();
             if pieces.is_empty() {
                 return Err(format!(
