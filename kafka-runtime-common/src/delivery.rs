@@ -204,12 +204,26 @@ impl BatchWaiters {
                 }
             }
         }
-        for (index, timestamp, callback) in self.callbacks.drain(..) {
-            callback(outcome.for_record(index, timestamp));
-        }
-        if let Some(handler) = self.handler.take() {
-            for (index, timestamp, number) in self.numbered.drain(..) {
-                handler(number, outcome.for_record(index, timestamp));
+        // Callbacks and the handler in the records' order (as Java runs a
+        // partition's callbacks): both lists are in index order already.
+        let handler = self.handler.take();
+        let mut callbacks = std::mem::take(&mut self.callbacks).into_iter().peekable();
+        let mut numbered = std::mem::take(&mut self.numbered).into_iter().peekable();
+        loop {
+            let callback_first = match (callbacks.peek(), numbered.peek()) {
+                (Some(c), Some(n)) => c.0 < n.0,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if callback_first {
+                if let Some((index, timestamp, callback)) = callbacks.next() {
+                    callback(outcome.for_record(index, timestamp));
+                }
+            } else if let Some((index, timestamp, number)) = numbered.next() {
+                if let Some(handler) = &handler {
+                    handler(number, outcome.for_record(index, timestamp));
+                }
             }
         }
         if let Some(slot) = self.slot.take() {
@@ -367,8 +381,8 @@ mod tests {
             base_offset: 40,
             log_append_time: None,
         });
-        let mut heard = std::mem::take(&mut *heard.lock().unwrap());
-        heard.sort_by_key(|(n, _)| *n);
+        let heard = std::mem::take(&mut *heard.lock().unwrap());
+        // In the records' order, whoever hears of them.
         let offsets: Vec<(u64, i64, i64)> = heard
             .iter()
             .map(|(n, r)| {
@@ -376,7 +390,7 @@ mod tests {
                 (*n, m.offset, m.timestamp)
             })
             .collect();
-        assert_eq!(offsets, [(7, 40, 10), (9, 42, 12), (1008, 41, 11)]);
+        assert_eq!(offsets, [(7, 40, 10), (1008, 41, 11), (9, 42, 12)]);
     }
 
     #[test]
