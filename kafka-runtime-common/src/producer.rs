@@ -203,11 +203,8 @@ impl<R: Runtime> Producer<R> {
     where
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
-        let record = self.intercept(record);
-        let result = self
-            .enqueue(&record, Some(Report::Callback(Box::new(callback))))
-            .await;
-        self.refused(&record, result).map(drop)
+        self.send_reported(record, Report::Callback(Box::new(callback)))
+            .await
     }
 
     /// Queues `record`; `handler` gets its outcome with `number`: one
@@ -226,10 +223,19 @@ impl<R: Runtime> Producer<R> {
         handler: &DeliveryHandler,
         number: u64,
     ) -> Result<(), SendError> {
+        self.send_reported(record, Report::Handler(handler, number))
+            .await
+    }
+
+    /// Queues `record` as [`send`](Self::send) does, its outcome reported
+    /// as `report` says.
+    async fn send_reported(
+        &self,
+        record: ProducerRecord,
+        report: Report<'_>,
+    ) -> Result<(), SendError> {
         let record = self.intercept(record);
-        let result = self
-            .enqueue(&record, Some(Report::Handler(handler, number)))
-            .await;
+        let result = self.enqueue(&record, Some(report)).await;
         self.refused(&record, result).map(drop)
     }
 
@@ -255,9 +261,7 @@ impl<R: Runtime> Producer<R> {
     where
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
-        let record = self.intercept(record);
-        let result = self.try_enqueue(&record, Some(Report::Callback(Box::new(callback))));
-        self.refused(&record, result).map(drop)
+        self.try_send_reported(record, Report::Callback(Box::new(callback)))
     }
 
     /// [`try_send`](Self::try_send) with a shared handler for the outcome,
@@ -268,8 +272,17 @@ impl<R: Runtime> Producer<R> {
         handler: &DeliveryHandler,
         number: u64,
     ) -> Result<(), SendError> {
+        self.try_send_reported(record, Report::Handler(handler, number))
+    }
+
+    /// [`try_send`](Self::try_send), the outcome reported as `report` says.
+    fn try_send_reported(
+        &self,
+        record: ProducerRecord,
+        report: Report<'_>,
+    ) -> Result<(), SendError> {
         let record = self.intercept(record);
-        let result = self.try_enqueue(&record, Some(Report::Handler(handler, number)));
+        let result = self.try_enqueue(&record, Some(report));
         self.refused(&record, result).map(drop)
     }
 
@@ -706,9 +719,7 @@ impl<R: Runtime> Producer<R> {
     where
         F: FnOnce(DeliveryResult) + Send + 'static,
     {
-        let record = self.intercept(record);
-        let result = self.enqueue_blocking(&record, Some(Report::Callback(Box::new(callback))));
-        self.refused(&record, result).map(drop)
+        self.send_reported_blocking(record, Report::Callback(Box::new(callback)))
     }
 
     /// [`send_with_handler`](Self::send_with_handler), blocking as
@@ -719,8 +730,18 @@ impl<R: Runtime> Producer<R> {
         handler: &DeliveryHandler,
         number: u64,
     ) -> Result<(), SendError> {
+        self.send_reported_blocking(record, Report::Handler(handler, number))
+    }
+
+    /// [`send_blocking`](Self::send_blocking), the outcome reported as
+    /// `report` says.
+    fn send_reported_blocking(
+        &self,
+        record: ProducerRecord,
+        report: Report<'_>,
+    ) -> Result<(), SendError> {
         let record = self.intercept(record);
-        let result = self.enqueue_blocking(&record, Some(Report::Handler(handler, number)));
+        let result = self.enqueue_blocking(&record, Some(report));
         self.refused(&record, result).map(drop)
     }
 
