@@ -1117,6 +1117,11 @@ impl KafkaCluster {
             "group.initial.rebalance.delay.ms=0".to_owned(),
             "num.partitions=1".to_owned(),
             "auto.create.topics.enable=false".to_owned(),
+            // No time retention: tests send records stamped years ago (1_650_000_000_000 is April
+            // 2022), and Kafka deletes a segment, the active one too, once its newest timestamp is
+            // older than retention.ms (7 days by default). The check runs every 5 minutes, so a
+            // read-back that came after it found the topic empty (0 of 1,000 records, twice in CI).
+            "log.retention.ms=-1".to_owned(),
             // Fewer threads per JVM: the machine has two cores for everything.
             "num.network.threads=2".to_owned(),
             "num.io.threads=4".to_owned(),
