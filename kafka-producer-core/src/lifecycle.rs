@@ -152,6 +152,17 @@ impl BatchLedger {
         self.builders.give(builder);
     }
 
+    /// A finished batch's buffer to seal the next one into, if any came back.
+    pub(crate) fn spare_buffer(&mut self) -> Option<Vec<u8>> {
+        self.builders.spare_buffer()
+    }
+
+    /// Takes back the bytes of a sealed batch that is done with, for
+    /// [`spare_buffer`](Self::spare_buffer), when nothing else holds them.
+    pub(crate) fn give_buffer(&mut self, bytes: bytes::Bytes) {
+        self.builders.give_buffer(bytes);
+    }
+
     /// Reports `batch`'s outcome, once: emits its event, returns its memory
     /// and builder, and forgets it as outstanding. Later calls for the same
     /// batch do nothing. Returns the records that failed with this report
@@ -195,8 +206,13 @@ impl BatchLedger {
             },
         });
         self.outstanding.remove(&batch.id);
-        if let Some(b) = batch.take_builder(Records::Released) {
-            self.builders.give(b);
+        match std::mem::replace(&mut batch.records, Records::Released) {
+            Records::Building(b) => self.builders.give(b),
+            // Nothing sends a reported batch again (a late answer to its
+            // request only settles its sequence).
+            Records::Sealed(bytes) => self.builders.give_buffer(bytes),
+            Records::Sealing => batch.records = Records::Sealing,
+            Records::Released => {}
         }
         if self.memory.release(std::mem::take(&mut batch.memory)) {
             events.push_back(Event::MemoryAvailable);

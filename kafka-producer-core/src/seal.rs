@@ -33,6 +33,8 @@ pub struct SealJob {
     pub(crate) batch: BatchId,
     pub(crate) builder: RecordBatchBuilder,
     pub(crate) transactional: bool,
+    /// A finished batch's buffer to compress into (given at `poll_seal`).
+    pub(crate) spare: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for SealJob {
@@ -66,7 +68,10 @@ impl SealJob {
             transactional: self.transactional,
             ..BatchOptions::default()
         };
-        let result = self.builder.seal(&options).map_err(|e| e.to_string());
+        let result = self
+            .builder
+            .seal_reusing(&options, self.spare.take())
+            .map_err(|e| e.to_string());
         SealedBatch {
             topic: self.topic,
             partition: self.partition,
@@ -124,7 +129,9 @@ impl Producer {
     /// wait for [`handle_sealed`](Self::handle_sealed).
     #[must_use = "an output not acted on is lost"]
     pub fn poll_seal(&mut self) -> Option<SealJob> {
-        self.sender.poll_job()
+        let mut job = self.sender.poll_job()?;
+        job.spare = self.ledger.spare_buffer();
+        Some(job)
     }
 
     /// A [`SealJob`](crate::SealJob)'s result: the batch becomes sendable
@@ -164,6 +171,8 @@ impl Producer {
                     }
                 }
             }
+        } else if let Ok(bytes) = result {
+            self.ledger.give_buffer(bytes);
         }
         self.maintain();
     }

@@ -123,7 +123,7 @@ fn seal(batch: &mut Batch, q: &mut PartitionQueue, cx: &mut SealContext<'_>) -> 
             },
             None => BatchOptions::default(),
         };
-        let sealed = builder.seal(&options);
+        let sealed = builder.seal_reusing(&options, cx.ledger.spare_buffer());
         cx.ledger.give_builder(builder);
         batch.records = Records::Sealed(sealed.map_err(|e| e.to_string())?);
         batch.stamp = stamp;
@@ -317,6 +317,7 @@ fn hand_out_seal_jobs(
             batch: batch.id,
             builder,
             transactional,
+            spare: None,
         });
     }
 }

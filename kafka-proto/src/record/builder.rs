@@ -405,6 +405,23 @@ impl RecordBatchBuilder {
     /// Fills in the header, compresses if configured, and returns the
     /// finished batch. The builder is left empty for the next batch.
     pub fn seal(&mut self, options: &BatchOptions) -> Result<Bytes, EncodeError> {
+        self.seal_reusing(options, None)
+    }
+
+    /// [`seal`](Self::seal) with a spare buffer to build in instead of a
+    /// new allocation: the next batch's buffer when uncompressed (the sealed
+    /// batch takes the builder's), the compressed output otherwise. A
+    /// producer hands back the buffers of batches it is done with (see
+    /// [`Bytes::try_into_mut`]), so the pages it writes batches into stay
+    /// mapped rather than being returned to the system and faulted in, zeroed,
+    /// for every batch. Whatever the spare holds is discarded; a spare
+    /// smaller than the planned buffer (or half the records, compressed) is
+    /// dropped and a buffer allocated as `seal` does.
+    pub fn seal_reusing(
+        &mut self,
+        options: &BatchOptions,
+        spare: Option<Vec<u8>>,
+    ) -> Result<Bytes, EncodeError> {
         let count = self.count;
         let (base_ts, max_ts) = (self.base_timestamp, self.max_timestamp);
         let mut attrs = i16::from(self.compression.id());
@@ -431,12 +448,26 @@ impl RecordBatchBuilder {
             // grew (`reserve_batch` re-plans it); the slack keeps the last
             // record's block copy of a same-sized batch from doubling it.
             self.capacity = self.capacity.max(self.buf.len() + HEAD_SLACK);
-            let mut batch = std::mem::replace(&mut self.buf, Vec::with_capacity(self.capacity));
+            let next = match spare {
+                Some(mut v) if v.capacity() >= self.capacity => {
+                    v.clear();
+                    v
+                }
+                _ => Vec::with_capacity(self.capacity),
+            };
+            let mut batch = std::mem::replace(&mut self.buf, next);
             header.fill(&mut batch);
             trim(&mut batch);
             Bytes::from(batch)
         } else {
-            let mut out = Vec::with_capacity(BATCH_HEADER_SIZE + self.buf.len() / 2);
+            let wanted = BATCH_HEADER_SIZE + self.buf.len() / 2;
+            let mut out = match spare {
+                Some(mut v) if v.capacity() >= wanted => {
+                    v.clear();
+                    v
+                }
+                _ => Vec::with_capacity(wanted),
+            };
             out.extend_from_slice(&[0; BATCH_HEADER_SIZE]);
             let result = compress_with_level(
                 self.compression,
@@ -880,6 +911,45 @@ mod capacity_tests {
         let batch = RecordBatch::parse(b.seal(&BatchOptions::default()).unwrap()).unwrap();
         batch.verify_crc().unwrap();
         assert_eq!(batch.records(1 << 20).unwrap().count(), 100);
+    }
+
+    #[test]
+    fn a_spare_buffer_large_enough_is_built_in_and_the_bytes_match() {
+        for compression in [Compression::None, Compression::Lz4] {
+            let mut plain = RecordBatchBuilder::with_capacity(compression, 64 * 1024);
+            let mut reusing = RecordBatchBuilder::with_capacity(compression, 64 * 1024);
+            fill(&mut plain, 300);
+            fill(&mut reusing, 300);
+            let options = BatchOptions {
+                producer_id: 7,
+                base_sequence: 3,
+                ..BatchOptions::default()
+            };
+            let want = plain.seal(&options).unwrap();
+            // A first sealed batch's buffer, as a producer gives it back.
+            let spare = Vec::<u8>::with_capacity(128 * 1024);
+            let spare_at = spare.as_ptr();
+            let got = reusing.seal_reusing(&options, Some(spare)).unwrap();
+            assert!(got == want, "{compression:?}: the bytes differ");
+            if compression == Compression::None {
+                // The next batch is built in the spare.
+                fill(&mut reusing, 1);
+                assert!(reusing.allocated() >= 128 * 1024);
+                assert_eq!(reusing.buf.as_ptr(), spare_at);
+                reusing.reset();
+            } else {
+                // The compressed output went into it (then was trimmed).
+                assert!(got.len() < 64 * 1024);
+            }
+            // A spare too small is not used: the result is the same.
+            fill(&mut plain, 300);
+            fill(&mut reusing, 300);
+            let want = plain.seal(&options).unwrap();
+            let got = reusing
+                .seal_reusing(&options, Some(Vec::with_capacity(16)))
+                .unwrap();
+            assert!(got == want, "{compression:?}: the bytes differ");
+        }
     }
 
     #[test]
