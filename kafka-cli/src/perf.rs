@@ -308,6 +308,49 @@ fn for_the_run(bytes: Vec<u8>) -> Bytes {
     Bytes::from_static(Box::leak(bytes.into_boxed_slice()))
 }
 
+/// The keys of `--key-cardinality K`: `0 .. K-1` in decimal. Up to
+/// [`Keys::MADE_AHEAD`] of them are written once, side by side in one
+/// buffer kept for the run, and handed out as static `Bytes` (no allocation
+/// or formatting per record, as for the values); more are formatted per
+/// record.
+struct Keys {
+    made: Vec<Bytes>,
+}
+
+impl Keys {
+    const MADE_AHEAD: u64 = 1 << 20;
+
+    fn new(cardinality: u64) -> Keys {
+        if cardinality > Self::MADE_AHEAD {
+            return Keys { made: Vec::new() };
+        }
+        let mut text = Vec::new();
+        let mut ends = Vec::with_capacity(cardinality as usize);
+        for k in 0..cardinality {
+            text.extend_from_slice(k.to_string().as_bytes());
+            ends.push(text.len());
+        }
+        let all = for_the_run(text);
+        let mut start = 0;
+        let made = ends
+            .into_iter()
+            .map(|end| {
+                let key = all.slice(start..end);
+                start = end;
+                key
+            })
+            .collect();
+        Keys { made }
+    }
+
+    fn get(&self, k: u64) -> Bytes {
+        match self.made.get(k as usize) {
+            Some(key) => key.clone(),
+            None => Bytes::from(k.to_string()),
+        }
+    }
+}
+
 /// Where record values come from.
 enum Payloads {
     /// The same random letters for every record (`--record-size`).
@@ -443,6 +486,7 @@ impl Job for Load<'_> {
             close_timeout,
         } = self;
         let topic: Arc<str> = Arc::from(args.topic.as_str());
+        let keys = Keys::new(args.key_cardinality.unwrap_or(0));
         let progress = Progress::start(Arc::clone(&stats), args.json);
         let mut start = Instant::now();
         let mut sent = 0;
@@ -481,7 +525,7 @@ impl Job for Load<'_> {
             let bytes = u32::try_from(value.len()).unwrap_or(u32::MAX);
             let mut record = ProducerRecord::new(Arc::clone(&topic)).value(value);
             if let Some(k) = args.key_cardinality {
-                record = record.key((i % k).to_string());
+                record = record.key(keys.get(i % k));
             }
             let sent_at = Sent {
                 at: stamp(epoch, Instant::now()),
@@ -657,6 +701,23 @@ fn report(args: &PerfArgs, stats: &Mutex<Stats>, run: &Run) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_the_numbers_in_decimal_made_ahead_or_not() {
+        let keys = Keys::new(1000);
+        for k in [0, 9, 10, 99, 100, 999] {
+            assert_eq!(keys.get(k), Bytes::from(k.to_string()));
+        }
+        assert_eq!(keys.made.len(), 1000);
+        // Past what was made (a cardinality too large to make ahead).
+        assert_eq!(keys.get(123_456), Bytes::from("123456"));
+        let many = Keys::new(Keys::MADE_AHEAD + 1);
+        assert!(many.made.is_empty());
+        assert_eq!(
+            many.get(Keys::MADE_AHEAD),
+            Bytes::from(Keys::MADE_AHEAD.to_string())
+        );
+    }
 
     #[test]
     fn a_sent_record_packs_into_its_number_and_back() {
