@@ -448,26 +448,13 @@ impl RecordBatchBuilder {
             // grew (`reserve_batch` re-plans it); the slack keeps the last
             // record's block copy of a same-sized batch from doubling it.
             self.capacity = self.capacity.max(self.buf.len() + HEAD_SLACK);
-            let next = match spare {
-                Some(mut v) if v.capacity() >= self.capacity => {
-                    v.clear();
-                    v
-                }
-                _ => Vec::with_capacity(self.capacity),
-            };
+            let next = spare_or_new(spare, self.capacity);
             let mut batch = std::mem::replace(&mut self.buf, next);
             header.fill(&mut batch);
             trim(&mut batch);
             Bytes::from(batch)
         } else {
-            let wanted = BATCH_HEADER_SIZE + self.buf.len() / 2;
-            let mut out = match spare {
-                Some(mut v) if v.capacity() >= wanted => {
-                    v.clear();
-                    v
-                }
-                _ => Vec::with_capacity(wanted),
-            };
+            let mut out = spare_or_new(spare, BATCH_HEADER_SIZE + self.buf.len() / 2);
             out.extend_from_slice(&[0; BATCH_HEADER_SIZE]);
             let result = compress_with_level(
                 self.compression,
@@ -518,6 +505,18 @@ impl RecordBatchBuilder {
         self.delta_len = 1;
         self.base_timestamp = -1;
         self.max_timestamp = -1;
+    }
+}
+
+/// `spare`, emptied, when it holds at least `capacity` bytes; otherwise a
+/// new buffer of `capacity` (the spare, if any, is dropped).
+fn spare_or_new(spare: Option<Vec<u8>>, capacity: usize) -> Vec<u8> {
+    match spare {
+        Some(mut v) if v.capacity() >= capacity => {
+            v.clear();
+            v
+        }
+        _ => Vec::with_capacity(capacity),
     }
 }
 
