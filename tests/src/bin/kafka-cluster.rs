@@ -16,7 +16,10 @@
 //! - `pause ID` / `resume ID`: SIGSTOP / SIGCONT node `ID` (its connections stay open).
 //! - `quit`, or the end of stdin: stops every node and removes the cluster's files.
 //!
-//! A command that fails answers `{"error": "..."}` and the cluster goes on.
+//! A command it cannot parse, or one naming no node or a topic it cannot describe, answers
+//! `{"error": "..."}` and the cluster goes on. A failure inside the harness (Kafka refusing to
+//! create a topic, pausing a node that is not running) ends the program with the harness's panic
+//! on stderr, as it would fail a test.
 
 use std::io::{BufRead, Write};
 
