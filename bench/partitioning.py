@@ -138,9 +138,6 @@ def one(cluster, scenario, setting, w, client, r, pin, timeout):
                pauses=pauser.pauses if pauser else 0, records_landed=total,
                watched_share=round(sum(offsets[p] for p in watched) / total, 4) if total else None,
                watched_partition_share=round(len(watched) / PARTITIONS, 4))
-    if row["watched_share"] is not None and watched:
-        # 1.0: the watched partitions got their share of the records; 0: none; 1/share: all.
-        row["watched_ratio"] = round(row["watched_share"] / row["watched_partition_share"], 3)
     return row
 
 
@@ -151,19 +148,26 @@ def table(rows, clients, rounds):
 
     f = bench.fmt
     for r in rows:
+        # 1.0: the watched partitions got their share of the records; 0: none; 1/share: all.
         if r.get("watched_share") is not None and r.get("watched_partition_share"):
             r.setdefault("watched_ratio", round(r["watched_share"] / r["watched_partition_share"], 3))
+
+    def line(scenario, setting, label, client, tail):
+        """One client's row: records/s, the watched share, the partitions' share, the ratio, then
+        `tail` (key, format) cells and the failed runs."""
+        sel = [r for r in rows if (r["scenario"], r["setting"], r["client"]) == (scenario, setting, client)]
+        bad = sum(1 for r in sel if "error" in r or r.get("failed"))
+        share, part = med(sel, "watched_share"), med(sel, "watched_partition_share")
+        cells = [client, label, f(med(sel, "records_per_sec"), ",.0f"), f"{f(share and share * 100, '.1f')} %",
+                 f"{f(part and part * 100, '.0f')} %", f(med(sel, "watched_ratio"), ".2f")]
+        cells += [f(med(sel, key), spec) for key, spec in tail] + [str(bad)]
+        return "| " + " | ".join(cells) + " |"
+
     out = [f"\n**rack**: `client.rack={RACK}`, keyless at full speed; medians of {rounds} runs\n",
            "| client | partitioner.rack.aware | records/s | records on rack-1 leaders | rack-1's share of partitions "
            "| ratio | client CPU s per M records | failed runs |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for setting in ("true", "false"):
-        for c in clients:
-            sel = [r for r in rows if (r["scenario"], r["setting"], r["client"]) == ("rack", setting, c)]
-            bad = sum(1 for r in sel if "error" in r or r.get("failed"))
-            share, part = med(sel, "watched_share"), med(sel, "watched_partition_share")
-            out.append(f"| {c} | {setting} | {f(med(sel, 'records_per_sec'), ',.0f')} "
-                       f"| {f(share and share * 100, '.1f')} % | {f(part and part * 100, '.0f')} % "
-                       f"| {f(med(sel, 'watched_ratio'), '.2f')} | {f(med(sel, 'cpu_s_per_m'), '.3f')} | {bad} |")
+        out += [line("rack", setting, setting, c, [("cpu_s_per_m", ".3f")]) for c in clients]
     rate = next((r["rate"] for r in rows if r["scenario"] == "adaptive"), None)
     out += [f"\n**adaptive**: keyless at {f(rate, ',')} records/s; one node stopped {PAUSE_S * 1000:.0f} ms of every "
             f"{PERIOD_S:g} s; medians of {rounds} runs\n",
@@ -171,15 +175,9 @@ def table(rows, clients, rounds):
             "| its share of partitions | ratio | p50 ms | p99 ms | max ms | failed runs |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for setting in ADAPTIVE_SETTINGS:
-        for c in clients:
-            sel = [r for r in rows if (r["scenario"], r["setting"], r["client"]) == ("adaptive", setting, c)]
-            bad = sum(1 for r in sel if "error" in r or r.get("failed"))
-            share, part = med(sel, "watched_share"), med(sel, "watched_partition_share")
-            label = setting.replace("-avail100", ", `partitioner.availability.timeout.ms=100`")
-            out.append(f"| {c} | {label} | {f(med(sel, 'records_per_sec'), ',.0f')} "
-                       f"| {f(share and share * 100, '.1f')} % | {f(part and part * 100, '.0f')} % "
-                       f"| {f(med(sel, 'watched_ratio'), '.2f')} | {f(med(sel, 'latency_p50_ms'), '.2f')} | {f(med(sel, 'latency_p99_ms'), '.1f')} "
-                       f"| {f(med(sel, 'latency_max_ms'), '.0f')} | {bad} |")
+        label = setting.replace("-avail100", ", `partitioner.availability.timeout.ms=100`")
+        tail = [("latency_p50_ms", ".2f"), ("latency_p99_ms", ".1f"), ("latency_max_ms", ".0f")]
+        out += [line("adaptive", setting, label, c, tail) for c in clients]
     return "\n".join(out)
 
 
