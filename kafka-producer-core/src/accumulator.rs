@@ -125,6 +125,14 @@ impl Batch {
         }
     }
 
+    /// The builder, while the records are in one.
+    pub(crate) fn builder(&self) -> Option<&RecordBatchBuilder> {
+        match &self.records {
+            Records::Building(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The builder, while records can be appended.
     pub(crate) fn builder_mut(&mut self) -> Option<&mut RecordBatchBuilder> {
         match &mut self.records {
@@ -208,15 +216,17 @@ pub(crate) struct PartitionQueue {
     /// Transactions: the coordinator has the partition in the open
     /// transaction, so its batches may go (v2: at once).
     pub(crate) txn_added: bool,
-    /// The buffer the next batch is planned with, in bytes: the size of
-    /// the last batch closed here, or half the plan before it if that is
-    /// larger (see [`PartitionQueue::batch_capacity`]); 0 before the first.
+    /// What the next batch is planned from, in bytes: the size of the
+    /// last batch closed here, or half the one before it if that is larger
+    /// (see [`PartitionQueue::batch_capacity`]); 0 before the first.
     pub(crate) batch_hint: usize,
 }
 
 /// The buffer a partition's first batch is planned with: a partition's
-/// memory grows with its data, by doubling, from here.
-pub(crate) const FIRST_BATCH_CAPACITY: usize = 4096;
+/// memory grows with its data, by doubling, from here. Small, because
+/// every partition written to opens one (1,000 partitions: 1 MB), and
+/// growing to 64 KiB takes six doublings, once per partition.
+pub(crate) const FIRST_BATCH_CAPACITY: usize = 1024;
 
 impl PartitionQueue {
     pub(crate) fn new(leader: Leader) -> Self {
@@ -237,20 +247,35 @@ impl PartitionQueue {
     }
 
     /// The buffer to plan a new batch with (before the record that opens
-    /// it is counted): what the partition's last batch needed and a quarter
-    /// more (batches vary; a full one's successor is planned full), never
-    /// more than `batch_size`. Buffer memory thus grows with the data buffered,
-    /// not with partitions × `batch.size` (the concern of Kafka's
-    /// KIP-1332): a partition that fills its batches plans full ones, one
-    /// whose batches leave on linger with a few records plans small ones.
-    /// The plan shrinks by at most half per batch, so a single small batch
-    /// (a flush, a lull) costs the next full one a single doubling.
+    /// it is counted), never more than `batch_size`. A partition whose last
+    /// batch filled up plans a full one. One whose batches leave before
+    /// they fill (on linger, or when the sender gets to them) plans half
+    /// its last batch and doubles it once if this one grows as large: an
+    /// open batch is on average half filled, so a buffer planned at its
+    /// final size would hold about twice its records, and buffer memory
+    /// counts the buffers. Memory thus grows with the data buffered, not
+    /// with partitions × `batch.size` (the concern of Kafka's KIP-1332).
+    /// The last size shrinks by at most half per batch, so a single small
+    /// batch (a flush, a lull) costs the next full one a doubling or two.
+    /// Called before the open batch (if any, with records) is closed for
+    /// the new one, it counts that batch as the last.
     pub(crate) fn batch_capacity(&self, batch_size: usize) -> usize {
-        let planned = match self.batch_hint {
+        let hint = match &self.open {
+            Some(b) if b.record_count > 0 => Self::next_hint(b.size, self.batch_hint),
+            _ => self.batch_hint,
+        };
+        let planned = match hint {
             0 => FIRST_BATCH_CAPACITY,
-            hint => hint + hint / 4,
+            hint if hint >= batch_size - batch_size / 8 => batch_size,
+            hint => (hint / 2).max(FIRST_BATCH_CAPACITY),
         };
         planned.min(batch_size)
+    }
+
+    /// The hint after a batch of `size` bytes closes: its size, or half
+    /// the last hint if that is larger.
+    fn next_hint(size: usize, hint: usize) -> usize {
+        size.max(hint / 2)
     }
 
     /// Whether any batch waits here (not counting those in flight).
@@ -278,7 +303,7 @@ impl PartitionQueue {
     pub(crate) fn close_open(&mut self) {
         if let Some(b) = self.open.take() {
             if b.record_count > 0 {
-                self.batch_hint = b.size.max(self.batch_hint / 2);
+                self.batch_hint = Self::next_hint(b.size, self.batch_hint);
                 self.queue.push_back(b);
             } else {
                 // An empty open batch holds no memory; drop it.
@@ -308,14 +333,15 @@ impl PartitionQueue {
 pub(crate) struct BufferMemory {
     pub(crate) used: usize,
     pub(crate) limit: usize,
-    /// A `send` was refused for lack of memory: report the next release.
-    pub(crate) waiting: bool,
+    /// A `send` was refused for lack of memory: what its retry needs at
+    /// most. It hears of memory once that much is free.
+    pub(crate) waiting: Option<usize>,
 }
 
 impl BufferMemory {
+    /// Reserves `n` bytes; false when they are not free.
     pub(crate) fn try_reserve(&mut self, n: usize) -> bool {
-        if self.used + n > self.limit {
-            self.waiting = true;
+        if n > 0 && self.used + n > self.limit {
             false
         } else {
             self.used += n;
@@ -323,10 +349,38 @@ impl BufferMemory {
         }
     }
 
+    /// A `send` was refused and will need at most `retry` bytes: it hears
+    /// of memory once that much is free.
+    pub(crate) fn wait_for(&mut self, retry: usize) {
+        self.waiting = Some(self.waiting.map_or(retry, |w| w.min(retry)));
+    }
+
     /// Returns memory; true when a refused `send` should hear of it.
     pub(crate) fn release(&mut self, n: usize) -> bool {
         self.used = self.used.saturating_sub(n);
-        std::mem::take(&mut self.waiting)
+        self.report()
+    }
+
+    /// Sets the memory a batch holds (`*held`) to `bytes`, what its buffer
+    /// has allocated now, without refusal: the bytes exist already (a
+    /// buffer that came out larger than reserved, or shrank when sealed).
+    /// True when a refused `send` should hear of memory freed.
+    pub(crate) fn resize(&mut self, held: &mut usize, bytes: usize) -> bool {
+        self.used = self.used.saturating_sub(*held).saturating_add(bytes);
+        *held = bytes;
+        self.report()
+    }
+
+    /// Whether a refused `send` waits and what it needed is free now
+    /// (once: it waits again if refused again).
+    fn report(&mut self) -> bool {
+        let free = self.limit.saturating_sub(self.used);
+        if self.waiting.is_some_and(|needed| needed <= free) {
+            self.waiting = None;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -378,7 +432,10 @@ impl BuilderPool {
                 b.reserve_batch(capacity);
                 b
             }
-            _ => RecordBatchBuilder::with_capacity(compression, capacity),
+            _ => RecordBatchBuilder::with_capacity(
+                compression,
+                RecordBatchBuilder::buffer_for(capacity),
+            ),
         }
     }
 
@@ -448,11 +505,15 @@ mod tests {
         let mut m = BufferMemory {
             used: 0,
             limit: 100,
-            waiting: false,
+            waiting: None,
         };
         assert!(m.try_reserve(60));
         assert!(!m.try_reserve(60));
-        assert!(m.release(60));
+        m.wait_for(60);
+        // 50 free is not enough for the 60 refused: no report yet.
+        let mut held = 60;
+        assert!(!m.resize(&mut held, 50));
+        assert!(m.release(50));
         assert!(!m.release(0));
         assert_eq!(m.used, 0);
     }

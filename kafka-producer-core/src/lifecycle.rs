@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use kafka_proto::compression::Compression;
 
-use crate::accumulator::{BATCH_OVERHEAD, Batch, BufferMemory, BuilderPool, Records};
+use crate::accumulator::{Batch, BufferMemory, BuilderPool, Records};
 use crate::error::{DeliveryError, DeliveryErrorKind};
 use crate::event::{BatchId, Event};
 
@@ -69,7 +69,7 @@ impl BatchLedger {
             memory: BufferMemory {
                 used: 0,
                 limit,
-                waiting: false,
+                waiting: None,
             },
             builders: BuilderPool::default(),
         }
@@ -101,15 +101,25 @@ impl BatchLedger {
         self.memory.used
     }
 
+    /// Bytes of buffer memory free.
+    pub(crate) fn memory_free(&self) -> usize {
+        self.memory.limit.saturating_sub(self.memory.used)
+    }
+
     /// The `buffer.memory` limit.
     pub(crate) fn memory_limit(&self) -> usize {
         self.memory.limit
     }
 
-    /// Reserves `n` bytes of buffer memory; false (and the next release is
-    /// reported) when they are not free.
+    /// Reserves `n` bytes of buffer memory; false when they are not free.
     pub(crate) fn try_reserve(&mut self, n: usize) -> bool {
         self.memory.try_reserve(n)
+    }
+
+    /// A `send` was refused: `Event::MemoryAvailable` follows once
+    /// `retry` bytes are free (what it needs at most when it tries again).
+    pub(crate) fn wait_for(&mut self, retry: usize) {
+        self.memory.wait_for(retry);
     }
 
     /// Gives back `n` bytes reserved for a record that was not appended
@@ -120,8 +130,10 @@ impl BatchLedger {
         }
     }
 
-    /// Opens a batch for `partition` (its header's memory is reserved by
-    /// the caller), outstanding until reported.
+    /// Opens a batch for `partition`, outstanding until reported. It holds
+    /// no memory until its first record is appended (the caller reserves
+    /// its buffer, then [`resize`](Self::resize)s it to what the buffer
+    /// came out as).
     pub(crate) fn open(
         &mut self,
         partition: i32,
@@ -135,8 +147,7 @@ impl BatchLedger {
         self.next_id += 1;
         let mut builder = self.builders.take(compression, capacity);
         builder.set_compression_level(level);
-        let mut batch = Batch::new(id, partition, builder, now, deadline);
-        batch.memory = BATCH_OVERHEAD;
+        let batch = Batch::new(id, partition, builder, now, deadline);
         debug_assert!(
             self.outstanding
                 .last_key_value()
@@ -145,6 +156,29 @@ impl BatchLedger {
         );
         self.outstanding.insert(id, deadline);
         batch
+    }
+
+    /// Sets the buffer memory a batch holds (`*memory`) to `bytes`, what
+    /// its buffer has allocated now (after growing, or once sealed).
+    pub(crate) fn resize(
+        &mut self,
+        memory: &mut usize,
+        bytes: usize,
+        events: &mut VecDeque<Event>,
+    ) {
+        if self.memory.resize(memory, bytes) {
+            events.push_back(Event::MemoryAvailable);
+        }
+    }
+
+    /// A batch was sealed into `len` bytes: from now on it holds those
+    /// (its builder's buffer went back to the pool). Records that do not
+    /// compress can come out a few bytes larger than the buffer they were
+    /// in; the batch then keeps the buffer's count, so that sealing never
+    /// takes memory beyond `buffer.memory`.
+    pub(crate) fn sealed(&mut self, memory: &mut usize, len: usize, events: &mut VecDeque<Event>) {
+        let bytes = len.min(*memory);
+        self.resize(memory, bytes, events);
     }
 
     /// Hands back a builder a sealed batch no longer needs.
@@ -231,9 +265,9 @@ mod tests {
         let mut ledger = BatchLedger::new(1_000);
         let mut events = VecDeque::new();
         let topic: Arc<str> = "t".into();
-        assert!(ledger.try_reserve(BATCH_OVERHEAD + 40));
+        assert!(ledger.try_reserve(140));
         let mut b = ledger.open(3, Compression::None, None, 100, t0(), t0());
-        b.memory += 40;
+        b.memory += 140;
         b.record_count = 2;
         assert_eq!(
             (ledger.outstanding(), ledger.lowest_outstanding()),
@@ -270,6 +304,7 @@ mod tests {
         let mut events = VecDeque::new();
         assert!(ledger.try_reserve(80));
         assert!(!ledger.try_reserve(80));
+        ledger.wait_for(80);
         ledger.unreserve(80, &mut events);
         assert!(matches!(events.pop_front(), Some(Event::MemoryAvailable)));
         assert_eq!(ledger.memory_limit(), 100);

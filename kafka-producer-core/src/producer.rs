@@ -12,6 +12,7 @@ use kafka_proto::messages::delete_topics::{DeleteTopicState, DeleteTopicsRequest
 use kafka_proto::messages::describe_configs::DescribeConfigsRequest;
 use kafka_proto::messages::init_producer_id::InitProducerIdRequest;
 use kafka_proto::messages::metadata::{MetadataRequest, MetadataRequestTopic};
+use kafka_proto::record::{BATCH_HEADER_SIZE, RecordBatchBuilder};
 
 use crate::accumulator::{BATCH_OVERHEAD, Batch, PartitionQueue, record_size_upper_bound};
 use crate::admin::{AdminError, AdminId, AdminRequest, AdminResponse};
@@ -778,9 +779,11 @@ impl Producer {
                 limit_key: "max.request.size",
             });
         }
-        if size + BATCH_OVERHEAD > self.config.buffer_memory {
+        // The least buffer a batch of this record alone takes.
+        let alone = RecordBatchBuilder::buffer_for(size + BATCH_OVERHEAD);
+        if alone > self.config.buffer_memory {
             return Err(SendError::RecordTooLarge {
-                size: size + BATCH_OVERHEAD,
+                size: alone,
                 limit: self.config.buffer_memory,
                 limit_key: "buffer.memory",
             });
@@ -883,14 +886,18 @@ impl Producer {
             None => true,
             Some(b) => b.record_count > 0 && b.size + size > batch_size,
         };
-        let needed = size + if needs_new { BATCH_OVERHEAD } else { 0 };
-        if !self.ledger.try_reserve(needed) {
-            return Err(SendError::BufferFull {
-                needed,
-                used: self.ledger.memory_used(),
-                limit: self.ledger.memory_limit(),
-            });
-        }
+        // Buffer memory counts the batches' buffers as allocated; a record
+        // that fits the open batch's buffer takes none (see `reserve_room`).
+        let room = match queue.open.as_ref().and_then(Batch::builder) {
+            Some(b) if !needs_new && b.has_room_for(size) => None,
+            open => Some(reserve_room(
+                &mut self.ledger,
+                queue,
+                open.filter(|_| !needs_new),
+                size,
+                batch_size,
+            )?),
+        };
         // The driver's turn is due if a batch becomes ready or a deadline
         // comes before its next wake-up.
         let mut wake = false;
@@ -903,18 +910,14 @@ impl Producer {
             self.sender
                 .closed_in_send(topic_name, queue, compression, transactional);
             let deadline = self.now + self.config.delivery_timeout;
-            queue.open = Some(
-                self.ledger.open(
-                    partition,
-                    compression,
-                    self.config.compression_level(),
-                    queue
-                        .batch_capacity(batch_size.min(1 << 20))
-                        .max(size + BATCH_OVERHEAD),
-                    self.now,
-                    deadline,
-                ),
-            );
+            queue.open = Some(self.ledger.open(
+                partition,
+                compression,
+                self.config.compression_level(),
+                room.map_or(0, |r| r.plan),
+                self.now,
+                deadline,
+            ));
             let next = self.timers.next().map(|(_, at)| at);
             let linger = self.now + self.config.linger;
             wake |= next.is_none_or(|n| linger.min(deadline) < n);
@@ -927,12 +930,20 @@ impl Producer {
         let Some(builder) = batch.builder_mut() else {
             return Err(SendError::Closed);
         };
+        if let Some(Room {
+            grow_to: Some(ceiling),
+            ..
+        }) = room
+        {
+            builder.grow_for(size, ceiling);
+        }
         let index = match builder.append(timestamp, record.key, record.value, record.headers) {
             Ok(delta) => delta as u32,
             Err(_) => {
                 // Only lengths beyond i32 fail here, and the size checks
                 // above exclude them; give the memory back all the same.
-                self.ledger.unreserve(needed, &mut self.events);
+                self.ledger
+                    .unreserve(room.map_or(0, |r| r.needed), &mut self.events);
                 return Err(SendError::RecordTooLarge {
                     size,
                     limit: self.config.max_request_size,
@@ -940,10 +951,16 @@ impl Producer {
                 });
             }
         };
+        if let Some(Room { needed, .. }) = room {
+            // What the buffer came out as: the same, as planned.
+            let allocated = builder.allocated();
+            batch.memory += needed;
+            self.ledger
+                .resize(&mut batch.memory, allocated, &mut self.events);
+        }
         batch.record_count += 1;
         batch.max_record = batch.max_record.max(size as u32);
         batch.size += size;
-        batch.memory += size;
         let batch_id = batch.id;
         if batch.size >= batch_size {
             queue.close_open();
@@ -1772,4 +1789,70 @@ pub struct PartitionInfo {
     pub in_sync_replicas: Vec<Node>,
     /// The replicas that are offline.
     pub offline_replicas: Vec<Node>,
+}
+
+/// The buffer memory a `send` reserves when its record does not fit the
+/// open batch's buffer (see [`reserve_room`]).
+#[derive(Debug, Clone, Copy)]
+struct Room {
+    /// Bytes reserved.
+    needed: usize,
+    /// A new batch's planned buffer (`BatchLedger::open`), else 0.
+    plan: usize,
+    /// The open batch's buffer grows, to at most this.
+    grow_to: Option<usize>,
+}
+
+/// Reserves buffer memory for a record of `size` bytes that does not fit
+/// the buffer of `open` (the open batch, if the record goes into it), or
+/// starts a new batch. Buffer memory counts the batches' buffers as
+/// allocated (Java's pool counts whole batch buffers), so `buffer.memory`
+/// bounds what they hold, slack included: a new batch reserves its planned
+/// buffer, a record that outgrows the open one the growth. With little
+/// memory free, a new batch starts with what there is and a growing one
+/// takes no more. Refused, the send hears of memory once a new batch of
+/// its record alone would fit (more than it needs when it tries again: a
+/// batch is planned no larger than the memory free, and a record grows a
+/// batch by less).
+#[inline(never)]
+fn reserve_room(
+    ledger: &mut BatchLedger,
+    queue: &PartitionQueue,
+    open: Option<&RecordBatchBuilder>,
+    size: usize,
+    batch_size: usize,
+) -> Result<Room, SendError> {
+    let free = ledger.memory_free();
+    let room = match open {
+        Some(b) => {
+            let ceiling =
+                RecordBatchBuilder::buffer_for(batch_size).min(b.allocated().saturating_add(free));
+            Room {
+                needed: b.allocated_for(size, ceiling) - b.allocated(),
+                plan: 0,
+                grow_to: Some(ceiling),
+            }
+        }
+        None => {
+            let slack = RecordBatchBuilder::buffer_for(0) - BATCH_HEADER_SIZE;
+            let plan = queue
+                .batch_capacity(batch_size.min(1 << 20))
+                .min(free.saturating_sub(slack))
+                .max(size + BATCH_OVERHEAD);
+            Room {
+                needed: RecordBatchBuilder::buffer_for(plan),
+                plan,
+                grow_to: None,
+            }
+        }
+    };
+    if !ledger.try_reserve(room.needed) {
+        ledger.wait_for(RecordBatchBuilder::buffer_for(size + BATCH_OVERHEAD));
+        return Err(SendError::BufferFull {
+            needed: room.needed,
+            used: ledger.memory_used(),
+            limit: ledger.memory_limit(),
+        });
+    }
+    Ok(room)
 }

@@ -162,7 +162,10 @@ impl Producer {
         if let Some((queue, index)) = waiting {
             match result {
                 Ok(bytes) => {
-                    queue.queue[index].records = Records::Sealed(bytes);
+                    let batch = &mut queue.queue[index];
+                    self.ledger
+                        .sealed(&mut batch.memory, bytes.len(), &mut self.events);
+                    batch.records = Records::Sealed(bytes);
                     self.sender.sendable();
                 }
                 Err(_) => {

@@ -102,6 +102,7 @@ struct SealContext<'a> {
     producer_id: i64,
     epoch: i16,
     ledger: &'a mut BatchLedger,
+    events: &'a mut VecDeque<crate::Event>,
 }
 
 /// Seals a batch, or restamps it for a new producer epoch. Sequences are
@@ -125,7 +126,11 @@ fn seal(batch: &mut Batch, q: &mut PartitionQueue, cx: &mut SealContext<'_>) -> 
         };
         let sealed = builder.seal_reusing(&options, cx.ledger.spare_buffer());
         cx.ledger.give_builder(builder);
-        batch.records = Records::Sealed(sealed.map_err(|e| e.to_string())?);
+        let sealed = sealed.map_err(|e| e.to_string())?;
+        // From here the batch holds its wire bytes (trimmed, or
+        // compressed); see `BatchLedger::sealed`.
+        cx.ledger.sealed(&mut batch.memory, sealed.len(), cx.events);
+        batch.records = Records::Sealed(sealed);
         batch.stamp = stamp;
         if stamp.is_some() {
             q.next_sequence = add_sequence(q.next_sequence, batch.record_count);
@@ -384,6 +389,7 @@ impl Producer {
             producer_id,
             epoch,
             ledger: &mut self.ledger,
+            events: &mut self.events,
         };
         let track_latency = self.config.availability_timeout().is_some();
         let mut latency = std::mem::take(&mut self.sender.latency);
@@ -456,6 +462,18 @@ impl Producer {
                 } else {
                     if q.queue.is_empty() {
                         if q.open_due(now, linger, flush_mark) {
+                            // Closed only to go in this request: one closed
+                            // for a request that turns out full would wait
+                            // beside a new open batch, two half-filled
+                            // buffers where one would do (Java likewise
+                            // closes a batch as it drains it).
+                            let fits = q.open.as_ref().is_some_and(|b| {
+                                room.batches.is_empty() || room.size + b.size <= max_request
+                            });
+                            if !fits {
+                                left_behind.get_or_insert(position);
+                                continue;
+                            }
                             q.close_open();
                         } else if let Some(b) = q.open.as_ref().filter(|b| b.record_count > 0) {
                             let due = b.created + linger;

@@ -174,6 +174,11 @@ impl Harness {
     /// A producer connected to a fresh one-broker cluster, with the topic's
     /// metadata and the producer id already in hand.
     pub(crate) fn new(workload: Workload) -> Harness {
+        Self::with_props(workload, &[])
+    }
+
+    /// [`new`](Self::new) with more producer properties (or some replaced).
+    pub(crate) fn with_props(workload: Workload, extra: &[(&str, &str)]) -> Harness {
         let spec = ClusterSpec {
             brokers: vec![1],
             topics: vec![(TOPIC.to_string(), workload.partitions)],
@@ -187,6 +192,11 @@ impl Harness {
             ("enable.idempotence", "true"),
             ("compression.type", workload.compression),
         ];
+        let props: Vec<(&str, &str)> = props
+            .into_iter()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .chain(extra.iter().copied())
+            .collect();
         let mut pair = Pair::new(spec, Faults::default(), 7, &props);
         // Measured as users run it: no test-only checks.
         pair.producer.set_timer_check(false);

@@ -477,23 +477,79 @@ impl RecordBatchBuilder {
 
     /// Plans the buffer for a batch of `bytes` bytes in all (header
     /// included), so appending up to that size does not reallocate, and the
-    /// buffers of the batches sealed after it alike. An empty builder whose
-    /// buffer is more than twice that gives the excess back, so a pooled
-    /// builder that last served a large batch holds no more than the next
-    /// one needs. Appending past the planned size still works: the buffer
-    /// grows by doubling.
+    /// buffers of the batches sealed after it alike. An empty builder's
+    /// buffer becomes exactly [`buffer_for`](Self::buffer_for)`(bytes)`
+    /// (a pooled builder that last served a large batch gives the excess
+    /// back), so a caller that counts memory knows what it holds. Appending
+    /// past the planned size still works: the buffer grows by doubling.
     pub fn reserve_batch(&mut self, bytes: usize) {
-        let wanted = bytes.max(BATCH_HEADER_SIZE) + HEAD_SLACK;
+        let wanted = Self::buffer_for(bytes);
         self.capacity = wanted;
-        if self.count == 0 && self.buf.capacity() > 2 * wanted {
+        if self.count > 0 {
+            self.buf.reserve(wanted.saturating_sub(self.buf.len()));
+        } else if self.buf.capacity() > wanted {
+            // In place: allocators shrink a block without copying it.
             self.buf.shrink_to(wanted);
+        } else if self.buf.capacity() < wanted {
+            // A fresh buffer rather than a grown one: growing would copy
+            // the old one whole, though it holds nothing yet.
+            self.buf = Vec::with_capacity(wanted);
+            self.buf.resize(BATCH_HEADER_SIZE, 0);
         }
-        self.buf.reserve(wanted.saturating_sub(self.buf.len()));
+    }
+
+    /// The buffer [`reserve_batch`](Self::reserve_batch) plans for a batch
+    /// of `bytes` bytes: that (at least a header's worth) and a few bytes
+    /// that appending writes past a record's end and takes back.
+    #[inline]
+    pub fn buffer_for(bytes: usize) -> usize {
+        bytes.max(BATCH_HEADER_SIZE).saturating_add(HEAD_SLACK)
     }
 
     /// The bytes the builder's buffer holds allocated (its capacity).
     pub fn allocated(&self) -> usize {
         self.buf.capacity()
+    }
+
+    /// Whether a record of at most `record` bytes can be appended without
+    /// growing the buffer.
+    #[inline]
+    pub fn has_room_for(&self, record: usize) -> bool {
+        // `len + HEAD_SLACK` cannot overflow: the buffer holds `len`.
+        record
+            <= self
+                .buf
+                .capacity()
+                .saturating_sub(self.buf.len() + HEAD_SLACK)
+    }
+
+    /// What [`allocated`](Self::allocated) becomes if room is made
+    /// ([`grow_for`](Self::grow_for)) for a record of at most `record`
+    /// bytes: the same if it fits, otherwise twice as much, but no more
+    /// than `ceiling` unless the record needs more. A caller that bounds its
+    /// memory checks this before appending; `ceiling` is typically
+    /// [`buffer_for`](Self::buffer_for) the size the batch closes at.
+    pub fn allocated_for(&self, record: usize, ceiling: usize) -> usize {
+        let cap = self.buf.capacity();
+        let needed = self
+            .buf
+            .len()
+            .saturating_add(record)
+            .saturating_add(HEAD_SLACK);
+        if needed <= cap {
+            return cap;
+        }
+        cap.saturating_mul(2).min(ceiling).max(needed)
+    }
+
+    /// Makes room for a record of at most `record` bytes, growing the
+    /// buffer to exactly [`allocated_for`](Self::allocated_for)`(record,
+    /// ceiling)`, so that appending it does not grow it further.
+    pub fn grow_for(&mut self, record: usize, ceiling: usize) {
+        let target = self.allocated_for(record, ceiling);
+        if target > self.buf.capacity() {
+            self.buf.reserve_exact(target - self.buf.len());
+        }
     }
 
     /// Drops any appended records, keeping the buffer's capacity.
@@ -898,13 +954,54 @@ mod capacity_tests {
     }
 
     #[test]
+    fn growth_is_known_before_it_happens() {
+        let mut b = RecordBatchBuilder::new(Compression::None);
+        b.reserve_batch(1000);
+        let planned = RecordBatchBuilder::buffer_for(1000);
+        assert_eq!(b.allocated(), planned, "an empty builder's plan is exact");
+        let ceiling = RecordBatchBuilder::buffer_for(4000);
+        let record = 120; // an upper bound of `fill`'s records
+        let mut growths = Vec::new();
+        for _ in 0..60 {
+            let before = b.allocated();
+            let expected = b.allocated_for(record, ceiling);
+            assert_eq!(b.has_room_for(record), expected == before);
+            b.grow_for(record, ceiling);
+            assert_eq!(b.allocated(), expected);
+            // The append itself never grows the buffer.
+            fill(&mut b, 1);
+            assert_eq!(b.allocated(), expected);
+            if expected != before {
+                growths.push(expected);
+            }
+        }
+        // Doubled once, then capped at the ceiling, then by the need only.
+        assert_eq!(growths[0], 2 * planned);
+        assert_eq!(growths[1], ceiling);
+        assert!(growths[2..].windows(2).all(|w| w[1] - w[0] <= record + 32));
+        let batch = RecordBatch::parse(b.seal(&BatchOptions::default()).unwrap()).unwrap();
+        assert_eq!(batch.records(1 << 20).unwrap().count(), 60);
+    }
+
+    #[test]
+    fn a_plan_larger_than_an_empty_buffer_is_a_fresh_exact_one() {
+        let mut b = RecordBatchBuilder::with_capacity(Compression::None, 100);
+        b.reserve_batch(30_000);
+        assert_eq!(b.allocated(), RecordBatchBuilder::buffer_for(30_000));
+        fill(&mut b, 3);
+        let batch = RecordBatch::parse(b.seal(&BatchOptions::default()).unwrap()).unwrap();
+        batch.verify_crc().unwrap();
+        assert_eq!(batch.records(1 << 20).unwrap().count(), 3);
+    }
+
+    #[test]
     fn a_plan_smaller_than_the_buffer_gives_the_excess_back() {
         let mut b = RecordBatchBuilder::with_capacity(Compression::None, 64 * 1024);
         fill(&mut b, 500);
         b.seal(&BatchOptions::default()).unwrap();
         assert!(b.allocated() >= 50_000);
         b.reserve_batch(2048);
-        assert!(b.allocated() < 4096, "{}", b.allocated());
+        assert_eq!(b.allocated(), RecordBatchBuilder::buffer_for(2048));
         // Appending past the plan still works (the buffer grows).
         fill(&mut b, 100);
         let batch = RecordBatch::parse(b.seal(&BatchOptions::default()).unwrap()).unwrap();
