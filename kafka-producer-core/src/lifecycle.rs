@@ -101,6 +101,11 @@ impl BatchLedger {
         self.memory.used
     }
 
+    /// Whether a refused `send` waits for memory.
+    pub(crate) fn memory_waiting(&self) -> bool {
+        self.memory.waiting.is_some()
+    }
+
     /// Bytes of buffer memory free.
     pub(crate) fn memory_free(&self) -> usize {
         self.memory.limit.saturating_sub(self.memory.used)

@@ -890,13 +890,19 @@ impl Producer {
         // that fits the open batch's buffer takes none (see `reserve_room`).
         let room = match queue.open.as_ref().and_then(Batch::builder) {
             Some(b) if !needs_new && b.has_room_for(size) => None,
-            open => Some(reserve_room(
-                &mut self.ledger,
-                queue,
-                open.filter(|_| !needs_new),
-                size,
-                batch_size,
-            )?),
+            open => {
+                let open = open.filter(|_| !needs_new);
+                match reserve_room(&mut self.ledger, queue, open, size, batch_size) {
+                    Ok(room) => Some(room),
+                    Err(e) => {
+                        // Refused: the batches open now are due at once
+                        // (see `drain`), so the driver's next turn sends
+                        // them and memory comes back.
+                        self.timers.lower(Timer::Linger, self.now);
+                        return Err(e);
+                    }
+                }
+            }
         };
         // The driver's turn is due if a batch becomes ready or a deadline
         // comes before its next wake-up.

@@ -375,7 +375,14 @@ impl Producer {
         } else {
             max_in_flight as u32
         };
-        let linger = self.config.linger;
+        // While a send waits for buffer memory, every batch is due, linger
+        // or not (Java's accumulator likewise, when its pool is exhausted):
+        // the memory comes back only when batches leave.
+        let linger = if self.ledger.memory_waiting() {
+            std::time::Duration::ZERO
+        } else {
+            self.config.linger
+        };
         let flush_mark = self.sender.flush_mark();
         let max_request = self.config.max_request_size;
         let mut need_conn: Vec<i32> = Vec::new();

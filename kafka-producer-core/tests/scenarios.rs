@@ -465,6 +465,52 @@ fn buffer_full_is_backpressure_and_memory_comes_back() {
     assert_eq!(sim.cluster.log("t", 0).len(), accepted + 1);
 }
 
+/// A send refused for buffer memory makes every open batch due, linger or
+/// not (Java's accumulator does likewise when its pool is exhausted): with
+/// `linger.ms` at a minute, the memory comes back after the broker's round
+/// trip, not after the linger.
+#[test]
+fn a_full_buffer_sends_open_batches_without_waiting_for_linger() {
+    let mut sim = Pair::new(
+        spec(&[("t", 4)]),
+        Faults {
+            min_latency: Duration::from_millis(20),
+            max_latency: Duration::from_millis(20),
+            ..Faults::default()
+        },
+        8,
+        &[("buffer.memory", "16384"), ("linger.ms", "60000")],
+    );
+    send_all(&mut sim, &[record("t", b"first")]);
+    let start = sim.now;
+    let value = vec![7u8; 300];
+    let mut accepted = 1;
+    loop {
+        match sim.producer.send(&record("t", &value), sim.now) {
+            Ok(_) => accepted += 1,
+            Err(SendError::BufferFull { .. }) => break,
+            Err(e) => panic!("{e}"),
+        }
+        assert!(accepted < 1000);
+    }
+    let events = sim.drive_until(Duration::from_secs(120), |e| {
+        e.iter().any(|e| matches!(e, Event::MemoryAvailable))
+    });
+    assert!(events.iter().any(|e| matches!(e, Event::MemoryAvailable)));
+    let waited = sim.now - start;
+    assert!(
+        waited < Duration::from_secs(1),
+        "memory came back after {waited:?}"
+    );
+    sim.producer.send(&record("t", &value), sim.now).unwrap();
+    sim.producer.close(sim.now, None);
+    let events = sim.drive_until(Duration::from_secs(300), closed);
+    assert!(closed(&events));
+    assert_eq!(sim.producer.buffer_memory_used(), 0);
+    let written: usize = (0..4).map(|p| sim.cluster.log("t", p).len()).sum();
+    assert_eq!(written, accepted + 1);
+}
+
 #[test]
 fn flush_sends_without_waiting_for_linger() {
     let mut sim = Pair::new(

@@ -433,6 +433,9 @@ impl<R: Runtime> Producer<R> {
                 }
                 _ => match waiting {
                     None => {
+                        // The core made the batches open now due (so
+                        // memory comes back): the driver sends them.
+                        shared.wake_driver();
                         *waiting = Some(Waiting {
                             deadline: deadline_after(shared.max_block),
                             topic_wait: None,
