@@ -16,7 +16,8 @@ use kafka_proto::ErrorCode;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendError {
-    /// `buffer.memory` is used up by records waiting to be delivered. This is
+    /// `buffer.memory` is used up by the buffers of batches waiting to be
+    /// delivered (every batch open then becomes due, linger or not). This is
     /// backpressure, not failure: try again after an
     /// [`Event::MemoryAvailable`](crate::Event::MemoryAvailable), waiting at
     /// most `max.block.ms` (the runtime adapters do this).

@@ -145,7 +145,9 @@ pub enum Event {
         error: DeliveryError,
     },
     /// Buffer memory was freed after a `send` was refused with
-    /// [`SendError::BufferFull`](crate::SendError::BufferFull).
+    /// [`SendError::BufferFull`](crate::SendError::BufferFull): as much as
+    /// that record alone needs in a new batch, so trying again succeeds
+    /// unless another send took it first.
     MemoryAvailable,
     /// The partitions of a topic that `send` was waiting for
     /// ([`SendError::MetadataPending`](crate::SendError::MetadataPending))

@@ -418,7 +418,8 @@ impl Producer {
         )
     }
 
-    /// Bytes of `buffer.memory` in use by records without an outcome.
+    /// Bytes of `buffer.memory` in use: the buffers of the batches without
+    /// an outcome, as allocated.
     pub fn buffer_memory_used(&self) -> usize {
         self.ledger.memory_used()
     }

@@ -397,7 +397,9 @@ const OTHER_PROPERTIES: &[(&str, Fate)] = &[
     // Memory, connections, metadata.
     (
         "buffer.memory.allocation.strategy",
-        Fate::Ignored("memory is taken per record as it is appended, whichever strategy is named"),
+        Fate::Ignored(
+            "a batch's buffer grows with its records (planned from its partition's last batch, doubling), whichever strategy is named",
+        ),
     ),
     (
         "bootstrap.resolve.timeout.ms",

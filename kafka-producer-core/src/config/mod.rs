@@ -188,8 +188,9 @@ pub struct ProducerConfig {
     /// Default 16384. 0 disables batching: every record gets a batch of its
     /// own, as in Java.
     pub batch_size: usize,
-    /// `buffer.memory`, in bytes: records accepted by `send` but not yet
-    /// delivered; beyond it `send` reports the buffer full. Default
+    /// `buffer.memory`, in bytes: the buffers of the batches of records
+    /// accepted by `send` but without an outcome yet, as allocated (slack
+    /// included); beyond it `send` reports the buffer full. Default
     /// 33554432 (32 MiB).
     pub buffer_memory: usize,
     /// `max.block.ms`: how long `send` may wait for buffer space or for the
