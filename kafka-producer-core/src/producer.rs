@@ -120,6 +120,9 @@ pub struct Producer {
     pub(crate) now: Instant,
     wall_anchor: (Instant, i64),
     wall_now_ms: i64,
+    /// When `wall_now_ms` next moves (the start of its next millisecond):
+    /// until then a send compares instants only.
+    wall_next_tick: Instant,
 
     /// Broker addresses and connections.
     pub(crate) nodes: Nodes,
@@ -321,6 +324,7 @@ impl Producer {
             now,
             wall_anchor: (now, wall_clock_ms),
             wall_now_ms: wall_clock_ms,
+            wall_next_tick: now,
             topics: crate::hash::FastMap::default(),
             waits: TopicWaits::default(),
             partitioning,
@@ -709,8 +713,19 @@ impl Producer {
     pub(crate) fn advance(&mut self, now: Instant) {
         if now > self.now {
             self.now = now;
-            let elapsed = self.now.saturating_duration_since(self.wall_anchor.0);
-            self.wall_now_ms = self.wall_anchor.1 + elapsed.as_millis() as i64;
+            if now >= self.wall_next_tick {
+                // The wall clock moved to another millisecond: once per
+                // millisecond, not per record.
+                let elapsed = now.saturating_duration_since(self.wall_anchor.0);
+                let ms = elapsed.as_millis();
+                self.wall_now_ms = self.wall_anchor.1 + ms as i64;
+                let next = u64::try_from(ms + 1)
+                    .ok()
+                    .and_then(|next| self.wall_anchor.0.checked_add(Duration::from_millis(next)));
+                // Past the Instant range (never in practice): every call
+                // computes it.
+                self.wall_next_tick = next.unwrap_or(now);
+            }
         }
     }
 

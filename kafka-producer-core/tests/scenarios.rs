@@ -113,6 +113,40 @@ fn records_land_with_headers_null_keys_and_values_and_explicit_timestamps() {
 }
 
 #[test]
+fn records_without_a_timestamp_get_the_wall_clock_millisecond_of_their_send() {
+    use kafka_sim::pair::WALL_CLOCK_AT_START;
+    let mut sim = Pair::new(spec(&[("t", 1)]), Faults::default(), 1, &[]);
+    // The first send waits for metadata: virtual time moves.
+    let first = send_all(&mut sim, &[record("t", b"v")]);
+    let since_start = |now: std::time::Instant| (now - sim.start).as_millis() as i64;
+    assert_eq!(
+        first[0].timestamp,
+        WALL_CLOCK_AT_START + since_start(sim.now)
+    );
+    // Sends within one millisecond, across its end, many milliseconds on,
+    // and with an instant earlier than one already seen (time never goes
+    // back: the later millisecond stays).
+    let base = sim.start + Duration::from_millis(since_start(sim.now) as u64 + 1);
+    let steps: [(Duration, i64); 7] = [
+        (Duration::ZERO, 0),
+        (Duration::from_micros(999), 0),
+        (Duration::from_millis(1), 1),
+        (Duration::from_micros(1_500), 1),
+        (Duration::from_micros(7_200), 7),
+        (Duration::from_micros(3_000), 7),
+        (Duration::from_secs(3_600), 3_600_000),
+    ];
+    let base_ms = WALL_CLOCK_AT_START + since_start(base);
+    for (offset, expected) in steps {
+        let token = sim
+            .producer
+            .send(&record("t", b"v"), base + offset)
+            .expect("send");
+        assert_eq!(token.timestamp, base_ms + expected, "at {offset:?}");
+    }
+}
+
+#[test]
 fn keyed_records_go_where_the_java_client_puts_them() {
     let mut sim = Pair::new(spec(&[("t", 7)]), Faults::default(), 2, &[]);
     let keys: Vec<String> = (0..50).map(|i| format!("key-{i}")).collect();

@@ -293,7 +293,11 @@ impl State {
             }
             None => Some(waiters.future(token.index, token.timestamp)),
         };
-        let jobs = std::iter::from_fn(|| self.core.poll_seal()).collect();
+        // Most sends close no batch: no iterator machinery for them.
+        let mut jobs = Vec::new();
+        while let Some(job) = self.core.poll_seal() {
+            jobs.push(job);
+        }
         Ok((done, wake, jobs))
     }
 
