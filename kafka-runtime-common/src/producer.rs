@@ -335,6 +335,7 @@ impl<R: Runtime> Producer<R> {
     }
 
     /// [`enqueue`](Self::enqueue), blocking the thread while it waits.
+    #[inline]
     fn enqueue_blocking(
         &self,
         record: &ProducerRecord,
@@ -382,6 +383,7 @@ impl<R: Runtime> Producer<R> {
 
     /// Tries to queue the record; on a refusal to wait for, arms the wait
     /// (a listener made before the attempt, so no change is missed).
+    #[inline]
     fn step(
         &self,
         record: &ProducerRecord,
@@ -738,6 +740,7 @@ impl<R: Runtime> Producer<R> {
 
     /// [`send_blocking`](Self::send_blocking), the outcome reported as
     /// `report` says.
+    #[inline]
     fn send_reported_blocking(
         &self,
         record: ProducerRecord,

@@ -113,6 +113,10 @@ impl ProducerRecord {
     /// Runs `f` with the core's borrowed view of this record; up to
     /// [`STACK_HEADERS`] headers are borrowed without allocating.
     pub(crate) fn with_core_record<T>(&self, f: impl FnOnce(&Record<'_>) -> T) -> T {
+        if self.headers.is_empty() {
+            // Most records: no header array to fill.
+            return f(&self.core_record(&[]));
+        }
         let mut stack = [Header {
             key: "",
             value: None,
@@ -127,14 +131,19 @@ impl ProducerRecord {
             heap = self.headers.iter().map(RecordHeader::borrowed).collect();
             &heap
         };
-        f(&Record {
+        f(&self.core_record(headers))
+    }
+
+    /// The core's view of this record, with `headers`.
+    fn core_record<'a>(&'a self, headers: &'a [Header<'a>]) -> Record<'a> {
+        Record {
             topic: &self.topic,
             partition: self.partition,
             key: self.key.as_deref(),
             value: self.value.as_deref(),
             headers,
             timestamp: self.timestamp,
-        })
+        }
     }
 }
 
