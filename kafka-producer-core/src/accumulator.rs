@@ -355,6 +355,11 @@ impl BufferMemory {
         self.waiting = Some(self.waiting.map_or(retry, |w| w.min(retry)));
     }
 
+    /// Bytes not in use.
+    pub(crate) fn free(&self) -> usize {
+        self.limit.saturating_sub(self.used)
+    }
+
     /// Returns memory; true when a refused `send` should hear of it.
     pub(crate) fn release(&mut self, n: usize) -> bool {
         self.used = self.used.saturating_sub(n);
@@ -374,7 +379,7 @@ impl BufferMemory {
     /// Whether a refused `send` waits and what it needed is free now
     /// (once: it waits again if refused again).
     fn report(&mut self) -> bool {
-        let free = self.limit.saturating_sub(self.used);
+        let free = self.free();
         if self.waiting.is_some_and(|needed| needed <= free) {
             self.waiting = None;
             true

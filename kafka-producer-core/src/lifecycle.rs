@@ -108,7 +108,7 @@ impl BatchLedger {
 
     /// Bytes of buffer memory free.
     pub(crate) fn memory_free(&self) -> usize {
-        self.memory.limit.saturating_sub(self.memory.used)
+        self.memory.free()
     }
 
     /// The `buffer.memory` limit.

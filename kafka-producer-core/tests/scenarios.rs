@@ -54,6 +54,21 @@ fn send_all(sim: &mut Pair, records: &[Record<'_>]) -> Vec<kafka_producer_core::
     tokens
 }
 
+/// After one record already sent, sends `value` to "t" until the producer
+/// refuses it for buffer memory (fewer than `most` records in all).
+/// Returns the records accepted, the first one included, and the refusal.
+fn fill_buffer(sim: &mut Pair, value: &[u8], most: usize) -> (usize, SendError) {
+    let mut accepted = 1;
+    loop {
+        match sim.producer.send(&record("t", value), sim.now) {
+            Ok(_) => accepted += 1,
+            Err(e @ SendError::BufferFull { .. }) => return (accepted, e),
+            Err(e) => panic!("{e}"),
+        }
+        assert!(accepted < most);
+    }
+}
+
 fn delivered(events: &[Event]) -> usize {
     events
         .iter()
@@ -477,15 +492,7 @@ fn buffer_full_is_backpressure_and_memory_comes_back() {
     );
     send_all(&mut sim, &[record("t", b"first")]);
     let value = vec![7u8; 500];
-    let mut accepted = 1;
-    let full = loop {
-        match sim.producer.send(&record("t", &value), sim.now) {
-            Ok(_) => accepted += 1,
-            Err(e @ SendError::BufferFull { .. }) => break e,
-            Err(e) => panic!("{e}"),
-        }
-        assert!(accepted < 100);
-    };
+    let (accepted, full) = fill_buffer(&mut sim, &value, 100);
     assert!(matches!(full, SendError::BufferFull { limit: 4096, .. }));
     let events = sim.drive_until(Duration::from_secs(10), |e| {
         e.iter().any(|e| matches!(e, Event::MemoryAvailable))
@@ -518,15 +525,7 @@ fn a_full_buffer_sends_open_batches_without_waiting_for_linger() {
     send_all(&mut sim, &[record("t", b"first")]);
     let start = sim.now;
     let value = vec![7u8; 300];
-    let mut accepted = 1;
-    loop {
-        match sim.producer.send(&record("t", &value), sim.now) {
-            Ok(_) => accepted += 1,
-            Err(SendError::BufferFull { .. }) => break,
-            Err(e) => panic!("{e}"),
-        }
-        assert!(accepted < 1000);
-    }
+    let (accepted, _) = fill_buffer(&mut sim, &value, 1000);
     let events = sim.drive_until(Duration::from_secs(120), |e| {
         e.iter().any(|e| matches!(e, Event::MemoryAvailable))
     });
